@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+using RaftToolkit.Benchmarks;
+
+BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(args, new BenchConfig());

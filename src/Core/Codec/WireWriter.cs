@@ -1,0 +1,65 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace RaftToolkit.Core.Codec;
+
+/// <summary>
+/// Little-endian writes into an <see cref="IBufferWriter{T}"/>: the counterpart of
+/// <see cref="WireReader"/>. Writing into a reused (pooled) buffer writer allocates nothing.
+/// </summary>
+public static class WireWriter
+{
+    /// <summary>Writes one byte.</summary>
+    public static void WriteByte(IBufferWriter<byte> output, byte value)
+    {
+        output.GetSpan(1)[0] = value;
+        output.Advance(1);
+    }
+
+    /// <summary>Writes a boolean as 0 or 1.</summary>
+    public static void WriteBoolean(IBufferWriter<byte> output, bool value) => WriteByte(output, value ? (byte)1 : (byte)0);
+
+    /// <summary>Writes a little-endian unsigned 32-bit integer.</summary>
+    public static void WriteUInt32(IBufferWriter<byte> output, uint value)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(output.GetSpan(sizeof(uint)), value);
+        output.Advance(sizeof(uint));
+    }
+
+    /// <summary>Writes a little-endian unsigned 64-bit integer.</summary>
+    public static void WriteUInt64(IBufferWriter<byte> output, ulong value)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(output.GetSpan(sizeof(ulong)), value);
+        output.Advance(sizeof(ulong));
+    }
+
+    /// <summary>Writes raw bytes.</summary>
+    public static void WriteBytes(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        if (!bytes.IsEmpty)
+        {
+            bytes.CopyTo(output.GetSpan(bytes.Length));
+            output.Advance(bytes.Length);
+        }
+    }
+
+    /// <summary>Writes a 32-bit length, then the bytes.</summary>
+    public static void WriteLengthPrefixed(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        WriteUInt32(output, (uint)bytes.Length);
+        WriteBytes(output, bytes);
+    }
+
+    /// <summary>Writes a length-prefixed UTF-8 string.</summary>
+    public static void WriteString(IBufferWriter<byte> output, string value)
+    {
+        int length = Encoding.UTF8.GetByteCount(value);
+        WriteUInt32(output, (uint)length);
+        if (length > 0)
+        {
+            Encoding.UTF8.GetBytes(value, output.GetSpan(length));
+            output.Advance(length);
+        }
+    }
+}

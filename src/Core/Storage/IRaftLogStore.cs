@@ -1,0 +1,47 @@
+using RaftToolkit.Core.Model;
+
+namespace RaftToolkit.Core.Storage;
+
+/// <summary>
+/// One group's durable log (openraft's <c>RaftLogStorage</c>, v2 semantics). Writes of one
+/// group apply in the order they are issued.
+/// </summary>
+public interface IRaftLogStore : IRaftLogReader
+{
+    /// <summary>
+    /// The last purged id and the last log id; the last log id falls back to the last purged id
+    /// when no entry is left.
+    /// </summary>
+    ValueTask<LogState> GetLogStateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>A reader of this log that may be used concurrently with writes.</summary>
+    IRaftLogReader GetReader();
+
+    /// <summary>Persists <paramref name="vote"/>; durable when the task completes.</summary>
+    ValueTask SaveVoteAsync(Vote vote, CancellationToken cancellationToken = default);
+
+    /// <summary>Records the committed id (need not be durable on its own).</summary>
+    ValueTask SaveCommittedAsync(LogId? committed, CancellationToken cancellationToken = default);
+
+    /// <summary>The last committed id saved, if any.</summary>
+    ValueTask<LogId?> ReadCommittedAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends <paramref name="entries"/>, which must follow the last entry with no hole.
+    /// The entries are readable when the task completes; <paramref name="callback"/> fires when
+    /// they are durable (or with the error that made them never durable).
+    /// </summary>
+    /// <exception cref="LogOrderException">The first entry does not follow the last one, or the batch is not contiguous.</exception>
+    ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes every entry after <paramref name="logId"/>; every entry when null.</summary>
+    /// <exception cref="LogOrderException"><paramref name="logId"/> is before the last purged id.</exception>
+    ValueTask TruncateAfterAsync(LogId? logId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every entry up to and including <paramref name="logId"/> and records it as the
+    /// last purged id in the same atomic write. Purging past the end empties the log.
+    /// </summary>
+    /// <exception cref="LogOrderException"><paramref name="logId"/> is before the last purged id.</exception>
+    ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default);
+}
