@@ -1,7 +1,10 @@
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Exporters;
 using BenchmarkDotNet.Exporters.Json;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Loggers;
 
 namespace RaftToolkit.Benchmarks;
 
@@ -25,7 +28,9 @@ public sealed class BenchConfig : ManualConfig
 
         AddJob(job);
         AddDiagnoser(MemoryDiagnoser.Default);
-        AddExporter(JsonExporter.Full);
+        AddLogger(ConsoleLogger.Default);
+        AddColumnProvider(DefaultColumnProviders.Instance);
+        AddExporter(JsonExporter.Full, MarkdownExporter.GitHub);
         WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
     }
 }
