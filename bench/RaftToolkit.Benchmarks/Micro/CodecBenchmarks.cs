@@ -10,6 +10,7 @@ namespace RaftToolkit.Benchmarks.Micro;
 /// types must allocate nothing either (an entry's decode allocates only its payload copy).
 /// </summary>
 [Config(typeof(BenchConfig))]
+[BenchmarkCategory("gate")]
 public class CodecBenchmarks
 {
     private const byte Version = 1;

@@ -1,0 +1,147 @@
+using System.Globalization;
+
+namespace RaftToolkit.BenchGate;
+
+/// <summary>How one checked number fared.</summary>
+public enum Verdict
+{
+    /// <summary>Within tolerance.</summary>
+    Pass,
+
+    /// <summary>Reported only (absolute times, new benchmarks).</summary>
+    Info,
+
+    /// <summary>Past the tolerance: the build fails.</summary>
+    Regression,
+
+    /// <summary>In the baseline (or named by a ratio) but not in the run: the build fails.</summary>
+    Missing,
+}
+
+/// <summary>One line of the report.</summary>
+/// <param name="Subject">A benchmark key or a ratio name.</param>
+/// <param name="Metric">What was compared: time, allocated, ratio, presence.</param>
+/// <param name="Baseline">The baseline value, formatted.</param>
+/// <param name="Current">The run's value, formatted.</param>
+/// <param name="Change">Relative change, formatted (empty when meaningless).</param>
+/// <param name="Verdict">The decision for this line.</param>
+public sealed record GateRow(string Subject, string Metric, string Baseline, string Current, string Change, Verdict Verdict);
+
+/// <summary>The gate's decision over a whole run.</summary>
+/// <param name="Rows">Every comparison made, in report order.</param>
+public sealed record GateReport(IReadOnlyList<GateRow> Rows)
+{
+    /// <summary>True when no line is a regression or missing.</summary>
+    public bool Passed => Rows.All(r => r.Verdict is Verdict.Pass or Verdict.Info);
+}
+
+/// <summary>
+/// Decides whether a run regressed against the baseline. Allocated bytes are a hard gate
+/// (baseline + tolerance; zero stays zero). Throughput is gated only as ratios to references
+/// measured in the same run, so a slow or noisy machine does not fail the build but a slower
+/// subject does. Absolute times are reported, never gated.
+/// </summary>
+public static class GateComparer
+{
+    /// <summary>Compares <paramref name="run"/> with <paramref name="baseline"/> under <paramref name="spec"/>.</summary>
+    public static GateReport Compare(GateSpec spec, Baseline baseline, IReadOnlyDictionary<string, BenchmarkResult> run)
+    {
+        var rows = new List<GateRow>();
+        foreach (var (key, expected) in baseline.Benchmarks)
+        {
+            if (!run.TryGetValue(key, out var actual))
+            {
+                rows.Add(new GateRow(key, "presence", "present", "missing", "", Verdict.Missing));
+                continue;
+            }
+
+            rows.Add(new GateRow(key, "time", Ns(expected.MedianNs), Ns(actual.MedianNs), Percent(actual.MedianNs / expected.MedianNs - 1), Verdict.Info));
+            if (expected.AllocatedBytes is { } allowedBase)
+            {
+                rows.Add(CompareAllocation(key, allowedBase, actual.AllocatedBytes, spec.AllocationTolerance));
+            }
+        }
+
+        foreach (var key in run.Keys.Where(k => !baseline.Benchmarks.ContainsKey(k)).Order(StringComparer.Ordinal))
+        {
+            rows.Add(new GateRow(key, "presence", "absent", "new", "not gated until the baseline is updated", Verdict.Info));
+        }
+
+        foreach (var ratio in spec.Ratios)
+        {
+            rows.Add(CompareRatio(ratio, baseline, run, spec.RatioTolerance));
+        }
+
+        return new GateReport(rows);
+    }
+
+    /// <summary>A new baseline from <paramref name="run"/>: every benchmark and every ratio the spec names.</summary>
+    /// <exception cref="ArgumentException">A ratio names a benchmark the run lacks.</exception>
+    public static Baseline CreateBaseline(GateSpec spec, IReadOnlyDictionary<string, BenchmarkResult> run, string machine)
+    {
+        var baseline = new Baseline { Machine = machine };
+        foreach (var (key, result) in run)
+        {
+            baseline.Benchmarks[key] = new BaselineBenchmark(result.MedianNs, result.AllocatedBytes);
+        }
+
+        foreach (var ratio in spec.Ratios)
+        {
+            baseline.Ratios[ratio.Name] = RatioOf(ratio, run)
+                ?? throw new ArgumentException($"Ratio '{ratio.Name}' needs '{ratio.Subject}' and '{ratio.Reference}', which the run lacks.");
+        }
+
+        return baseline;
+    }
+
+    private static GateRow CompareAllocation(string key, long baselineBytes, long? actualBytes, double tolerance)
+    {
+        if (actualBytes is not { } actual)
+        {
+            return new GateRow(key, "allocated", Bytes(baselineBytes), "not measured", "", Verdict.Missing);
+        }
+
+        // Zero stays zero: a hot path that starts allocating is a regression however small.
+        long allowed = baselineBytes == 0 ? 0 : (long)Math.Floor(baselineBytes * (1 + tolerance));
+        string change = baselineBytes == 0 ? (actual == 0 ? "0 %" : $"+{actual} B") : Percent((double)actual / baselineBytes - 1);
+        return new GateRow(key, "allocated", Bytes(baselineBytes), Bytes(actual), change, actual <= allowed ? Verdict.Pass : Verdict.Regression);
+    }
+
+    private static GateRow CompareRatio(RatioSpec ratio, Baseline baseline, IReadOnlyDictionary<string, BenchmarkResult> run, double tolerance)
+    {
+        string subject = $"{ratio.Name} ({ratio.Subject} vs {ratio.Reference})";
+        var current = RatioOf(ratio, run);
+        if (current is not { } value)
+        {
+            string missing = run.ContainsKey(ratio.Subject) ? ratio.Reference : ratio.Subject;
+            return new GateRow(subject, "ratio", "", $"{missing} missing", "", Verdict.Missing);
+        }
+
+        if (!baseline.Ratios.TryGetValue(ratio.Name, out var expected))
+        {
+            return new GateRow(subject, "ratio", "none", Ratio(value), "not gated until the baseline is updated", Verdict.Info);
+        }
+
+        var verdict = value >= expected * (1 - tolerance) ? Verdict.Pass : Verdict.Regression;
+        return new GateRow(subject, "ratio", Ratio(expected), Ratio(value), Percent(value / expected - 1), verdict);
+    }
+
+    private static double? RatioOf(RatioSpec ratio, IReadOnlyDictionary<string, BenchmarkResult> run) =>
+        run.TryGetValue(ratio.Subject, out var subject) && run.TryGetValue(ratio.Reference, out var reference) && subject.MedianNs > 0
+            ? reference.MedianNs / subject.MedianNs
+            : null;
+
+    private static string Ns(double ns) => ns switch
+    {
+        >= 1e9 => (ns / 1e9).ToString("0.000 s", CultureInfo.InvariantCulture),
+        >= 1e6 => (ns / 1e6).ToString("0.000 ms", CultureInfo.InvariantCulture),
+        >= 1e3 => (ns / 1e3).ToString("0.000 us", CultureInfo.InvariantCulture),
+        _ => ns.ToString("0.0 ns", CultureInfo.InvariantCulture),
+    };
+
+    private static string Bytes(long bytes) => bytes.ToString("N0", CultureInfo.InvariantCulture) + " B";
+
+    private static string Ratio(double value) => value.ToString("0.000x", CultureInfo.InvariantCulture);
+
+    private static string Percent(double change) => (change >= 0 ? "+" : "") + (change * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the BenchmarkDotNet suites.
+#   build/bench.sh                      every benchmark, full accuracy (long; results in BenchmarkDotNet.Artifacts/)
+#   build/bench.sh --quick              the gating subset (category "gate"), short runs, then the regression gate
+#   build/bench.sh --quick --update-baseline
+#                                       the gating subset, then rewrite bench/baseline/baseline.json from it
+#   build/bench.sh --filter '*Store*'   any BenchmarkDotNet filter, full accuracy, no gate
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+quick=0
+update=0
+filter='*'
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --update-baseline) update=1 ;;
+    --filter) filter="$2"; shift ;;
+    *) echo "usage: build/bench.sh [--quick] [--update-baseline] [--filter PATTERN]"; exit 2 ;;
+  esac
+  shift
+done
+
+results=$(mktemp -d)
+dotnet build -c Release bench/RaftToolkit.Benchmarks -v quiet -nologo
+dotnet build -c Release build/BenchGate -v quiet -nologo
+
+if [ "$quick" -eq 1 ]; then
+  start=$(date +%s)
+  RAFTKIT_BENCH_QUICK=1 dotnet run -c Release --no-build --project bench/RaftToolkit.Benchmarks -- \
+    --anyCategories gate --filter "$filter" --artifacts "$results"
+  echo "bench: quick gating run took $(( $(date +%s) - start )) s"
+  gate=(dotnet run -c Release --no-build --project build/BenchGate -- \
+    --results "$results" --baseline bench/baseline/baseline.json --gate bench/gate.json)
+  if [ "$update" -eq 1 ]; then
+    "${gate[@]}" --update-baseline --machine "$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
+  else
+    "${gate[@]}"
+  fi
+else
+  dotnet run -c Release --no-build --project bench/RaftToolkit.Benchmarks -- --filter "$filter" --artifacts "$results"
+  echo "bench: results in $results"
+fi

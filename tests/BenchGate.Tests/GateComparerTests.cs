@@ -1,0 +1,163 @@
+using System.Globalization;
+using Xunit;
+
+namespace RaftToolkit.BenchGate.Tests;
+
+/// <summary>
+/// The comparer's decisions on synthetic BenchmarkDotNet result files: what fails the build
+/// and what does not.
+/// </summary>
+public sealed class GateComparerTests : IDisposable
+{
+    private const string Store = "StoreBenchmarks.Store64";
+    private const string Raw = "StoreBenchmarks.Raw64";
+    private readonly string _directory = Directory.CreateTempSubdirectory("bench-gate-").FullName;
+    private readonly GateSpec _spec = new() { Ratios = [new RatioSpec("store-vs-raw", Store, Raw)] };
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void ARatioTwentyPercentBelowItsBaselineFails()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var report = Run(baseline, (Store, 1250, 0), (Raw, 1000, 0)); // ratio 0.8 vs 1.0
+
+        var row = Assert.Single(report.Rows, r => r.Metric == "ratio");
+        Assert.Equal(Verdict.Regression, row.Verdict);
+        Assert.False(report.Passed);
+    }
+
+    [Fact]
+    public void ARatioFivePercentBelowItsBaselinePasses()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var report = Run(baseline, (Store, 1053, 0), (Raw, 1000, 0)); // ratio ~0.95
+
+        Assert.Equal(Verdict.Pass, Assert.Single(report.Rows, r => r.Metric == "ratio").Verdict);
+        Assert.True(report.Passed);
+    }
+
+    [Fact]
+    public void ASlowerMachineThatSlowsBothSidesEquallyPasses()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var report = Run(baseline, (Store, 3000, 0), (Raw, 3000, 0));
+
+        Assert.True(report.Passed);
+        Assert.All(report.Rows.Where(r => r.Metric == "time"), r => Assert.Equal(Verdict.Info, r.Verdict));
+    }
+
+    [Fact]
+    public void AllocationGrowthPastTheToleranceFails()
+    {
+        var baseline = BaselineOf((Store, 1000, 100), (Raw, 1000, 0));
+        var report = Run(baseline, (Store, 1000, 111), (Raw, 1000, 0));
+
+        Assert.Equal(Verdict.Regression, Assert.Single(report.Rows, r => r.Metric == "allocated" && r.Subject == Store).Verdict);
+        Assert.False(report.Passed);
+    }
+
+    [Fact]
+    public void AllocationGrowthWithinTheTolerancePasses()
+    {
+        var baseline = BaselineOf((Store, 1000, 100), (Raw, 1000, 0));
+        Assert.True(Run(baseline, (Store, 1000, 110), (Raw, 1000, 0)).Passed);
+    }
+
+    [Fact]
+    public void ZeroAllocationsStayZero()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var report = Run(baseline, (Store, 1000, 1), (Raw, 1000, 0));
+
+        Assert.Equal(Verdict.Regression, Assert.Single(report.Rows, r => r.Metric == "allocated" && r.Subject == Store).Verdict);
+    }
+
+    [Fact]
+    public void ABenchmarkMissingFromTheRunIsReportedAndFails()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0), ("CodecBenchmarks.EncodeVote", 10, 0));
+        var report = Run(baseline, (Store, 1000, 0), (Raw, 1000, 0));
+
+        var row = Assert.Single(report.Rows, r => r.Verdict == Verdict.Missing);
+        Assert.Equal("CodecBenchmarks.EncodeVote", row.Subject);
+        Assert.False(report.Passed);
+        var printed = new StringWriter();
+        ReportPrinter.Print(report, printed);
+        Assert.Contains("MISSING", printed.ToString());
+        Assert.Contains("CodecBenchmarks.EncodeVote", printed.ToString());
+    }
+
+    [Fact]
+    public void ARatioWhoseReferenceIsMissingFails()
+    {
+        var baseline = BaselineOf((Store, 1000, 0));
+        var report = Run(baseline, (Store, 1000, 0));
+
+        Assert.Equal(Verdict.Missing, Assert.Single(report.Rows, r => r.Metric == "ratio").Verdict);
+    }
+
+    [Fact]
+    public void NewBenchmarksAreReportedButNotGated()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var report = Run(baseline, (Store, 1000, 0), (Raw, 1000, 0), ("NewBenchmarks.Fresh", 5, 999));
+
+        Assert.Equal(Verdict.Info, Assert.Single(report.Rows, r => r.Subject == "NewBenchmarks.Fresh").Verdict);
+        Assert.True(report.Passed);
+    }
+
+    [Fact]
+    public void AnUpdatedBaselineRecordsEveryBenchmarkAndRatio()
+    {
+        WriteResults((Store, 500, 0), (Raw, 1000, 64));
+        var created = GateComparer.CreateBaseline(_spec, ResultReader.ReadDirectory(_directory), "test machine");
+        var path = Path.Combine(_directory, "baseline", "baseline.json");
+        GateFiles.WriteBaseline(path, created);
+
+        var read = GateFiles.ReadBaseline(path);
+        Assert.Equal(2.0, read.Ratios["store-vs-raw"], 3);
+        Assert.Equal(64, read.Benchmarks[Raw].AllocatedBytes);
+        Assert.True(GateComparer.Compare(_spec, read, ResultReader.ReadDirectory(_directory)).Passed);
+    }
+
+    [Fact]
+    public void ParametersArePartOfTheBenchmarkKey()
+    {
+        File.WriteAllText(Path.Combine(_directory, "p-report-full.json"), Report(("StoreBenchmarks", "Append", "Groups=10000", 42.0, 0L)));
+        var result = Assert.Single(ResultReader.ReadDirectory(_directory));
+        Assert.Equal("StoreBenchmarks.Append(Groups=10000)", result.Key);
+    }
+
+    private GateReport Run(Baseline baseline, params (string Key, double Ns, long Bytes)[] results)
+    {
+        WriteResults(results);
+        return GateComparer.Compare(_spec, baseline, ResultReader.ReadDirectory(_directory));
+    }
+
+    private Baseline BaselineOf(params (string Key, double Ns, long Bytes)[] results)
+    {
+        var run = results.ToDictionary(r => r.Key, r => new BenchmarkResult(r.Key, r.Ns, r.Bytes));
+        var ratios = _spec.Ratios.Where(r => run.ContainsKey(r.Subject) && run.ContainsKey(r.Reference)).ToList();
+        return GateComparer.CreateBaseline(_spec with { Ratios = ratios }, run, "synthetic");
+    }
+
+    private void WriteResults(params (string Key, double Ns, long Bytes)[] results)
+    {
+        var items = results.Select(r =>
+        {
+            var parts = r.Key.Split('.');
+            return (parts[0], parts[1], "", r.Ns, r.Bytes);
+        }).ToArray();
+        File.WriteAllText(Path.Combine(_directory, "synthetic-report-full.json"), Report(items));
+    }
+
+    private static string Report(params (string Type, string Method, string Parameters, double Ns, long Bytes)[] benchmarks)
+    {
+        var entries = benchmarks.Select(b => string.Format(
+            CultureInfo.InvariantCulture,
+            """{{"Type":"{0}","Method":"{1}","Parameters":"{2}","Statistics":{{"Median":{3},"Mean":{3}}},"Memory":{{"BytesAllocatedPerOperation":{4}}}}}""",
+            b.Type, b.Method, b.Parameters, b.Ns, b.Bytes));
+        return "{\"Title\":\"synthetic\",\"Benchmarks\":[" + string.Join(",", entries) + "]}";
+    }
+}
