@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using Microsoft.Extensions.ObjectPool;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Diagnostics;
+using RaftToolkit.Native.Interop;
+
+namespace RaftToolkit.Native.Coalescing;
+
+/// <summary>
+/// Merges concurrent writes, of any number of groups, into one native write batch and one
+/// (synced) RocksDB write, and tells each caller when its write is durable.
+/// </summary>
+/// <remarks>
+/// <para>Order: a request is checked against the group caches and copied into the open batch
+/// under one gate, so batches, and operations within them, are in submission order; every
+/// group's writes therefore apply in the order issued.</para>
+/// <para>Writing: when no write is in flight, the submitting thread writes its batch itself (a
+/// lone appender pays no thread hop); requests that arrive meanwhile collect in the next batch,
+/// which a thread-pool work item writes as soon as the current write returns. Batches are
+/// bounded in bytes and operations; one request is never split.</para>
+/// <para>Fail-stop: if a write fails, every request of that batch and of every queued batch
+/// fails with the error, and every later submission fails fast with
+/// <see cref="StoreFailedException"/> carrying it. Nothing is retried.</para>
+/// </remarks>
+internal sealed class WriteCoalescer : IThreadPoolWorkItem
+{
+    /// <summary>Guards everything below and the group caches.</summary>
+    private readonly object _gate = new();
+
+    /// <summary>Full batches waiting to be written, oldest first.</summary>
+    private readonly Queue<NativeWriteBatch> _sealed = new();
+
+    private readonly ObjectPool<NativeWriteBatch> _batches;
+    private readonly nint _db;
+    private readonly nint _writeOptions;
+    private readonly nint _logFamily;
+    private readonly nint _metaFamily;
+    private readonly int _maxBatchBytes;
+    private readonly int _maxBatchOperations;
+    private readonly Action<GroupLogState>? _onGroupRemoved;
+
+    /// <summary>The batch new requests are copied into; null when nothing is pending.</summary>
+    private NativeWriteBatch? _open;
+
+    /// <summary>True while a thread owns writing (inline leader or thread-pool drain).</summary>
+    private bool _draining;
+
+    /// <summary>Increases per submission, to scope the group checks' scratch state.</summary>
+    private long _stamp;
+
+    /// <summary>The error that stopped the store; null while healthy.</summary>
+    private Exception? _failure;
+
+    private bool _closed;
+
+    /// <summary>Completed when the drain stops after <see cref="_closed"/> was set.</summary>
+    private TaskCompletionSource? _drained;
+
+    /// <summary>Test seam: when set, the next native write fails with this error instead of being issued.</summary>
+    private Exception? _injectedFailure;
+
+    public WriteCoalescer(nint db, nint writeOptions, nint logFamily, nint metaFamily, int maxBatchBytes, int maxBatchOperations, Action<GroupLogState>? onGroupRemoved)
+    {
+        _db = db;
+        _writeOptions = writeOptions;
+        _logFamily = logFamily;
+        _metaFamily = metaFamily;
+        _maxBatchBytes = maxBatchBytes;
+        _maxBatchOperations = maxBatchOperations;
+        _onGroupRemoved = onGroupRemoved;
+        // The provider's pool disposes native batches it does not retain, and all of them when disposed.
+        _batches = new DefaultObjectPoolProvider { MaximumRetained = 16 }.Create(new BatchPolicy());
+    }
+
+    /// <summary>The lock guarding the group caches (and the coalescer's queue).</summary>
+    public object Gate => _gate;
+
+    /// <summary>The error that stopped the store, if any.</summary>
+    /// <remarks>Read without the gate: it is written once, under the gate, and never cleared.</remarks>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Makes the next native write fail with <paramref name="error"/> (the batch is not written).</summary>
+    internal void InjectWriteFailure(Exception error) => Volatile.Write(ref _injectedFailure, error);
+
+    /// <summary>
+    /// Checks <paramref name="request"/> against the group caches and queues it. Returns when the
+    /// request is queued (or, if this thread became the writer, after its batch was written).
+    /// </summary>
+    /// <exception cref="StoreFailedException">The store stopped after an I/O error.</exception>
+    /// <exception cref="StoreClosedException">The store is closed.</exception>
+    /// <exception cref="LogOrderException">A check failed; nothing was queued.</exception>
+    public void Submit(WriteRequest request)
+    {
+        lock (_gate)
+        {
+            ThrowIfUnusable();
+            request.CheckAndApply(++_stamp, _onGroupRemoved);
+            var open = _open ??= _batches.Get();
+            if (open.RequestCount > 0
+                && (open.OperationCount + request.OpCount > _maxBatchOperations || open.ByteCount + request.Data.WrittenCount > _maxBatchBytes))
+            {
+                _sealed.Enqueue(open);
+                open = _open = _batches.Get();
+            }
+
+            open.Add(request, _logFamily, _metaFamily);
+            if (_draining)
+            {
+                return;
+            }
+
+            _draining = true;
+        }
+
+        Drain(inline: true);
+    }
+
+    /// <summary>Refuses new writes, then waits until every queued write completed.</summary>
+    public Task CloseAsync()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            if (!_draining)
+            {
+                return Task.CompletedTask;
+            }
+
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _drained.Task;
+        }
+    }
+
+    /// <summary>Frees the pooled native batches; call after <see cref="CloseAsync"/> completed.</summary>
+    public void DisposeBatches() => (_batches as IDisposable)?.Dispose();
+
+    void IThreadPoolWorkItem.Execute() => Drain(inline: false);
+
+    private void ThrowIfUnusable()
+    {
+        if (_failure is not null)
+        {
+            throw new StoreFailedException(_failure);
+        }
+
+        if (_closed)
+        {
+            throw new StoreClosedException();
+        }
+    }
+
+    private void Drain(bool inline)
+    {
+        while (true)
+        {
+            NativeWriteBatch? batch;
+            lock (_gate)
+            {
+                if (_sealed.Count > 0)
+                {
+                    batch = _sealed.Dequeue();
+                }
+                else if (_open is { RequestCount: > 0 })
+                {
+                    batch = _open;
+                    _open = null;
+                }
+                else
+                {
+                    StopDraining();
+                    return;
+                }
+            }
+
+            var error = WriteNative(batch);
+            if (error is not null)
+            {
+                FailStop(batch, error);
+                return;
+            }
+
+            // Completions run outside the gate: a continuation may submit its next write.
+            foreach (var request in batch.Requests)
+            {
+                request.Complete(null);
+            }
+
+            batch.Reset();
+            _batches.Return(batch);
+
+            if (inline)
+            {
+                lock (_gate)
+                {
+                    if (_sealed.Count == 0 && _open is not { RequestCount: > 0 })
+                    {
+                        StopDraining();
+                        return;
+                    }
+                }
+
+                // The submitting thread's own write is done: hand the rest to the thread pool
+                // rather than keep its caller waiting on other callers' writes.
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Under the gate: no thread writes any more.</summary>
+    private void StopDraining()
+    {
+        _draining = false;
+        if (_closed && _drained is { } drained)
+        {
+            drained.TrySetResult();
+        }
+    }
+
+    private Exception? WriteNative(NativeWriteBatch batch)
+    {
+        var injected = Interlocked.Exchange(ref _injectedFailure, null);
+        if (injected is not null)
+        {
+            StorageMetrics.Errors.Add(1);
+            return injected;
+        }
+
+        long started = Stopwatch.GetTimestamp();
+        RocksDbNative.Write(_db, _writeOptions, batch.Handle, out nint nativeError);
+        var error = RocksDbNative.TakeError(nativeError);
+        if (error is not null)
+        {
+            StorageMetrics.Errors.Add(1);
+            return error;
+        }
+
+        StorageMetrics.WriteLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        StorageMetrics.SyncedWrites.Add(1);
+        StorageMetrics.EntriesPerWrite.Record(batch.EntryCount);
+        StorageMetrics.Appends.Add(batch.EntryCount);
+        StorageMetrics.Bytes.Add(batch.ByteCount);
+        return null;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void FailStop(NativeWriteBatch failed, Exception error)
+    {
+        var unwritten = new List<NativeWriteBatch>();
+        lock (_gate)
+        {
+            Volatile.Write(ref _failure, _failure ?? error);
+            while (_sealed.Count > 0)
+            {
+                unwritten.Add(_sealed.Dequeue());
+            }
+
+            if (_open is { } open)
+            {
+                unwritten.Add(open);
+                _open = null;
+            }
+
+            StopDraining();
+        }
+
+        var stopped = new StoreFailedException(error);
+        foreach (var request in failed.Requests)
+        {
+            request.Complete(stopped);
+        }
+
+        failed.Reset();
+        _batches.Return(failed);
+        foreach (var batch in unwritten)
+        {
+            foreach (var request in batch.Requests)
+            {
+                request.Complete(stopped);
+            }
+
+            batch.Reset();
+            _batches.Return(batch);
+        }
+    }
+
+    private sealed class BatchPolicy : PooledObjectPolicy<NativeWriteBatch>
+    {
+        public override NativeWriteBatch Create() => new();
+
+        public override bool Return(NativeWriteBatch obj) => true;
+    }
+}

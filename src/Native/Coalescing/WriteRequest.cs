@@ -1,0 +1,377 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Threading.Tasks.Sources;
+using CommunityToolkit.HighPerformance.Buffers;
+using Microsoft.Extensions.ObjectPool;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Keys;
+using RaftToolkit.Native.Records;
+
+namespace RaftToolkit.Native.Coalescing;
+
+/// <summary>Which column family a staged operation addresses.</summary>
+internal enum StagedFamily : byte
+{
+    Log,
+    Meta,
+}
+
+/// <summary>What a staged operation does in the native write batch.</summary>
+internal enum StagedKind : byte
+{
+    Put,
+    Delete,
+    DeleteRange,
+}
+
+/// <summary>
+/// One native operation, as offsets into the request's byte buffer (offsets, not pointers,
+/// because the buffer may move while it grows). For a DeleteRange the "value" is the end key.
+/// </summary>
+internal readonly record struct StagedOp(StagedKind Kind, StagedFamily Family, int KeyOffset, int KeyLength, int ValueOffset, int ValueLength);
+
+/// <summary>What a write does to a group's cached log ends; checked under the coalescer's gate.</summary>
+internal enum CheckKind : byte
+{
+    None,
+    Append,
+    TruncateAfter,
+    Purge,
+    RemoveGroup,
+}
+
+/// <summary>One group-level effect of a request, validated against the cached log ends.</summary>
+internal readonly record struct GroupCheck(GroupLogState State, CheckKind Kind, LogId? LogId, LogId FirstEntry, LogId LastEntry);
+
+/// <summary>
+/// One caller's write: its native operations encoded into one pooled buffer, the checks to run
+/// against the group caches, and the completion the caller awaits. Pooled and reused, so a
+/// steady stream of appends allocates nothing.
+/// </summary>
+/// <remarks>
+/// Life cycle: rented by the store, staged (outside any lock), submitted to the
+/// <see cref="WriteCoalescer"/> (checked and copied into a native batch under its gate),
+/// completed once the batch's write returned, and returned to the pool when the caller reads the
+/// result.
+/// </remarks>
+internal sealed class WriteRequest : IValueTaskSource
+{
+    private readonly ObjectPool<WriteRequest> _pool;
+    private ManualResetValueTaskSourceCore<bool> _completion;
+    private StagedOp[] _ops = new StagedOp[8];
+    private GroupCheck[] _checks = new GroupCheck[4];
+
+    public WriteRequest(ObjectPool<WriteRequest> pool)
+    {
+        _pool = pool;
+
+        // Continuations run on the writer thread, outside every lock: a caller that awaits an
+        // append and immediately appends again just queues into the next batch, which is what
+        // lets concurrent appenders share fsyncs without a thread-pool hop per completion.
+        _completion.RunContinuationsAsynchronously = false;
+    }
+
+    /// <summary>Keys and values of every staged operation, back to back.</summary>
+    public ArrayPoolBufferWriter<byte> Data { get; } = new(1024);
+
+    /// <summary>The staged native operations, in order.</summary>
+    public ReadOnlySpan<StagedOp> Ops => _ops.AsSpan(0, OpCount);
+
+    /// <summary>How many native operations are staged.</summary>
+    public int OpCount { get; private set; }
+
+    /// <summary>The group checks, in order.</summary>
+    public ReadOnlySpan<GroupCheck> Checks => _checks.AsSpan(0, CheckCount);
+
+    /// <summary>How many group checks are staged.</summary>
+    public int CheckCount { get; private set; }
+
+    /// <summary>Entries appended by this request (for metrics).</summary>
+    public int EntryCount { get; private set; }
+
+    /// <summary>Told when the write is durable (appends only).</summary>
+    public IFlushCallback? Callback { get; set; }
+
+    /// <summary>The token of the current use, for the <see cref="ValueTask"/> handed to the caller.</summary>
+    public short Version => _completion.Version;
+
+    /// <summary>Stages the records of <paramref name="entries"/> (validated contiguous by the caller).</summary>
+    public void StageAppend(LogKeySpace space, GroupLogState state, ReadOnlySpan<Entry> entries)
+    {
+        Debug.Assert(!entries.IsEmpty, "an append stages at least one entry");
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ref readonly var entry = ref entries[i];
+            int keyOffset = WriteLogKey(space, state.GroupId, entry.Index);
+            int valueOffset = Data.WrittenCount;
+            int valueLength = LogRecordFormat.Encode(Data, entry);
+            AddOp(new(StagedKind.Put, StagedFamily.Log, keyOffset, LogKeys.LogKeyLength(space), valueOffset, valueLength));
+        }
+
+        EntryCount += entries.Length;
+        AddCheck(new(state, CheckKind.Append, null, entries[0].LogId, entries[^1].LogId));
+    }
+
+    /// <summary>Stages: delete every entry after <paramref name="logId"/> (all when null).</summary>
+    public void StageTruncateAfter(LogKeySpace space, GroupLogState state, LogId? logId)
+    {
+        int start = WriteLogKey(space, state.GroupId, logId.NextIndex());
+        int end = WriteLogKey(space, state.GroupId, LogKeys.EndIndex);
+        int length = LogKeys.LogKeyLength(space);
+        AddOp(new(StagedKind.DeleteRange, StagedFamily.Log, start, length, end, length));
+        AddCheck(new(state, CheckKind.TruncateAfter, logId, default, default));
+    }
+
+    /// <summary>Stages: delete every entry up to <paramref name="logId"/> and record it as purged, in the same batch.</summary>
+    public void StagePurge(LogKeySpace space, GroupLogState state, LogId logId)
+    {
+        int start = WriteLogKey(space, state.GroupId, 0);
+        int end = WriteLogKey(space, state.GroupId, logId.Index + 1);
+        int length = LogKeys.LogKeyLength(space);
+        AddOp(new(StagedKind.DeleteRange, StagedFamily.Log, start, length, end, length));
+        StageMetaLogId(space, state.GroupId, MetaLabel.LastPurged, logId);
+        AddCheck(new(state, CheckKind.Purge, logId, default, default));
+    }
+
+    /// <summary>Stages: persist <paramref name="vote"/>.</summary>
+    public void StageVote(LogKeySpace space, GroupLogState state, Vote vote)
+    {
+        var (keyOffset, keyLength) = WriteMetaKey(space, state.GroupId, MetaLabel.Vote);
+        int valueOffset = Data.WrittenCount;
+        int valueLength = MetaRecordFormat.EncodeVote(Data, vote);
+        AddOp(new(StagedKind.Put, StagedFamily.Meta, keyOffset, keyLength, valueOffset, valueLength));
+        AddCheck(new(state, CheckKind.None, null, default, default));
+    }
+
+    /// <summary>Stages: record <paramref name="committed"/> (deleting the record when null).</summary>
+    public void StageCommitted(LogKeySpace space, GroupLogState state, LogId? committed)
+    {
+        if (committed is null)
+        {
+            var (keyOffset, keyLength) = WriteMetaKey(space, state.GroupId, MetaLabel.Committed);
+            AddOp(new(StagedKind.Delete, StagedFamily.Meta, keyOffset, keyLength, 0, 0));
+        }
+        else
+        {
+            StageMetaLogId(space, state.GroupId, MetaLabel.Committed, committed);
+        }
+
+        AddCheck(new(state, CheckKind.None, null, default, default));
+    }
+
+    /// <summary>Stages: delete every log and meta key of a group (group-prefixed key space only).</summary>
+    public void StageRemoveGroup(GroupLogState state)
+    {
+        const LogKeySpace space = LogKeySpace.GroupPrefixed;
+        int start = WriteLogKey(space, state.GroupId, 0);
+        int end = WriteLogKey(space, state.GroupId, LogKeys.EndIndex);
+        AddOp(new(StagedKind.DeleteRange, StagedFamily.Log, start, 16, end, 16));
+
+        int metaStart = Data.WrittenCount;
+        var span = Data.GetSpan(2 * LogKeys.MaxKeyLength);
+        int metaLength = LogKeys.WriteMetaRange(span, span[LogKeys.MaxKeyLength..], state.GroupId);
+        span.Slice(LogKeys.MaxKeyLength, metaLength).CopyTo(span[metaLength..]);
+        Data.Advance(2 * metaLength);
+        AddOp(new(StagedKind.DeleteRange, StagedFamily.Meta, metaStart, metaLength, metaStart + metaLength, metaLength));
+        AddCheck(new(state, CheckKind.RemoveGroup, null, default, default));
+    }
+
+    /// <summary>
+    /// Checks every group effect against the cached log ends (as left by the previous effects
+    /// of this same request) and, only if all pass, applies them. Runs under the coalescer's gate.
+    /// </summary>
+    /// <exception cref="LogOrderException">An effect would break a log's order; nothing was applied.</exception>
+    /// <exception cref="UnknownGroupException">A group was removed; nothing was applied.</exception>
+    public void CheckAndApply(long stamp, Action<GroupLogState>? onRemoved)
+    {
+        var checks = Checks;
+        for (int i = 0; i < checks.Length; i++)
+        {
+            ref readonly var check = ref checks[i];
+            var state = check.State;
+            Debug.Assert(state.Loaded, "a group is loaded before it is written");
+            if (state.Removed)
+            {
+                throw new UnknownGroupException(state.GroupId);
+            }
+
+            if (state.PendingStamp != stamp)
+            {
+                state.PendingStamp = stamp;
+                state.PendingPurged = state.LastPurged;
+                state.PendingLastLogId = state.LastLogId;
+            }
+
+            switch (check.Kind)
+            {
+                case CheckKind.Append:
+                    ulong expected = state.PendingLastLogId.NextIndex();
+                    if (check.FirstEntry.Index != expected)
+                    {
+                        throw new LogOrderException(state.GroupId, $"append must start at index {expected} (last log id {Describe(state.PendingLastLogId)}), but starts at {check.FirstEntry}.");
+                    }
+
+                    state.PendingLastLogId = check.LastEntry;
+                    break;
+                case CheckKind.TruncateAfter:
+                    if (state.PendingPurged is { } purged && (check.LogId is not { } keep || keep.Index < purged.Index))
+                    {
+                        throw new LogOrderException(state.GroupId, $"cannot truncate after {Describe(check.LogId)}: entries up to {purged} are purged.");
+                    }
+
+                    if (check.LogId is not { } after)
+                    {
+                        state.PendingLastLogId = null;
+                    }
+                    else if (state.PendingLastLogId is { } last && after.Index < last.Index)
+                    {
+                        state.PendingLastLogId = after;
+                    }
+
+                    break;
+                case CheckKind.Purge:
+                    var upTo = check.LogId!.Value;
+                    if (state.PendingPurged is { } previous && upTo < previous)
+                    {
+                        throw new LogOrderException(state.GroupId, $"cannot purge up to {upTo}: already purged up to {previous}.");
+                    }
+
+                    state.PendingPurged = upTo;
+                    if (state.PendingLastLogId is not { } lastId || lastId.Index <= upTo.Index)
+                    {
+                        state.PendingLastLogId = upTo;
+                    }
+
+                    break;
+                case CheckKind.RemoveGroup:
+                    state.PendingPurged = null;
+                    state.PendingLastLogId = null;
+                    break;
+            }
+        }
+
+        for (int i = 0; i < checks.Length; i++)
+        {
+            var state = checks[i].State;
+            state.LastPurged = state.PendingPurged;
+            state.LastLogId = state.PendingLastLogId;
+            if (checks[i].Kind == CheckKind.RemoveGroup && !state.Removed)
+            {
+                state.Removed = true;
+                onRemoved?.Invoke(state);
+            }
+        }
+    }
+
+    /// <summary>Completes the caller's write: durable when <paramref name="error"/> is null.</summary>
+    public void Complete(Exception? error)
+    {
+        var callback = Callback;
+        if (callback is not null)
+        {
+            try
+            {
+                callback.OnFlushed(error);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A throwing callback is a bug in the caller; it must not stop the writer thread
+                // or keep the awaiting caller from learning the outcome of its write.
+                Trace.TraceError($"IFlushCallback.OnFlushed threw: {e}");
+            }
+        }
+
+        if (error is null)
+        {
+            _completion.SetResult(true);
+        }
+        else
+        {
+            _completion.SetException(error as StoreFailedException ?? new StoreFailedException(error));
+        }
+    }
+
+    /// <summary>Returns an unsubmitted request (its staging failed validation) to the pool.</summary>
+    public void Abandon()
+    {
+        ResetForReuse();
+        _pool.Return(this);
+    }
+
+    /// <summary>Clears every staged operation and completion for the next use.</summary>
+    public void ResetForReuse()
+    {
+        Data.Clear();
+        _checks.AsSpan(0, CheckCount).Clear();
+        OpCount = 0;
+        CheckCount = 0;
+        EntryCount = 0;
+        Callback = null;
+        _completion.Reset();
+    }
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        try
+        {
+            _completion.GetResult(token);
+        }
+        finally
+        {
+            ResetForReuse();
+            _pool.Return(this);
+        }
+    }
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _completion.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _completion.OnCompleted(continuation, state, token, flags);
+
+    private static string Describe(LogId? logId) => logId is { } id ? id.ToString() : "none";
+
+    private void StageMetaLogId(LogKeySpace space, ulong groupId, MetaLabel label, LogId? logId)
+    {
+        var (keyOffset, keyLength) = WriteMetaKey(space, groupId, label);
+        int valueOffset = Data.WrittenCount;
+        int valueLength = MetaRecordFormat.EncodeLogId(Data, logId);
+        AddOp(new(StagedKind.Put, StagedFamily.Meta, keyOffset, keyLength, valueOffset, valueLength));
+    }
+
+    private int WriteLogKey(LogKeySpace space, ulong groupId, ulong index)
+    {
+        int offset = Data.WrittenCount;
+        int length = LogKeys.WriteLogKey(Data.GetSpan(16), space, groupId, index);
+        Data.Advance(length);
+        return offset;
+    }
+
+    private (int Offset, int Length) WriteMetaKey(LogKeySpace space, ulong groupId, MetaLabel label)
+    {
+        int offset = Data.WrittenCount;
+        int length = LogKeys.WriteMetaKey(Data.GetSpan(LogKeys.MaxKeyLength), space, groupId, label);
+        Data.Advance(length);
+        return (offset, length);
+    }
+
+    private void AddOp(in StagedOp op)
+    {
+        if (OpCount == _ops.Length)
+        {
+            Array.Resize(ref _ops, _ops.Length * 2);
+        }
+
+        _ops[OpCount++] = op;
+    }
+
+    private void AddCheck(in GroupCheck check)
+    {
+        if (CheckCount == _checks.Length)
+        {
+            Array.Resize(ref _checks, _checks.Length * 2);
+        }
+
+        _checks[CheckCount++] = check;
+    }
+}

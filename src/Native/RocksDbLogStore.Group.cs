@@ -1,0 +1,300 @@
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Keys;
+
+namespace RaftToolkit.Native;
+
+/// <summary>The per-group operations behind every <see cref="GroupLogView"/>.</summary>
+public sealed partial class RocksDbLogStore
+{
+    internal ValueTask<LogState> GetLogState(GroupLogState state, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        EnsureLoaded(state);
+        lock (_coalescer.Gate)
+        {
+            return new(new LogState(state.LastPurged, state.LastLogId));
+        }
+    }
+
+    internal ValueTask Append(GroupLogState state, ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        var span = entries.Span;
+        if (span.IsEmpty)
+        {
+            // Nothing to persist: durable at once, as the contract's callback promises.
+            callback.OnFlushed(null);
+            return ValueTask.CompletedTask;
+        }
+
+        ValidateEntries(state.GroupId, span);
+        EnsureLoaded(state);
+        var request = _requests.Get();
+        try
+        {
+            request.StageAppend(_space, state, span);
+            request.Callback = callback;
+            return Submit(request);
+        }
+        catch
+        {
+            request.Abandon();
+            throw;
+        }
+    }
+
+    internal ValueTask TruncateAfter(GroupLogState state, LogId? logId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        if (logId is { } id)
+        {
+            ValidateIndex(id.Index);
+        }
+
+        EnsureLoaded(state);
+        var request = _requests.Get();
+        try
+        {
+            request.StageTruncateAfter(_space, state, logId);
+            return Submit(request);
+        }
+        catch
+        {
+            request.Abandon();
+            throw;
+        }
+    }
+
+    internal ValueTask Purge(GroupLogState state, LogId logId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        ValidateIndex(logId.Index);
+        EnsureLoaded(state);
+        var request = _requests.Get();
+        try
+        {
+            request.StagePurge(_space, state, logId);
+            return Submit(request);
+        }
+        catch
+        {
+            request.Abandon();
+            throw;
+        }
+    }
+
+    internal ValueTask SaveVote(GroupLogState state, Vote vote, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        EnsureLoaded(state);
+        var request = _requests.Get();
+        try
+        {
+            request.StageVote(_space, state, vote);
+            return Submit(request);
+        }
+        catch
+        {
+            request.Abandon();
+            throw;
+        }
+    }
+
+    internal ValueTask SaveCommitted(GroupLogState state, LogId? committed, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        EnsureLoaded(state);
+        var request = _requests.Get();
+        try
+        {
+            request.StageCommitted(_space, state, committed);
+            return Submit(request);
+        }
+        catch
+        {
+            request.Abandon();
+            throw;
+        }
+    }
+
+    internal ValueTask<Vote?> ReadVote(GroupLogState state, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        return new(ReadVoteRecord(state.GroupId));
+    }
+
+    internal ValueTask<LogId?> ReadCommitted(GroupLogState state, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        return new(ReadMetaLogId(state.GroupId, MetaLabel.Committed));
+    }
+
+    internal ValueTask<IReadOnlyList<Entry>> ReadEntries(GroupLogState state, ulong start, ulong end, bool limited, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        if (start >= end)
+        {
+            return new(Array.Empty<Entry>());
+        }
+
+        var entries = new List<Entry>();
+        ReadRange(state.GroupId, start, end, limited ? LimitedReadEntries : int.MaxValue, limited ? LimitedReadBytes : long.MaxValue, entries);
+        return new(entries);
+    }
+
+    internal ValueTask<LogId> GetLogId(GroupLogState state, ulong index, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable(state);
+        EnsureLoaded(state);
+        LogId? purged;
+        LogId? last;
+        lock (_coalescer.Gate)
+        {
+            purged = state.LastPurged;
+            last = state.LastLogId;
+        }
+
+        if (purged is { } p && index <= p.Index)
+        {
+            throw new LogEntryNotFoundException(state.GroupId, index, $"purged up to {p}");
+        }
+
+        if (last is not { } l || index > l.Index)
+        {
+            throw new LogEntryNotFoundException(state.GroupId, index, "past the end of the log");
+        }
+
+        return new(ReadEntryRecord(state.GroupId, index)?.LogId
+            ?? throw new LogEntryNotFoundException(state.GroupId, index, "not written yet"));
+    }
+
+    internal async IAsyncEnumerable<Entry> StreamEntries(GroupLogState state, LeaderId? leader, ulong start, ulong end, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ulong next = start;
+        do
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (leader is { } bound)
+            {
+                var vote = await ReadVote(state, cancellationToken).ConfigureAwait(false);
+                if (vote is not { Committed: true } granted || granted.LeaderId != bound)
+                {
+                    throw new LeaderChangedException(bound, vote);
+                }
+            }
+
+            if (next >= end)
+            {
+                yield break;
+            }
+
+            var chunk = await ReadEntries(state, next, end, limited: true, cancellationToken).ConfigureAwait(false);
+            if (chunk.Count == 0)
+            {
+                yield break;
+            }
+
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                yield return chunk[i];
+            }
+
+            next = chunk[^1].Index + 1;
+        }
+        while (true);
+    }
+
+    /// <summary>Loads the group's log ends from the database the first time the group is used.</summary>
+    private void EnsureLoaded(GroupLogState state)
+    {
+        if (Volatile.Read(ref state.Loaded))
+        {
+            return;
+        }
+
+        // No write of this group can be queued while it is unloaded (writes load first), so the
+        // database holds its whole state; two racing loaders read the same values.
+        var purged = ReadMetaLogId(state.GroupId, MetaLabel.LastPurged);
+        var last = ReadLastEntryId(state.GroupId) ?? purged;
+        lock (_coalescer.Gate)
+        {
+            if (!state.Loaded)
+            {
+                state.LastPurged = purged;
+                state.LastLogId = last;
+                Volatile.Write(ref state.Loaded, true);
+            }
+        }
+    }
+
+    private void ThrowIfUnusable(GroupLogState state)
+    {
+        ThrowIfUnusable();
+        if (Volatile.Read(ref state.Removed))
+        {
+            throw new UnknownGroupException(state.GroupId);
+        }
+    }
+
+    private GroupLogView FlatView => _flatView ?? throw new InvalidOperationException(
+        "This store keeps many groups (group-prefixed key space): use ForGroup(groupId) to reach one group's log.");
+
+    /// <inheritdoc />
+    public ValueTask<LogState> GetLogStateAsync(CancellationToken cancellationToken = default) => FlatView.GetLogStateAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public IRaftLogReader GetReader() => FlatView;
+
+    /// <inheritdoc />
+    public ValueTask SaveVoteAsync(Vote vote, CancellationToken cancellationToken = default) => FlatView.SaveVoteAsync(vote, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask SaveCommittedAsync(LogId? committed, CancellationToken cancellationToken = default) => FlatView.SaveCommittedAsync(committed, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<LogId?> ReadCommittedAsync(CancellationToken cancellationToken = default) => FlatView.ReadCommittedAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default) =>
+        FlatView.AppendAsync(entries, callback, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask TruncateAfterAsync(LogId? logId, CancellationToken cancellationToken = default) => FlatView.TruncateAfterAsync(logId, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default) => FlatView.PurgeAsync(logId, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Entry>> TryGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        FlatView.TryGetLogEntriesAsync(start, end, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Entry>> LimitedGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        FlatView.LimitedGetLogEntriesAsync(start, end, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<LogId> GetLogIdAsync(ulong index, CancellationToken cancellationToken = default) => FlatView.GetLogIdAsync(index, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<Vote?> ReadVoteAsync(CancellationToken cancellationToken = default) => FlatView.ReadVoteAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<Entry> EntriesStreamAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        FlatView.EntriesStreamAsync(start, end, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<Entry> LeaderBoundedStreamAsync(LeaderId leader, ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        FlatView.LeaderBoundedStreamAsync(leader, start, end, cancellationToken);
+}

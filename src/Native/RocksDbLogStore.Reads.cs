@@ -1,0 +1,342 @@
+using System.Buffers.Binary;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Interop;
+using RaftToolkit.Native.Keys;
+using RaftToolkit.Native.Records;
+
+namespace RaftToolkit.Native;
+
+/// <summary>Reads through the store's own interop: bounded iterators and pinned gets.</summary>
+public sealed partial class RocksDbLogStore
+{
+    /// <summary>Most entries a limited read (and one chunk of a stream) returns.</summary>
+    private const int LimitedReadEntries = 1024;
+
+    /// <summary>Most record bytes a limited read returns (at least one entry is always returned).</summary>
+    private const long LimitedReadBytes = 4L << 20;
+
+    /// <summary>Reads the entries of <c>[start, end)</c> that exist, in order, up to the limits.</summary>
+    private unsafe void ReadRange(ulong groupId, ulong start, ulong end, int maxEntries, long maxBytes, List<Entry> into)
+    {
+        end = Math.Min(end, LogKeys.EndIndex);
+        Span<byte> lower = stackalloc byte[16];
+        Span<byte> upper = stackalloc byte[16];
+        int keyLength = LogKeys.WriteLogKey(lower, _space, groupId, start);
+        LogKeys.WriteLogKey(upper, _space, groupId, end);
+        BeginRead();
+        try
+        {
+            // SAFETY: both keys live on this stack frame, which outlives the iterator and the
+            // read options that point at the upper bound (both destroyed in the finally below).
+            fixed (byte* lowerKey = lower)
+            fixed (byte* upperKey = upper)
+            {
+                nint readOptions = RocksDbNative.ReadOptionsCreate();
+                RocksDbNative.ReadOptionsSetIterateUpperBound(readOptions, upperKey, (nuint)keyLength);
+                nint iterator = RocksDbNative.CreateIterator(_dbHandle, readOptions, _logFamily);
+                try
+                {
+                    RocksDbNative.IteratorSeek(iterator, lowerKey, (nuint)keyLength);
+                    long bytes = 0;
+                    ulong expected = 0;
+                    while (into.Count < maxEntries && bytes < maxBytes && RocksDbNative.IteratorValid(iterator) != 0)
+                    {
+                        // SAFETY: key and value point into the iterator's current block and stay
+                        // valid until the next move; both are consumed before IteratorNext.
+                        byte* key = RocksDbNative.IteratorKey(iterator, out nuint keyBytes);
+                        ulong index = LogKeys.ReadIndex(new ReadOnlySpan<byte>(key, (int)keyBytes), _space);
+                        if (into.Count > 0 && index != expected)
+                        {
+                            throw new StorageInconsistencyException($"Group {groupId}: the log has a hole, index {index} follows {expected - 1}.");
+                        }
+
+                        byte* value = RocksDbNative.IteratorValue(iterator, out nuint valueBytes);
+                        into.Add(LogRecordFormat.Decode(new ReadOnlySpan<byte>(value, (int)valueBytes), groupId, index));
+                        bytes += (long)valueBytes;
+                        expected = index + 1;
+                        RocksDbNative.IteratorNext(iterator);
+                    }
+
+                    RocksDbNative.IteratorGetError(iterator, out nint error);
+                    ThrowIfReadFailed(error, groupId);
+                }
+                finally
+                {
+                    RocksDbNative.IteratorDestroy(iterator);
+                    RocksDbNative.ReadOptionsDestroy(readOptions);
+                }
+            }
+        }
+        finally
+        {
+            EndRead();
+        }
+    }
+
+    /// <summary>The id of the group's last stored entry, if any.</summary>
+    private unsafe LogId? ReadLastEntryId(ulong groupId)
+    {
+        Span<byte> probe = stackalloc byte[16];
+        int keyLength = LogKeys.WriteLogKey(probe, _space, groupId, LogKeys.EndIndex - 1);
+        BeginRead();
+        try
+        {
+            fixed (byte* probeKey = probe)
+            {
+                nint readOptions = RocksDbNative.ReadOptionsCreate();
+
+                // Total order: the probe may land on another group's key (or none), which a
+                // prefix-mode seek does not promise to report correctly.
+                RocksDbNative.ReadOptionsSetTotalOrderSeek(readOptions, 1);
+                nint iterator = RocksDbNative.CreateIterator(_dbHandle, readOptions, _logFamily);
+                try
+                {
+                    RocksDbNative.IteratorSeekForPrev(iterator, probeKey, (nuint)keyLength);
+                    LogId? last = null;
+                    if (RocksDbNative.IteratorValid(iterator) != 0)
+                    {
+                        // SAFETY: key and value are read before the iterator moves or is destroyed.
+                        var key = new ReadOnlySpan<byte>(RocksDbNative.IteratorKey(iterator, out nuint keyBytes), (int)keyBytes);
+                        if (key.Length == keyLength && (_space == LogKeySpace.Flat || LogKeys.ReadGroupId(key) == groupId))
+                        {
+                            ulong index = LogKeys.ReadIndex(key, _space);
+                            var value = new ReadOnlySpan<byte>(RocksDbNative.IteratorValue(iterator, out nuint valueBytes), (int)valueBytes);
+                            last = LogRecordFormat.Decode(value, groupId, index).LogId;
+                        }
+                    }
+
+                    RocksDbNative.IteratorGetError(iterator, out nint error);
+                    ThrowIfReadFailed(error, groupId);
+                    return last;
+                }
+                finally
+                {
+                    RocksDbNative.IteratorDestroy(iterator);
+                    RocksDbNative.ReadOptionsDestroy(readOptions);
+                }
+            }
+        }
+        finally
+        {
+            EndRead();
+        }
+    }
+
+    /// <summary>The entry at <paramref name="index"/>, or null when it is not stored.</summary>
+    private unsafe Entry? ReadEntryRecord(ulong groupId, ulong index)
+    {
+        Span<byte> key = stackalloc byte[16];
+        int keyLength = LogKeys.WriteLogKey(key, _space, groupId, index);
+        BeginRead();
+        try
+        {
+            fixed (byte* keyBytes = key)
+            {
+                nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, _logFamily, keyBytes, (nuint)keyLength, out nint error);
+                ThrowIfReadFailed(error, groupId);
+                if (slice == 0)
+                {
+                    return null;
+                }
+
+                try
+                {
+                    // SAFETY: the pinned value stays valid until the slice is destroyed below.
+                    byte* value = RocksDbNative.PinnableSliceValue(slice, out nuint valueBytes);
+                    return LogRecordFormat.Decode(new ReadOnlySpan<byte>(value, (int)valueBytes), groupId, index);
+                }
+                finally
+                {
+                    RocksDbNative.PinnableSliceDestroy(slice);
+                }
+            }
+        }
+        finally
+        {
+            EndRead();
+        }
+    }
+
+    private unsafe Vote? ReadVoteRecord(ulong groupId)
+    {
+        Span<byte> key = stackalloc byte[LogKeys.MaxKeyLength];
+        int keyLength = LogKeys.WriteMetaKey(key, _space, groupId, MetaLabel.Vote);
+        BeginRead();
+        try
+        {
+            fixed (byte* keyBytes = key)
+            {
+                nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, _metaFamily, keyBytes, (nuint)keyLength, out nint error);
+                ThrowIfReadFailed(error, groupId);
+                if (slice == 0)
+                {
+                    return null;
+                }
+
+                try
+                {
+                    // SAFETY: the pinned value stays valid until the slice is destroyed below.
+                    byte* value = RocksDbNative.PinnableSliceValue(slice, out nuint valueBytes);
+                    return MetaRecordFormat.DecodeVote(new ReadOnlySpan<byte>(value, (int)valueBytes), groupId);
+                }
+                finally
+                {
+                    RocksDbNative.PinnableSliceDestroy(slice);
+                }
+            }
+        }
+        finally
+        {
+            EndRead();
+        }
+    }
+
+    private unsafe LogId? ReadMetaLogId(ulong groupId, MetaLabel label)
+    {
+        Span<byte> key = stackalloc byte[LogKeys.MaxKeyLength];
+        int keyLength = LogKeys.WriteMetaKey(key, _space, groupId, label);
+        BeginRead();
+        try
+        {
+            fixed (byte* keyBytes = key)
+            {
+                nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, _metaFamily, keyBytes, (nuint)keyLength, out nint error);
+                ThrowIfReadFailed(error, groupId);
+                if (slice == 0)
+                {
+                    return null;
+                }
+
+                try
+                {
+                    // SAFETY: the pinned value stays valid until the slice is destroyed below.
+                    byte* value = RocksDbNative.PinnableSliceValue(slice, out nuint valueBytes);
+                    return MetaRecordFormat.DecodeLogId(new ReadOnlySpan<byte>(value, (int)valueBytes), groupId, label);
+                }
+                finally
+                {
+                    RocksDbNative.PinnableSliceDestroy(slice);
+                }
+            }
+        }
+        finally
+        {
+            EndRead();
+        }
+    }
+
+    /// <summary>Every group with a key in either column family, ascending.</summary>
+    private List<ulong> ListPrefixedGroups()
+    {
+        var inLog = ScanGroupIds(_logFamily);
+        var inMeta = ScanGroupIds(_metaFamily);
+        var merged = new List<ulong>(inLog.Count + inMeta.Count);
+        int i = 0;
+        int j = 0;
+        while (i < inLog.Count || j < inMeta.Count)
+        {
+            ulong next = j >= inMeta.Count || (i < inLog.Count && inLog[i] <= inMeta[j]) ? inLog[i] : inMeta[j];
+            merged.Add(next);
+            while (i < inLog.Count && inLog[i] == next)
+            {
+                i++;
+            }
+
+            while (j < inMeta.Count && inMeta[j] == next)
+            {
+                j++;
+            }
+        }
+
+        return merged;
+    }
+
+    /// <summary>The distinct group prefixes of one column family: one seek per group, not per key.</summary>
+    private unsafe List<ulong> ScanGroupIds(nint family)
+    {
+        var groups = new List<ulong>();
+        Span<byte> seek = stackalloc byte[sizeof(ulong)];
+        BeginRead();
+        try
+        {
+            fixed (byte* seekKey = seek)
+            {
+                nint readOptions = RocksDbNative.ReadOptionsCreate();
+                RocksDbNative.ReadOptionsSetTotalOrderSeek(readOptions, 1);
+                nint iterator = RocksDbNative.CreateIterator(_dbHandle, readOptions, family);
+                try
+                {
+                    BinaryPrimitives.WriteUInt64BigEndian(seek, 0);
+                    RocksDbNative.IteratorSeek(iterator, seekKey, sizeof(ulong));
+                    while (RocksDbNative.IteratorValid(iterator) != 0)
+                    {
+                        // SAFETY: the key is read before the iterator moves.
+                        var key = new ReadOnlySpan<byte>(RocksDbNative.IteratorKey(iterator, out nuint keyBytes), (int)keyBytes);
+                        if (key.Length < sizeof(ulong))
+                        {
+                            RocksDbNative.IteratorNext(iterator);
+                            continue;
+                        }
+
+                        ulong groupId = LogKeys.ReadGroupId(key);
+                        groups.Add(groupId);
+                        if (groupId == ulong.MaxValue)
+                        {
+                            break;
+                        }
+
+                        // An 8-byte key sorts before every longer key with the same prefix: the
+                        // next group's first key.
+                        BinaryPrimitives.WriteUInt64BigEndian(seek, groupId + 1);
+                        RocksDbNative.IteratorSeek(iterator, seekKey, sizeof(ulong));
+                    }
+
+                    RocksDbNative.IteratorGetError(iterator, out nint error);
+                    ThrowIfReadFailed(error, 0);
+                }
+                finally
+                {
+                    RocksDbNative.IteratorDestroy(iterator);
+                    RocksDbNative.ReadOptionsDestroy(readOptions);
+                }
+            }
+        }
+        finally
+        {
+            EndRead();
+        }
+
+        return groups;
+    }
+
+    /// <summary>True when the flat database holds any log record or meta value.</summary>
+    private bool ReadFlatHasState()
+    {
+        ulong group = _options.FlatGroupId;
+        return ReadLastEntryId(group) is not null
+            || ReadVoteRecord(group) is not null
+            || ReadMetaLogId(group, MetaLabel.Committed) is not null
+            || ReadMetaLogId(group, MetaLabel.LastPurged) is not null;
+    }
+
+    private void BeginRead()
+    {
+        Interlocked.Increment(ref _activeReads);
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            Interlocked.Decrement(ref _activeReads);
+            throw new StoreClosedException();
+        }
+    }
+
+    private void EndRead() => Interlocked.Decrement(ref _activeReads);
+
+    private static void ThrowIfReadFailed(nint error, ulong groupId)
+    {
+        if (RocksDbNative.TakeError(error) is { } failure)
+        {
+            throw new RaftStorageException($"Reading the log of group {groupId} failed: {failure.Message}", failure);
+        }
+    }
+}

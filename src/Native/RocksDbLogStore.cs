@@ -1,0 +1,412 @@
+using System.Collections.Concurrent;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Coalescing;
+using RaftToolkit.Native.Keys;
+using RocksDbSharp;
+
+namespace RaftToolkit.Native;
+
+/// <summary>
+/// The durable Raft log on RocksDB: log records in one column family, votes and committed /
+/// purged ids in another, all writes merged by a <see cref="WriteCoalescer"/> into one
+/// (synced) write batch.
+/// </summary>
+/// <remarks>
+/// <para>With <see cref="LogKeySpace.GroupPrefixed"/> the store is an
+/// <see cref="IMultiGroupLogStore"/>: <see cref="ForGroup"/> hands out a view per group, any
+/// number of groups share the two column families, and <see cref="WriteAsync"/> writes many
+/// groups atomically.</para>
+/// <para>With <see cref="LogKeySpace.Flat"/> the database holds one group and the store itself
+/// is that group's <see cref="IRaftLogStore"/> (<see cref="RocksDbLogStoreOptions.FlatGroupId"/>
+/// names it).</para>
+/// <para>Fail-stop: after a failed write every operation fails with
+/// <see cref="StoreFailedException"/>; dispose and reopen to recover.</para>
+/// </remarks>
+public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
+{
+    private readonly RocksDb _db;
+    private readonly bool _ownsDb;
+    private readonly RocksDbLogStoreOptions _options;
+    private readonly LogKeySpace _space;
+    private readonly nint _dbHandle;
+    private readonly nint _logFamily;
+    private readonly nint _metaFamily;
+    private readonly WriteOptions _writeOptions;
+    private readonly ReadOptions _readOptions;
+    private readonly ConcurrentDictionary<ulong, GroupLogState> _groups = new();
+    private readonly WriteCoalescer _coalescer;
+    private readonly RequestPool _requests;
+    private readonly GroupLogView? _flatView;
+
+    /// <summary>Calls reading the database right now; disposal waits for them.</summary>
+    private int _activeReads;
+
+    /// <summary>1 once disposal started.</summary>
+    private int _closed;
+
+    private RocksDbLogStore(RocksDb db, bool ownsDb, RocksDbLogStoreOptions options, string? path)
+    {
+        _db = db;
+        _ownsDb = ownsDb;
+        _options = options;
+        _space = options.KeySpace;
+        var logFamily = FindColumnFamily(db, options.LogColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.LogColumnFamily, path);
+        var metaFamily = FindColumnFamily(db, options.MetaColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.MetaColumnFamily, path);
+
+        _dbHandle = db.Handle;
+        _logFamily = logFamily.Handle;
+        _metaFamily = metaFamily.Handle;
+        _writeOptions = new WriteOptions().SetSync(options.SyncMode == LogSyncMode.Sync);
+        _readOptions = new ReadOptions();
+        _requests = new RequestPool();
+        _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup);
+        if (_space == LogKeySpace.Flat)
+        {
+            _flatView = new GroupLogView(this, _groups.GetOrAdd(options.FlatGroupId, static id => new GroupLogState(id)));
+        }
+    }
+
+    /// <summary>The key space this store was opened with.</summary>
+    public LogKeySpace KeySpace => _space;
+
+    /// <summary>The underlying database (for metrics and inspection; do not write the store's column families).</summary>
+    public RocksDb Database => _db;
+
+    /// <summary>
+    /// Opens (creating if allowed) the database at <paramref name="path"/> tuned by
+    /// <paramref name="options"/>, and the store over it. Disposing the store closes the database.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
+    public static RocksDbLogStore Open(string path, RocksDbLogStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options = (options ?? new RocksDbLogStoreOptions()).Clone();
+        options.Validate();
+        var db = OpenDatabase(path, options);
+        try
+        {
+            return new RocksDbLogStore(db, ownsDb: true, options, path);
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a store over an open database that already has the two column families named in
+    /// <paramref name="options"/>. The caller keeps ownership of <paramref name="db"/> and must
+    /// dispose the store first.
+    /// </summary>
+    /// <exception cref="ColumnFamilyNotFoundException">A configured column family does not exist in <paramref name="db"/>.</exception>
+    public static RocksDbLogStore Attach(RocksDb db, RocksDbLogStoreOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        options = (options ?? new RocksDbLogStoreOptions()).Clone();
+        options.Validate();
+        return new RocksDbLogStore(db, ownsDb: false, options, path: null);
+    }
+
+    /// <summary>
+    /// Opens the database at <paramref name="path"/> with the store's tuning and both column
+    /// families, without a store: for tools and for benchmarks that compare against raw RocksDB
+    /// under the same options.
+    /// </summary>
+    public static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var dbOptions = DatabaseTuning.CreateDbOptions(options);
+        var blockCache = DatabaseTuning.CreateBlockCache(options);
+        var families = new ColumnFamilies(DatabaseTuning.CreateColumnFamilyOptions(options, ColumnFamilies.DefaultName, blockCache));
+        var existing = Directory.Exists(path) && RocksDb.TryListColumnFamilies(dbOptions, path, out var names) ? names : [];
+        foreach (var name in existing)
+        {
+            if (name != ColumnFamilies.DefaultName && name != options.LogColumnFamily && name != options.MetaColumnFamily)
+            {
+                // RocksDB opens every column family of a database; unknown ones keep plain options.
+                families.Add(name, new ColumnFamilyOptions());
+            }
+        }
+
+        foreach (var name in (ReadOnlySpan<string>)[options.LogColumnFamily, options.MetaColumnFamily])
+        {
+            if (!options.CreateIfMissing && existing.Length > 0 && Array.IndexOf(existing, name) < 0)
+            {
+                throw new ColumnFamilyNotFoundException(name, path);
+            }
+
+            families.Add(name, DatabaseTuning.CreateColumnFamilyOptions(options, name, blockCache));
+        }
+
+        return RocksDb.Open(dbOptions, path, families);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The store is <see cref="LogKeySpace.Flat"/> and <paramref name="groupId"/> is not its group.</exception>
+    public IRaftLogStore ForGroup(ulong groupId)
+    {
+        ThrowIfClosed();
+        if (_flatView is not null)
+        {
+            if (groupId != _options.FlatGroupId)
+            {
+                throw new ArgumentException($"This store keeps one group ({_options.FlatGroupId}) in a flat key space; group {groupId} is not in it.", nameof(groupId));
+            }
+
+            return _flatView;
+        }
+
+        return new GroupLogView(this, StateOf(groupId));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<ulong>> ListGroupsAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable();
+        if (_flatView is not null)
+        {
+            bool hasState = ReadFlatHasState();
+            return new(hasState ? [_options.FlatGroupId] : []);
+        }
+
+        return new(ListPrefixedGroups());
+    }
+
+    /// <inheritdoc />
+    public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable();
+        if (_flatView is not null)
+        {
+            throw new InvalidOperationException("A flat store holds exactly one group; delete its database directory to remove it.");
+        }
+
+        var state = StateOf(groupId);
+        EnsureLoaded(state);
+        var request = _requests.Get();
+        try
+        {
+            request.StageRemoveGroup(state);
+            return Submit(request);
+        }
+        catch
+        {
+            request.Abandon();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnusable();
+        if (batch.IsEmpty)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var operations = batch.Operations;
+        for (int i = 0; i < operations.Length; i++)
+        {
+            ValidateOperation(operations[i]);
+        }
+
+        var request = _requests.Get();
+        try
+        {
+            for (int i = 0; i < operations.Length; i++)
+            {
+                ref readonly var op = ref operations[i];
+                var state = StateForWrite(op.GroupId);
+                EnsureLoaded(state);
+                switch (op.Kind)
+                {
+                    case LogWriteOpKind.SaveVote:
+                        request.StageVote(_space, state, op.Vote);
+                        break;
+                    case LogWriteOpKind.Append:
+                        request.StageAppend(_space, state, op.Entries.Span);
+                        break;
+                    case LogWriteOpKind.TruncateAfter:
+                        request.StageTruncateAfter(_space, state, op.LogId);
+                        break;
+                    case LogWriteOpKind.Purge:
+                        request.StagePurge(_space, state, op.LogId!.Value);
+                        break;
+                    default:
+                        request.StageCommitted(_space, state, op.LogId);
+                        break;
+                }
+            }
+
+            return Submit(request);
+        }
+        catch
+        {
+            request.Abandon();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits for every queued write to complete, then releases the native resources (and the
+    /// database, when the store opened it). Later calls fail with <see cref="StoreClosedException"/>.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        await _coalescer.CloseAsync().ConfigureAwait(false);
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _activeReads) != 0)
+        {
+            spin.SpinOnce();
+        }
+
+        _coalescer.DisposeBatches();
+        if (_ownsDb)
+        {
+            _db.Dispose();
+        }
+    }
+
+    /// <summary>Test seam: the next native write fails with <paramref name="error"/> and is not written.</summary>
+    internal void InjectWriteFailure(Exception error) => _coalescer.InjectWriteFailure(error);
+
+    private static ColumnFamilyHandle? FindColumnFamily(RocksDb db, string name)
+    {
+        try
+        {
+            return db.TryGetColumnFamily(name, out var handle) ? handle : null;
+        }
+        catch (RocksDbSharpException)
+        {
+            // The binding throws instead of answering "no" for a database opened without column families.
+            return null;
+        }
+    }
+
+    /// <summary>The group's cached state, created (unloaded) on first use.</summary>
+    private GroupLogState StateOf(ulong groupId) => _groups.GetOrAdd(groupId, static id => new GroupLogState(id));
+
+    private GroupLogState StateForWrite(ulong groupId) => _flatView is not null ? _flatView.State : StateOf(groupId);
+
+    /// <summary>Under the gate, when a removal is queued: later views of the group start empty.</summary>
+    private void ReplaceRemovedGroup(GroupLogState removed)
+    {
+        // The replacement is known empty (the removal is queued before any later write), so it
+        // must not be loaded from the database, which may not have applied the removal yet.
+        _groups[removed.GroupId] = new GroupLogState(removed.GroupId) { Loaded = true };
+    }
+
+    private void ValidateOperation(in LogWriteOp op)
+    {
+        if (_flatView is not null && op.GroupId != _options.FlatGroupId)
+        {
+            throw new ArgumentException($"This store keeps one group ({_options.FlatGroupId}) in a flat key space; the batch addresses group {op.GroupId}.", nameof(op));
+        }
+
+        switch (op.Kind)
+        {
+            case LogWriteOpKind.Append:
+                ValidateEntries(op.GroupId, op.Entries.Span);
+                break;
+            case LogWriteOpKind.Purge:
+                if (op.LogId is not { } purge)
+                {
+                    throw new ArgumentException($"A purge of group {op.GroupId} needs a log id.", nameof(op));
+                }
+
+                ValidateIndex(purge.Index);
+                break;
+            case LogWriteOpKind.TruncateAfter:
+                if (op.LogId is { } truncate)
+                {
+                    ValidateIndex(truncate.Index);
+                }
+
+                break;
+            case LogWriteOpKind.SaveVote:
+            case LogWriteOpKind.SaveCommitted:
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(op), op.Kind, "Unknown log write operation.");
+        }
+    }
+
+    private static void ValidateEntries(ulong groupId, ReadOnlySpan<Entry> entries)
+    {
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ValidateIndex(entries[i].Index);
+            if (i > 0 && entries[i].Index != entries[i - 1].Index + 1)
+            {
+                throw new LogOrderException(groupId, $"entries to append are not contiguous: {entries[i - 1].LogId} is followed by {entries[i].LogId}.");
+            }
+        }
+    }
+
+    private static void ValidateIndex(ulong index)
+    {
+        if (index >= LogKeys.EndIndex - 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"Log indexes below {LogKeys.EndIndex - 1} are supported; the top values bound key ranges.");
+        }
+    }
+
+    private ValueTask Submit(WriteRequest request)
+    {
+        short version = request.Version;
+        _coalescer.Submit(request);
+        return new ValueTask(request, version);
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            throw new StoreClosedException();
+        }
+    }
+
+    private void ThrowIfUnusable()
+    {
+        ThrowIfClosed();
+        if (_coalescer.Failure is { } failure)
+        {
+            throw new StoreFailedException(failure);
+        }
+    }
+
+    /// <summary>Pools write requests: enough are retained for thousands of concurrent writers.</summary>
+    private sealed class RequestPool : Microsoft.Extensions.ObjectPool.DefaultObjectPool<WriteRequest>
+    {
+        public RequestPool() : this(new Policy()) { }
+
+        private RequestPool(Policy policy) : base(policy, 4096)
+        {
+            policy.Owner = this;
+        }
+
+        private sealed class Policy : Microsoft.Extensions.ObjectPool.PooledObjectPolicy<WriteRequest>
+        {
+            public RequestPool? Owner { get; set; }
+
+            public override WriteRequest Create() => new(Owner!);
+
+            public override bool Return(WriteRequest obj) => true;
+        }
+    }
+}

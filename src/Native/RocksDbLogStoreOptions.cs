@@ -1,0 +1,210 @@
+using RaftToolkit.Native.Keys;
+using RocksDbSharp;
+
+namespace RaftToolkit.Native;
+
+/// <summary>When a write counts as durable.</summary>
+public enum LogSyncMode
+{
+    /// <summary>Every coalesced write is fsynced before any of its callers is told it is durable (the default).</summary>
+    Sync,
+
+    /// <summary>
+    /// Writes reach the WAL in the OS page cache but are not fsynced: survives a process crash,
+    /// not a power loss. For tests and benchmarks only.
+    /// </summary>
+    NoSync,
+}
+
+/// <summary>
+/// Configures a <see cref="RocksDbLogStore"/>: key space, column families, RocksDB tuning, WAL,
+/// durability and the write coalescer. <see cref="Validate"/> is called when a store opens.
+/// </summary>
+public sealed class RocksDbLogStoreOptions
+{
+    /// <summary>Default name of the column family holding log records.</summary>
+    public const string DefaultLogColumnFamily = "raft_log";
+
+    /// <summary>Default name of the column family holding votes, committed and purged ids.</summary>
+    public const string DefaultMetaColumnFamily = "raft_meta";
+
+    /// <summary>
+    /// How keys are laid out: <see cref="LogKeySpace.GroupPrefixed"/> (default) for many groups
+    /// in one database, <see cref="LogKeySpace.Flat"/> for one group per database.
+    /// </summary>
+    public LogKeySpace KeySpace { get; set; } = LogKeySpace.GroupPrefixed;
+
+    /// <summary>
+    /// With <see cref="LogKeySpace.Flat"/>, the id of the one group the database holds: it names
+    /// the group in errors and is the only id <see cref="RocksDbLogStore.ForGroup"/> accepts.
+    /// It is not stored in keys. Ignored for <see cref="LogKeySpace.GroupPrefixed"/>.
+    /// </summary>
+    public ulong FlatGroupId { get; set; }
+
+    /// <summary>Name of the column family holding log records (default <c>raft_log</c>).</summary>
+    public string LogColumnFamily { get; set; } = DefaultLogColumnFamily;
+
+    /// <summary>Name of the column family holding votes, committed and purged ids (default <c>raft_meta</c>).</summary>
+    public string MetaColumnFamily { get; set; } = DefaultMetaColumnFamily;
+
+    /// <summary>
+    /// When opening by path: create the database and the two column families if missing
+    /// (default true). When false, a missing column family is a <see cref="ColumnFamilyNotFoundException"/>.
+    /// </summary>
+    public bool CreateIfMissing { get; set; } = true;
+
+    /// <summary>
+    /// Memtable size of each column family, in bytes (default 64 MiB). Larger memtables absorb
+    /// more appends before a flush, and let purges delete entries that never reached an SST.
+    /// </summary>
+    public ulong WriteBufferSize { get; set; } = 64UL << 20;
+
+    /// <summary>Memtables per column family, active plus immutable (default 4): how much write burst is absorbed while one flushes.</summary>
+    public int MaxWriteBufferNumber { get; set; } = 4;
+
+    /// <summary>
+    /// Compression of SST blocks (default <see cref="Compression.Lz4"/>: cheap enough not to slow
+    /// flushes, and log payloads often compress).
+    /// </summary>
+    public Compression Compression { get; set; } = Compression.Lz4;
+
+    /// <summary>Shared LRU block cache for both column families, in bytes (default 64 MiB); 0 disables it.</summary>
+    public ulong BlockCacheSize { get; set; } = 64UL << 20;
+
+    /// <summary>Bloom filter bits per key (default 10, about 1% false positives); 0 disables the filter.</summary>
+    public int BloomBitsPerKey { get; set; } = 10;
+
+    /// <summary>
+    /// With <see cref="LogKeySpace.GroupPrefixed"/>: install a fixed 8-byte (group id) prefix
+    /// extractor on both column families (default true), so bloom filters are per group and a
+    /// group's reads skip files holding none of its keys.
+    /// </summary>
+    public bool UseGroupPrefixExtractor { get; set; } = true;
+
+    /// <summary>Directory for the write-ahead log, e.g. on a faster device; null keeps it with the data (default).</summary>
+    public string? WalDirectory { get; set; }
+
+    /// <summary>
+    /// How the WAL is replayed after a crash (default <see cref="Recovery.PointInTime"/>: stop at
+    /// the first torn or corrupt record, keeping everything before it; a torn tail after a crash
+    /// can only hold writes that were never acknowledged).
+    /// </summary>
+    public Recovery WalRecoveryMode { get; set; } = Recovery.PointInTime;
+
+    /// <summary>
+    /// How many finished WAL files to keep for reuse (default 0: off). Reusing a file makes an
+    /// fsync cheaper on file systems where growing a file also syncs its metadata.
+    /// </summary>
+    public ulong WalRecycleFileCount { get; set; }
+
+    /// <summary>
+    /// RocksDB pipelined writes (default false). Only helps many concurrent writers; the write
+    /// coalescer already issues one write at a time.
+    /// </summary>
+    public bool EnablePipelinedWrite { get; set; }
+
+    /// <summary>When a write counts as durable (default <see cref="LogSyncMode.Sync"/>).</summary>
+    public LogSyncMode SyncMode { get; set; } = LogSyncMode.Sync;
+
+    /// <summary>
+    /// Most bytes (keys plus values) the coalescer puts in one write batch before starting the
+    /// next (default 4 MiB). One caller's write is never split, so a single larger write makes a
+    /// larger batch.
+    /// </summary>
+    public int MaxBatchBytes { get; set; } = 4 << 20;
+
+    /// <summary>Most operations (puts, deletes) the coalescer puts in one write batch (default 16,384).</summary>
+    public int MaxBatchOperations { get; set; } = 16_384;
+
+    /// <summary>Called last on the database options when opening by path: raw RocksDB tuning.</summary>
+    public Action<DbOptions>? ConfigureDbOptions { get; set; }
+
+    /// <summary>
+    /// Called last on each column family's options, with the column family's name, when opening
+    /// by path: raw RocksDB tuning.
+    /// </summary>
+    public Action<string, ColumnFamilyOptions>? ConfigureColumnFamilyOptions { get; set; }
+
+    /// <summary>Checks every option; throws before anything is opened.</summary>
+    /// <exception cref="ArgumentException">An option is out of range or inconsistent.</exception>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(KeySpace))
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeySpace), KeySpace, "Unknown key space.");
+        }
+
+        ValidateName(LogColumnFamily, nameof(LogColumnFamily));
+        ValidateName(MetaColumnFamily, nameof(MetaColumnFamily));
+        if (LogColumnFamily == MetaColumnFamily)
+        {
+            throw new ArgumentException($"The log and meta column families must differ; both are '{LogColumnFamily}'.", nameof(MetaColumnFamily));
+        }
+
+        if (WriteBufferSize < (64UL << 10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(WriteBufferSize), WriteBufferSize, "The write buffer must be at least 64 KiB.");
+        }
+
+        if (MaxWriteBufferNumber is < 2 or > 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxWriteBufferNumber), MaxWriteBufferNumber, "Between 2 and 64 memtables are allowed.");
+        }
+
+        if (!Enum.IsDefined(Compression))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Compression), Compression, "Unknown compression.");
+        }
+
+        if (BloomBitsPerKey is < 0 or > 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BloomBitsPerKey), BloomBitsPerKey, "Bloom bits per key must be between 0 and 64.");
+        }
+
+        if (WalDirectory is { Length: 0 })
+        {
+            throw new ArgumentException("The WAL directory must be null (keep the WAL with the data) or a path.", nameof(WalDirectory));
+        }
+
+        if (!Enum.IsDefined(WalRecoveryMode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(WalRecoveryMode), WalRecoveryMode, "Unknown WAL recovery mode.");
+        }
+
+        if (WalRecycleFileCount > 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WalRecycleFileCount), WalRecycleFileCount, "At most 64 WAL files may be recycled.");
+        }
+
+        if (!Enum.IsDefined(SyncMode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(SyncMode), SyncMode, "Unknown sync mode.");
+        }
+
+        if (MaxBatchBytes < 4096)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxBatchBytes), MaxBatchBytes, "A write batch must be allowed at least 4 KiB.");
+        }
+
+        if (MaxBatchOperations < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxBatchOperations), MaxBatchOperations, "A write batch must be allowed at least one operation.");
+        }
+    }
+
+    /// <summary>A copy, so a store is not affected by later changes to the caller's instance.</summary>
+    internal RocksDbLogStoreOptions Clone() => (RocksDbLogStoreOptions)MemberwiseClone();
+
+    private static void ValidateName(string? name, string paramName)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new ArgumentException("A column family name must not be empty.", paramName);
+        }
+
+        if (name == ColumnFamilies.DefaultName)
+        {
+            throw new ArgumentException($"The store needs its own column families, not RocksDB's '{ColumnFamilies.DefaultName}'.", paramName);
+        }
+    }
+}

@@ -1,0 +1,357 @@
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Keys;
+using static RaftToolkit.Native.Tests.TestEntries;
+
+namespace RaftToolkit.Native.Tests;
+
+public sealed class RocksDbLogStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private RocksDbLogStore OpenPrefixed() => RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed });
+
+    private RocksDbLogStore OpenFlat(ulong groupId = 7) => RocksDbLogStore.Open(_dir.Sub("flat"), new RocksDbLogStoreOptions { KeySpace = LogKeySpace.Flat, FlatGroupId = groupId });
+
+    [Fact]
+    public async Task AppendedEntriesAreReadableAndDurableAcrossReopen()
+    {
+        var callback = new RecordingCallback();
+        await using (var store = OpenPrefixed())
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 5), callback);
+            Assert.Equal([null], callback.Outcomes);
+            Assert.Equal(Range(1, 0, 5), await store.ForGroup(1).TryGetLogEntriesAsync(0, 5));
+        }
+
+        await using (var reopened = OpenPrefixed())
+        {
+            var log = reopened.ForGroup(1);
+            Assert.Equal(Range(1, 0, 5), await log.TryGetLogEntriesAsync(0, 100));
+            Assert.Equal(new LogState(null, Id(1, 4)), await log.GetLogStateAsync());
+        }
+    }
+
+    [Fact]
+    public async Task FlatStoreIsItselfTheGroupsLog()
+    {
+        await using (var store = OpenFlat())
+        {
+            await store.AppendAsync(Range(2, 0, 3), IgnoringCallback.Instance);
+            await store.SaveVoteAsync(new Vote(2, 1).Commit());
+            Assert.Same(store.GetReader(), store.ForGroup(7));
+        }
+
+        await using var reopened = OpenFlat();
+        Assert.Equal(Range(2, 0, 3), await reopened.TryGetLogEntriesAsync(0, 3));
+        Assert.Equal(new Vote(2, 1).Commit(), await reopened.ReadVoteAsync());
+        Assert.Equal([7UL], await reopened.ListGroupsAsync());
+    }
+
+    [Fact]
+    public async Task FlatStoreRefusesOtherGroupIds()
+    {
+        await using var store = OpenFlat(groupId: 7);
+        Assert.Throws<ArgumentException>(() => store.ForGroup(8));
+    }
+
+    [Fact]
+    public async Task GroupPrefixedStoreRefusesSingleGroupCallsWithoutAGroup()
+    {
+        await using var store = OpenPrefixed();
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await store.GetLogStateAsync());
+    }
+
+    [Fact]
+    public async Task NonContiguousAppendIsRejectedAndWritesNothing()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(3);
+        await log.AppendAsync(Range(1, 0, 3), IgnoringCallback.Instance);
+        var error = await Assert.ThrowsAsync<LogOrderException>(async () => await log.AppendAsync(Range(1, 4, 2), IgnoringCallback.Instance));
+        Assert.Equal(3UL, error.GroupId);
+        Assert.Equal(Range(1, 0, 3), await log.TryGetLogEntriesAsync(0, 10));
+        Assert.Equal(Id(1, 2), (await log.GetLogStateAsync()).LastLogId);
+    }
+
+    [Fact]
+    public async Task EntriesWithAHoleInsideOneAppendAreRejected()
+    {
+        await using var store = OpenPrefixed();
+        Entry[] gappy = [.. Range(1, 0, 2), .. Range(1, 3, 1)];
+        await Assert.ThrowsAsync<LogOrderException>(async () => await store.ForGroup(1).AppendAsync(gappy, IgnoringCallback.Instance));
+        Assert.Empty(await store.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+    }
+
+    [Fact]
+    public async Task TruncateAfterDeletesTheTailOnly()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+        await log.TruncateAfterAsync(Id(1, 4));
+        Assert.Equal(Range(1, 0, 5), await log.TryGetLogEntriesAsync(0, 100));
+        Assert.Equal(new LogState(null, Id(1, 4)), await log.GetLogStateAsync());
+        await log.AppendAsync(Range(2, 5, 1), IgnoringCallback.Instance);
+        Assert.Equal(Id(2, 5), await log.GetLogIdAsync(5));
+    }
+
+    [Fact]
+    public async Task PurgeDeletesTheHeadAndPersistsLastPurgedAtomically()
+    {
+        await using (var store = OpenPrefixed())
+        {
+            var log = store.ForGroup(1);
+            await log.AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+            await log.PurgeAsync(Id(1, 5));
+            Assert.Equal(Range(1, 6, 4), await log.TryGetLogEntriesAsync(0, 100));
+        }
+
+        await using var reopened = OpenPrefixed();
+        Assert.Equal(new LogState(Id(1, 5), Id(1, 9)), await reopened.ForGroup(1).GetLogStateAsync());
+        await Assert.ThrowsAsync<LogEntryNotFoundException>(async () => await reopened.ForGroup(1).GetLogIdAsync(5));
+    }
+
+    [Fact]
+    public async Task PurgeBeyondTheEndEmptiesTheLogAndMovesLastLogId()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 3), IgnoringCallback.Instance);
+        await log.PurgeAsync(Id(2, 7));
+        Assert.Equal(new LogState(Id(2, 7), Id(2, 7)), await log.GetLogStateAsync());
+        await log.AppendAsync(Range(2, 8, 1), IgnoringCallback.Instance);
+        Assert.Equal(Range(2, 8, 1), await log.TryGetLogEntriesAsync(0, 100));
+    }
+
+    [Fact]
+    public async Task PurgeBeforeTheLastPurgedIsRejected()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+        await log.PurgeAsync(Id(1, 5));
+        await Assert.ThrowsAsync<LogOrderException>(async () => await log.PurgeAsync(Id(1, 3)));
+        await Assert.ThrowsAsync<LogOrderException>(async () => await log.TruncateAfterAsync(Id(1, 2)));
+        Assert.Equal(new LogState(Id(1, 5), Id(1, 9)), await log.GetLogStateAsync());
+    }
+
+    [Fact]
+    public async Task VoteAndCommittedAreReadBackAfterReopen()
+    {
+        await using (var store = OpenPrefixed())
+        {
+            await store.ForGroup(4).SaveVoteAsync(new Vote(3, 2));
+            await store.ForGroup(4).SaveCommittedAsync(Id(3, 9));
+        }
+
+        await using var reopened = OpenPrefixed();
+        Assert.Equal(new Vote(3, 2), await reopened.ForGroup(4).ReadVoteAsync());
+        Assert.Equal(Id(3, 9), await reopened.ForGroup(4).ReadCommittedAsync());
+        Assert.Null(await reopened.ForGroup(5).ReadVoteAsync());
+    }
+
+    [Fact]
+    public async Task LimitedReadReturnsAPrefixStartingAtTheFirstEntry()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 2000), IgnoringCallback.Instance);
+        var limited = await log.LimitedGetLogEntriesAsync(10, 2000);
+        Assert.NotEmpty(limited);
+        Assert.Equal(10UL, limited[0].Index);
+        Assert.True(limited.Count < 1990);
+    }
+
+    [Fact]
+    public async Task EntriesStreamYieldsTheWholeRangeAcrossChunks()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 2500), IgnoringCallback.Instance);
+        ulong expected = 3;
+        await foreach (var entry in log.EntriesStreamAsync(3, 2400))
+        {
+            Assert.Equal(expected++, entry.Index);
+        }
+
+        Assert.Equal(2400UL, expected);
+    }
+
+    [Fact]
+    public async Task LeaderBoundedStreamFailsOnceWhenTheVoteNamesAnotherLeader()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 5), IgnoringCallback.Instance);
+        await log.SaveVoteAsync(new Vote(1, 0).Commit());
+        Assert.Equal(3, await CountAsync(log.LeaderBoundedStreamAsync(new LeaderId(1, 0), 0, 3)));
+        await Assert.ThrowsAsync<LeaderChangedException>(async () => await CountAsync(log.LeaderBoundedStreamAsync(new LeaderId(1, 9), 0, 3)));
+    }
+
+    [Fact]
+    public async Task WriteAsyncSpansGroupsAtomically()
+    {
+        await using var store = OpenPrefixed();
+        var batch = new LogWriteBatch();
+        batch.Append(1, Range(1, 0, 3));
+        batch.SaveVote(2, new Vote(5, 5));
+        batch.Append(2, Range(5, 0, 1));
+        batch.SaveCommitted(1, Id(1, 1));
+        await store.WriteAsync(batch);
+        Assert.Equal(Range(1, 0, 3), await store.ForGroup(1).TryGetLogEntriesAsync(0, 9));
+        Assert.Equal(new Vote(5, 5), await store.ForGroup(2).ReadVoteAsync());
+        Assert.Equal(Id(1, 1), await store.ForGroup(1).ReadCommittedAsync());
+    }
+
+    [Fact]
+    public async Task WriteAsyncWithOneBadOperationWritesNothing()
+    {
+        await using var store = OpenPrefixed();
+        var batch = new LogWriteBatch();
+        batch.Append(1, Range(1, 0, 3));
+        batch.SaveVote(2, new Vote(5, 5));
+        batch.Append(3, Range(1, 4, 1));
+        await Assert.ThrowsAsync<LogOrderException>(async () => await store.WriteAsync(batch));
+        Assert.Empty(await store.ForGroup(1).TryGetLogEntriesAsync(0, 9));
+        Assert.Null(await store.ForGroup(2).ReadVoteAsync());
+        Assert.Equal(new LogState(null, null), await store.ForGroup(1).GetLogStateAsync());
+        Assert.Empty(await store.ListGroupsAsync());
+    }
+
+    [Fact]
+    public async Task WriteAsyncValidatesLaterOperationsAgainstEarlierOnesOfTheSameGroup()
+    {
+        await using var store = OpenPrefixed();
+        var batch = new LogWriteBatch();
+        batch.Append(1, Range(1, 0, 3));
+        batch.Append(1, Range(1, 3, 2));
+        batch.TruncateAfter(1, Id(1, 3));
+        batch.Append(1, Range(2, 4, 1));
+        await store.WriteAsync(batch);
+        Assert.Equal([.. Range(1, 0, 4), .. Range(2, 4, 1)], await store.ForGroup(1).TryGetLogEntriesAsync(0, 9));
+    }
+
+    [Fact]
+    public async Task ListGroupsReportsEveryGroupWithStateInOrder()
+    {
+        await using var store = OpenPrefixed();
+        await store.ForGroup(300).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
+        await store.ForGroup(2).SaveVoteAsync(new Vote(1, 1));
+        await store.ForGroup(ulong.MaxValue).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
+        await store.ForGroup(300).SaveVoteAsync(new Vote(1, 1));
+        _ = store.ForGroup(55);
+        Assert.Equal([2UL, 300UL, ulong.MaxValue], await store.ListGroupsAsync());
+    }
+
+    [Fact]
+    public async Task RemovedGroupLosesEveryKeyAndOldViewsFail()
+    {
+        await using var store = OpenPrefixed();
+        var old = store.ForGroup(9);
+        await old.AppendAsync(Range(1, 0, 4), IgnoringCallback.Instance);
+        await old.SaveVoteAsync(new Vote(1, 1));
+        await store.ForGroup(10).AppendAsync(Range(1, 0, 4), IgnoringCallback.Instance);
+        await store.RemoveGroupAsync(9);
+        Assert.Equal([10UL], await store.ListGroupsAsync());
+        await Assert.ThrowsAsync<UnknownGroupException>(async () => await old.GetLogStateAsync());
+        await Assert.ThrowsAsync<UnknownGroupException>(async () => await old.AppendAsync(Range(1, 4, 1), IgnoringCallback.Instance));
+        var fresh = store.ForGroup(9);
+        Assert.Equal(new LogState(null, null), await fresh.GetLogStateAsync());
+        Assert.Null(await fresh.ReadVoteAsync());
+        await fresh.AppendAsync(Range(3, 0, 1), IgnoringCallback.Instance);
+        Assert.Equal(Range(4, 0, 0), await store.ForGroup(10).TryGetLogEntriesAsync(4, 9));
+        Assert.Equal(4, (await store.ForGroup(10).TryGetLogEntriesAsync(0, 9)).Count);
+    }
+
+    [Fact]
+    public async Task ClosedStoreRefusesEveryCall()
+    {
+        var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await store.DisposeAsync();
+        await Assert.ThrowsAsync<StoreClosedException>(async () => await log.AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance));
+        await Assert.ThrowsAsync<StoreClosedException>(async () => await log.ReadVoteAsync());
+        Assert.Throws<StoreClosedException>(() => store.ForGroup(2));
+    }
+
+    [Fact]
+    public async Task MissingColumnFamilyIsATypedErrorNamingIt()
+    {
+        string path = _dir.Sub("cf");
+        await using (RocksDbLogStore.Open(path))
+        {
+        }
+
+        var error = Assert.Throws<ColumnFamilyNotFoundException>(() => RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { MetaColumnFamily = "tenant_meta", CreateIfMissing = false }));
+        Assert.Equal("tenant_meta", error.ColumnFamily);
+        Assert.Contains("tenant_meta", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AttachedDatabaseWithoutTheColumnFamilyIsATypedError()
+    {
+        string path = _dir.Sub("attach");
+        using var db = RocksDbSharp.RocksDb.Open(new RocksDbSharp.DbOptions().SetCreateIfMissing(true), path);
+        var error = Assert.Throws<ColumnFamilyNotFoundException>(() => RocksDbLogStore.Attach(db));
+        Assert.Equal(RocksDbLogStoreOptions.DefaultLogColumnFamily, error.ColumnFamily);
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task CallerNamedColumnFamiliesAreUsed()
+    {
+        var options = new RocksDbLogStoreOptions { LogColumnFamily = "a_log", MetaColumnFamily = "a_meta" };
+        string path = _dir.Sub("named");
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
+        }
+
+        var names = RocksDbSharp.RocksDb.ListColumnFamilies(new RocksDbSharp.DbOptions(), path).ToArray();
+        Assert.Contains("a_log", names);
+        Assert.Contains("a_meta", names);
+    }
+
+    [Theory]
+    [InlineData(nameof(RocksDbLogStoreOptions.MaxBatchOperations))]
+    [InlineData(nameof(RocksDbLogStoreOptions.MaxBatchBytes))]
+    [InlineData(nameof(RocksDbLogStoreOptions.MaxWriteBufferNumber))]
+    [InlineData(nameof(RocksDbLogStoreOptions.LogColumnFamily))]
+    public void InvalidOptionsAreRejectedBeforeOpening(string option)
+    {
+        var options = new RocksDbLogStoreOptions();
+        switch (option)
+        {
+            case nameof(RocksDbLogStoreOptions.MaxBatchOperations):
+                options.MaxBatchOperations = 0;
+                break;
+            case nameof(RocksDbLogStoreOptions.MaxBatchBytes):
+                options.MaxBatchBytes = 10;
+                break;
+            case nameof(RocksDbLogStoreOptions.MaxWriteBufferNumber):
+                options.MaxWriteBufferNumber = 1;
+                break;
+            default:
+                options.LogColumnFamily = " ";
+                break;
+        }
+
+        var error = Assert.ThrowsAny<ArgumentException>(() => RocksDbLogStore.Open(_dir.Sub("invalid"), options));
+        Assert.Equal(option, error.ParamName);
+        Assert.False(Directory.Exists(_dir.Sub("invalid")));
+    }
+
+    private static async Task<int> CountAsync(IAsyncEnumerable<Entry> entries)
+    {
+        int count = 0;
+        await foreach (var _ in entries)
+        {
+            count++;
+        }
+
+        return count;
+    }
+}

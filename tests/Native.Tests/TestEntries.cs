@@ -1,0 +1,60 @@
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+
+namespace RaftToolkit.Native.Tests;
+
+/// <summary>Builders for log entries and callbacks used across the store tests.</summary>
+public static class TestEntries
+{
+    /// <summary>Normal entries of leader (term, node 0) for indexes [first, first + count), payload naming the index.</summary>
+    public static Entry[] Range(ulong term, ulong first, int count, int payloadBytes = 16)
+    {
+        var entries = new Entry[count];
+        for (int i = 0; i < count; i++)
+        {
+            ulong index = first + (ulong)i;
+            var payload = new byte[payloadBytes];
+            BitConverter.TryWriteBytes(payload, index);
+            entries[i] = Entry.Normal(new LogId(term, 0, index), payload);
+        }
+
+        return entries;
+    }
+
+    public static LogId Id(ulong term, ulong index) => new(term, 0, index);
+}
+
+/// <summary>Records every flush outcome it is told.</summary>
+public sealed class RecordingCallback : IFlushCallback
+{
+    private readonly List<Exception?> _outcomes = [];
+
+    public IReadOnlyList<Exception?> Outcomes
+    {
+        get
+        {
+            lock (_outcomes)
+            {
+                return [.. _outcomes];
+            }
+        }
+    }
+
+    public void OnFlushed(Exception? error)
+    {
+        lock (_outcomes)
+        {
+            _outcomes.Add(error);
+        }
+    }
+}
+
+/// <summary>A callback that ignores the outcome (the awaited task reports it too).</summary>
+public sealed class IgnoringCallback : IFlushCallback
+{
+    public static IgnoringCallback Instance { get; } = new();
+
+    public void OnFlushed(Exception? error)
+    {
+    }
+}
