@@ -14,7 +14,8 @@ public sealed class InMemoryLogStoreConformanceTests : StorageConformanceSuite
 {
     protected override IConformanceStoreFactory CreateFactory() => new Factory();
 
-    private sealed class Factory : IConformanceStoreFactory
+    /// <remarks>Disposed by the suite after each case: checks that the suite closed the store first.</remarks>
+    private sealed class Factory : IConformanceStoreFactory, IDisposable
     {
         /// <summary>The latest handle of each group: the "storage" that survives a reopen.</summary>
         private readonly Dictionary<ulong, InMemoryLogStore> _storage = new();
@@ -27,6 +28,17 @@ public sealed class InMemoryLogStoreConformanceTests : StorageConformanceSuite
             }
 
             return ValueTask.FromResult<IConformanceStore>(new Store(_storage));
+        }
+
+        public void Dispose()
+        {
+            foreach (var (id, handle) in _storage)
+            {
+                if (!handle.IsClosed)
+                {
+                    throw new InvalidOperationException($"The suite left group {id}'s store open at the end of the case.");
+                }
+            }
         }
     }
 

@@ -4,7 +4,9 @@ namespace RaftToolkit.Testing.Storage.Conformance;
 
 /// <summary>
 /// Opens the storage one conformance case runs against. The suite asks for a new factory per
-/// case, so each case starts from fresh, empty storage.
+/// case, so each case starts from fresh, empty storage. If the factory is also
+/// <see cref="IAsyncDisposable"/> or <see cref="IDisposable"/>, the suite disposes it when the case
+/// ends (after disposing the store), so it can delete the storage.
 /// </summary>
 public interface IConformanceStoreFactory
 {

@@ -35,7 +35,11 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
     /// <summary>How many appends each group of <see cref="ConcurrentGroups"/> issues, in order.</summary>
     protected virtual int ConcurrentAppendsPerGroup => 40;
 
-    /// <summary>A factory over new, empty storage; called once per case.</summary>
+    /// <summary>
+    /// A factory over new, empty storage; called once per case. A factory that is
+    /// <see cref="IAsyncDisposable"/> or <see cref="IDisposable"/> is disposed when the case ends,
+    /// after the store: the place to delete temporary directories.
+    /// </summary>
     protected abstract IConformanceStoreFactory CreateFactory();
 
     /// <summary>A new, empty state machine for the cases that need one.</summary>
@@ -83,7 +87,8 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
     {
         ArgumentNullException.ThrowIfNull(body);
         using var timeout = new CancellationTokenSource(CaseTimeout);
-        var context = new ConformanceCase(CreateFactory(), this, timeout.Token);
+        var factory = CreateFactory();
+        var context = new ConformanceCase(factory, this, timeout.Token);
         try
         {
             await context.OpenAsync().ConfigureAwait(false);
@@ -96,6 +101,17 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
         finally
         {
             await context.DisposeAsync().ConfigureAwait(false);
+
+            // The storage outlives each store (reopening needs it); the factory owns it and
+            // deletes it here, if it wants to (a temporary directory, say).
+            if (factory is IAsyncDisposable asyncDisposable)
+            {
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+            }
+            else if (factory is IDisposable disposable)
+            {
+                disposable.Dispose();
+            }
         }
     }
 
