@@ -1,0 +1,111 @@
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+
+namespace RaftToolkit.Testing.Faults;
+
+/// <summary>
+/// Wraps a log store and fails writes as <see cref="WriteFaults"/> plans. A failed write reaches
+/// nothing underneath, so what the inner store holds is exactly what was acknowledged.
+/// </summary>
+public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faults, ulong groupId = 0) : IRaftLogStore
+{
+    private readonly IRaftLogStore _inner = inner ?? throw new ArgumentNullException(nameof(inner));
+    private readonly WriteFaults _faults = faults ?? throw new ArgumentNullException(nameof(faults));
+
+    /// <inheritdoc />
+    public ValueTask<LogState> GetLogStateAsync(CancellationToken cancellationToken = default) => _inner.GetLogStateAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public IRaftLogReader GetReader() => _inner.GetReader();
+
+    /// <inheritdoc />
+    public ValueTask SaveVoteAsync(Vote vote, CancellationToken cancellationToken = default)
+    {
+        _faults.BeforeWrite(groupId, "save vote");
+        return _inner.SaveVoteAsync(vote, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask SaveCommittedAsync(LogId? committed, CancellationToken cancellationToken = default)
+    {
+        _faults.BeforeWrite(groupId, "save committed");
+        return _inner.SaveCommittedAsync(committed, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<LogId?> ReadCommittedAsync(CancellationToken cancellationToken = default) => _inner.ReadCommittedAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default)
+    {
+        _faults.BeforeWrite(groupId, "append");
+        return _inner.AppendAsync(entries, callback, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask TruncateAfterAsync(LogId? logId, CancellationToken cancellationToken = default)
+    {
+        _faults.BeforeWrite(groupId, "truncate");
+        return _inner.TruncateAfterAsync(logId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default)
+    {
+        _faults.BeforeWrite(groupId, "purge");
+        return _inner.PurgeAsync(logId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Entry>> TryGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        _inner.TryGetLogEntriesAsync(start, end, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Entry>> LimitedGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        _inner.LimitedGetLogEntriesAsync(start, end, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<LogId> GetLogIdAsync(ulong index, CancellationToken cancellationToken = default) => _inner.GetLogIdAsync(index, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<Vote?> ReadVoteAsync(CancellationToken cancellationToken = default) => _inner.ReadVoteAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<Entry> EntriesStreamAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        _inner.EntriesStreamAsync(start, end, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<Entry> LeaderBoundedStreamAsync(LeaderId leader, ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        _inner.LeaderBoundedStreamAsync(leader, start, end, cancellationToken);
+}
+
+/// <summary>A multi-group store whose writes (batches and per-group views alike) fail as <see cref="WriteFaults"/> plans.</summary>
+public sealed class FaultInjectingMultiGroupLogStore(IMultiGroupLogStore inner, WriteFaults faults) : IMultiGroupLogStore
+{
+    private readonly IMultiGroupLogStore _inner = inner ?? throw new ArgumentNullException(nameof(inner));
+    private readonly WriteFaults _faults = faults ?? throw new ArgumentNullException(nameof(faults));
+
+    /// <inheritdoc />
+    public IRaftLogStore ForGroup(ulong groupId) => new FaultInjectingLogStore(_inner.ForGroup(groupId), _faults, groupId);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<ulong>> ListGroupsAsync(CancellationToken cancellationToken = default) => _inner.ListGroupsAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default)
+    {
+        _faults.BeforeWrite(groupId, "remove group");
+        return _inner.RemoveGroupAsync(groupId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        _faults.BeforeWrite(batch.IsEmpty ? 0 : batch.Operations[0].GroupId, $"batch of {batch.Count} operations");
+        return _inner.WriteAsync(batch, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _inner.DisposeAsync();
+}

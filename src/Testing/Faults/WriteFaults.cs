@@ -1,0 +1,73 @@
+using RaftToolkit.Core.Storage;
+
+namespace RaftToolkit.Testing.Faults;
+
+/// <summary>
+/// A plan of injected write failures shared by the fault-injecting stores: fail the n-th write
+/// from now, then behave as a real store does after an I/O error — fail-stop, every later write
+/// failing with <see cref="StoreFailedException"/> that carries the original error. Reads still work.
+/// Thread-safe.
+/// </summary>
+public sealed class WriteFaults
+{
+    private readonly object _gate = new();
+    private long _writes;
+    private long _failAt = long.MaxValue;
+    private Exception? _failure;
+
+    /// <summary>How many writes were attempted so far (failed ones included).</summary>
+    public long Writes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _writes;
+            }
+        }
+    }
+
+    /// <summary>The injected I/O error, once a write has failed.</summary>
+    public Exception? Failure
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failure;
+            }
+        }
+    }
+
+    /// <summary>The <paramref name="n"/>-th write from now (1 = the next one) fails with an I/O error.</summary>
+    public void FailWrite(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        lock (_gate)
+        {
+            _failAt = _writes + n;
+        }
+    }
+
+    /// <summary>
+    /// Called by a fault-injecting store before each write: throws when this write is the one
+    /// planned to fail, or when an earlier one failed.
+    /// </summary>
+    /// <exception cref="StoreFailedException">This or an earlier write failed.</exception>
+    public void BeforeWrite(ulong groupId, string operation)
+    {
+        lock (_gate)
+        {
+            _writes++;
+            if (_failure is null && _writes >= _failAt)
+            {
+                _failure = new IOException($"Injected I/O error on write {_writes} ({operation} of group {groupId}).");
+            }
+
+            if (_failure is not null)
+            {
+                throw new StoreFailedException(_failure);
+            }
+        }
+    }
+}
