@@ -285,6 +285,9 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <summary>Test seam: the next native write fails with <paramref name="error"/> and is not written.</summary>
     internal void InjectWriteFailure(Exception error) => _coalescer.InjectWriteFailure(error);
 
+    /// <summary>The coalescer, for tests that observe how writes were merged.</summary>
+    internal WriteCoalescer Coalescer => _coalescer;
+
     private static ColumnFamilyHandle? FindColumnFamily(RocksDb db, string name)
     {
         try

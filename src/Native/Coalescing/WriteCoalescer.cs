@@ -56,6 +56,10 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     /// <summary>Completed when the drain stops after <see cref="_closed"/> was set.</summary>
     private TaskCompletionSource? _drained;
 
+    private long _writesIssued;
+
+    private int _largestWriteOperations;
+
     /// <summary>Test seam: when set, the next native write fails with this error instead of being issued.</summary>
     private Exception? _injectedFailure;
 
@@ -78,6 +82,12 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     /// <summary>The error that stopped the store, if any.</summary>
     /// <remarks>Read without the gate: it is written once, under the gate, and never cleared.</remarks>
     public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Native writes issued so far (successful or not).</summary>
+    internal long WritesIssued => Volatile.Read(ref _writesIssued);
+
+    /// <summary>The most operations one native write has carried.</summary>
+    internal int LargestWriteOperations => Volatile.Read(ref _largestWriteOperations);
 
     /// <summary>Makes the next native write fail with <paramref name="error"/> (the batch is not written).</summary>
     internal void InjectWriteFailure(Exception error) => Volatile.Write(ref _injectedFailure, error);
@@ -219,6 +229,13 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
 
     private Exception? WriteNative(NativeWriteBatch batch)
     {
+        Interlocked.Increment(ref _writesIssued);
+        if (batch.OperationCount > _largestWriteOperations)
+        {
+            // Only the draining thread writes, so this read-compare-write does not race.
+            Volatile.Write(ref _largestWriteOperations, batch.OperationCount);
+        }
+
         var injected = Interlocked.Exchange(ref _injectedFailure, null);
         if (injected is not null)
         {

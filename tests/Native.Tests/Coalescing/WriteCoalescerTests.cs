@@ -1,0 +1,158 @@
+using System.Diagnostics.Metrics;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Diagnostics;
+using static RaftToolkit.Native.Tests.TestEntries;
+
+namespace RaftToolkit.Native.Tests.Coalescing;
+
+public sealed class WriteCoalescerTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private RocksDbLogStore Open(int maxBatchOperations = 16_384) =>
+        RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { MaxBatchOperations = maxBatchOperations });
+
+    private static async Task AppendSequentially(IRaftLogStore log, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            await log.AppendAsync(Range(1, (ulong)i, 1), IgnoringCallback.Instance);
+        }
+    }
+
+    [Fact]
+    public async Task ConcurrentAppendsOfManyGroupsShareSyncedWrites()
+    {
+        await using var store = Open();
+        const int Groups = 64;
+        const int PerGroup = 20;
+        long before = store.Coalescer.WritesIssued;
+        var appenders = new Task[Groups];
+        for (int g = 0; g < Groups; g++)
+        {
+            var log = store.ForGroup((ulong)g);
+            appenders[g] = Task.Run(() => AppendSequentially(log, PerGroup));
+        }
+
+        await Task.WhenAll(appenders);
+        long writes = store.Coalescer.WritesIssued - before;
+        Assert.True(writes < Groups * PerGroup / 2, $"{Groups * PerGroup} appends took {writes} synced writes; expected them to be merged");
+    }
+
+    [Fact]
+    public async Task EachGroupsAppendsApplyInOrderUnderConcurrency()
+    {
+        await using var store = Open();
+        const int Groups = 32;
+        const int PerGroup = 50;
+        var appenders = new Task[Groups];
+        for (int g = 0; g < Groups; g++)
+        {
+            var log = store.ForGroup((ulong)g);
+            appenders[g] = Task.Run(() => AppendSequentially(log, PerGroup));
+        }
+
+        await Task.WhenAll(appenders);
+        for (int g = 0; g < Groups; g++)
+        {
+            Assert.Equal(Range(1, 0, PerGroup), await store.ForGroup((ulong)g).TryGetLogEntriesAsync(0, 1000));
+        }
+    }
+
+    [Fact]
+    public async Task BatchesRespectTheOperationBound()
+    {
+        await using var store = Open(maxBatchOperations: 4);
+        var appenders = new Task[32];
+        for (int g = 0; g < appenders.Length; g++)
+        {
+            var log = store.ForGroup((ulong)g);
+            appenders[g] = Task.Run(() => AppendSequentially(log, 10));
+        }
+
+        await Task.WhenAll(appenders);
+        Assert.InRange(store.Coalescer.LargestWriteOperations, 1, 4);
+    }
+
+    [Fact]
+    public async Task OneWriteLargerThanTheBoundIsNeverSplit()
+    {
+        await using var store = Open(maxBatchOperations: 4);
+        await store.ForGroup(1).AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+        Assert.Equal(10, store.Coalescer.LargestWriteOperations);
+        Assert.Equal(10, (await store.ForGroup(1).TryGetLogEntriesAsync(0, 100)).Count);
+    }
+
+    /// <summary>Reads the appended entry back from inside the durability callback.</summary>
+    private sealed class ReadBackOnFlush(IRaftLogStore log, ulong index) : IFlushCallback
+    {
+        public bool SawEntry { get; private set; }
+
+        public void OnFlushed(Exception? error)
+        {
+            var read = log.TryGetLogEntriesAsync(index, index + 1).AsTask().GetAwaiter().GetResult();
+            SawEntry = read.Count == 1;
+        }
+    }
+
+    [Fact]
+    public async Task CompletionFiresOnlyAfterTheWriteReturned()
+    {
+        await using var store = Open();
+        var log = store.ForGroup(1);
+        var callbacks = new List<ReadBackOnFlush>();
+        var appends = new List<Task>();
+        for (int i = 0; i < 20; i++)
+        {
+            var callback = new ReadBackOnFlush(log, (ulong)i);
+            callbacks.Add(callback);
+            appends.Add(log.AppendAsync(Range(1, (ulong)i, 1), callback).AsTask());
+        }
+
+        await Task.WhenAll(appends);
+        Assert.All(callbacks, c => Assert.True(c.SawEntry, "the callback fired before its entry was written"));
+    }
+
+    [Fact]
+    public async Task MetricsCountAppendsBytesAndSyncedWrites()
+    {
+        long appends = 0;
+        long bytes = 0;
+        long writes = 0;
+        int entriesPerWrite = 0;
+        double latency = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == StorageMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            switch (instrument.Name)
+            {
+                case "raftkit.storage.appends": Interlocked.Add(ref appends, value); break;
+                case "raftkit.storage.bytes": Interlocked.Add(ref bytes, value); break;
+                case "raftkit.storage.synced_writes": Interlocked.Add(ref writes, value); break;
+            }
+        });
+        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => Interlocked.Exchange(ref entriesPerWrite, Math.Max(entriesPerWrite, value)));
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => Interlocked.Exchange(ref latency, value));
+        listener.Start();
+
+        await using var store = Open();
+        await store.ForGroup(1).AppendAsync(Range(1, 0, 5, payloadBytes: 100), IgnoringCallback.Instance);
+
+        // Other tests may write concurrently through the same static meter: lower bounds only.
+        Assert.True(Interlocked.Read(ref appends) >= 5);
+        Assert.True(Interlocked.Read(ref bytes) >= 5 * 100);
+        Assert.True(Interlocked.Read(ref writes) >= 1);
+        Assert.True(entriesPerWrite >= 5);
+        Assert.True(latency > 0);
+    }
+}
