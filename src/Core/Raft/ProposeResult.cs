@@ -1,0 +1,29 @@
+using RaftToolkit.Core.Model;
+
+namespace RaftToolkit.Core.Raft;
+
+/// <summary>Why a proposal was or was not accepted.</summary>
+public enum ProposeStatus : byte
+{
+    /// <summary>Appended to the leader's log under <see cref="ProposeResult.LogId"/>; it commits or is lost with the leadership.</summary>
+    Accepted = 0,
+
+    /// <summary>This node is not the leader; <see cref="ProposeResult.LeaderHint"/> names the leader when one is known.</summary>
+    NotLeader = 1,
+}
+
+/// <summary>The outcome of <see cref="RaftNode.Propose"/>: an id for an accepted entry, or a typed refusal.</summary>
+/// <param name="Status">Accepted or why not.</param>
+/// <param name="LogId">The id the entry was appended under (Accepted only).</param>
+/// <param name="LeaderHint">The node this node believes is the leader (NotLeader only), if known.</param>
+public readonly record struct ProposeResult(ProposeStatus Status, LogId LogId, ulong? LeaderHint)
+{
+    /// <summary>True when the entry was appended.</summary>
+    public bool IsAccepted => Status == ProposeStatus.Accepted;
+
+    /// <summary>An accepted proposal.</summary>
+    public static ProposeResult Accepted(LogId logId) => new(ProposeStatus.Accepted, logId, null);
+
+    /// <summary>A refusal because this node is not the leader.</summary>
+    public static ProposeResult NotLeader(ulong? leaderHint) => new(ProposeStatus.NotLeader, default, leaderHint);
+}

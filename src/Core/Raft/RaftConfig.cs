@@ -1,0 +1,92 @@
+namespace RaftToolkit.Core.Raft;
+
+/// <summary>
+/// The tunables of one <see cref="RaftNode"/>. Immutable after construction so that one
+/// instance can be shared by every group of a process (per-group memory stays small).
+/// Time is counted in ticks: the host calls <see cref="RaftNode.Tick"/> at a fixed period.
+/// </summary>
+public sealed class RaftConfig
+{
+    /// <summary>
+    /// The minimum election timeout in ticks. A follower's actual timeout is drawn uniformly
+    /// from [ElectionTicks, 2 * ElectionTicks) after every reset, so that timeouts rarely collide.
+    /// Also the check-quorum period of a leader and the leader-lease length of a follower.
+    /// </summary>
+    public int ElectionTicks { get; init; } = 10;
+
+    /// <summary>The leader sends a heartbeat to every follower once per this many ticks.</summary>
+    public int HeartbeatTicks { get; init; } = 1;
+
+    /// <summary>At most this many entries travel in one AppendEntries request.</summary>
+    public int MaxEntriesPerAppend { get; init; } = 64;
+
+    /// <summary>
+    /// At most this many encoded bytes (<see cref="Codec.ModelFormats.EntrySize"/>) of entries travel in
+    /// one AppendEntries request; a single larger entry still travels alone.
+    /// </summary>
+    public int MaxBytesPerAppend { get; init; } = 1 << 20;
+
+    /// <summary>At most this many AppendEntries requests carrying entries are unacknowledged per follower.</summary>
+    public int MaxInflightAppends { get; init; } = 256;
+
+    /// <summary>At most this many committed entries are handed out for apply in one <see cref="Ready"/>.</summary>
+    public int MaxApplyEntriesPerReady { get; init; } = 4096;
+
+    /// <summary>
+    /// A leader that has not heard from a quorum within <see cref="ElectionTicks"/> steps down,
+    /// and a follower that heard from a leader within that time refuses to vote for another
+    /// (leader lease), so a partitioned node cannot disrupt a healthy leader.
+    /// </summary>
+    public bool CheckQuorum { get; init; } = true;
+
+    /// <summary>
+    /// A node runs a pre-vote round (which changes no state) before raising its term, so a node
+    /// that cannot win never disrupts the cluster.
+    /// </summary>
+    public bool PreVote { get; init; } = true;
+
+    /// <summary>Seed of the per-node random source that draws election timeouts (mixed with the node id).</summary>
+    public ulong RandomSeed { get; init; } = 0x5EED;
+
+    /// <summary>Checks every value; throws <see cref="ArgumentException"/> naming the first bad one.</summary>
+    /// <exception cref="ArgumentException">A value is out of range or inconsistent with another.</exception>
+    public void Validate()
+    {
+        if (ElectionTicks < 2)
+        {
+            throw new ArgumentException($"ElectionTicks must be at least 2, got {ElectionTicks}.", nameof(ElectionTicks));
+        }
+
+        if (HeartbeatTicks < 1)
+        {
+            throw new ArgumentException($"HeartbeatTicks must be at least 1, got {HeartbeatTicks}.", nameof(HeartbeatTicks));
+        }
+
+        if (HeartbeatTicks >= ElectionTicks)
+        {
+            throw new ArgumentException(
+                $"HeartbeatTicks ({HeartbeatTicks}) must be smaller than ElectionTicks ({ElectionTicks}), or followers time out between heartbeats.",
+                nameof(HeartbeatTicks));
+        }
+
+        if (MaxEntriesPerAppend < 1)
+        {
+            throw new ArgumentException($"MaxEntriesPerAppend must be at least 1, got {MaxEntriesPerAppend}.", nameof(MaxEntriesPerAppend));
+        }
+
+        if (MaxBytesPerAppend < 1)
+        {
+            throw new ArgumentException($"MaxBytesPerAppend must be at least 1, got {MaxBytesPerAppend}.", nameof(MaxBytesPerAppend));
+        }
+
+        if (MaxInflightAppends < 1)
+        {
+            throw new ArgumentException($"MaxInflightAppends must be at least 1, got {MaxInflightAppends}.", nameof(MaxInflightAppends));
+        }
+
+        if (MaxApplyEntriesPerReady < 1)
+        {
+            throw new ArgumentException($"MaxApplyEntriesPerReady must be at least 1, got {MaxApplyEntriesPerReady}.", nameof(MaxApplyEntriesPerReady));
+        }
+    }
+}

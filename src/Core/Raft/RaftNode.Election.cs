@@ -1,0 +1,226 @@
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft.Messages;
+using RaftToolkit.Core.Raft.Replication;
+
+namespace RaftToolkit.Core.Raft;
+
+/// <summary>Roles and elections: pre-vote, vote, role changes.</summary>
+public sealed partial class RaftNode
+{
+    private void StartElection()
+    {
+        ResetElectionTimer();
+        if (_config.PreVote)
+        {
+            BecomePreCandidate();
+        }
+        else
+        {
+            BecomeCandidate();
+        }
+    }
+
+    private ulong NextCampaignTerm => Math.Max(_vote.Term, _greatestRefusedTerm) + 1;
+
+    private void BecomePreCandidate()
+    {
+        _role = RaftRole.PreCandidate;
+        _progress = null;
+        _proposedVote = new Vote(NextCampaignTerm, _id);
+        ResetGrants();
+        if (AddGrant(_id))
+        {
+            BecomeCandidate();
+            return;
+        }
+
+        foreach (var peer in _peers)
+        {
+            if (_membership.IsVoter(peer))
+            {
+                Send(new PreVoteRequest(_id, peer, _proposedVote, _lastLogId));
+            }
+        }
+    }
+
+    private void BecomeCandidate()
+    {
+        _role = RaftRole.Candidate;
+        _progress = null;
+        SetVote(new Vote(NextCampaignTerm, _id));
+        ResetGrants();
+        if (AddGrant(_id))
+        {
+            BecomeLeader();
+            return;
+        }
+
+        // The candidate counts its own vote at once, so the requests must not leave before that
+        // vote is durable: a crash would otherwise let it vote again in the same term.
+        foreach (var peer in _peers)
+        {
+            if (_membership.IsVoter(peer))
+            {
+                SendAfterPersist(new VoteRequest(_id, peer, _vote, _lastLogId));
+            }
+        }
+    }
+
+    private void BecomeLeader()
+    {
+        _role = RaftRole.Leader;
+        _granted = null;
+        _grantedCount = 0;
+        SetVote(_vote.Commit());
+        _heartbeatElapsed = 0;
+        _electionElapsed = 0;
+        ulong blankIndex = _lastLogId.NextIndex();
+        var progress = new PeerProgress[_peers.Length];
+        for (int i = 0; i < _peers.Length; i++)
+        {
+            progress[i] = new PeerProgress(_peers[i], blankIndex);
+        }
+
+        _progress = progress;
+
+        // A new leader commits an entry of its own before anything of earlier leaders can be
+        // known committed (Raft §5.4.2): the blank entry.
+        // Followers start in probe from the blank entry; one round trip finds each one's position.
+        AppendOne(Entry.Blank(new LogId(_vote.LeaderId, blankIndex)));
+
+        _replicationPending = true;
+        if (_peers.Length == 0)
+        {
+            MaybeCommit();
+        }
+    }
+
+    private void BecomeFollower()
+    {
+        _role = _membership.IsVoter(_id) ? RaftRole.Follower : RaftRole.Learner;
+        _progress = null;
+        _granted = null;
+        _grantedCount = 0;
+        _replicationPending = false;
+        _commitBroadcastPending = false;
+        ResetElectionTimer();
+    }
+
+    private void ResetGrants()
+    {
+        _granted ??= new ulong[_peers.Length + 1];
+        _grantedCount = 0;
+    }
+
+    /// <summary>Records a grant; returns true when the granted set is a quorum.</summary>
+    private bool AddGrant(ulong nodeId)
+    {
+        var granted = _granted!;
+        for (int i = 0; i < _grantedCount; i++)
+        {
+            if (granted[i] == nodeId)
+            {
+                return _membership.IsQuorum(granted.AsSpan(0, _grantedCount));
+            }
+        }
+
+        if (_grantedCount < granted.Length)
+        {
+            granted[_grantedCount++] = nodeId;
+        }
+
+        return _membership.IsQuorum(granted.AsSpan(0, _grantedCount));
+    }
+
+    /// <summary>
+    /// True while this node must not help elect anyone else: it leads (with check-quorum it
+    /// learns of losing its quorum itself), or it heard from a leader within an election timeout.
+    /// </summary>
+    private bool InLeaderLease() =>
+        _role == RaftRole.Leader
+        || (_vote.Committed && _vote.NodeId != _id && _electionElapsed < _config.ElectionTicks);
+
+    private void HandleVoteRequest(VoteRequest request)
+    {
+        bool granted = false;
+        bool sameCandidate = request.Vote.LeaderId == _vote.LeaderId;
+        if (_membership.IsVoter(_id)
+            && (!_config.CheckQuorum || sameCandidate || !InLeaderLease())
+            && LogIds.Compare(request.LastLogId, _lastLogId) >= 0
+            && request.Vote >= _vote)
+        {
+            granted = true;
+            if (request.Vote != _vote)
+            {
+                SetVote(request.Vote);
+                if (_role != RaftRole.Follower)
+                {
+                    BecomeFollower();
+                }
+            }
+
+            // Granting a vote resets the timer, so the voter gives the candidate time to win.
+            ResetElectionTimer();
+        }
+        else if (request.Vote.Term > _greatestRefusedTerm)
+        {
+            _greatestRefusedTerm = request.Vote.Term;
+        }
+
+        SendAfterPersist(new VoteResponse(_id, request.From, _vote, granted, _lastLogId));
+    }
+
+    private void HandleVoteResponse(VoteResponse response)
+    {
+        if (response.Vote > _vote)
+        {
+            // Someone holds a greater vote: whatever this node was doing is superseded.
+            SetVote(response.Vote);
+            if (_role != RaftRole.Follower && _role != RaftRole.Learner)
+            {
+                BecomeFollower();
+            }
+
+            return;
+        }
+
+        if (_role == RaftRole.Candidate && response.Granted && response.Vote == _vote && AddGrant(response.From))
+        {
+            BecomeLeader();
+        }
+    }
+
+    private void HandlePreVoteRequest(PreVoteRequest request)
+    {
+        // A pre-vote changes nothing here, so the answer depends on nothing unwritten. It is
+        // refused while a leader is known to be alive (thesis §9.6): a node that only lost touch
+        // with the leader cannot disrupt it.
+        bool granted = _membership.IsVoter(_id)
+            && !InLeaderLease()
+            && LogIds.Compare(request.LastLogId, _lastLogId) >= 0
+            && request.ProposedVote >= _vote;
+        Send(new PreVoteResponse(_id, request.From, request.ProposedVote, granted, _vote));
+    }
+
+    private void HandlePreVoteResponse(PreVoteResponse response)
+    {
+        if (_role != RaftRole.PreCandidate || response.ProposedVote != _proposedVote)
+        {
+            return;
+        }
+
+        if (response.Granted)
+        {
+            if (AddGrant(response.From))
+            {
+                BecomeCandidate();
+            }
+        }
+        else if (response.CurrentVote.Committed && response.CurrentVote > _vote)
+        {
+            // A leader with a greater vote exists: follow it rather than keep asking.
+            SetVote(response.CurrentVote);
+            BecomeFollower();
+        }
+    }
+}

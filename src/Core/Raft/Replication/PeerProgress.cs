@@ -1,0 +1,135 @@
+using RaftToolkit.Core.Model;
+
+namespace RaftToolkit.Core.Raft.Replication;
+
+/// <summary>How the leader currently replicates to one follower.</summary>
+internal enum ReplicationState : byte
+{
+    /// <summary>The follower's position is unknown: one request at a time until one matches.</summary>
+    Probe = 0,
+
+    /// <summary>The follower matched: requests are pipelined up to the in-flight window.</summary>
+    Replicate = 1,
+}
+
+/// <summary>
+/// The leader's view of one follower (or learner). Exists only while the node leads, so a
+/// follower group pays nothing for it.
+/// </summary>
+internal sealed class PeerProgress
+{
+    /// <summary>Ring of the last index carried by each unacknowledged request; allocated on first use, grown up to the window.</summary>
+    private ulong[]? _inflightEnds;
+    private int _inflightHead;
+    private int _inflightCount;
+
+    public PeerProgress(ulong nodeId, ulong nextIndex)
+    {
+        NodeId = nodeId;
+        NextIndex = nextIndex;
+        RecentActive = true;
+    }
+
+    public ulong NodeId { get; }
+
+    /// <summary>The last log id known to be durable on the follower and equal to the leader's; none until it answers.</summary>
+    public LogId? Matched { get; private set; }
+
+    /// <summary>The next index to send. Invariant: Matched.NextIndex() &lt;= NextIndex.</summary>
+    public ulong NextIndex { get; set; }
+
+    public ReplicationState State { get; private set; }
+
+    /// <summary>Probe only: a probe is out; the next one waits for an answer or the next heartbeat.</summary>
+    public bool ProbeSent { get; set; }
+
+    /// <summary>Heard from since the last check-quorum period.</summary>
+    public bool RecentActive { get; set; }
+
+    /// <summary>Matched at the previous heartbeat, to notice a pipeline whose requests were all lost.</summary>
+    public LogId? MatchedAtLastBeat { get; set; }
+
+    /// <summary>Heartbeats since <see cref="Matched"/> last advanced while requests were in flight.</summary>
+    public int StalledBeats { get; set; }
+
+    public int InflightCount => _inflightCount;
+
+    public bool InflightFull(int window) => _inflightCount >= window;
+
+    /// <summary>Records an acknowledgement; returns true when <see cref="Matched"/> advanced.</summary>
+    public bool OnMatched(LogId? matched)
+    {
+        bool advanced = false;
+        if (matched is { } m && (Matched is not { } current || m.Index > current.Index))
+        {
+            Matched = m;
+            advanced = true;
+        }
+
+        ulong matchedNext = Matched.NextIndex();
+        if (NextIndex < matchedNext)
+        {
+            NextIndex = matchedNext;
+        }
+
+        if (Matched is { } known)
+        {
+            FreeTo(known.Index);
+        }
+
+        if (State == ReplicationState.Probe)
+        {
+            // The follower answered a probe with success: its position is known, pipeline from there.
+            State = ReplicationState.Replicate;
+            NextIndex = matchedNext;
+            ClearInflight();
+            ProbeSent = false;
+        }
+
+        return advanced;
+    }
+
+    /// <summary>Goes back to probing from <paramref name="nextIndex"/> (never before what is matched).</summary>
+    public void BecomeProbe(ulong nextIndex)
+    {
+        State = ReplicationState.Probe;
+        NextIndex = Math.Max(nextIndex, Matched.NextIndex());
+        ProbeSent = false;
+        StalledBeats = 0;
+        ClearInflight();
+    }
+
+    public void AddInflight(ulong lastIndex, int window)
+    {
+        _inflightEnds ??= new ulong[Math.Min(window, 8)];
+        if (_inflightCount == _inflightEnds.Length)
+        {
+            var grown = new ulong[Math.Min(window, _inflightEnds.Length * 2)];
+            for (int i = 0; i < _inflightCount; i++)
+            {
+                grown[i] = _inflightEnds[(_inflightHead + i) % _inflightEnds.Length];
+            }
+
+            _inflightEnds = grown;
+            _inflightHead = 0;
+        }
+
+        _inflightEnds[(_inflightHead + _inflightCount) % _inflightEnds.Length] = lastIndex;
+        _inflightCount++;
+    }
+
+    private void FreeTo(ulong index)
+    {
+        while (_inflightCount > 0 && _inflightEnds![_inflightHead] <= index)
+        {
+            _inflightHead = (_inflightHead + 1) % _inflightEnds.Length;
+            _inflightCount--;
+        }
+    }
+
+    private void ClearInflight()
+    {
+        _inflightHead = 0;
+        _inflightCount = 0;
+    }
+}

@@ -1,0 +1,353 @@
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Raft.Messages;
+
+namespace RaftToolkit.Testing.Simulation;
+
+/// <summary>
+/// Drives N <see cref="RaftNode"/>s of one group single-threaded over a <see cref="SimulatedNetwork"/>
+/// and a <see cref="SimulatedClock"/>, each with <see cref="SimulatedStorage"/>. A Ready's messages
+/// are sent when it is taken; its writes become durable a random number of ticks later (up to
+/// <see cref="MaxPersistDelay"/>), then its committed entries are applied and the node advanced.
+/// A crash loses the Ready not yet written and the in-memory state machine. After every step
+/// the <see cref="SafetyChecker"/> checks the safety properties.
+/// </summary>
+public sealed class SimulatedCluster
+{
+    private readonly SimNode[] _nodes;
+    private readonly Random _random;
+    private readonly List<RaftMessage> _due = [];
+
+    /// <summary>Creates a cluster of voters 1..<paramref name="size"/>, all starting as followers with empty logs.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is less than 1.</exception>
+    public SimulatedCluster(int size, RaftConfig config, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        ArgumentNullException.ThrowIfNull(config);
+        Config = config;
+        Network = new SimulatedNetwork(seed);
+        _random = new Random(unchecked(seed * 31 + 7));
+        var ids = new ulong[size];
+        for (int i = 0; i < size; i++)
+        {
+            ids[i] = (ulong)(i + 1);
+        }
+
+        Membership = Membership.FromVoters(ids);
+        _nodes = new SimNode[size];
+        for (int i = 0; i < size; i++)
+        {
+            var node = new SimNode(ids[i], new SimulatedStorage());
+            ulong id = ids[i];
+            node.Storage.OnEntryDurable = (previous, entry) => Checker.OnEntryDurable(id, previous, entry);
+            _nodes[i] = node;
+            Start(node);
+        }
+    }
+
+    /// <summary>The shared node configuration.</summary>
+    public RaftConfig Config { get; }
+
+    /// <summary>The group's membership (voters 1..N).</summary>
+    public Membership Membership { get; }
+
+    /// <summary>The network between the nodes.</summary>
+    public SimulatedNetwork Network { get; }
+
+    /// <summary>Simulated time.</summary>
+    public SimulatedClock Clock { get; } = new();
+
+    /// <summary>The safety checker fed by every step.</summary>
+    public SafetyChecker Checker { get; } = new();
+
+    /// <summary>The largest delay, in ticks, between taking a Ready and its writes becoming durable.</summary>
+    public int MaxPersistDelay { get; set; }
+
+    /// <summary>The node ids, 1..N.</summary>
+    public IEnumerable<ulong> NodeIds
+    {
+        get
+        {
+            foreach (var node in _nodes)
+            {
+                yield return node.Id;
+            }
+        }
+    }
+
+    /// <summary>The running node <paramref name="id"/>, or null while it is crashed.</summary>
+    public RaftNode? Node(ulong id) => Find(id).Raft;
+
+    /// <summary>The durable state of node <paramref name="id"/>.</summary>
+    public SimulatedStorage Storage(ulong id) => Find(id).Storage;
+
+    /// <summary>The entries node <paramref name="id"/>'s state machine applied since it last started.</summary>
+    public IReadOnlyList<Entry> Applied(ulong id) => Find(id).AppliedEntries;
+
+    /// <summary>True when node <paramref name="id"/> is running.</summary>
+    public bool IsUp(ulong id) => Find(id).Raft is not null;
+
+    /// <summary>The running leader with the greatest vote, if any.</summary>
+    public RaftNode? Leader
+    {
+        get
+        {
+            RaftNode? best = null;
+            foreach (var node in _nodes)
+            {
+                if (node.Raft is { Role: RaftRole.Leader } raft && (best is null || raft.Vote > best.Vote))
+                {
+                    best = raft;
+                }
+            }
+
+            return best;
+        }
+    }
+
+    /// <summary>Stops node <paramref name="id"/>: its unwritten Ready, in-memory log tail and state machine are lost.</summary>
+    public void Crash(ulong id)
+    {
+        var node = Find(id);
+        node.Raft = null;
+        node.Pending = null;
+    }
+
+    /// <summary>Starts node <paramref name="id"/> again from its durable state.</summary>
+    /// <exception cref="InvalidOperationException">The node is running.</exception>
+    public void Restart(ulong id)
+    {
+        var node = Find(id);
+        if (node.Raft is not null)
+        {
+            throw new InvalidOperationException($"Node {id} is running.");
+        }
+
+        Start(node);
+    }
+
+    /// <summary>Proposes <paramref name="payload"/> at node <paramref name="id"/> (a refusal when it is down or not leader).</summary>
+    public ProposeResult Propose(ulong id, byte[] payload)
+    {
+        var raft = Find(id).Raft;
+        return raft is null ? ProposeResult.NotLeader(null) : raft.Propose(payload);
+    }
+
+    /// <summary>
+    /// One tick: every running node ticks, due messages are delivered, due writes complete,
+    /// Ready work is collected, and the safety checks run.
+    /// </summary>
+    /// <exception cref="SimulationInvariantException">A safety property broke.</exception>
+    public void Step()
+    {
+        Clock.Advance();
+        long now = Clock.Now;
+        foreach (var node in _nodes)
+        {
+            node.Raft?.Tick();
+        }
+
+        Deliver(now);
+        for (int round = 0; round < 8; round++)
+        {
+            bool progressed = CompleteDueWrites(now);
+            progressed |= CollectReadys(now);
+            Deliver(now);
+            if (!progressed)
+            {
+                break;
+            }
+        }
+
+        Check();
+    }
+
+    /// <summary>Runs <paramref name="steps"/> steps.</summary>
+    public void Run(int steps)
+    {
+        for (int i = 0; i < steps; i++)
+        {
+            Step();
+        }
+    }
+
+    /// <summary>Runs steps until <paramref name="condition"/> holds; returns the steps taken, or -1 after <paramref name="maxSteps"/>.</summary>
+    public int RunUntil(Func<SimulatedCluster, bool> condition, int maxSteps)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        for (int i = 0; i < maxSteps; i++)
+        {
+            if (condition(this))
+            {
+                return i;
+            }
+
+            Step();
+        }
+
+        return condition(this) ? maxSteps : -1;
+    }
+
+    /// <summary>A one-line-per-node summary of the cluster, for failure messages.</summary>
+    public string Describe()
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append("tick ").Append(Clock.Now).Append(", ").Append(Network.InFlight).AppendLine(" messages on the wire");
+        foreach (var node in _nodes)
+        {
+            text.Append("  node ").Append(node.Id).Append(": ");
+            if (node.Raft is { } raft)
+            {
+                text.Append(raft)
+                    .Append(" applied ").Append(raft.Applied?.ToString() ?? "none")
+                    .Append(" timeout ").Append(raft.ElectionTimeout)
+                    .Append(" pending ").Append(node.Pending is null ? "no" : "yes");
+            }
+            else
+            {
+                text.Append("down");
+            }
+
+            text.Append(" | durable vote ").Append(node.Storage.Vote).Append(" log ").Append(node.Storage.Log.LastLogId?.ToString() ?? "none").AppendLine();
+        }
+
+        return text.ToString();
+    }
+
+    private SimNode Find(ulong id)
+    {
+        foreach (var node in _nodes)
+        {
+            if (node.Id == id)
+            {
+                return node;
+            }
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(id), id, "No such node in the cluster.");
+    }
+
+    private void Start(SimNode node)
+    {
+        node.Incarnation++;
+        node.AppliedEntries = [];
+        var storage = node.Storage;
+        node.Raft = new RaftNode(node.Id, Config, storage.Log, Membership, new RaftNodeState(storage.Vote, storage.Committed, null));
+        node.LastVote = node.Raft.Vote;
+        node.LastCommitted = null;
+        node.CheckedCommitNext = 0;
+    }
+
+    private void Deliver(long now)
+    {
+        _due.Clear();
+        Network.CollectDue(now, _due);
+        foreach (var message in _due)
+        {
+            Find(message.To).Raft?.Step(message);
+        }
+    }
+
+    private bool CompleteDueWrites(long now)
+    {
+        bool any = false;
+        foreach (var node in _nodes)
+        {
+            if (node.Raft is { } raft && node.Pending is { } ready && node.PendingDueAt <= now)
+            {
+                node.Pending = null;
+                node.Storage.Persist(ready);
+                var applied = ready.CommittedEntries.Span;
+                for (int i = 0; i < applied.Length; i++)
+                {
+                    Checker.OnApplied(node.Id, (ulong)node.AppliedEntries.Count, applied[i]);
+                    node.AppliedEntries.Add(applied[i]);
+                }
+
+                raft.Advance(ready);
+                any = true;
+            }
+        }
+
+        return any;
+    }
+
+    private bool CollectReadys(long now)
+    {
+        bool any = false;
+        foreach (var node in _nodes)
+        {
+            if (node.Raft is { HasReady: true } raft)
+            {
+                var ready = raft.GetReady();
+                foreach (var message in ready.Messages)
+                {
+                    Network.Send(message, now);
+                }
+
+                node.Pending = ready;
+                node.PendingDueAt = now + (MaxPersistDelay > 0 ? _random.Next(0, MaxPersistDelay + 1) : 0);
+                any = true;
+            }
+        }
+
+        return any;
+    }
+
+    private void Check()
+    {
+        foreach (var node in _nodes)
+        {
+            if (node.Raft is not { } raft)
+            {
+                continue;
+            }
+
+            if (raft.Vote < node.LastVote)
+            {
+                throw new SimulationInvariantException($"Node {node.Id}'s vote went backwards: {node.LastVote} -> {raft.Vote}.");
+            }
+
+            node.LastVote = raft.Vote;
+            if (LogIds.Compare(raft.Committed, node.LastCommitted) < 0)
+            {
+                throw new SimulationInvariantException($"Node {node.Id}'s committed id went backwards: {node.LastCommitted} -> {raft.Committed}.");
+            }
+
+            node.LastCommitted = raft.Committed;
+            if (raft.Committed is { } committed && committed.Index + 1 > node.CheckedCommitNext)
+            {
+                Checker.OnCommitted(node.Id, raft, node.CheckedCommitNext, committed.Index);
+                node.CheckedCommitNext = committed.Index + 1;
+            }
+
+            if (raft.Role == RaftRole.Leader)
+            {
+                Checker.OnLeader(node.Id, node.Incarnation, raft.Vote.LeaderId, raft);
+            }
+        }
+    }
+
+    private sealed class SimNode(ulong id, SimulatedStorage storage)
+    {
+        public ulong Id { get; } = id;
+
+        public SimulatedStorage Storage { get; } = storage;
+
+        public RaftNode? Raft { get; set; }
+
+        public int Incarnation { get; set; }
+
+        public Ready? Pending { get; set; }
+
+        public long PendingDueAt { get; set; }
+
+        public List<Entry> AppliedEntries { get; set; } = [];
+
+        public Vote LastVote { get; set; }
+
+        public LogId? LastCommitted { get; set; }
+
+        public ulong CheckedCommitNext { get; set; }
+    }
+}
