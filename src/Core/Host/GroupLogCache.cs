@@ -1,0 +1,335 @@
+using System.Diagnostics;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft.Log;
+
+namespace RaftToolkit.Core.Host;
+
+/// <summary>
+/// The synchronous view of one group's written log that its <see cref="Raft.RaftNode"/> reads:
+/// every log id from the first kept index to the last (kept as leader runs, a few bytes per
+/// leader change), the tail of entries that are not yet applied plus a few applied ones, and a
+/// backfill window loaded from the store when the leader asks for older entries (a follower
+/// catching up after a restart).
+/// </summary>
+/// <remarks>
+/// <para>Only the group's worker touches it. A miss is not an error: the node does not send what
+/// it cannot read, the worker loads the missed range after the round
+/// (<see cref="TakeMiss"/>/<see cref="SetBackfill"/>) and the leader's next heartbeat or
+/// response finds it.</para>
+/// <para>Memory: an idle group keeps only its runs and the retained applied entries, so 100,000
+/// idle groups stay small.</para>
+/// </remarks>
+internal sealed class GroupLogCache : IRaftLogSource
+{
+    private static readonly Entry[] NoEntries = [];
+
+    /// <summary>The first index whose id is known: the last purged index (the node may ask for it as a previous id), or 0.</summary>
+    private ulong _firstKnown;
+
+    /// <summary>The first index the store can still return (after the last purged one).</summary>
+    private readonly ulong _firstLoadable;
+
+    private LogId? _last;
+
+    /// <summary>Index where each leader's entries start, ascending; <see cref="_runLeaders"/> holds the matching leader.</summary>
+    private ulong[] _runStarts = [];
+    private LeaderId[] _runLeaders = [];
+    private int _runCount;
+
+    /// <summary>Tail window: entries [<see cref="_tailFirst"/>, last], stored at <see cref="_tail"/>[<see cref="_tailHead"/>..].</summary>
+    private Entry[] _tail = NoEntries;
+    private int _tailHead;
+    private int _tailCount;
+    private ulong _tailFirst;
+
+    /// <summary>Backfill window: entries [<see cref="_backfillFirst"/>, +count), below the tail; replaced by every load.</summary>
+    private IReadOnlyList<Entry>? _backfill;
+    private ulong _backfillFirst;
+    private int _backfillIdleRounds;
+    private bool _backfillHit;
+
+    /// <summary>The lowest index the node asked for and did not find (ulong.MaxValue: none).</summary>
+    private ulong _missFrom = ulong.MaxValue;
+
+    /// <summary>Creates the view of a log whose ids are <paramref name="keyLogIds"/> (as RaftStorageHelper loads them) and whose tail is <paramref name="tail"/>.</summary>
+    /// <param name="lastPurged">The last purged id, if any.</param>
+    /// <param name="lastLogId">The last log id.</param>
+    /// <param name="keyLogIds">The first id of each leader in [lastPurged, lastLogId], then lastLogId.</param>
+    /// <param name="tail">Entries ending at <paramref name="lastLogId"/>, contiguous.</param>
+    public GroupLogCache(LogId? lastPurged, LogId? lastLogId, IReadOnlyList<LogId> keyLogIds, IReadOnlyList<Entry> tail)
+    {
+        _firstKnown = lastPurged?.Index ?? 0;
+        _firstLoadable = lastPurged.NextIndex();
+        _last = lastLogId;
+        foreach (var key in keyLogIds)
+        {
+            AddRunIfNew(key.Index, key.LeaderId);
+        }
+
+        _tailFirst = lastLogId.NextIndex();
+        if (tail.Count > 0)
+        {
+            if (lastLogId is not { } last || tail[^1].LogId != last)
+            {
+                throw new ArgumentException("The loaded tail does not end at the last log id.", nameof(tail));
+            }
+
+            _tail = new Entry[tail.Count];
+            for (int i = 0; i < tail.Count; i++)
+            {
+                _tail[i] = tail[i];
+            }
+
+            _tailCount = tail.Count;
+            _tailFirst = tail[0].Index;
+        }
+    }
+
+    /// <inheritdoc />
+    public LogId? LastLogId => _last;
+
+    /// <summary>The last purged id's index, or 0: nothing before it can be loaded.</summary>
+    public ulong FirstKnownIndex => _firstKnown;
+
+    /// <summary>The first index of the tail window (the last index + 1 when empty).</summary>
+    public ulong TailFirst => _tailFirst;
+
+    /// <summary>How many entries the view holds in memory (tail and backfill).</summary>
+    public int CachedEntries => _tailCount + (_backfill?.Count ?? 0);
+
+    /// <inheritdoc />
+    public bool TryGetLogId(ulong index, out LogId logId)
+    {
+        if (_last is not { } last || index > last.Index || index < _firstKnown || _runCount == 0 || index < _runStarts[0])
+        {
+            logId = default;
+            return false;
+        }
+
+        // The last run starting at or before the index names its leader.
+        int found = Array.BinarySearch(_runStarts, 0, _runCount, index);
+        int run = found >= 0 ? found : ~found - 1;
+        logId = new LogId(_runLeaders[run], index);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public bool TryGetEntry(ulong index, out Entry entry)
+    {
+        if (index >= _tailFirst)
+        {
+            ulong offset = index - _tailFirst;
+            if (offset < (ulong)_tailCount)
+            {
+                entry = _tail[_tailHead + (int)offset];
+                return true;
+            }
+
+            entry = default;
+            return false;
+        }
+
+        if (_backfill is { } backfill && index >= _backfillFirst && index - _backfillFirst < (ulong)backfill.Count)
+        {
+            entry = backfill[(int)(index - _backfillFirst)];
+            _backfillHit = true;
+            return true;
+        }
+
+        // Below the tail: a lagging follower is being caught up; load it after the round.
+        if (index >= _firstLoadable && index < _missFrom)
+        {
+            _missFrom = index;
+        }
+
+        entry = default;
+        return false;
+    }
+
+    /// <summary>True when the node asked for an entry that must be loaded from the store.</summary>
+    public bool HasMiss => _missFrom != ulong.MaxValue;
+
+    /// <summary>Takes the lowest missed index and the range to load for it, [from, end), if any.</summary>
+    public bool TakeMiss(int maxEntries, out ulong from, out ulong end)
+    {
+        from = _missFrom;
+        _missFrom = ulong.MaxValue;
+        if (from == ulong.MaxValue || from >= _tailFirst)
+        {
+            end = 0;
+            return false;
+        }
+
+        end = Math.Min(_tailFirst, from + (ulong)maxEntries);
+        return true;
+    }
+
+    /// <summary>Installs entries loaded from the store for a miss (replacing the previous backfill).</summary>
+    public void SetBackfill(IReadOnlyList<Entry> entries)
+    {
+        if (entries.Count == 0)
+        {
+            _backfill = null;
+            return;
+        }
+
+        _backfill = entries;
+        _backfillFirst = entries[0].Index;
+        _backfillIdleRounds = 0;
+        _backfillHit = true;
+    }
+
+    /// <summary>
+    /// Applies a durable write to the view: delete every entry after <paramref name="truncateAfter"/>
+    /// (when <paramref name="hasTruncation"/>), then append <paramref name="entries"/>.
+    /// </summary>
+    public void OnWritten(bool hasTruncation, LogId? truncateAfter, ReadOnlySpan<Entry> entries)
+    {
+        if (hasTruncation)
+        {
+            Truncate(truncateAfter);
+        }
+
+        if (entries.IsEmpty)
+        {
+            return;
+        }
+
+        Debug.Assert(entries[0].Index == _last.NextIndex(), "Writes follow the last entry.");
+        if (_tailCount == 0)
+        {
+            _tailHead = 0;
+            _tailFirst = entries[0].Index;
+        }
+
+        EnsureTailCapacity(entries.Length);
+        entries.CopyTo(_tail.AsSpan(_tailHead + _tailCount));
+        _tailCount += entries.Length;
+        foreach (ref readonly var entry in entries)
+        {
+            AddRunIfNew(entry.Index, entry.LogId.LeaderId);
+        }
+
+        _last = entries[^1].LogId;
+    }
+
+    /// <summary>
+    /// Drops applied entries from memory, keeping <paramref name="retain"/> below
+    /// <paramref name="appliedNext"/>; drops a backfill window nobody read for a while. Called
+    /// once per round the group took part in.
+    /// </summary>
+    public void Trim(ulong appliedNext, int retain)
+    {
+        if (_backfill is not null)
+        {
+            if (_backfillHit)
+            {
+                _backfillHit = false;
+                _backfillIdleRounds = 0;
+            }
+            else if (++_backfillIdleRounds >= 8)
+            {
+                _backfill = null;
+            }
+        }
+
+        ulong keepFrom = appliedNext > (ulong)retain ? appliedNext - (ulong)retain : 0;
+        if (keepFrom <= _tailFirst)
+        {
+            return;
+        }
+
+        int drop = (int)Math.Min((ulong)_tailCount, keepFrom - _tailFirst);
+
+        // Trimming one entry at a time would shift the window every round; wait for a batch.
+        if (drop < retain && drop < _tailCount)
+        {
+            return;
+        }
+
+        _tail.AsSpan(_tailHead, drop).Clear();
+        _tailHead += drop;
+        _tailCount -= drop;
+        _tailFirst += (ulong)drop;
+        if (_tailCount == 0)
+        {
+            _tailHead = 0;
+            if (_tail.Length > 16)
+            {
+                _tail = NoEntries;
+            }
+        }
+    }
+
+    private void Truncate(LogId? keep)
+    {
+        ulong next = keep.NextIndex();
+        if (next < _tailFirst)
+        {
+            _tail.AsSpan(_tailHead, _tailCount).Clear();
+            _tailCount = 0;
+            _tailHead = 0;
+            _tailFirst = next;
+        }
+        else if (next - _tailFirst < (ulong)_tailCount)
+        {
+            int keepCount = (int)(next - _tailFirst);
+            _tail.AsSpan(_tailHead + keepCount, _tailCount - keepCount).Clear();
+            _tailCount = keepCount;
+        }
+
+        if (_backfill is not null && next <= _backfillFirst + (ulong)_backfill.Count)
+        {
+            _backfill = null;
+        }
+
+        while (_runCount > 0 && _runStarts[_runCount - 1] >= next)
+        {
+            _runCount--;
+        }
+
+        _last = keep;
+    }
+
+    private void AddRunIfNew(ulong index, LeaderId leader)
+    {
+        if (_runCount > 0 && _runLeaders[_runCount - 1] == leader)
+        {
+            return;
+        }
+
+        if (_runCount == _runStarts.Length)
+        {
+            int size = Math.Max(2, _runStarts.Length * 2);
+            Array.Resize(ref _runStarts, size);
+            Array.Resize(ref _runLeaders, size);
+        }
+
+        _runStarts[_runCount] = index;
+        _runLeaders[_runCount] = leader;
+        _runCount++;
+    }
+
+    private void EnsureTailCapacity(int more)
+    {
+        int needed = _tailCount + more;
+        if (_tailHead + needed <= _tail.Length)
+        {
+            return;
+        }
+
+        if (needed <= _tail.Length && _tailHead > 0)
+        {
+            // Room at the front: slide the window down instead of growing.
+            Array.Copy(_tail, _tailHead, _tail, 0, _tailCount);
+            _tail.AsSpan(_tailCount, _tailHead).Clear();
+            _tailHead = 0;
+            return;
+        }
+
+        var grown = new Entry[Math.Max(needed, Math.Max(4, _tail.Length * 2))];
+        Array.Copy(_tail, _tailHead, grown, 0, _tailCount);
+        _tail = grown;
+        _tailHead = 0;
+    }
+}

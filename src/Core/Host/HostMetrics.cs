@@ -1,0 +1,65 @@
+using System.Diagnostics.Metrics;
+
+namespace RaftToolkit.Core.Host;
+
+/// <summary>The host's meter, <c>RaftToolkit.Host</c>. Every measurement carries the host's node id as <c>raftkit.node</c>.</summary>
+public static class HostMetrics
+{
+    /// <summary>The meter name to listen to.</summary>
+    public const string MeterName = "RaftToolkit.Host";
+
+    private static readonly Meter HostMeter = new(MeterName);
+
+    internal static readonly Counter<long> Rounds = HostMeter.CreateCounter<long>("raftkit.host.rounds", "{round}", "Worker rounds that handled at least one group.");
+
+    internal static readonly Histogram<int> GroupsPerRound = HostMeter.CreateHistogram<int>("raftkit.host.groups_per_round", "{group}", "Groups whose Ready one round persisted, sent and applied.");
+
+    internal static readonly Counter<long> Proposals = HostMeter.CreateCounter<long>("raftkit.host.proposals", "{proposal}", "Proposals accepted by a leader on this host.");
+
+    internal static readonly Counter<long> Commits = HostMeter.CreateCounter<long>("raftkit.host.commits", "{entry}", "Committed entries applied to state machines.");
+
+    internal static readonly Histogram<double> ApplyLatency = HostMeter.CreateHistogram<double>("raftkit.host.apply_latency", "ms", "Time one round spent applying committed entries.");
+
+    internal static readonly Counter<long> Elections = HostMeter.CreateCounter<long>("raftkit.host.elections", "{election}", "Times a group on this host became a candidate.");
+}
+
+/// <summary>Running totals of one host, for tests, tools and the demo (the meter carries the same numbers).</summary>
+public sealed class HostStatistics
+{
+    internal long RoundsValue;
+    internal long StoreWritesValue;
+    internal long EntriesWrittenValue;
+    internal long BatchesSentValue;
+    internal long MessagesSentValue;
+    internal long ProposalsValue;
+    internal long CommitsValue;
+    internal long ElectionsValue;
+    internal long BackfillLoadsValue;
+
+    /// <summary>Rounds that handled at least one group.</summary>
+    public long Rounds => Interlocked.Read(ref RoundsValue);
+
+    /// <summary>Calls to <see cref="Storage.IMultiGroupLogStore.WriteAsync"/> (one per round with something to persist).</summary>
+    public long StoreWrites => Interlocked.Read(ref StoreWritesValue);
+
+    /// <summary>Log entries persisted.</summary>
+    public long EntriesWritten => Interlocked.Read(ref EntriesWrittenValue);
+
+    /// <summary>Transport batches sent (at most one per peer per round).</summary>
+    public long BatchesSent => Interlocked.Read(ref BatchesSentValue);
+
+    /// <summary>Raft messages sent.</summary>
+    public long MessagesSent => Interlocked.Read(ref MessagesSentValue);
+
+    /// <summary>Proposals accepted by a leader here.</summary>
+    public long Proposals => Interlocked.Read(ref ProposalsValue);
+
+    /// <summary>Committed entries applied here.</summary>
+    public long Commits => Interlocked.Read(ref CommitsValue);
+
+    /// <summary>Times a group here became a candidate.</summary>
+    public long Elections => Interlocked.Read(ref ElectionsValue);
+
+    /// <summary>Entry ranges loaded from the store for followers that were far behind.</summary>
+    public long BackfillLoads => Interlocked.Read(ref BackfillLoadsValue);
+}

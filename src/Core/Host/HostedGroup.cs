@@ -1,0 +1,67 @@
+using System.Threading.Channels;
+using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Storage;
+
+namespace RaftToolkit.Core.Host;
+
+/// <summary>A proposal accepted by the leader, waiting for its entry to be applied.</summary>
+internal readonly record struct PendingProposal<TResponse>(LogId LogId, IResponder<TResponse> Responder);
+
+/// <summary>
+/// One group on one host: its Raft node, its log view and store, its state machine, and what
+/// waits on it. Touched only by its worker, so it has no lock.
+/// </summary>
+internal sealed class HostedGroup<TResponse, TSnapshot>
+{
+    public HostedGroup(ulong groupId, RaftNode node, GroupLogCache cache, IRaftLogStore log, IRaftStateMachine<TResponse, TSnapshot> stateMachine, LogId? lastPurged)
+    {
+        GroupId = groupId;
+        Node = node;
+        Cache = cache;
+        Log = log;
+        StateMachine = stateMachine;
+        LastPurged = lastPurged;
+        LastRole = node.Role;
+    }
+
+    public ulong GroupId { get; }
+
+    public RaftNode Node { get; }
+
+    public GroupLogCache Cache { get; }
+
+    public IRaftLogStore Log { get; }
+
+    public IRaftStateMachine<TResponse, TSnapshot> StateMachine { get; }
+
+    public LogId? LastPurged { get; }
+
+    /// <summary>Position in the worker's group list (for O(1) removal).</summary>
+    public int Slot { get; set; }
+
+    /// <summary>True while queued in the worker's active set (dedups the set).</summary>
+    public bool Active { get; set; }
+
+    /// <summary>Set once the group stopped (removed or failed): every later event for it is dropped.</summary>
+    public bool Stopped { get; set; }
+
+    /// <summary>The Ready taken this round, until it is advanced.</summary>
+    public Ready? Ready { get; set; }
+
+    /// <summary>The role seen after the previous round (elections are counted on change).</summary>
+    public RaftRole LastRole { get; set; }
+
+    /// <summary>Proposals in log order; null until this node first leads.</summary>
+    public Queue<PendingProposal<TResponse>>? Pending { get; set; }
+
+    /// <summary>Leadership streams of this group; null while nobody listens.</summary>
+    public List<ChannelWriter<LeadershipState>>? Subscribers { get; set; }
+
+    /// <summary>The role class last published to <see cref="Subscribers"/>.</summary>
+    public LeadershipRole PublishedClass { get; set; }
+
+    /// <summary>Position in the worker's watched list while it has subscribers.</summary>
+    public int WatchSlot { get; set; } = -1;
+}

@@ -1,0 +1,714 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Raft.Messages;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Core.Transport;
+
+namespace RaftToolkit.Core.Host;
+
+/// <summary>The worker loop: the host's round.</summary>
+public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
+{
+    private sealed class Worker
+    {
+        private readonly MultiRaftHost<TNode, TData, TResponse, TSnapshot> _host;
+        private readonly ConcurrentQueue<WorkItem> _inbox = new();
+        private readonly SemaphoreSlim _wake = new(0);
+
+        /// <summary>1 while a wake-up is pending, so producers release the semaphore once per wait, not once per item.</summary>
+        private int _signaled;
+
+        private readonly Dictionary<ulong, HostedGroup<TResponse, TSnapshot>> _byId = [];
+
+        /// <summary>Every group of this worker, for the tick; removal swaps the last one in.</summary>
+        private readonly List<HostedGroup<TResponse, TSnapshot>> _all = [];
+
+        /// <summary>Groups with work since the last round: the only ones a round visits.</summary>
+        private List<HostedGroup<TResponse, TSnapshot>> _active = [];
+        private List<HostedGroup<TResponse, TSnapshot>> _round = [];
+
+        /// <summary>Groups whose Ready this round took.</summary>
+        private readonly List<HostedGroup<TResponse, TSnapshot>> _readied = [];
+
+        /// <summary>Groups with leadership subscribers (checked after every round).</summary>
+        private readonly List<HostedGroup<TResponse, TSnapshot>> _watched = [];
+
+        /// <summary>Groups that missed log entries this round and need a load from the store.</summary>
+        private readonly List<HostedGroup<TResponse, TSnapshot>> _missed = [];
+
+        /// <summary>One batch per destination node, built during a round and handed to the transport.</summary>
+        private readonly Dictionary<ulong, List<GroupMessage>> _outbound = [];
+
+        private readonly LogWriteBatch _batch = new();
+        private long _seenTick;
+
+        /// <summary>Set once the worker stopped: control items are answered at once, groups are refused.</summary>
+        private volatile bool _closed;
+
+        public Worker(MultiRaftHost<TNode, TData, TResponse, TSnapshot> host)
+        {
+            _host = host;
+        }
+
+        private ulong NodeId => _host.NodeId;
+
+        public void Enqueue(in WorkItem item)
+        {
+            _inbox.Enqueue(item);
+            if (_closed)
+            {
+                // The loop is gone: answer (fail) the item here so no caller waits forever.
+                DrainClosed(_host._fatal);
+                return;
+            }
+
+            Signal();
+        }
+
+        public void Signal()
+        {
+            if (Interlocked.Exchange(ref _signaled, 1) == 0)
+            {
+                _wake.Release();
+            }
+        }
+
+        public async Task RunAsync()
+        {
+            Exception? fatal = null;
+            try
+            {
+                while (!_host.IsStopping)
+                {
+                    if (_active.Count == 0 && _inbox.IsEmpty && Volatile.Read(ref _host._tickSequence) == _seenTick)
+                    {
+                        await _wake.WaitAsync().ConfigureAwait(false);
+
+                        // Reset only after taking the permit: an item queued from here on
+                        // releases a new one, and everything queued before is drained below.
+                        Volatile.Write(ref _signaled, 0);
+                        continue;
+                    }
+
+                    await RoundAsync().ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                fatal = e;
+                _host.OnFatal(e);
+            }
+            finally
+            {
+                ShutDownAll(fatal ?? _host._fatal);
+            }
+        }
+
+        private async Task RoundAsync()
+        {
+            DrainInbox();
+            long tick = Volatile.Read(ref _host._tickSequence);
+            if (tick != _seenTick)
+            {
+                // One tick per round even if several periods passed: under overload time slows
+                // down rather than firing a burst of elections.
+                _seenTick = tick;
+                TickAll();
+            }
+
+            if (_active.Count == 0)
+            {
+                return;
+            }
+
+            (_round, _active) = (_active, _round);
+            Collect();
+            SendOutbound();
+            if (!_batch.IsEmpty)
+            {
+                Interlocked.Increment(ref _host.Statistics.StoreWritesValue);
+                Interlocked.Add(ref _host.Statistics.EntriesWrittenValue, _batch.EntryCount);
+                try
+                {
+                    await _host._store.WriteAsync(_batch).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _batch.Clear();
+                }
+            }
+
+            await ApplyAndAdvanceAsync().ConfigureAwait(false);
+            PublishLeadership();
+            if (_missed.Count > 0)
+            {
+                await LoadMissedAsync().ConfigureAwait(false);
+            }
+
+            Interlocked.Increment(ref _host.Statistics.RoundsValue);
+            HostMetrics.Rounds.Add(1, _host._nodeTag);
+            HostMetrics.GroupsPerRound.Record(_readied.Count, _host._nodeTag);
+            _readied.Clear();
+            _round.Clear();
+        }
+
+        private void DrainInbox()
+        {
+            // Bounded so that a flood of proposals cannot starve the rest of the round.
+            int budget = Math.Max(1024, _inbox.Count);
+            while (budget-- > 0 && _inbox.TryDequeue(out var item))
+            {
+                if (item.Messages is { } messages)
+                {
+                    StepMessages(messages);
+                }
+                else if (item.Responder is { } responder)
+                {
+                    Propose(item.GroupId, item.Payload, responder);
+                }
+                else
+                {
+                    item.Control!(this);
+                }
+            }
+        }
+
+        private void StepMessages(List<GroupMessage> messages)
+        {
+            foreach (var message in messages)
+            {
+                if (!_byId.TryGetValue(message.GroupId, out var group) || group.Stopped)
+                {
+                    // A group not (or no longer) here: its peers retry, so dropping is safe.
+                    continue;
+                }
+
+                try
+                {
+                    group.Node.Step(message.Message);
+                }
+                catch (ArgumentException e)
+                {
+                    _host._logger.LogWarning(e, "Node {NodeId} group {GroupId}: dropped a malformed message from node {From}.", NodeId, message.GroupId, message.Message.From);
+                    continue;
+                }
+                catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+                {
+                    FailGroup(group, e);
+                    continue;
+                }
+
+                MarkActive(group);
+            }
+        }
+
+        private void Propose(ulong groupId, ReadOnlyMemory<byte> payload, IResponder<TResponse> responder)
+        {
+            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            {
+                responder.Fail(new GroupNotHostedException(groupId, NodeId));
+                return;
+            }
+
+            ProposeResult result;
+            try
+            {
+                result = group.Node.Propose(payload);
+            }
+            catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+            {
+                responder.Fail(new ProposalDroppedException(groupId, ProposalDropReason.GroupStopped, e));
+                FailGroup(group, e);
+                return;
+            }
+
+            if (!result.IsAccepted)
+            {
+                responder.Fail(new NotLeaderException(groupId, NodeId, result.LeaderHint));
+                return;
+            }
+
+            (group.Pending ??= new Queue<PendingProposal<TResponse>>()).Enqueue(new PendingProposal<TResponse>(result.LogId, responder));
+            Interlocked.Increment(ref _host.Statistics.ProposalsValue);
+            HostMetrics.Proposals.Add(1, _host._nodeTag);
+            MarkActive(group);
+        }
+
+        private void TickAll()
+        {
+            // The core has no quiescence yet, so every group ticks; a tick is a counter bump
+            // for a follower and produces no Ready unless a timer fired.
+            var all = _all;
+            for (int i = 0; i < all.Count; i++)
+            {
+                var group = all[i];
+                try
+                {
+                    group.Node.Tick();
+                }
+                catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+                {
+                    FailGroup(group, e);
+                    i--;
+                    continue;
+                }
+
+                if (group.Node.HasReady)
+                {
+                    MarkActive(group);
+                }
+            }
+        }
+
+        private void MarkActive(HostedGroup<TResponse, TSnapshot> group)
+        {
+            if (!group.Active)
+            {
+                group.Active = true;
+                _active.Add(group);
+            }
+        }
+
+        /// <summary>Takes every active group's Ready: writes into the batch, messages into per-peer batches.</summary>
+        private void Collect()
+        {
+            foreach (var group in _round)
+            {
+                group.Active = false;
+                if (group.Stopped || !group.Node.HasReady)
+                {
+                    continue;
+                }
+
+                Ready ready;
+                try
+                {
+                    ready = group.Node.GetReady();
+                }
+                catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+                {
+                    FailGroup(group, e);
+                    continue;
+                }
+
+                group.Ready = ready;
+                _readied.Add(group);
+                ulong id = group.GroupId;
+
+                // The store applies a batch's operations in order: vote, truncation, entries, committed, as the Ready says.
+                if (ready.Vote is { } vote)
+                {
+                    _batch.SaveVote(id, vote);
+                }
+
+                if (ready.HasTruncation)
+                {
+                    _batch.TruncateAfter(id, ready.TruncateAfter);
+                }
+
+                _batch.Append(id, ready.Entries);
+                if (ready.Committed is { } committed)
+                {
+                    _batch.SaveCommitted(id, committed);
+                }
+
+                var messages = ready.Messages;
+                for (int i = 0; i < messages.Count; i++)
+                {
+                    var message = messages[i];
+                    if (!_outbound.TryGetValue(message.To, out var list))
+                    {
+                        list = [];
+                        _outbound[message.To] = list;
+                    }
+
+                    list.Add(new GroupMessage(id, message));
+                }
+            }
+        }
+
+        /// <summary>
+        /// Sends this round's messages, one batch per peer. They go out before the round's write:
+        /// a Ready's messages never depend on its own writes (the node holds back acknowledgements
+        /// until Advance), so the leader's followers start their fsync while the leader does its own.
+        /// </summary>
+        private void SendOutbound()
+        {
+            if (_outbound.Count == 0)
+            {
+                return;
+            }
+
+            long batches = 0;
+            long messages = 0;
+            foreach (var (to, list) in _outbound)
+            {
+                if (list.Count == 0)
+                {
+                    continue;
+                }
+
+                batches++;
+                messages += list.Count;
+                _host._transport.Send(to, list);
+            }
+
+            // The transport owns the lists now; a fresh map entry per peer next round.
+            _outbound.Clear();
+            Interlocked.Add(ref _host.Statistics.BatchesSentValue, batches);
+            Interlocked.Add(ref _host.Statistics.MessagesSentValue, messages);
+        }
+
+        private async Task ApplyAndAdvanceAsync()
+        {
+            long started = 0;
+            long applied = 0;
+            foreach (var group in _readied)
+            {
+                if (group.Stopped || group.Ready is not { } ready)
+                {
+                    continue;
+                }
+
+                group.Cache.OnWritten(ready.HasTruncation, ready.TruncateAfter, ready.Entries.Span);
+                if (!ready.CommittedEntries.IsEmpty)
+                {
+                    if (started == 0)
+                    {
+                        started = Stopwatch.GetTimestamp();
+                    }
+
+                    try
+                    {
+                        await ApplyAsync(group, ready.CommittedEntries).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        // The state machine cannot go on from here: stop the group, not the host.
+                        FailGroup(group, e);
+                        continue;
+                    }
+
+                    applied += ready.CommittedEntries.Length;
+                }
+
+                group.Ready = null;
+                try
+                {
+                    group.Node.Advance(ready);
+                }
+                catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException or ArgumentException)
+                {
+                    FailGroup(group, e);
+                    continue;
+                }
+
+                var node = group.Node;
+                group.Cache.Trim(node.Applied.NextIndex(), _host._options.RetainedAppliedEntries);
+                if (node.Role != group.LastRole)
+                {
+                    if (node.Role == RaftRole.Candidate)
+                    {
+                        Interlocked.Increment(ref _host.Statistics.ElectionsValue);
+                        HostMetrics.Elections.Add(1, _host._nodeTag);
+                    }
+
+                    group.LastRole = node.Role;
+                }
+
+                if (group.Cache.HasMiss)
+                {
+                    _missed.Add(group);
+                }
+
+                if (node.HasReady)
+                {
+                    MarkActive(group);
+                }
+            }
+
+            if (applied > 0)
+            {
+                Interlocked.Add(ref _host.Statistics.CommitsValue, applied);
+                HostMetrics.Commits.Add(applied, _host._nodeTag);
+                HostMetrics.ApplyLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _host._nodeTag);
+            }
+        }
+
+        private async ValueTask ApplyAsync(HostedGroup<TResponse, TSnapshot> group, ReadOnlyMemory<Entry> committed)
+        {
+            int count = committed.Length;
+            var items = ArrayPool<ApplyItem<TResponse>>.Shared.Rent(count);
+            try
+            {
+                MatchProposals(group, committed.Span, items);
+                await group.StateMachine.ApplyAsync(items.AsMemory(0, count)).ConfigureAwait(false);
+            }
+            finally
+            {
+                items.AsSpan(0, count).Clear();
+                ArrayPool<ApplyItem<TResponse>>.Shared.Return(items);
+            }
+        }
+
+        /// <summary>Pairs each committed entry with the proposal waiting for it, failing proposals whose place another leader's entry took.</summary>
+        private static void MatchProposals(HostedGroup<TResponse, TSnapshot> group, ReadOnlySpan<Entry> entries, ApplyItem<TResponse>[] items)
+        {
+            var pending = group.Pending;
+            for (int i = 0; i < entries.Length; i++)
+            {
+                IResponder<TResponse>? responder = null;
+                if (pending is not null)
+                {
+                    // Proposals are queued in log order; one at or before this index either is
+                    // this entry or lost its place to another leader's entry.
+                    while (pending.Count > 0 && pending.Peek().LogId.Index <= entries[i].Index)
+                    {
+                        var proposal = pending.Dequeue();
+                        if (proposal.LogId == entries[i].LogId)
+                        {
+                            responder = proposal.Responder;
+                        }
+                        else
+                        {
+                            proposal.Responder.Fail(new ProposalDroppedException(group.GroupId, ProposalDropReason.Superseded));
+                        }
+                    }
+                }
+
+                items[i] = new ApplyItem<TResponse>(entries[i], responder);
+            }
+        }
+
+        /// <summary>Loads the entries a leader missed (a follower far behind) so its next try finds them.</summary>
+        private async Task LoadMissedAsync()
+        {
+            foreach (var group in _missed)
+            {
+                if (group.Stopped)
+                {
+                    continue;
+                }
+
+                if (!group.Cache.TakeMiss(_host._options.BackfillEntries, out ulong from, out ulong end))
+                {
+                    continue;
+                }
+
+                var entries = await group.Log.TryGetLogEntriesAsync(from, end).ConfigureAwait(false);
+                group.Cache.SetBackfill(entries);
+                Interlocked.Increment(ref _host.Statistics.BackfillLoadsValue);
+            }
+
+            _missed.Clear();
+        }
+
+        private void PublishLeadership()
+        {
+            foreach (var group in _watched)
+            {
+                var role = LeadershipState.ClassOf(group.Node.Role);
+                if (role != group.PublishedClass)
+                {
+                    group.PublishedClass = role;
+                    var state = LeadershipState.Of(group.Node);
+                    foreach (var writer in group.Subscribers!)
+                    {
+                        writer.TryWrite(state);
+                    }
+                }
+            }
+        }
+
+        public void Add(HostedGroup<TResponse, TSnapshot> group, TaskCompletionSource<bool> done)
+        {
+            if (_closed)
+            {
+                done.TrySetException(new ObjectDisposedException(nameof(MultiRaftHost), $"Node {NodeId}'s host is stopped."));
+                return;
+            }
+
+            if (_byId.ContainsKey(group.GroupId))
+            {
+                done.TrySetException(new BootstrapException(BootstrapErrorKind.AlreadyHosted, group.GroupId, $"the group already runs on node {NodeId}."));
+                return;
+            }
+
+            _byId.Add(group.GroupId, group);
+            group.Slot = _all.Count;
+            _all.Add(group);
+            if (group.Node.HasReady)
+            {
+                MarkActive(group);
+            }
+
+            done.TrySetResult(true);
+        }
+
+        public void Remove(ulong groupId, TaskCompletionSource<bool> done)
+        {
+            if (!_byId.TryGetValue(groupId, out var group))
+            {
+                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
+                return;
+            }
+
+            StopGroup(group, new ProposalDroppedException(groupId, ProposalDropReason.GroupStopped));
+            done.TrySetResult(true);
+        }
+
+        public void Campaign(ulong groupId, TaskCompletionSource<bool> done)
+        {
+            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            {
+                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
+                return;
+            }
+
+            bool started = group.Node.Campaign();
+            if (started)
+            {
+                MarkActive(group);
+            }
+
+            done.TrySetResult(started);
+        }
+
+        public void Subscribe(ulong groupId, ChannelWriter<LeadershipState> writer, TaskCompletionSource<bool> done)
+        {
+            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            {
+                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
+                return;
+            }
+
+            // The first state is the one in force now; later ones only on a change of class.
+            var state = LeadershipState.Of(group.Node);
+            writer.TryWrite(state);
+            if (group.Subscribers is null)
+            {
+                group.Subscribers = [];
+                group.WatchSlot = _watched.Count;
+                _watched.Add(group);
+            }
+
+            group.PublishedClass = state.Role;
+            group.Subscribers.Add(writer);
+            done.TrySetResult(true);
+        }
+
+        public void Unsubscribe(ulong groupId, ChannelWriter<LeadershipState> writer)
+        {
+            if (_byId.TryGetValue(groupId, out var group) && group.Subscribers is { } subscribers && subscribers.Remove(writer) && subscribers.Count == 0)
+            {
+                Unwatch(group);
+            }
+        }
+
+        public void QueryMetrics(ulong groupId, TaskCompletionSource<GroupMetrics> done)
+        {
+            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            {
+                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
+                return;
+            }
+
+            var node = group.Node;
+            ulong? leader = node.Role == RaftRole.Leader ? NodeId : node.LeaderHint;
+            done.TrySetResult(new GroupMetrics(groupId, NodeId, node.Role, node.Vote.Term, leader, node.LastLogId, node.Committed, node.Applied, group.LastPurged));
+        }
+
+        private void Unwatch(HostedGroup<TResponse, TSnapshot> group)
+        {
+            int slot = group.WatchSlot;
+            if (slot < 0)
+            {
+                return;
+            }
+
+            var last = _watched[^1];
+            _watched[slot] = last;
+            last.WatchSlot = slot;
+            _watched.RemoveAt(_watched.Count - 1);
+            group.WatchSlot = -1;
+            group.Subscribers = null;
+        }
+
+        private void FailGroup(HostedGroup<TResponse, TSnapshot> group, Exception error)
+        {
+            _host._logger.LogError(error, "Node {NodeId} group {GroupId} stopped on an error; the other groups go on.", NodeId, group.GroupId);
+            StopGroup(group, new ProposalDroppedException(group.GroupId, ProposalDropReason.GroupStopped, error));
+            _host._groups.TryRemove(group.GroupId, out _);
+        }
+
+        /// <summary>Stops one group: fails its proposals, ends its streams, forgets it.</summary>
+        private void StopGroup(HostedGroup<TResponse, TSnapshot> group, Exception dropped)
+        {
+            if (group.Stopped)
+            {
+                return;
+            }
+
+            group.Stopped = true;
+            if (group.Pending is { } pending)
+            {
+                while (pending.Count > 0)
+                {
+                    pending.Dequeue().Responder.Fail(dropped);
+                }
+            }
+
+            if (group.Subscribers is { } subscribers)
+            {
+                foreach (var writer in subscribers)
+                {
+                    writer.TryWrite(LeadershipState.Shutdown);
+                    writer.TryComplete();
+                }
+
+                Unwatch(group);
+            }
+
+            _byId.Remove(group.GroupId);
+            int slot = group.Slot;
+            var last = _all[^1];
+            _all[slot] = last;
+            last.Slot = slot;
+            _all.RemoveAt(_all.Count - 1);
+        }
+
+        private void ShutDownAll(Exception? cause)
+        {
+            _closed = true;
+            while (_all.Count > 0)
+            {
+                var group = _all[^1];
+                StopGroup(group, new ProposalDroppedException(group.GroupId, ProposalDropReason.HostStopped, cause));
+            }
+
+            DrainClosed(cause);
+        }
+
+        /// <summary>Answers whatever is still queued on a stopped worker (it touches only the now empty group map).</summary>
+        private void DrainClosed(Exception? cause)
+        {
+            while (_inbox.TryDequeue(out var item))
+            {
+                if (item.Responder is { } responder)
+                {
+                    responder.Fail(new ProposalDroppedException(item.GroupId, ProposalDropReason.HostStopped, cause));
+                }
+                else if (item.Control is { } control)
+                {
+                    control(this);
+                }
+            }
+        }
+    }
+}

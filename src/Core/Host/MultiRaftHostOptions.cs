@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Logging;
+using RaftToolkit.Core.Raft;
+
+namespace RaftToolkit.Core.Host;
+
+/// <summary>The settings of one <see cref="MultiRaftHost{TNode, TData, TResponse, TSnapshot}"/>.</summary>
+public sealed class MultiRaftHostOptions
+{
+    /// <summary>This host's node id in every group it hosts. Must be at least 1: 0 is the "nobody" of the initial vote.</summary>
+    public ulong NodeId { get; set; }
+
+    /// <summary>How many worker loops share the groups (by group id). Default: the processor count.</summary>
+    public int WorkerCount { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>The period of the one shared timer that ticks every group (<see cref="RaftConfig"/> counts time in ticks).</summary>
+    public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The Raft tunables, shared by every group of the host.</summary>
+    public RaftConfig Raft { get; set; } = new();
+
+    /// <summary>Applied entries each group keeps in memory for followers that are slightly behind; older ones are read from the store on demand.</summary>
+    public int RetainedAppliedEntries { get; set; } = 16;
+
+    /// <summary>At most this many entries are loaded from the store at once for a follower that is far behind.</summary>
+    public int BackfillEntries { get; set; } = 4096;
+
+    /// <summary>Where the host logs (group start, stop and failures; nothing per entry). Default: no logging.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Checks every value; throws <see cref="ArgumentException"/> naming the first bad one.</summary>
+    /// <exception cref="ArgumentException">A value is out of range.</exception>
+    public void Validate()
+    {
+        if (NodeId == 0)
+        {
+            throw new ArgumentException("NodeId must be at least 1; 0 means \"no node\" in votes and leader hints.", nameof(NodeId));
+        }
+
+        if (WorkerCount is < 1 or > 1024)
+        {
+            throw new ArgumentException($"WorkerCount must be between 1 and 1024, got {WorkerCount}.", nameof(WorkerCount));
+        }
+
+        if (TickInterval < TimeSpan.FromMilliseconds(1) || TickInterval > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException($"TickInterval must be between 1 ms and 1 hour, got {TickInterval}.", nameof(TickInterval));
+        }
+
+        if (Raft is null)
+        {
+            throw new ArgumentException("Raft must be set.", nameof(Raft));
+        }
+
+        Raft.Validate();
+        if (RetainedAppliedEntries < 0)
+        {
+            throw new ArgumentException($"RetainedAppliedEntries cannot be negative, got {RetainedAppliedEntries}.", nameof(RetainedAppliedEntries));
+        }
+
+        if (BackfillEntries < 1)
+        {
+            throw new ArgumentException($"BackfillEntries must be at least 1, got {BackfillEntries}.", nameof(BackfillEntries));
+        }
+    }
+
+    internal MultiRaftHostOptions Clone() => (MultiRaftHostOptions)MemberwiseClone();
+}

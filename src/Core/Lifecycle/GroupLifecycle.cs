@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using RaftToolkit.Core.Host;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Storage;
+
+namespace RaftToolkit.Core.Lifecycle;
+
+/// <summary>
+/// Starting groups on a host and watching them: <see cref="BootstrapAsync"/>,
+/// <see cref="LeadershipEvents"/> and <see cref="GetMetricsAsync"/>.
+/// </summary>
+public static class GroupLifecycle
+{
+    /// <summary>The id of a fresh group's first entry, which carries its initial membership: the same on every initial voter.</summary>
+    public static LogId InitialMembershipLogId => new(0, 0, 0);
+
+    /// <summary>
+    /// Starts <paramref name="groupId"/> on <paramref name="host"/>.
+    /// <list type="bullet">
+    /// <item><see cref="BootstrapKind.Fresh"/>: the group's store must hold nothing; writes the
+    /// initial membership as entry 0 (one durable write) and starts as a follower. Every initial
+    /// voter does the same, so the logs agree from the start.</item>
+    /// <item><see cref="BootstrapKind.Reopen"/>: writes nothing; rebuilds the node from the store
+    /// with <see cref="RaftStorageHelper.GetInitialStateAsync{TResponse, TSnapshot}"/> (committed
+    /// entries the state machine lacks are re-applied). An empty group starts as a learner.</item>
+    /// <item><see cref="BootstrapKind.Join"/>: writes nothing; starts from the store (usually
+    /// empty) and waits as a learner until a leader replicates to this node.</item>
+    /// </list>
+    /// </summary>
+    /// <exception cref="ArgumentException">Fresh with a membership that does not make this node a voter (nothing changed).</exception>
+    /// <exception cref="BootstrapException">
+    /// <see cref="BootstrapErrorKind.UnexpectedExistingState"/>: Fresh on a group with state;
+    /// <see cref="BootstrapErrorKind.AlreadyHosted"/>: the group already runs here. Nothing changed.
+    /// </exception>
+    public static async Task BootstrapAsync<TNode, TData, TResponse, TSnapshot>(
+        this MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, ulong groupId, BootstrapMode mode, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(mode);
+        if (mode.Kind == BootstrapKind.Fresh && !mode.InitialMembership!.IsVoter(host.NodeId))
+        {
+            throw new ArgumentException($"Node {host.NodeId} is not a voter of the initial membership {mode.InitialMembership} of group {groupId}; only initial voters bootstrap Fresh (others Join).", nameof(mode));
+        }
+
+        if (!host.TryReserve(groupId))
+        {
+            throw new BootstrapException(BootstrapErrorKind.AlreadyHosted, groupId, $"the group already runs (or is starting) on node {host.NodeId}.");
+        }
+
+        bool started = false;
+        try
+        {
+            var log = host.Store.ForGroup(groupId);
+            var vote = await log.ReadVoteAsync(cancellationToken).ConfigureAwait(false);
+            var committed = await log.ReadCommittedAsync(cancellationToken).ConfigureAwait(false);
+            var logState = await log.GetLogStateAsync(cancellationToken).ConfigureAwait(false);
+            bool hasState = vote is not null || committed is not null || logState.LastLogId is not null;
+            var logger = host.Logger;
+            switch (mode.Kind)
+            {
+                case BootstrapKind.Fresh:
+                    if (hasState)
+                    {
+                        throw new BootstrapException(
+                            BootstrapErrorKind.UnexpectedExistingState,
+                            groupId,
+                            $"Fresh bootstrap on node {host.NodeId} found existing state (vote {Describe(vote)}, committed {Describe(committed)}, last log id {Describe(logState.LastLogId)}); use Reopen to restart it.");
+                    }
+
+                    var batch = new LogWriteBatch();
+                    batch.Append(groupId, new[] { Entry.ForMembership(InitialMembershipLogId, mode.InitialMembership!) });
+                    await host.Store.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                    logger.LogDebug("Node {NodeId} bootstrapped group {GroupId} fresh with {Membership}.", host.NodeId, groupId, mode.InitialMembership);
+                    break;
+                case BootstrapKind.Reopen:
+                    if (hasState)
+                    {
+                        logger.LogDebug("Node {NodeId} reopens group {GroupId}: vote {Vote}, committed {Committed}, last log id {LastLogId}.", host.NodeId, groupId, Describe(vote), Describe(committed), Describe(logState.LastLogId));
+                    }
+                    else
+                    {
+                        logger.LogInformation("Node {NodeId} reopens group {GroupId}, which has no state here: it starts empty and waits as a learner.", host.NodeId, groupId);
+                    }
+
+                    break;
+                default:
+                    if (hasState)
+                    {
+                        logger.LogInformation("Node {NodeId} joins group {GroupId}, which already has state here (last log id {LastLogId}): it restarts from it, changing nothing.", host.NodeId, groupId, Describe(logState.LastLogId));
+                    }
+                    else
+                    {
+                        logger.LogInformation("Node {NodeId} joins group {GroupId}: it waits as a learner until a leader adds it.", host.NodeId, groupId);
+                    }
+
+                    break;
+            }
+
+            var stateMachine = host.CreateStateMachine(groupId);
+            var initial = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine, cancellationToken).ConfigureAwait(false);
+
+            // The node reads its log synchronously: load what it will read first (the entries not
+            // yet applied); older ones are loaded on demand.
+            IReadOnlyList<Entry> tail = [];
+            if (initial.LastLogId is { } last && last.Index + 1 > initial.LastApplied.NextIndex())
+            {
+                tail = await log.TryGetLogEntriesAsync(Math.Max(initial.LastApplied.NextIndex(), initial.LastPurgedLogId.NextIndex()), last.Index + 1, cancellationToken).ConfigureAwait(false);
+            }
+
+            var cache = new GroupLogCache(initial.LastPurgedLogId, initial.LastLogId, initial.KeyLogIds, tail);
+            var membership = initial.Membership.Effective.Membership;
+            var node = new RaftNode(host.NodeId, host.RaftConfigFor(groupId), cache, membership, new RaftNodeState(initial.Vote, initial.Committed, initial.LastApplied));
+            var group = new HostedGroup<TResponse, TSnapshot>(groupId, node, cache, log, stateMachine, initial.LastPurgedLogId);
+            await host.AddGroupAsync(group).ConfigureAwait(false);
+            started = true;
+        }
+        finally
+        {
+            if (!started)
+            {
+                host.Unreserve(groupId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The leadership of <paramref name="groupId"/> on this host as a stream: the state in force
+    /// first, then one state per change of role class (Leader, Follower, Candidate, Learner); a
+    /// new term or leader hint within the same class is not reported. Ends after
+    /// <see cref="LeadershipState.Shutdown"/> when the group stops here (removed, host stopped or failed).
+    /// </summary>
+    /// <exception cref="GroupNotHostedException">(on the first MoveNextAsync) The group does not run here.</exception>
+    public static async IAsyncEnumerable<LeadershipState> LeadershipEvents<TNode, TData, TResponse, TSnapshot>(
+        this MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, ulong groupId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var channel = Channel.CreateUnbounded<LeadershipState>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        await host.SubscribeAsync(groupId, channel.Writer).WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await foreach (var state in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return state;
+            }
+        }
+        finally
+        {
+            host.Unsubscribe(groupId, channel.Writer);
+        }
+    }
+
+    /// <summary>A snapshot of <paramref name="groupId"/> on this host: role, term, leader, last log id, committed, applied, purged.</summary>
+    /// <exception cref="GroupNotHostedException">The group does not run here.</exception>
+    public static Task<GroupMetrics> GetMetricsAsync<TNode, TData, TResponse, TSnapshot>(this MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, ulong groupId)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return host.QueryMetricsAsync(groupId);
+    }
+
+    private static string Describe<T>(T? value)
+        where T : struct => value is { } v ? v.ToString()! : "none";
+}
