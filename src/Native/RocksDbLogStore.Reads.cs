@@ -82,6 +82,7 @@ public sealed partial class RocksDbLogStore
         BeginRead();
         try
         {
+            // SAFETY: the probe key lives on this stack frame; RocksDB reads it only during the seek.
             fixed (byte* probeKey = probe)
             {
                 nint readOptions = RocksDbNative.ReadOptionsCreate();
@@ -131,6 +132,7 @@ public sealed partial class RocksDbLogStore
         BeginRead();
         try
         {
+            // SAFETY: the key lives on this stack frame; RocksDB reads it only during the get.
             fixed (byte* keyBytes = key)
             {
                 nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, _logFamily, keyBytes, (nuint)keyLength, out nint error);
@@ -165,6 +167,7 @@ public sealed partial class RocksDbLogStore
         BeginRead();
         try
         {
+            // SAFETY: the key lives on this stack frame; RocksDB reads it only during the get.
             fixed (byte* keyBytes = key)
             {
                 nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, _metaFamily, keyBytes, (nuint)keyLength, out nint error);
@@ -199,6 +202,7 @@ public sealed partial class RocksDbLogStore
         BeginRead();
         try
         {
+            // SAFETY: the key lives on this stack frame; RocksDB reads it only during the get.
             fixed (byte* keyBytes = key)
             {
                 nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, _metaFamily, keyBytes, (nuint)keyLength, out nint error);
@@ -260,6 +264,7 @@ public sealed partial class RocksDbLogStore
         BeginRead();
         try
         {
+            // SAFETY: the seek key lives on this stack frame; RocksDB reads it only during each seek.
             fixed (byte* seekKey = seek)
             {
                 nint readOptions = RocksDbNative.ReadOptionsCreate();

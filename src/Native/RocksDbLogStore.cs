@@ -147,7 +147,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     }
 
     /// <inheritdoc />
-    /// <exception cref="InvalidOperationException">The store is <see cref="LogKeySpace.Flat"/> and <paramref name="groupId"/> is not its group.</exception>
+    /// <exception cref="ArgumentException">The store is <see cref="LogKeySpace.Flat"/> and <paramref name="groupId"/> is not its group.</exception>
     public IRaftLogStore ForGroup(ulong groupId)
     {
         ThrowIfClosed();

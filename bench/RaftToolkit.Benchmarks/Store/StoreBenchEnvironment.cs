@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native;
+using RocksDbSharp;
+
+namespace RaftToolkit.Benchmarks.Store;
+
+/// <summary>Temporary database directories and the raw-RocksDB reference every store benchmark compares with.</summary>
+internal sealed class StoreBenchEnvironment : IDisposable
+{
+    private readonly string _root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"raftkit-bench-{Guid.NewGuid():N}");
+
+    public StoreBenchEnvironment()
+    {
+        Directory.CreateDirectory(_root);
+    }
+
+    public string Path(string name) => System.IO.Path.Combine(_root, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: the OS temp cleaner gets what a closing database still held.
+        }
+    }
+
+    /// <summary>The key the store's group-prefixed key space uses, for the raw reference.</summary>
+    public static void WriteRawKey(byte[] key, ulong group, ulong index)
+    {
+        BinaryPrimitives.WriteUInt64BigEndian(key, group);
+        BinaryPrimitives.WriteUInt64BigEndian(key.AsSpan(8), index);
+    }
+}
+
+/// <summary>Raw RocksDB through the binding: one reused WriteBatch, one synced write per batch.</summary>
+internal sealed class RawRocksDbWriter : IDisposable
+{
+    private readonly RocksDb _db;
+    private readonly ColumnFamilyHandle _family;
+    private readonly WriteOptions _sync = new WriteOptions().SetSync(true);
+    private readonly WriteBatch _batch = new();
+    private readonly byte[] _key = new byte[16];
+    private readonly byte[] _value;
+    private readonly ulong[] _next;
+
+    public RawRocksDbWriter(RocksDb db, int groups, int valueBytes)
+    {
+        _db = db;
+        _family = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
+        _value = new byte[valueBytes];
+        Random.Shared.NextBytes(_value);
+        _next = new ulong[groups];
+    }
+
+    /// <summary>Writes one batch of <paramref name="entries"/> single-entry puts to consecutive groups starting at <paramref name="firstGroup"/>.</summary>
+    public void WriteBatch(int firstGroup, int entries)
+    {
+        _batch.Clear();
+        for (int i = 0; i < entries; i++)
+        {
+            int group = (firstGroup + i) % _next.Length;
+            StoreBenchEnvironment.WriteRawKey(_key, (ulong)group, _next[group]++);
+            _batch.Put(_key, _value, _family);
+        }
+
+        _db.Write(_batch, _sync);
+    }
+
+    public void Dispose()
+    {
+        _batch.Dispose();
+        _db.Dispose();
+    }
+}
+
+/// <summary>
+/// Many concurrent appenders, each appending one entry at a time (awaiting durability) to its
+/// own share of the groups, round-robin.
+/// </summary>
+internal sealed class ConcurrentAppendWorkload
+{
+    private readonly IRaftLogStore[] _views;
+    private readonly ulong[] _next;
+    private readonly Entry[][] _slots;
+    private readonly byte[] _payload;
+    private readonly Task[] _tasks;
+    private readonly int _appenders;
+
+    public ConcurrentAppendWorkload(IMultiGroupLogStore store, int groups, int appenders, int payloadBytes)
+    {
+        _views = new IRaftLogStore[groups];
+        for (int g = 0; g < groups; g++)
+        {
+            _views[g] = store.ForGroup((ulong)g);
+        }
+
+        _next = new ulong[groups];
+        _appenders = appenders;
+        _slots = new Entry[appenders][];
+        for (int a = 0; a < appenders; a++)
+        {
+            _slots[a] = new Entry[1];
+        }
+
+        _payload = new byte[payloadBytes];
+        Random.Shared.NextBytes(_payload);
+        _tasks = new Task[appenders];
+    }
+
+    /// <summary>Every appender appends <paramref name="rounds"/> entries, each awaited; returns when all are durable.</summary>
+    public Task Run(int rounds)
+    {
+        for (int a = 0; a < _appenders; a++)
+        {
+            int appender = a;
+            _tasks[a] = Task.Run(() => Append(appender, rounds));
+        }
+
+        return Task.WhenAll(_tasks);
+    }
+
+    private async Task Append(int appender, int rounds)
+    {
+        var slot = _slots[appender];
+        int groupsPerAppender = _views.Length / _appenders;
+        for (int r = 0; r < rounds; r++)
+        {
+            int group = appender + (_appenders * (r % groupsPerAppender));
+            slot[0] = Entry.Normal(new LogId(1, 0, _next[group]++), _payload);
+            await _views[group].AppendAsync(slot, NoFlushCallback.Instance);
+        }
+    }
+}
+
+/// <summary>The awaited task reports durability; benchmarks need no callback.</summary>
+internal sealed class NoFlushCallback : IFlushCallback
+{
+    public static NoFlushCallback Instance { get; } = new();
+
+    public void OnFlushed(Exception? error)
+    {
+    }
+}
