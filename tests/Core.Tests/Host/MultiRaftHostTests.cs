@@ -1,0 +1,223 @@
+using RaftToolkit.Core.Host;
+using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Core.Transport;
+using RaftToolkit.Testing.KeyValue;
+using RaftToolkit.Testing.Storage;
+using Xunit;
+
+namespace RaftToolkit.Core.Tests.Host;
+
+public sealed class MultiRaftHostTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Host_ProposalOnAFollowerFailsWithNotLeaderExceptionNamingTheLeader()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        await cluster.BootstrapFreshAsync([7]);
+        ulong leader = await cluster.WaitForLeaderAsync(7, Patience);
+        ulong follower = cluster.NodeIds.First(id => id != leader);
+        var followerHost = cluster.Hosts[follower];
+        await HostCluster.WaitUntilAsync(() => followerHost.GetMetricsAsync(7).Result.Leader == leader, Patience, () => "the follower never learned the leader");
+
+        var error = await Assert.ThrowsAsync<NotLeaderException>(() => followerHost.ProposeAsync(7, KvCommand.Set("k", "v")));
+
+        Assert.Equal(7UL, error.GroupId);
+        Assert.Equal(follower, error.NodeId);
+        Assert.Equal(leader, error.LeaderHint);
+    }
+
+    [Fact]
+    public async Task Host_ProposalToAGroupNotHostedFailsWithGroupNotHosted()
+    {
+        await using var cluster = new HostCluster(1, rocksDb: false);
+
+        var error = await Assert.ThrowsAsync<GroupNotHostedException>(() => cluster.Hosts[1].ProposeAsync(42, KvCommand.Set("k", "v")));
+
+        Assert.Equal(42UL, error.GroupId);
+    }
+
+    [Fact]
+    public async Task Host_ProposalCompletesWithTheStateMachineResponseOnceAppliedOnEveryReplica()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        await cluster.BootstrapFreshAsync([1]);
+        ulong leader = await cluster.WaitForLeaderAsync(1, Patience);
+
+        await cluster.Hosts[leader].ProposeAsync(1, KvCommand.Set("k", "v1"));
+        var response = await cluster.Hosts[leader].ProposeAsync(1, KvCommand.Get("k"));
+
+        Assert.Equal("v1", response.Value);
+        await HostCluster.WaitUntilAsync(
+            () => cluster.NodeIds.All(id => cluster.StateMachines[(id, 1)].TryGetValue("k", out var v) && v == "v1"),
+            Patience,
+            () => "not applied on every replica");
+    }
+
+    [Fact]
+    public async Task Host_PersistsTheReadiesOfManyGroupsWithOneStoreWritePerRound()
+    {
+        var stores = new Dictionary<ulong, RecordingStore>();
+        var network = new InMemoryNetwork();
+        var hosts = new List<MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot>>();
+        for (ulong id = 1; id <= 3; id++)
+        {
+            stores[id] = new RecordingStore();
+            hosts.Add(MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(id, workers: 1), stores[id], network.CreateTransport(id), _ => new InMemoryStateMachine()));
+        }
+
+        try
+        {
+            var groups = Enumerable.Range(1, 50).Select(g => (ulong)g).ToArray();
+            await Task.WhenAll(hosts.SelectMany(h => groups.Select(g => h.BootstrapAsync(g, BootstrapMode.Fresh(1, 2, 3)))));
+            await HostCluster.WaitUntilAsync(() => hosts.Sum(h => h.Statistics.Elections) >= groups.Length, Patience, () => "elections did not happen");
+
+            foreach (var host in hosts)
+            {
+                Assert.True(host.Statistics.StoreWrites <= host.Statistics.Rounds, $"node {host.NodeId}: {host.Statistics.StoreWrites} writes in {host.Statistics.Rounds} rounds");
+            }
+
+            Assert.Contains(stores.Values.SelectMany(s => s.GroupsPerWrite), groupsInOneWrite => groupsInOneWrite > 1);
+        }
+        finally
+        {
+            foreach (var host in hosts)
+            {
+                await host.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Host_SendsAtMostOneBatchPerPeerPerRound()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, id => HostCluster.FastOptions(id, workers: 1));
+        var groups = Enumerable.Range(1, 50).Select(g => (ulong)g).ToArray();
+        await cluster.BootstrapFreshAsync(groups);
+        await Task.WhenAll(groups.Select(g => cluster.WriteAsync(g, "k", "v", Patience)));
+
+        foreach (var host in cluster.Hosts.Values)
+        {
+            var stats = host.Statistics;
+            Assert.True(stats.BatchesSent <= stats.Rounds * 2, $"node {host.NodeId}: {stats.BatchesSent} batches in {stats.Rounds} rounds to 2 peers");
+        }
+
+        Assert.True(cluster.Hosts.Values.Sum(h => h.Statistics.MessagesSent) > cluster.Hosts.Values.Sum(h => h.Statistics.BatchesSent), "batches carry the messages of several groups");
+    }
+
+    [Fact]
+    public async Task Host_FollowerFarBehindCatchesUpFromEntriesLoadedFromTheStore()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, id => NoRetainedEntries(HostCluster.FastOptions(id)));
+        await cluster.BootstrapFreshAsync([5]);
+        ulong leader = await cluster.WaitForLeaderAsync(5, Patience);
+        ulong lagging = cluster.NodeIds.First(id => id != leader);
+        cluster.Network.Partitions.Isolate(lagging);
+
+        for (int i = 0; i < 200; i++)
+        {
+            await cluster.WriteAsync(5, $"k{i}", $"v{i}", Patience);
+        }
+
+        cluster.Network.Partitions.Reconnect(lagging);
+        await HostCluster.WaitUntilAsync(
+            () => cluster.StateMachines[(lagging, 5)].Count == 200,
+            Patience,
+            () => $"the lagging follower applied {cluster.StateMachines[(lagging, 5)].Count} of 200 keys");
+
+        long loads = cluster.Hosts.Values.Sum(h => h.Statistics.BackfillLoads);
+        Assert.True(loads > 0, "the leader kept no applied entries in memory, so catching up must read the store");
+    }
+
+    [Fact]
+    public async Task Host_StoreFailureStopsTheHostAndFailsItsProposals()
+    {
+        var store = new RecordingStore();
+        var network = new InMemoryNetwork();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1), store, network.CreateTransport(1), _ => new InMemoryStateMachine());
+        await using var _ = host;
+        await host.BootstrapAsync(1, BootstrapMode.Fresh(1));
+        await HostCluster.WaitUntilAsync(() => host.GetMetricsAsync(1).Result.Role == RaftRole.Leader, Patience, () => "the single voter did not lead");
+        var failure = new StoreFailedException(new IOException("disk gone"));
+        store.FailWith = failure;
+
+        var proposal = host.ProposeAsync(1, KvCommand.Set("k", "v"));
+
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => proposal);
+        Assert.Equal(ProposalDropReason.HostStopped, dropped.Reason);
+        var stopped = await Assert.ThrowsAsync<StoreFailedException>(() => host.Completion.WaitAsync(Patience));
+        Assert.Same(failure, stopped);
+        var afterwards = await Assert.ThrowsAsync<ProposalDroppedException>(() => host.ProposeAsync(1, KvCommand.Set("k", "v")));
+        Assert.Equal(ProposalDropReason.HostStopped, afterwards.Reason);
+    }
+
+    [Fact]
+    public async Task Host_RemovedGroupFailsLaterProposalsAndCanDeleteItsState()
+    {
+        await using var cluster = new HostCluster(1, rocksDb: false);
+        var host = cluster.Hosts[1];
+        await host.BootstrapAsync(3, BootstrapMode.Fresh(1));
+        await cluster.WriteAsync(3, "k", "v", Patience);
+
+        await host.RemoveGroupAsync(3, deleteState: true);
+
+        Assert.False(host.IsHosted(3));
+        await Assert.ThrowsAsync<GroupNotHostedException>(() => host.ProposeAsync(3, KvCommand.Set("k", "v")));
+        Assert.DoesNotContain(3UL, await cluster.Stores[1].ListGroupsAsync());
+    }
+
+    [Fact]
+    public async Task Host_MetricsReportRoleTermLeaderAndLogPositions()
+    {
+        await using var cluster = new HostCluster(1, rocksDb: false);
+        var host = cluster.Hosts[1];
+        await host.BootstrapAsync(9, BootstrapMode.Fresh(1));
+        await cluster.WriteAsync(9, "k", "v", Patience);
+        await HostCluster.WaitUntilAsync(() => host.GetMetricsAsync(9).Result.Applied?.Index == 2, Patience, () => "not applied");
+
+        var metrics = await host.GetMetricsAsync(9);
+
+        Assert.Equal(RaftRole.Leader, metrics.Role);
+        Assert.Equal(1UL, metrics.Leader);
+        Assert.True(metrics.Term >= 1);
+        Assert.Equal(2UL, metrics.LastLogId?.Index);
+        Assert.Equal(2UL, metrics.Committed?.Index);
+        Assert.Null(metrics.Purged);
+    }
+
+    private static MultiRaftHostOptions NoRetainedEntries(MultiRaftHostOptions options)
+    {
+        options.RetainedAppliedEntries = 0;
+        options.BackfillEntries = 32;
+        return options;
+    }
+
+    [Theory]
+    [InlineData(0UL, 1, 10, "NodeId")]
+    [InlineData(1UL, 0, 10, "WorkerCount")]
+    [InlineData(1UL, 1, 0, "TickInterval")]
+    public void Host_InvalidOptionsAreRejectedNamingTheOption(ulong nodeId, int workers, int tickMs, string option)
+    {
+        var network = new InMemoryNetwork();
+        using var transport = network.CreateTransport(nodeId);
+        var options = new MultiRaftHostOptions { NodeId = nodeId, WorkerCount = workers, TickInterval = TimeSpan.FromMilliseconds(tickMs) };
+
+        var error = Assert.Throws<ArgumentException>(() => MultiRaftHost.Create(new KvTypeConfig(), options, new InMemoryMultiGroupLogStore(), transport, _ => new InMemoryStateMachine()));
+
+        Assert.Equal(option, error.ParamName);
+    }
+
+    [Fact]
+    public void Host_TransportOfAnotherNodeIsRejected()
+    {
+        var network = new InMemoryNetwork();
+        using var transport = network.CreateTransport(2);
+
+        var error = Assert.Throws<ArgumentException>(() => MultiRaftHost.Create(new KvTypeConfig(), new MultiRaftHostOptions { NodeId = 1 }, new InMemoryMultiGroupLogStore(), transport, _ => new InMemoryStateMachine()));
+
+        Assert.Contains("belongs to node 2", error.Message, StringComparison.Ordinal);
+    }
+}

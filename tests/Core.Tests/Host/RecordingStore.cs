@@ -1,0 +1,42 @@
+using System.Collections.Concurrent;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Testing.Storage;
+
+namespace RaftToolkit.Core.Tests.Host;
+
+/// <summary>An in-memory multi-group store that records how many groups each batch write spans, and can be told to fail.</summary>
+internal sealed class RecordingStore : IMultiGroupLogStore
+{
+    private readonly InMemoryMultiGroupLogStore _inner = new();
+
+    /// <summary>For each WriteAsync call: how many distinct groups its batch touched.</summary>
+    public ConcurrentQueue<int> GroupsPerWrite { get; } = new();
+
+    /// <summary>When set, every later WriteAsync fails with it (and writes nothing).</summary>
+    public Exception? FailWith { get; set; }
+
+    public IRaftLogStore ForGroup(ulong groupId) => _inner.ForGroup(groupId);
+
+    public ValueTask<IReadOnlyList<ulong>> ListGroupsAsync(CancellationToken cancellationToken = default) => _inner.ListGroupsAsync(cancellationToken);
+
+    public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default) => _inner.RemoveGroupAsync(groupId, cancellationToken);
+
+    public ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default)
+    {
+        if (FailWith is { } error)
+        {
+            return ValueTask.FromException(error);
+        }
+
+        var groups = new HashSet<ulong>();
+        foreach (var op in batch.Operations)
+        {
+            groups.Add(op.GroupId);
+        }
+
+        GroupsPerWrite.Enqueue(groups.Count);
+        return _inner.WriteAsync(batch, cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => _inner.DisposeAsync();
+}

@@ -1,0 +1,121 @@
+using RaftToolkit.Core.Host;
+using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Tests.Host;
+using Xunit;
+
+namespace RaftToolkit.Core.Tests.Lifecycle;
+
+public sealed class LeadershipEventsTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    /// <summary>Elections only when the test asks: long timeouts, no pre-vote or lease to refuse a forced campaign.</summary>
+    private static MultiRaftHostOptions ManualElections(ulong id)
+    {
+        var options = HostCluster.FastOptions(id, workers: 1);
+        options.Raft = new RaftConfig { ElectionTicks = 500, HeartbeatTicks = 2, PreVote = false, CheckQuorum = false };
+        return options;
+    }
+
+    private static async Task<List<LeadershipState>> CollectAsync(IAsyncEnumerable<LeadershipState> stream)
+    {
+        var seen = new List<LeadershipState>();
+        await foreach (var state in stream)
+        {
+            lock (seen)
+            {
+                seen.Add(state);
+            }
+        }
+
+        return seen;
+    }
+
+    [Fact]
+    public async Task LeadershipEvents_FirstStateIsAlwaysReportedAndTheStreamEndsWithShutdownWhenTheGroupIsRemoved()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, ManualElections);
+        await cluster.BootstrapFreshAsync([1]);
+        var host = cluster.Hosts[2];
+        var events = CollectAsync(host.LeadershipEvents(1));
+
+        await host.RemoveGroupAsync(1);
+
+        var seen = await events.WaitAsync(Patience);
+        Assert.Equal([LeadershipState.Follower(0, null), LeadershipState.Shutdown], seen);
+    }
+
+    [Fact]
+    public async Task LeadershipEvents_ReportsEachChangeOfRoleClass()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, ManualElections);
+        await cluster.BootstrapFreshAsync([1]);
+        var events = CollectAsync(cluster.Hosts[1].LeadershipEvents(1));
+
+        Assert.True(await cluster.Hosts[1].CampaignAsync(1));
+        await HostCluster.WaitUntilAsync(() => cluster.Hosts[1].GetMetricsAsync(1).Result.Role == RaftRole.Leader, Patience, () => "node 1 did not win");
+        Assert.True(await cluster.Hosts[2].CampaignAsync(1));
+        await HostCluster.WaitUntilAsync(() => cluster.Hosts[2].GetMetricsAsync(1).Result.Role == RaftRole.Leader, Patience, () => "node 2 did not win");
+        await HostCluster.WaitUntilAsync(() => cluster.Hosts[1].GetMetricsAsync(1).Result.Role == RaftRole.Follower, Patience, () => "node 1 did not step down");
+        await cluster.Hosts[1].RemoveGroupAsync(1);
+
+        var seen = await events.WaitAsync(Patience);
+        Assert.Equal(
+            [LeadershipRole.Follower, LeadershipRole.Candidate, LeadershipRole.Leader, LeadershipRole.Follower, LeadershipRole.Shutdown],
+            seen.Select(s => s.Role));
+        Assert.Equal(seen[1].Term, seen[2].Term);
+    }
+
+    [Fact]
+    public async Task LeadershipEvents_NewTermOrLeaderWithinTheSameClassIsNotReported()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, ManualElections);
+        await cluster.BootstrapFreshAsync([1]);
+        var bystander = cluster.Hosts[3];
+        var events = CollectAsync(bystander.LeadershipEvents(1));
+
+        Assert.True(await cluster.Hosts[1].CampaignAsync(1));
+        await HostCluster.WaitUntilAsync(() => bystander.GetMetricsAsync(1).Result.Leader == 1, Patience, () => "node 3 never followed node 1");
+        Assert.True(await cluster.Hosts[2].CampaignAsync(1));
+        await HostCluster.WaitUntilAsync(() => bystander.GetMetricsAsync(1).Result.Leader == 2, Patience, () => "node 3 never followed node 2");
+        var metrics = await bystander.GetMetricsAsync(1);
+        await bystander.RemoveGroupAsync(1);
+
+        var seen = await events.WaitAsync(Patience);
+        Assert.True(metrics.Term >= 2, "node 3 went through two terms and two leaders");
+        Assert.Equal([LeadershipState.Follower(0, null), LeadershipState.Shutdown], seen);
+    }
+
+    [Fact]
+    public async Task LeadershipEvents_EndWithShutdownWhenTheHostStops()
+    {
+        await using var cluster = new HostCluster(1, rocksDb: false);
+        var host = cluster.Hosts[1];
+        await host.BootstrapAsync(1, BootstrapMode.Fresh(1));
+        var events = CollectAsync(host.LeadershipEvents(1));
+        await HostCluster.WaitUntilAsync(() => host.GetMetricsAsync(1).Result.Role == RaftRole.Leader, Patience, () => "no leader");
+
+        await host.DisposeAsync();
+
+        var seen = await events.WaitAsync(Patience);
+        Assert.Equal(LeadershipRole.Shutdown, seen[^1].Role);
+        Assert.Equal(LeadershipRole.Leader, seen[^2].Role);
+    }
+
+    [Fact]
+    public async Task LeadershipEvents_OfAGroupNotHostedFailsOnTheFirstRead()
+    {
+        await using var cluster = new HostCluster(1, rocksDb: false);
+
+        await Assert.ThrowsAsync<GroupNotHostedException>(() => CollectAsync(cluster.Hosts[1].LeadershipEvents(99)));
+    }
+
+    [Fact]
+    public void LeadershipEvents_PreCandidateCountsAsFollowerBecauseItKeepsItsTerm()
+    {
+        Assert.Equal(LeadershipRole.Follower, LeadershipState.ClassOf(RaftRole.PreCandidate));
+        Assert.Equal(LeadershipRole.Candidate, LeadershipState.ClassOf(RaftRole.Candidate));
+        Assert.Equal(LeadershipRole.Learner, LeadershipState.ClassOf(RaftRole.Learner));
+    }
+}
