@@ -175,8 +175,10 @@ public sealed partial class RaftNode
 
             // An entry replaced while its write was in flight (a new leader's entry at the same
             // index) is not the one that became durable: it stays unstable. Log ids name entries
-            // uniquely, so comparing ids is enough (etcd's async-append ABA race).
-            if (drop < _unstableCount && index == _unstableStart + (ulong)drop && _unstable![drop].LogId == written[i].LogId)
+            // uniquely, so comparing ids is enough (etcd's async-append ABA race) - except at or
+            // after _handedOutEnd: there a truncation is pending that will delete what was just
+            // written, even if the same entry came back meanwhile, so it must be written again.
+            if (drop < _unstableCount && index == _unstableStart + (ulong)drop && index < _handedOutEnd && _unstable![drop].LogId == written[i].LogId)
             {
                 drop++;
             }

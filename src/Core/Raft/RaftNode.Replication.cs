@@ -95,18 +95,35 @@ public sealed partial class RaftNode
             return;
         }
 
+        var shared = default(SharedBatch);
         foreach (var pr in _progress!)
         {
-            SendAppends(pr, _commitBroadcastPending);
+            SendAppends(pr, _commitBroadcastPending, ref shared);
         }
 
         _replicationPending = false;
         _commitBroadcastPending = false;
-        _batchCache = null;
+    }
+
+    /// <summary>
+    /// One flush sends the same range to every follower in step; the batch is read once and
+    /// shared. It lives only for that flush: a cache that outlived it could serve entries that
+    /// a later truncation replaced.
+    /// </summary>
+    private struct SharedBatch
+    {
+        public Entry[]? Entries;
+        public ulong Start;
+    }
+
+    private void SendAppends(PeerProgress pr, bool carryCommit)
+    {
+        var unshared = default(SharedBatch);
+        SendAppends(pr, carryCommit, ref unshared);
     }
 
     /// <summary>Sends as many requests as the follower's state and window allow; an empty one carries the commit if nothing else went.</summary>
-    private void SendAppends(PeerProgress pr, bool carryCommit)
+    private void SendAppends(PeerProgress pr, bool carryCommit, ref SharedBatch shared)
     {
         bool sent = false;
         ulong lastNext = _lastLogId.NextIndex();
@@ -130,7 +147,7 @@ public sealed partial class RaftNode
                 prev = prevId;
             }
 
-            var entries = ReadBatch(next, lastNext);
+            var entries = ReadBatch(next, lastNext, ref shared);
             Send(new AppendEntriesRequest(_id, pr.NodeId, _vote, prev, entries, _committed));
             sent = true;
             if (pr.State == ReplicationState.Probe)
@@ -159,21 +176,17 @@ public sealed partial class RaftNode
     private void SendEmptyAppend(PeerProgress pr) =>
         Send(new AppendEntriesRequest(_id, pr.NodeId, _vote, pr.Matched, ReadOnlyMemory<Entry>.Empty, _committed));
 
-    /// <summary>One flush sends the same range to every follower in step; the batch is read once and shared.</summary>
-    private Entry[]? _batchCache;
-    private ulong _batchCacheStart;
-
-    private ReadOnlyMemory<Entry> ReadBatch(ulong start, ulong end)
+    private ReadOnlyMemory<Entry> ReadBatch(ulong start, ulong end, ref SharedBatch shared)
     {
-        if (_batchCache is { } cached && _batchCacheStart == start && cached.Length > 0
+        if (shared.Entries is { Length: > 0 } cached && shared.Start == start
             && (start + (ulong)cached.Length == end || cached.Length == _config.MaxEntriesPerAppend))
         {
             return cached;
         }
 
         var batch = ReadEntries(start, end, _config.MaxEntriesPerAppend, _config.MaxBytesPerAppend);
-        _batchCache = batch;
-        _batchCacheStart = start;
+        shared.Entries = batch;
+        shared.Start = start;
         return batch;
     }
 

@@ -325,22 +325,16 @@ public sealed partial class RaftNode
 
     private static ulong[] OtherMembers(Membership membership, ulong self)
     {
-        int count = 0;
-        foreach (var id in membership.Nodes.Keys)
-        {
-            if (id != self)
-            {
-                count++;
-            }
-        }
-
+        // The dictionary's struct enumerator, not Keys: this runs once per group and must not box.
+        var nodes = membership.Nodes;
+        int count = nodes.ContainsKey(self) ? nodes.Count - 1 : nodes.Count;
         var peers = new ulong[count];
         int i = 0;
-        foreach (var id in membership.Nodes.Keys)
+        foreach (var node in nodes)
         {
-            if (id != self)
+            if (node.Key != self)
             {
-                peers[i++] = id;
+                peers[i++] = node.Key;
             }
         }
 

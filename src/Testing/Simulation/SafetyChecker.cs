@@ -16,6 +16,7 @@ public sealed class SafetyChecker
     private readonly Dictionary<LogId, LogId?> _predecessors = [];
     private readonly Dictionary<LeaderId, (ulong Node, int Incarnation)> _leaders = [];
     private readonly List<LogId> _committed = [];
+    private readonly Dictionary<LeaderId, ulong> _commitsByLeader = [];
 
     /// <summary>The ids of the committed sequence agreed so far.</summary>
     public IReadOnlyList<LogId> CommittedSequence => _committed;
@@ -38,9 +39,26 @@ public sealed class SafetyChecker
         }
     }
 
-    /// <summary>Records that <paramref name="node"/> (in its <paramref name="incarnation"/>) leads under <paramref name="leaderId"/>; checks election safety and leader completeness.</summary>
+    /// <summary>Records how far a leader has committed (commits originate only at leaders).</summary>
+    public void OnLeaderCommitted(LeaderId leaderId, LogId? committed)
+    {
+        ulong next = committed.NextIndex();
+        if (!_commitsByLeader.TryGetValue(leaderId, out var known) || next > known)
+        {
+            _commitsByLeader[leaderId] = next;
+        }
+    }
+
+    /// <summary>
+    /// Records that <paramref name="node"/> (in its <paramref name="incarnation"/>) leads under
+    /// <paramref name="leaderId"/>; checks election safety and leader completeness. With
+    /// advanced leader ids, completeness binds a leader to what every smaller leader id
+    /// committed: a leader id smaller than one that committed may still be elected by late
+    /// votes, but it can never gather a quorum of accepting followers, so it cannot commit.
+    /// </summary>
     public void OnLeader(ulong node, int incarnation, LeaderId leaderId, RaftNode raft)
     {
+        ArgumentNullException.ThrowIfNull(raft);
         if (_leaders.TryGetValue(leaderId, out var first))
         {
             if (first != (node, incarnation))
@@ -48,17 +66,27 @@ public sealed class SafetyChecker
                 throw new SimulationInvariantException(
                     $"Election safety: leader id {leaderId} is held by node {node} (incarnation {incarnation}) and was held by node {first.Node} (incarnation {first.Incarnation}).");
             }
-
-            return;
+        }
+        else
+        {
+            _leaders.Add(leaderId, (node, incarnation));
         }
 
-        _leaders.Add(leaderId, (node, incarnation));
-        for (int i = 0; i < _committed.Count; i++)
+        ulong required = 0;
+        foreach (var (committer, next) in _commitsByLeader)
+        {
+            if (committer < leaderId && next > required)
+            {
+                required = next;
+            }
+        }
+
+        for (int i = 0; i < (int)Math.Min(required, (ulong)_committed.Count); i++)
         {
             if (!raft.TryGetLogId((ulong)i, out var id) || id != _committed[i])
             {
                 throw new SimulationInvariantException(
-                    $"Leader completeness: new leader {leaderId} on node {node} lacks committed entry {_committed[i]} at index {i}.");
+                    $"Leader completeness: leader {leaderId} on node {node} lacks committed entry {_committed[i]} at index {i}.");
             }
         }
     }

@@ -298,6 +298,14 @@ public sealed class SimulatedCluster
     {
         foreach (var node in _nodes)
         {
+            if (node.Raft is { Role: RaftRole.Leader } leader)
+            {
+                Checker.OnLeaderCommitted(leader.Vote.LeaderId, leader.Committed);
+            }
+        }
+
+        foreach (var node in _nodes)
+        {
             if (node.Raft is not { } raft)
             {
                 continue;
