@@ -1,0 +1,3 @@
+using RaftToolkit.Cli;
+
+return await CommandLine.RunAsync(args).ConfigureAwait(false);
