@@ -22,6 +22,10 @@ namespace RaftToolkit.Native;
 /// names it).</para>
 /// <para>Fail-stop: after a failed write every operation fails with
 /// <see cref="StoreFailedException"/>; dispose and reopen to recover.</para>
+/// <para>Completions (flush callbacks and the continuations of awaited writes) run on the
+/// store's writing thread, so that writers awaiting one write and issuing the next share fsyncs
+/// without a thread hop. Keep them short and never block in them on another write of the
+/// same store: that write waits for this very thread.</para>
 /// </remarks>
 public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 {
@@ -179,6 +183,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The store is <see cref="LogKeySpace.Flat"/>: its one group is removed by deleting the database.</exception>
     public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
