@@ -195,15 +195,21 @@ public sealed partial class RaftNode
 
         _unstableStart += (ulong)drop;
         _unstableCount -= drop;
+        // The emptied buffer is kept for the next round of a busy group; Tick releases it once
+        // the group is idle (see ReleaseIdleBuffer).
+        Array.Copy(_unstable!, drop, _unstable!, 0, _unstableCount);
+        _unstable.AsSpan(_unstableCount, drop).Clear();
+    }
+
+    /// <summary>
+    /// Drops the unstable buffer of a group with nothing unstable: idle groups must not keep one
+    /// alive (100,000 of them share a process), while a busy group reuses it between rounds.
+    /// </summary>
+    private void ReleaseIdleBuffer()
+    {
         if (_unstableCount == 0)
         {
-            // Idle groups must not keep a buffer alive: 100,000 of them share one process.
             _unstable = null;
-        }
-        else
-        {
-            Array.Copy(_unstable!, drop, _unstable!, 0, _unstableCount);
-            _unstable.AsSpan(_unstableCount, drop).Clear();
         }
     }
 

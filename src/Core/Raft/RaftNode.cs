@@ -195,6 +195,7 @@ public sealed partial class RaftNode
     public void Tick()
     {
         ThrowIfFailed();
+        ReleaseIdleBuffer();
         try
         {
             if (_role == RaftRole.Leader)

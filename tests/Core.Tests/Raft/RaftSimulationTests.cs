@@ -15,7 +15,7 @@ namespace RaftToolkit.Core.Tests.Raft;
 /// </summary>
 public sealed class RaftSimulationTests(ITestOutputHelper output)
 {
-    private const int CiSeeds = 500;
+    private const int CiSeeds = 1000;
     private const int ChaosSteps = 400;
     private const int ElectionTicks = 10;
 
