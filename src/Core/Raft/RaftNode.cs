@@ -186,7 +186,7 @@ public sealed partial class RaftNode
                 || _committedDirty
                 || _outbox is { Count: > 0 }
                 || _heldForNextWrite is { Count: > 0 }
-                || (_committed is { } c && c.Index >= _applyNext)
+                || (_committed is { } c && c.Index >= _applyNext && TryGetViewLogId(_applyNext, out _))
                 || (_role == RaftRole.Leader && (_replicationPending || _commitBroadcastPending));
         }
     }

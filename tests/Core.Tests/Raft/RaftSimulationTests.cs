@@ -10,8 +10,9 @@ namespace RaftToolkit.Core.Tests.Raft;
 /// delay, one-way cuts, isolation, partitions, and crash-restarts that lose unwritten state.
 /// The <see cref="SafetyChecker"/> checks every safety property after every step; at the end
 /// the faults heal and a leader must be elected and commit a new proposal within a bound.
-/// CI runs <see cref="CiSeeds"/> seeds; set RAFTKIT_SIM_SEEDS=20000 for the long mode, or
-/// RAFTKIT_SEED=n to replay one seed.
+/// CI runs <see cref="CiSeeds"/> seeds; set RAFTKIT_SIM_SEEDS=20000 for the long mode (and
+/// RAFTKIT_SIM_FIRST_SEED to start elsewhere than 1), RAFTKIT_SEED=n to replay one seed, and
+/// RAFTKIT_SIM_TRACE=1 with RAFTKIT_SEED to print the cluster after every step once healed.
 /// </summary>
 public sealed class RaftSimulationTests(ITestOutputHelper output)
 {
@@ -59,12 +60,13 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
             return (one, 1);
         }
 
+        int first = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SIM_FIRST_SEED"), out int from) ? from : 1;
         if (int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SIM_SEEDS"), out int many) && many > 0)
         {
-            return (1, many);
+            return (first, many);
         }
 
-        return (1, CiSeeds);
+        return (first, CiSeeds);
     }
 
     /// <summary>Runs one seed; returns how many entries were committed.</summary>
