@@ -39,14 +39,12 @@ public class HostBenchmarks
     [Params(1, 100, 10_000)]
     public int Groups { get; set; }
 
-    /// <summary>Commits per invocation: enough that every group is busy for a while.</summary>
-    public int CommitsPerInvoke => Groups * _proposalsPerGroup;
-
     [GlobalSetup]
     public void Setup()
     {
         // Enough proposals in flight to keep every worker busy, spread over the groups.
         _inflightPerGroup = Math.Max(1, 256 / Groups);
+        // Groups x proposals per group = 20,000 = OperationsPerInvoke for every G in Params.
         _proposalsPerGroup = Math.Max(2, 20_000 / Groups);
         _command = KvCommand.Set("key", new string('v', ValueBytes));
         _env = new StoreBenchEnvironment();

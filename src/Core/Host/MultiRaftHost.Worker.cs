@@ -124,6 +124,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
             if (_active.Count == 0)
             {
+                // A role can change without producing a Ready (a leader stepping down on
+                // check-quorum), so streams are checked on quiet rounds too.
+                PublishLeadership();
                 return;
             }
 

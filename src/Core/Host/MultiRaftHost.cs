@@ -69,6 +69,13 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     /// <summary>Every group running or starting here; guards against two bootstraps of one group.</summary>
     private readonly ConcurrentDictionary<ulong, byte> _groups = new();
 
+    /// <summary>
+    /// One instance per distinct membership. Thousands of groups usually share a few replica
+    /// sets, and a decoded membership costs a few hundred bytes: sharing keeps idle groups small.
+    /// Bounded by the number of distinct memberships ever started here.
+    /// </summary>
+    private readonly ConcurrentDictionary<Membership, Membership> _memberships = new();
+
     /// <summary>The node-id tag every measurement carries, boxed once.</summary>
     private readonly KeyValuePair<string, object?> _nodeTag;
 
@@ -269,6 +276,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     internal bool TryReserve(ulong groupId) => _groups.TryAdd(groupId, 0);
 
     internal void Unreserve(ulong groupId) => _groups.TryRemove(groupId, out _);
+
+    /// <summary>The shared instance equal to <paramref name="membership"/>.</summary>
+    internal Membership Intern(Membership membership) => _memberships.GetOrAdd(membership, membership);
 
     internal IRaftStateMachine<TResponse, TSnapshot> CreateStateMachine(ulong groupId) =>
         _stateMachineFactory(groupId) ?? throw new InvalidOperationException($"The state machine factory returned null for group {groupId}.");

@@ -110,8 +110,9 @@ public static class GroupLifecycle
                 tail = await log.TryGetLogEntriesAsync(Math.Max(initial.LastApplied.NextIndex(), initial.LastPurgedLogId.NextIndex()), last.Index + 1, cancellationToken).ConfigureAwait(false);
             }
 
+            tail = InternMemberships(host, tail);
             var cache = new GroupLogCache(initial.LastPurgedLogId, initial.LastLogId, initial.KeyLogIds, tail);
-            var membership = initial.Membership.Effective.Membership;
+            var membership = host.Intern(initial.Membership.Effective.Membership);
             var node = new RaftNode(host.NodeId, host.RaftConfigFor(groupId), cache, membership, new RaftNodeState(initial.Vote, initial.Committed, initial.LastApplied));
             var group = new HostedGroup<TResponse, TSnapshot>(groupId, node, cache, log, stateMachine, initial.LastPurgedLogId);
             await host.AddGroupAsync(group).ConfigureAwait(false);
@@ -158,6 +159,22 @@ public static class GroupLifecycle
     {
         ArgumentNullException.ThrowIfNull(host);
         return host.QueryMetricsAsync(groupId);
+    }
+
+    /// <summary>Points membership entries at the host's shared instances (the store decodes a new one per read).</summary>
+    private static IReadOnlyList<Entry> InternMemberships<TNode, TData, TResponse, TSnapshot>(MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, IReadOnlyList<Entry> entries)
+    {
+        Entry[]? copy = null;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Membership is { } membership)
+            {
+                copy ??= [.. entries];
+                copy[i] = Entry.ForMembership(entries[i].LogId, host.Intern(membership));
+            }
+        }
+
+        return copy ?? entries;
     }
 
     private static string Describe<T>(T? value)

@@ -47,12 +47,16 @@ public sealed class MultiRaftHostEndToEndTests(ITestOutputHelper output)
         var secondWave = WriteEveryGroupAsync(cluster, groups, "second", acknowledged);
         await HostCluster.WaitUntilAsync(() => acknowledged.Count >= Groups + Groups / 4, Patience, () => $"{acknowledged.Count} acknowledged");
         await cluster.Stores[crashed].DisposeAsync();
+        await secondWave;
+
+        // A third wave while node 3 is down: its replicas must catch up on these after reopening.
+        // Node 3 stops on its first write after losing the store, at the latest during this wave.
+        await WriteEveryGroupAsync(cluster, groups, "third", acknowledged);
+        output.WriteLine($"second and third writes acknowledged in every group (node {crashed} down) after {DateTime.UtcNow - started}");
         await HostCluster.WaitUntilAsync(() => crashedHost.Completion.IsCompleted, Patience, () => "the crashed host did not stop");
         Assert.True(crashedHost.Completion.IsFaulted, "a host whose store vanished stops with the storage error");
         Assert.IsAssignableFrom<RaftStorageException>(crashedHost.Completion.Exception!.GetBaseException());
         await crashedHost.DisposeAsync();
-        await secondWave;
-        output.WriteLine($"second write acknowledged in every group (node {crashed} down) after {DateTime.UtcNow - started}");
 
         // Node 3 comes back on the same directory and reopens every group from its store.
         cluster.Stores[crashed] = cluster.OpenStore(crashed);
