@@ -282,6 +282,7 @@ public sealed class SimulatedCluster
                 var ready = raft.GetReady();
                 foreach (var message in ready.Messages)
                 {
+                    CheckPersistedBeforeSent(node, message);
                     Network.Send(message, now);
                 }
 
@@ -292,6 +293,22 @@ public sealed class SimulatedCluster
         }
 
         return any;
+    }
+
+    /// <summary>Persist before you speak: what a message promises must already be durable on its sender.</summary>
+    private static void CheckPersistedBeforeSent(SimNode node, RaftMessage message)
+    {
+        var storage = node.Storage;
+        switch (message)
+        {
+            case VoteResponse { Granted: true } granted when storage.Vote < granted.Vote:
+                throw new SimulationInvariantException($"Node {node.Id} granted {granted.Vote} before persisting it (durable vote {storage.Vote}).");
+            case VoteRequest request when storage.Vote < request.Vote:
+                throw new SimulationInvariantException($"Node {node.Id} asked for {request.Vote} before persisting its own vote (durable vote {storage.Vote}).");
+            case AppendEntriesResponse { Outcome: AppendEntriesOutcome.Success, Matched: { } matched }
+                when !storage.Log.TryGetLogId(matched.Index, out var durable) || durable != matched:
+                throw new SimulationInvariantException($"Node {node.Id} acknowledged {matched} before it was durable (durable last {storage.Log.LastLogId}).");
+        }
     }
 
     private void Check()
