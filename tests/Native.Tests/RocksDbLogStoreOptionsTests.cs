@@ -1,0 +1,62 @@
+using RaftToolkit.Native.Keys;
+using static RaftToolkit.Native.Tests.TestEntries;
+
+namespace RaftToolkit.Native.Tests;
+
+public sealed class RocksDbLogStoreOptionsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task WalDirectoryReceivesTheWriteAheadLog()
+    {
+        string wal = _dir.Sub("wal");
+        await using (var store = RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { WalDirectory = wal }))
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 3), IgnoringCallback.Instance);
+        }
+
+        Assert.NotEmpty(Directory.GetFiles(wal, "*.log"));
+        Assert.Empty(Directory.GetFiles(_dir.Sub("db"), "*.log"));
+    }
+
+    [Fact]
+    public async Task RawTuningCallbacksSeeTheDatabaseAndEveryColumnFamilyByName()
+    {
+        int dbCalls = 0;
+        var families = new List<string>();
+        var options = new RocksDbLogStoreOptions
+        {
+            ConfigureDbOptions = _ => dbCalls++,
+            ConfigureColumnFamilyOptions = (name, _) => families.Add(name),
+        };
+        await using (RocksDbLogStore.Open(_dir.Sub("db"), options))
+        {
+        }
+
+        Assert.Equal(1, dbCalls);
+        Assert.Contains(RocksDbLogStoreOptions.DefaultLogColumnFamily, families);
+        Assert.Contains(RocksDbLogStoreOptions.DefaultMetaColumnFamily, families);
+    }
+
+    [Fact]
+    public async Task StoreKeepsItsOwnCopyOfTheOptions()
+    {
+        var options = new RocksDbLogStoreOptions { KeySpace = LogKeySpace.Flat, FlatGroupId = 3 };
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"), options);
+        options.FlatGroupId = 4;
+        Assert.Same(store.ForGroup(3), store.GetReader());
+    }
+
+    [Fact]
+    public void DefaultsAreValid() => new RocksDbLogStoreOptions().Validate();
+
+    [Fact]
+    public void TheDefaultColumnFamilyIsRefused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new RocksDbLogStoreOptions { MetaColumnFamily = "default" }.Validate());
+        Assert.Equal(nameof(RocksDbLogStoreOptions.MetaColumnFamily), error.ParamName);
+    }
+}
