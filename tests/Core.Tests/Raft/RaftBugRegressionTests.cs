@@ -164,6 +164,27 @@ public sealed class RaftBugRegressionTests
     }
 
     [Fact]
+    public void Bug06_EntryThatReturnsAfterATruncationWhileItsWriteIsInFlightIsWrittenAgain()
+    {
+        var follower = TestNode.Create(2, Three);
+        var first = TestNode.LogOf((1, 1), (1, 1));
+        follower.Raft.Step(new AppendEntriesRequest(1, 2, LeaderVote(1, 1), null, first, null));
+        var inFlight = follower.Raft.GetReady();
+
+        // Leader (2,3) replaces index 1; leader (3,3), which had received (1,1).1, brings it back.
+        follower.Raft.Step(new AppendEntriesRequest(3, 2, LeaderVote(2, 3), first[0].LogId, new[] { Entry.Blank(new LogId(2, 3, 1)) }, null));
+        follower.Raft.Step(new AppendEntriesRequest(3, 2, LeaderVote(3, 3), first[0].LogId, new[] { first[1] }, null));
+
+        // The in-flight write completes; the truncation pending behind it deletes index 1 again,
+        // so the returned entry must be written once more rather than taken as already durable.
+        follower.Persist(inFlight);
+        follower.Raft.Advance(inFlight);
+        follower.Drain();
+        Assert.Equal(first.Select(e => e.LogId), follower.Log.Entries.ToArray().Select(e => e.LogId));
+        Assert.Equal(first[1].LogId, follower.Raft.LastLogId);
+    }
+
+    [Fact]
     public void Bug09_DelayedConflictResponseDoesNotMoveAFollowerBackwards()
     {
         var cluster = new TestCluster(3);
