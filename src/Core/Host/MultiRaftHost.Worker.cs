@@ -504,7 +504,19 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                     continue;
                 }
 
-                var entries = await group.Log.TryGetLogEntriesAsync(from, end).ConfigureAwait(false);
+                IReadOnlyList<Entry> entries;
+                try
+                {
+                    entries = await group.Log.TryGetLogEntriesAsync(from, end).ConfigureAwait(false);
+                }
+                catch (RaftStorageException e) when (e is not (StoreClosedException or StoreFailedException))
+                {
+                    // A bad record (corruption) is this group's problem; a closed or failed
+                    // store is everyone's and stops the host (rethrown as is).
+                    FailGroup(group, e);
+                    continue;
+                }
+
                 group.Cache.SetBackfill(entries);
                 Interlocked.Increment(ref _host.Statistics.BackfillLoadsValue);
             }

@@ -19,9 +19,11 @@ internal sealed class HostCluster : IAsyncDisposable
 {
     private readonly string? _directory;
     private readonly Func<ulong, MultiRaftHostOptions> _options;
+    private readonly Func<IMultiGroupLogStore>? _storeFactory;
 
-    public HostCluster(int size, bool rocksDb, Func<ulong, MultiRaftHostOptions>? options = null)
+    public HostCluster(int size, bool rocksDb, Func<ulong, MultiRaftHostOptions>? options = null, Func<IMultiGroupLogStore>? storeFactory = null)
     {
+        _storeFactory = storeFactory;
         _options = options ?? (id => FastOptions(id));
         if (rocksDb)
         {
@@ -57,7 +59,7 @@ internal sealed class HostCluster : IAsyncDisposable
     };
 
     public IMultiGroupLogStore OpenStore(ulong id) => _directory is null
-        ? new InMemoryMultiGroupLogStore()
+        ? _storeFactory?.Invoke() ?? new InMemoryMultiGroupLogStore()
         : RocksDbLogStore.Open(Path.Combine(_directory, $"node{id}"), new RocksDbLogStoreOptions { KeySpace = Native.Keys.LogKeySpace.GroupPrefixed, WriteBufferSize = 8UL << 20, BlockCacheSize = 8UL << 20 });
 
     public MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> StartHost(ulong id)

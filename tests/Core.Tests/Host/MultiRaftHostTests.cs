@@ -133,6 +133,36 @@ public sealed class MultiRaftHostTests
     }
 
     [Fact]
+    public async Task Host_CorruptEntryReadStopsOnlyThatGroupAndTheHostGoesOn()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, id => NoRetainedEntries(HostCluster.FastOptions(id)), () => new CorruptingReadsStore());
+        await cluster.BootstrapFreshAsync([1, 2]);
+        ulong leader = await cluster.WaitForLeaderAsync(1, Patience);
+        ulong lagging = cluster.NodeIds.First(id => id != leader);
+        cluster.Network.Partitions.Isolate(lagging);
+        for (int i = 0; i < 50; i++)
+        {
+            await cluster.WriteAsync(1, $"k{i}", "v", Patience);
+            await cluster.WriteAsync(2, $"k{i}", "v", Patience);
+        }
+
+        foreach (var store in cluster.Stores.Values)
+        {
+            ((CorruptingReadsStore)store).CorruptGroup = 1;
+        }
+
+        cluster.Network.Partitions.Reconnect(lagging);
+        await HostCluster.WaitUntilAsync(
+            () => cluster.StateMachines[(lagging, 2)].Count == 50,
+            Patience,
+            () => $"group 2 applied {cluster.StateMachines[(lagging, 2)].Count} of 50 on the lagging node");
+        await HostCluster.WaitUntilAsync(() => !cluster.Hosts[leader].IsHosted(1), Patience, () => "the leader of group 1 kept running over a corrupt record");
+
+        Assert.False(cluster.Hosts[leader].Completion.IsCompleted, "one group's corrupt record does not stop the host");
+        await Assert.ThrowsAsync<GroupNotHostedException>(() => cluster.Hosts[leader].ProposeAsync(1, KvCommand.Set("k", "v")));
+    }
+
+    [Fact]
     public async Task Host_StoreFailureStopsTheHostAndFailsItsProposals()
     {
         var store = new RecordingStore();
