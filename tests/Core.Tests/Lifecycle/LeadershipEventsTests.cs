@@ -104,6 +104,19 @@ public sealed class LeadershipEventsTests
     }
 
     [Fact]
+    public async Task LeadershipEvents_OfAJoiningNodeStartWithLearner()
+    {
+        await using var cluster = new HostCluster(1, rocksDb: false);
+        var host = cluster.Hosts[1];
+        await host.BootstrapAsync(1, BootstrapMode.Join);
+        var events = CollectAsync(host.LeadershipEvents(1));
+
+        await host.RemoveGroupAsync(1);
+
+        Assert.Equal([LeadershipState.Learner, LeadershipState.Shutdown], await events.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task LeadershipEvents_OfAGroupNotHostedFailsOnTheFirstRead()
     {
         await using var cluster = new HostCluster(1, rocksDb: false);
