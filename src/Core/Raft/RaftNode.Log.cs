@@ -121,6 +121,12 @@ public sealed partial class RaftNode
                 $"Node {_id} was asked to delete committed entry at index {index} (committed {committed}); a committed entry is never truncated.");
         }
 
+        if (_outstanding is not null && _unstable is not null)
+        {
+            // The outstanding Ready's entries may be a slice of this buffer: copy before writing.
+            _unstable = (Entry[])_unstable.Clone();
+        }
+
         if (index >= _unstableStart)
         {
             int keep = (int)(index - _unstableStart);

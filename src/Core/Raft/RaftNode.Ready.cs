@@ -115,8 +115,11 @@ public sealed partial class RaftNode
         ulong lastNext = _lastLogId.NextIndex();
         if (lastNext > _handedOutEnd)
         {
+            // Handed out without a copy: the buffer's slots in this range are not written again
+            // while the Ready is outstanding (appends go after them, a truncation copies the
+            // buffer first, and the shift in MarkDurable happens only at Advance).
             int offset = (int)(_handedOutEnd - _unstableStart);
-            entries = _unstable.AsSpan(offset, _unstableCount - offset).ToArray();
+            entries = new ReadOnlyMemory<Entry>(_unstable, offset, _unstableCount - offset);
             _handedOutEnd = lastNext;
         }
 

@@ -45,7 +45,11 @@ public sealed class Ready
     /// <summary>With <see cref="HasTruncation"/>: the id of the entry kept just before the deleted ones (none: delete all), as <c>TruncateAfterAsync</c> takes it.</summary>
     public LogId? TruncateAfter { get; }
 
-    /// <summary>Entries to append (after the truncation), contiguous, following the log's last entry.</summary>
+    /// <summary>
+    /// Entries to append (after the truncation), contiguous, following the log's last entry.
+    /// Valid until <see cref="RaftNode.Advance"/>: it may share the node's buffer, so a host that
+    /// keeps the entries longer copies them (writing them to a store does).
+    /// </summary>
     public ReadOnlyMemory<Entry> Entries { get; }
 
     /// <summary>The committed log id to save, when it advanced (a non-durable save is enough).</summary>
