@@ -164,16 +164,18 @@ internal sealed class WriteRequest : IValueTaskSource
     public void StageRemoveGroup(GroupLogState state)
     {
         const LogKeySpace space = LogKeySpace.GroupPrefixed;
+        int length = LogKeys.LogKeyLength(space);
         int start = WriteLogKey(space, state.GroupId, 0);
         int end = WriteLogKey(space, state.GroupId, LogKeys.EndIndex);
-        AddOp(new(StagedKind.DeleteRange, StagedFamily.Log, start, 16, end, 16));
+        AddOp(new(StagedKind.DeleteRange, StagedFamily.Log, start, length, end, length));
 
+        // The meta range bounds are "group ‖ '/'" and "group ‖ '0'", back to back in the buffer.
+        const int MetaBoundLength = sizeof(ulong) + 1;
         int metaStart = Data.WrittenCount;
-        var span = Data.GetSpan(2 * LogKeys.MaxKeyLength);
-        int metaLength = LogKeys.WriteMetaRange(span, span[LogKeys.MaxKeyLength..], state.GroupId);
-        span.Slice(LogKeys.MaxKeyLength, metaLength).CopyTo(span[metaLength..]);
-        Data.Advance(2 * metaLength);
-        AddOp(new(StagedKind.DeleteRange, StagedFamily.Meta, metaStart, metaLength, metaStart + metaLength, metaLength));
+        var bounds = Data.GetSpan(2 * MetaBoundLength);
+        LogKeys.WriteMetaRange(bounds, bounds[MetaBoundLength..], state.GroupId);
+        Data.Advance(2 * MetaBoundLength);
+        AddOp(new(StagedKind.DeleteRange, StagedFamily.Meta, metaStart, MetaBoundLength, metaStart + MetaBoundLength, MetaBoundLength));
         AddCheck(new(state, CheckKind.RemoveGroup, null, default, default));
     }
 
