@@ -11,6 +11,7 @@ namespace RaftToolkit.Benchmarks.Store;
 /// itself can allocate; the target is 0 B.
 /// </summary>
 [Config(typeof(BenchConfig))]
+[BenchmarkCategory("gate")]
 public class StoreAllocationBenchmarks
 {
     private const int Appends = 256;

@@ -11,6 +11,7 @@ namespace RaftToolkit.Benchmarks.Store;
 /// </summary>
 /// <remarks>SAFETY: the key and value arrays are pinned by <c>fixed</c> for every put; both batches copy them.</remarks>
 [Config(typeof(BenchConfig))]
+[BenchmarkCategory("gate")]
 public unsafe class StoreNativeInteropBenchmarks
 {
     private const int Puts = 1024;
