@@ -10,6 +10,7 @@ public sealed partial class RaftNode
     private void StartElection()
     {
         ResetElectionTimer();
+        _campaignForTransfer = false;
         if (_config.PreVote)
         {
             BecomePreCandidate();
@@ -61,7 +62,7 @@ public sealed partial class RaftNode
         {
             if (_membership.IsVoter(peer))
             {
-                SendAfterPersist(new VoteRequest(_id, peer, _vote, _lastLogId));
+                SendAfterPersist(new VoteRequest(_id, peer, _vote, _lastLogId, _campaignForTransfer));
             }
         }
     }
@@ -69,6 +70,8 @@ public sealed partial class RaftNode
     private void BecomeLeader()
     {
         _role = RaftRole.Leader;
+        _transferring = false;
+        _leaveJointTarget = null;
         _granted = null;
         _grantedCount = 0;
         SetVote(_vote.Commit());
@@ -145,7 +148,7 @@ public sealed partial class RaftNode
         bool granted = false;
         bool sameCandidate = request.Vote.LeaderId == _vote.LeaderId;
         if (_membership.IsVoter(_id)
-            && (!_config.CheckQuorum || sameCandidate || !InLeaderLease())
+            && (!_config.CheckQuorum || sameCandidate || request.LeadershipTransfer || !InLeaderLease())
             && LogIds.Compare(request.LastLogId, _lastLogId) >= 0
             && request.Vote >= _vote)
         {

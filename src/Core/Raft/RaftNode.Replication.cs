@@ -224,7 +224,14 @@ public sealed partial class RaftNode
                 MaybeCommit();
             }
 
+            if (_role != RaftRole.Leader)
+            {
+                // The commit removed this leader from the configuration: it stepped down.
+                return;
+            }
+
             SendAppends(pr, carryCommit: false);
+            MaybeSendTimeoutNow(pr);
             return;
         }
 
@@ -334,6 +341,7 @@ public sealed partial class RaftNode
         _committed = id;
         _committedDirty = true;
         _commitBroadcastPending = true;
+        OnLeaderCommitAdvanced();
     }
 
     /// <summary>Each voter's matched next index: this node's own durable end, a follower's acknowledged end.</summary>

@@ -35,7 +35,7 @@ public sealed partial class RaftNode
     private readonly RaftConfig _config;
     private readonly IRaftLogSource _source;
 
-    /// <summary>The configuration in force. Later: read from membership entries of the log.</summary>
+    /// <summary>The configuration in force: the last membership entry of the log (see RaftNode.Membership.cs).</summary>
     private Membership _membership;
 
     /// <summary>Every other member (voters and learners) in id order: who the leader replicates to.</summary>
@@ -102,6 +102,12 @@ public sealed partial class RaftNode
     /// <param name="membership">The configuration in force.</param>
     /// <param name="state">The persisted vote, saved committed id and last applied id.</param>
     /// <exception cref="ArgumentException">The config is invalid, or the state contradicts the log.</exception>
+    /// <remarks>
+    /// <paramref name="membership"/> is taken as in force and committed, with no log entry behind
+    /// it. A node restarting over a log that holds membership entries is created with the
+    /// <see cref="MembershipState"/> overload instead, so that a truncation of an uncommitted
+    /// membership entry can put the committed one back.
+    /// </remarks>
     public RaftNode(ulong id, RaftConfig config, IRaftLogSource log, Membership membership, RaftNodeState state)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -118,7 +124,7 @@ public sealed partial class RaftNode
         _config = config;
         _source = log;
         _membership = membership;
-        _peers = OtherMembers(membership, id);
+        _peers = [];
         _vote = state.Vote;
         _randomState = config.RandomSeed ^ (id * 0x9E3779B97F4A7C15UL) ^ 0xD1B54A32D192ED03UL;
 
@@ -136,7 +142,9 @@ public sealed partial class RaftNode
 
         _applied = state.Applied;
         _applyNext = _applied.NextIndex();
-        _role = membership.IsVoter(id) ? RaftRole.Follower : RaftRole.Learner;
+        var initial = new StoredMembership(null, membership);
+        InitMembership(initial, initial);
+        _role = _membership.IsVoter(id) ? RaftRole.Follower : RaftRole.Learner;
         ResetElectionTimer();
     }
 
@@ -195,12 +203,23 @@ public sealed partial class RaftNode
     public void Tick()
     {
         ThrowIfFailed();
+        if (_quiescent)
+        {
+            // A quiescent group costs nothing per tick (see RaftNode.Quiescence.cs).
+            return;
+        }
+
         ReleaseIdleBuffer();
         try
         {
             if (_role == RaftRole.Leader)
             {
+                TickTransfer();
                 TickLeader();
+                if (_role == RaftRole.Leader)
+                {
+                    MaybeQuiesce();
+                }
             }
             else
             {
@@ -228,6 +247,8 @@ public sealed partial class RaftNode
             return false;
         }
 
+        WakeFromQuiescence();
+
         StartElection();
         return true;
     }
@@ -236,13 +257,19 @@ public sealed partial class RaftNode
     /// Appends <paramref name="payload"/> as a normal entry when this node leads; the entry is
     /// replicated at the next <see cref="GetReady"/>. The bytes are kept as given (not copied).
     /// </summary>
-    /// <returns>The entry's id, or a NotLeader refusal with a leader hint.</returns>
+    /// <returns>The entry's id, or a refusal: NotLeader with a leader hint, or TransferInProgress.</returns>
     public ProposeResult Propose(ReadOnlyMemory<byte> payload)
     {
         ThrowIfFailed();
+        WakeFromQuiescence();
         if (_role != RaftRole.Leader)
         {
             return ProposeResult.NotLeader(LeaderHint);
+        }
+
+        if (_transferring)
+        {
+            return ProposeResult.TransferInProgress(_transferTarget);
         }
 
         var logId = new LogId(_vote.LeaderId, _lastLogId.NextIndex());
@@ -274,6 +301,11 @@ public sealed partial class RaftNode
             ValidateAppendRequest(request);
         }
 
+        if (_quiescent && !IsStaleAcknowledgement(message))
+        {
+            WakeFromQuiescence();
+        }
+
         try
         {
             switch (message)
@@ -284,6 +316,8 @@ public sealed partial class RaftNode
                 case PreVoteResponse m: HandlePreVoteResponse(m); break;
                 case AppendEntriesRequest m: HandleAppendRequest(m); break;
                 case AppendEntriesResponse m: HandleAppendResponse(m); break;
+                case TimeoutNowRequest m: HandleTimeoutNow(m); break;
+                case QuiesceNotice m: HandleQuiesceNotice(m); break;
                 default: throw new ArgumentException($"Unknown message type {message.GetType().Name}.", nameof(message));
             }
         }

@@ -12,7 +12,7 @@ namespace RaftToolkit.Testing.Simulation;
 /// A crash loses the Ready not yet written and the in-memory state machine. After every step
 /// the <see cref="SafetyChecker"/> checks the safety properties.
 /// </summary>
-public sealed class SimulatedCluster
+public sealed partial class SimulatedCluster
 {
     private readonly SimNode[] _nodes;
     private readonly Random _random;
@@ -21,21 +21,32 @@ public sealed class SimulatedCluster
     /// <summary>Creates a cluster of voters 1..<paramref name="size"/>, all starting as followers with empty logs.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is less than 1.</exception>
     public SimulatedCluster(int size, RaftConfig config, int seed)
+        : this(size, 0, config, seed)
+    {
+    }
+
+    /// <summary>
+    /// Creates a cluster of voters 1..<paramref name="size"/> plus <paramref name="spares"/> nodes
+    /// (size+1..) that run but are not members until a membership change adds them.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is less than 1 or <paramref name="spares"/> negative.</exception>
+    public SimulatedCluster(int size, int spares, RaftConfig config, int seed)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(spares);
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
         Network = new SimulatedNetwork(seed);
         _random = new Random(unchecked(seed * 31 + 7));
-        var ids = new ulong[size];
-        for (int i = 0; i < size; i++)
+        var ids = new ulong[size + spares];
+        for (int i = 0; i < ids.Length; i++)
         {
             ids[i] = (ulong)(i + 1);
         }
 
-        Membership = Membership.FromVoters(ids);
-        _nodes = new SimNode[size];
-        for (int i = 0; i < size; i++)
+        Membership = Membership.FromVoters(ids[..size]);
+        _nodes = new SimNode[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
         {
             var node = new SimNode(ids[i], new SimulatedStorage());
             ulong id = ids[i];
@@ -48,7 +59,7 @@ public sealed class SimulatedCluster
     /// <summary>The shared node configuration.</summary>
     public RaftConfig Config { get; }
 
-    /// <summary>The group's membership (voters 1..N).</summary>
+    /// <summary>The group's initial membership (voters 1..N); membership entries of the log take over.</summary>
     public Membership Membership { get; }
 
     /// <summary>The network between the nodes.</summary>
@@ -63,7 +74,7 @@ public sealed class SimulatedCluster
     /// <summary>The largest delay, in ticks, between taking a Ready and its writes becoming durable.</summary>
     public int MaxPersistDelay { get; set; }
 
-    /// <summary>The node ids, 1..N.</summary>
+    /// <summary>The node ids, 1..N and the spares after them.</summary>
     public IEnumerable<ulong> NodeIds
     {
         get
@@ -232,7 +243,7 @@ public sealed class SimulatedCluster
         node.Incarnation++;
         node.AppliedEntries = [];
         var storage = node.Storage;
-        node.Raft = new RaftNode(node.Id, Config, storage.Log, Membership, new RaftNodeState(storage.Vote, storage.Committed, null));
+        node.Raft = new RaftNode(node.Id, Config, storage.Log, MembershipFromLog(storage.Log, Membership), new RaftNodeState(storage.Vote, storage.Committed, null));
         node.LastVote = node.Raft.Vote;
         node.LastCommitted = null;
         node.CheckedCommitNext = 0;

@@ -10,7 +10,7 @@ namespace RaftToolkit.Core.Raft.Messages;
 /// before the payload so any message decodes without knowing its type in advance; the
 /// per-type serializers write the payload alone. Fields are little-endian, ids fixed-width.
 /// </summary>
-public static class RaftMessageFormats
+public static partial class RaftMessageFormats
 {
     /// <summary>The format version of every Raft message encoding.</summary>
     public const byte Version = 1;
@@ -56,6 +56,8 @@ public static class RaftMessageFormats
                 case Messages.PreVoteResponse m: PreVoteResponse.Write(output, m); break;
                 case Messages.AppendEntriesRequest m: AppendEntriesRequest.Write(output, m); break;
                 case Messages.AppendEntriesResponse m: AppendEntriesResponse.Write(output, m); break;
+                case Messages.TimeoutNowRequest m: TimeoutNowRequest.Write(output, m); break;
+                case Messages.QuiesceNotice m: QuiesceNotice.Write(output, m); break;
                 default: throw new ArgumentException($"Unknown message type {value.GetType().Name}.", nameof(value));
             }
         }
@@ -71,6 +73,8 @@ public static class RaftMessageFormats
                 RaftMessageKind.PreVoteResponse => PreVoteResponse.Read(ref reader),
                 RaftMessageKind.AppendEntriesRequest => AppendEntriesRequest.Read(ref reader),
                 RaftMessageKind.AppendEntriesResponse => AppendEntriesResponse.Read(ref reader),
+                RaftMessageKind.TimeoutNowRequest => TimeoutNowRequest.Read(ref reader),
+                RaftMessageKind.QuiesceNotice => QuiesceNotice.Read(ref reader),
                 _ => throw WireReader.Invalid($"Unknown Raft message kind {kind}."),
             };
         }
@@ -83,10 +87,11 @@ public static class RaftMessageFormats
             WriteEnds(output, value);
             ModelFormats.WriteVote(output, value.Vote);
             ModelFormats.WriteOptionalLogId(output, value.LastLogId);
+            WireWriter.WriteBoolean(output, value.LeadershipTransfer);
         }
 
         public VoteRequest Read(ref WireReader reader) =>
-            new(reader.ReadUInt64(), reader.ReadUInt64(), ModelFormats.ReadVote(ref reader), ModelFormats.ReadOptionalLogId(ref reader));
+            new(reader.ReadUInt64(), reader.ReadUInt64(), ModelFormats.ReadVote(ref reader), ModelFormats.ReadOptionalLogId(ref reader), reader.ReadBoolean());
     }
 
     private sealed class VoteResponseSerializer : IWireSerializer<VoteResponse>

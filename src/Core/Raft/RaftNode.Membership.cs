@@ -1,0 +1,311 @@
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft.Replication;
+
+namespace RaftToolkit.Core.Raft;
+
+/// <summary>
+/// Membership from the log, as openraft does it: the last membership entry in the log is in
+/// force as soon as it is appended, committed or not; a truncation that removes it puts the one
+/// before back. Only the last two are kept: a leader proposes a new configuration only once the
+/// one in force is committed, so the one before the last is always committed and can never be
+/// truncated. Voter changes go through a joint configuration that the leader leaves on its own.
+/// </summary>
+public sealed partial class RaftNode
+{
+    /// <summary>The membership in force: the last one in the log (or the initial one).</summary>
+    private StoredMembership _effectiveMembership = StoredMembership.Default;
+
+    /// <summary>The membership before <see cref="_effectiveMembership"/>; committed (see the type remarks).</summary>
+    private StoredMembership _previousMembership = StoredMembership.Default;
+
+    /// <summary>Leader only: the uniform configuration to move to once the joint one it proposed commits.</summary>
+    private Membership? _leaveJointTarget;
+
+    /// <summary>
+    /// Creates a node that restarts from <paramref name="state"/>, with the committed and effective
+    /// memberships as the storage read them (<see cref="Storage.RaftInitialState.Membership"/>):
+    /// the effective one is in force, the committed one is what a truncation of the effective
+    /// one's entry falls back to.
+    /// </summary>
+    /// <param name="id">This node's id.</param>
+    /// <param name="config">Tunables; validated here and may be shared between groups.</param>
+    /// <param name="log">The host-written log.</param>
+    /// <param name="membership">The committed membership and the effective one (the last in the log).</param>
+    /// <param name="state">The persisted vote, saved committed id and last applied id.</param>
+    /// <exception cref="ArgumentException">The config is invalid, or the state contradicts the log.</exception>
+    public RaftNode(ulong id, RaftConfig config, Log.IRaftLogSource log, MembershipState membership, RaftNodeState state)
+        : this(id, config, log, (membership ?? throw new ArgumentNullException(nameof(membership))).Effective.Membership, state)
+    {
+        InitMembership(membership.Committed, membership.Effective);
+        _role = _membership.IsVoter(id) ? RaftRole.Follower : RaftRole.Learner;
+    }
+
+    /// <summary>The membership in force and the id of the log entry that carried it (none for the initial one).</summary>
+    public StoredMembership EffectiveMembership => _effectiveMembership;
+
+    /// <summary>
+    /// True while a change cannot start: the membership in force is joint or not yet committed
+    /// (as far as this node knows).
+    /// </summary>
+    public bool IsMembershipChangeInProgress =>
+        _membership.IsJoint || (_effectiveMembership.LogId is { } e && (_committed is not { } c || c.Index < e.Index));
+
+    /// <summary>
+    /// Leader only: proposes a configuration change. A change of the voter set appends a joint
+    /// configuration (old and new voters both needed for elections and commits); the leader
+    /// appends the new uniform configuration by itself once the joint entry commits. A change of
+    /// learners alone appends the new configuration directly.
+    /// </summary>
+    /// <returns>The appended entry, or a typed refusal (<see cref="MembershipChangeResult.ThrowIfRefused"/> turns it into an exception).</returns>
+    public MembershipChangeResult ProposeMembershipChange(MembershipChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        ThrowIfFailed();
+        WakeFromQuiescence();
+        if (_role != RaftRole.Leader)
+        {
+            return new(MembershipChangeStatus.NotLeader, default, null, LeaderHint, "This node is not the leader.");
+        }
+
+        if (_committed is not { } committed || committed.LeaderId != _vote.LeaderId)
+        {
+            return new(MembershipChangeStatus.NotCommittedInTerm, default, null, null,
+                "The leader has not committed an entry of its own term yet, so the committed configuration is unknown.");
+        }
+
+        if (IsMembershipChangeInProgress)
+        {
+            return new(MembershipChangeStatus.InProgress, default, null, null, $"A membership change is in progress: {_effectiveMembership}.");
+        }
+
+        if (IsTransferringLeadership)
+        {
+            return new(MembershipChangeStatus.InProgress, default, null, null, "A leadership transfer is in progress.");
+        }
+
+        if (!change.TryApply(_membership, out var target, out var error))
+        {
+            return new(MembershipChangeStatus.Invalid, default, null, null, error);
+        }
+
+        var current = _membership;
+        Membership proposed;
+        if (current.Configs[0].AsSpan().SequenceEqual(target.Configs[0].AsSpan()))
+        {
+            proposed = target;
+            _leaveJointTarget = null;
+        }
+        else
+        {
+            // The joint configuration names every node of both: the old voters keep their data.
+            var nodes = new SortedDictionary<ulong, ReadOnlyMemory<byte>>();
+            foreach (var (nodeId, data) in target.Nodes)
+            {
+                nodes[nodeId] = data;
+            }
+
+            foreach (var (nodeId, data) in current.Nodes)
+            {
+                if (current.IsVoter(nodeId))
+                {
+                    nodes.TryAdd(nodeId, data);
+                }
+            }
+
+            proposed = Membership.Create([current.Configs[0], target.Configs[0]], nodes);
+            _leaveJointTarget = target;
+        }
+
+        var logId = new LogId(_vote.LeaderId, _lastLogId.NextIndex());
+        AppendMembershipAsLeader(logId, proposed);
+        return new(MembershipChangeStatus.Accepted, logId, proposed, null, null);
+    }
+
+    /// <summary>
+    /// Leader only: the last log id that <paramref name="nodeId"/> (a voter or learner) is known
+    /// to hold durably, so a host can tell when a learner has caught up before promoting it.
+    /// </summary>
+    /// <returns>False when this node does not lead or <paramref name="nodeId"/> is not a peer.</returns>
+    public bool TryGetProgress(ulong nodeId, out LogId? matched)
+    {
+        ThrowIfFailed();
+        if (_role == RaftRole.Leader && FindProgress(nodeId) is { } pr)
+        {
+            matched = pr.Matched;
+            return true;
+        }
+
+        matched = null;
+        return false;
+    }
+
+    /// <summary>Sets up the membership at start: <paramref name="effective"/> in force, <paramref name="committed"/> to fall back to.</summary>
+    private void InitMembership(StoredMembership committed, StoredMembership effective)
+    {
+        _previousMembership = committed;
+        _effectiveMembership = effective;
+        _membership = effective.Membership;
+        _peers = OtherMembers(_membership, _id);
+    }
+
+    /// <summary>Called for every entry appended to the view: a membership entry is in force at once.</summary>
+    private void OnEntriesAppended(ReadOnlySpan<Entry> entries)
+    {
+        bool changed = false;
+        for (int i = 0; i < entries.Length; i++)
+        {
+            if (entries[i].Membership is { } membership)
+            {
+                _previousMembership = _effectiveMembership;
+                _effectiveMembership = new StoredMembership(entries[i].LogId, membership);
+                changed = true;
+            }
+        }
+
+        if (changed)
+        {
+            ApplyEffectiveMembership();
+        }
+    }
+
+    /// <summary>Called after the view was truncated from <paramref name="index"/>: a removed membership entry gives way to the one before.</summary>
+    private void OnTruncatedFrom(ulong index)
+    {
+        if (_effectiveMembership.LogId is not { } effective || effective.Index < index)
+        {
+            return;
+        }
+
+        if (_previousMembership.LogId is { } previous && previous.Index >= index)
+        {
+            throw new RaftInvariantException(
+                $"Node {_id}: a truncation from index {index} removes both membership entries {effective} and {previous}; the earlier one must have been committed.");
+        }
+
+        _effectiveMembership = _previousMembership;
+        ApplyEffectiveMembership();
+    }
+
+    /// <summary>
+    /// Replaces both memberships, for a state installed from elsewhere (a snapshot): the
+    /// snapshot's membership is committed.
+    /// </summary>
+    internal void ResetMembership(StoredMembership membership)
+    {
+        _previousMembership = membership;
+        _effectiveMembership = membership;
+        ApplyEffectiveMembership();
+    }
+
+    private void AppendMembershipAsLeader(LogId logId, Membership membership)
+    {
+        AppendOne(Entry.ForMembership(logId, membership));
+        _replicationPending = true;
+        if (_progress is { Length: 0 })
+        {
+            MaybeCommit();
+        }
+    }
+
+    /// <summary>Puts <see cref="_effectiveMembership"/> in force: peers, the leader's progress, the role of a non-leader.</summary>
+    private void ApplyEffectiveMembership()
+    {
+        var membership = _effectiveMembership.Membership;
+        if (ReferenceEquals(membership, _membership))
+        {
+            return;
+        }
+
+        _membership = membership;
+        _peers = OtherMembers(membership, _id);
+        switch (_role)
+        {
+            case RaftRole.Leader:
+                RebuildProgress();
+                break;
+            case RaftRole.PreCandidate or RaftRole.Candidate:
+                // Grants were counted against the old configuration.
+                BecomeFollower();
+                break;
+            default:
+                _granted = null;
+                var role = membership.IsVoter(_id) ? RaftRole.Follower : RaftRole.Learner;
+                if (role != _role)
+                {
+                    _role = role;
+                    ResetElectionTimer();
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Leader: keeps the progress of peers that stay, adds a probe for each new one.</summary>
+    private void RebuildProgress()
+    {
+        var old = _progress!;
+        var progress = new PeerProgress[_peers.Length];
+        ulong next = _lastLogId.NextIndex();
+        for (int i = 0; i < _peers.Length; i++)
+        {
+            PeerProgress? kept = null;
+            foreach (var pr in old)
+            {
+                if (pr.NodeId == _peers[i])
+                {
+                    kept = pr;
+                    break;
+                }
+            }
+
+            progress[i] = kept ?? new PeerProgress(_peers[i], next);
+        }
+
+        _progress = progress;
+    }
+
+    /// <summary>
+    /// Leader, after its commit advanced: leaves a committed joint configuration, and steps down
+    /// once a committed configuration no longer counts it as a voter.
+    /// </summary>
+    private void OnLeaderCommitAdvanced()
+    {
+        if (_role != RaftRole.Leader || _effectiveMembership.LogId is not { } effective || _committed is not { } committed || committed.Index < effective.Index)
+        {
+            return;
+        }
+
+        if (_membership.IsJoint)
+        {
+            var target = _leaveJointTarget;
+            if (target is null || !target.Configs[0].AsSpan().SequenceEqual(_membership.Configs[1].AsSpan()))
+            {
+                // The joint entry came from an earlier leader: leave to its new voter set, dropping
+                // the removed voters (whether they were to be retained as learners is not in the log).
+                var nodes = new SortedDictionary<ulong, ReadOnlyMemory<byte>>();
+                foreach (var (nodeId, data) in _membership.Nodes)
+                {
+                    if (!_membership.Configs[0].Contains(nodeId) || _membership.Configs[1].Contains(nodeId))
+                    {
+                        nodes[nodeId] = data;
+                    }
+                }
+
+                target = Membership.Create([_membership.Configs[1]], nodes);
+            }
+
+            _leaveJointTarget = null;
+            AppendMembershipAsLeader(new LogId(_vote.LeaderId, _lastLogId.NextIndex()), target);
+            return;
+        }
+
+        if (!_membership.IsVoter(_id))
+        {
+            // The configuration that removed this leader is committed: tell the remaining nodes
+            // the commit, then stop leading (they elect a leader among themselves).
+            _commitBroadcastPending = true;
+            FlushReplication();
+            BecomeFollower();
+        }
+    }
+}
