@@ -52,7 +52,10 @@ public sealed partial class RaftNode
         ResetGrants();
         if (AddGrant(_id))
         {
-            BecomeLeader();
+            // Elected by its own vote alone (a single voter): it may lead, and tell learners so,
+            // only once that vote is durable, or a crash could let it win the same leader id
+            // again with other entries (see Advance).
+            _electedOnceVoteDurable = true;
             return;
         }
 
@@ -67,8 +70,12 @@ public sealed partial class RaftNode
         }
     }
 
+    /// <summary>Candidate only: its own vote is a quorum; it becomes leader when <see cref="Advance"/> confirms that vote durable.</summary>
+    private bool _electedOnceVoteDurable;
+
     private void BecomeLeader()
     {
+        _electedOnceVoteDurable = false;
         _role = RaftRole.Leader;
         _transferring = false;
         _leaveJointTarget = null;
@@ -101,6 +108,7 @@ public sealed partial class RaftNode
     private void BecomeFollower()
     {
         _role = _membership.IsVoter(_id) ? RaftRole.Follower : RaftRole.Learner;
+        _electedOnceVoteDurable = false;
         _progress = null;
         _granted = null;
         _grantedCount = 0;
@@ -147,8 +155,12 @@ public sealed partial class RaftNode
     {
         bool granted = false;
         bool sameCandidate = request.Vote.LeaderId == _vote.LeaderId;
-        if (_membership.IsVoter(_id)
-            && (!_config.CheckQuorum || sameCandidate || request.LeadershipTransfer || !InLeaderLease())
+
+        // A learner answers too: it may be a voter in a configuration it has not received yet
+        // (a joint one naming it), and without its vote that configuration could never elect
+        // the leader that would send it. The candidate counts only the voters of its own
+        // configuration, so a learner's grant never counts where it is not a voter.
+        if ((!_config.CheckQuorum || sameCandidate || request.LeadershipTransfer || !InLeaderLease())
             && LogIds.Compare(request.LastLogId, _lastLogId) >= 0
             && request.Vote >= _vote)
         {
@@ -198,8 +210,7 @@ public sealed partial class RaftNode
         // A pre-vote changes nothing here, so the answer depends on nothing unwritten. It is
         // refused while a leader is known to be alive (thesis §9.6): a node that only lost touch
         // with the leader cannot disrupt it.
-        bool granted = _membership.IsVoter(_id)
-            && !InLeaderLease()
+        bool granted = !InLeaderLease()
             && LogIds.Compare(request.LastLogId, _lastLogId) >= 0
             && request.ProposedVote >= _vote;
         Send(new PreVoteResponse(_id, request.From, request.ProposedVote, granted, _vote));

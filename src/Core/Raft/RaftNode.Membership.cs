@@ -51,6 +51,20 @@ public sealed partial class RaftNode
         _membership.IsJoint || (_effectiveMembership.LogId is { } e && (_committed is not { } c || c.Index < e.Index));
 
     /// <summary>
+    /// True when this node is a learner in the membership in force, which is not known committed,
+    /// but a voter in the committed one before it. Such a node still campaigns (counting votes
+    /// by the membership in force, as every candidate does): otherwise a leader that stepped
+    /// down or crashed before the new voters received the new configuration would leave a
+    /// group in which the nodes holding it may not campaign and the new voters, whose logs are
+    /// shorter, cannot win. Raft allows any server to campaign; only a committed learner never does.
+    /// </summary>
+    public bool IsOutgoingVoter =>
+        _role == RaftRole.Learner
+        && _effectiveMembership.LogId is { } effective
+        && (_committed is not { } committed || committed.Index < effective.Index)
+        && _previousMembership.Membership.IsVoter(_id);
+
+    /// <summary>
     /// Leader only: proposes a configuration change. A change of the voter set appends a joint
     /// configuration (old and new voters both needed for elections and commits); the leader
     /// appends the new uniform configuration by itself once the joint entry commits. A change of

@@ -224,7 +224,7 @@ public sealed partial class RaftNode
             else
             {
                 _electionElapsed++;
-                if (_role != RaftRole.Learner && _electionElapsed >= _randomizedElectionTimeout)
+                if ((_role != RaftRole.Learner || IsOutgoingVoter) && _electionElapsed >= _randomizedElectionTimeout)
                 {
                     StartElection();
                 }
@@ -238,11 +238,11 @@ public sealed partial class RaftNode
     }
 
     /// <summary>Starts an election now (with a pre-vote round first when enabled), as an election timeout would.</summary>
-    /// <returns>False when this node cannot campaign: it is a learner or already the leader.</returns>
+    /// <returns>False when this node cannot campaign: it is a learner (see <see cref="IsOutgoingVoter"/>) or already the leader.</returns>
     public bool Campaign()
     {
         ThrowIfFailed();
-        if (_role is RaftRole.Learner or RaftRole.Leader)
+        if (_role == RaftRole.Leader || (_role == RaftRole.Learner && !IsOutgoingVoter))
         {
             return false;
         }
@@ -342,7 +342,9 @@ public sealed partial class RaftNode
         text.Append("node ").Append(_id).Append(' ').Append(_role).Append(" vote ").Append(_vote)
             .Append(" last ").Append(_lastLogId?.ToString() ?? "none")
             .Append(" committed ").Append(_committed?.ToString() ?? "none")
-            .Append(" unstable ").Append(_unstableStart).Append('+').Append(_unstableCount);
+            .Append(" unstable ").Append(_unstableStart).Append('+').Append(_unstableCount)
+            .Append(" config ").Append(_effectiveMembership.Membership)
+            .Append(_quiescent ? " quiescent" : string.Empty);
         if (_progress is { } progress)
         {
             foreach (var pr in progress)

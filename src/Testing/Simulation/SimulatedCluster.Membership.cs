@@ -73,6 +73,18 @@ public sealed partial class SimulatedCluster
             : leader.ProposeMembershipChange(change);
     }
 
+    /// <summary>
+    /// Wakes every running node from quiescence, as a host does when its failure detector
+    /// suspects a peer (a crash, a partition): quiescent followers do not time out on their own.
+    /// </summary>
+    public void WakeAll()
+    {
+        foreach (var node in _nodes)
+        {
+            node.Raft?.Wake();
+        }
+    }
+
     private static ulong Pick(Random random, List<ulong> ids) => ids[random.Next(ids.Count)];
 
     /// <summary>One to five distinct nodes of the cluster.</summary>
