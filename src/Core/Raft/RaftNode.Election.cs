@@ -77,6 +77,7 @@ public sealed partial class RaftNode
     {
         _electedOnceVoteDurable = false;
         _role = RaftRole.Leader;
+        _peers = LeaderPeers();
         _transferring = false;
         _leaveJointTarget = null;
         _granted = null;
@@ -235,6 +236,13 @@ public sealed partial class RaftNode
             // A leader with a greater vote exists: follow it rather than keep asking.
             SetVote(response.CurrentVote);
             BecomeFollower();
+        }
+        else if (response.CurrentVote > _proposedVote && response.CurrentVote.Term > _greatestRefusedTerm)
+        {
+            // The voter holds a greater uncommitted vote (a candidate that lost): the next
+            // campaign must outbid it, or a node with the longest log may propose a vote every
+            // voter of a failed candidate refuses, forever.
+            _greatestRefusedTerm = response.CurrentVote.Term;
         }
     }
 }

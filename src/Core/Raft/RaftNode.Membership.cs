@@ -21,6 +21,9 @@ public sealed partial class RaftNode
     /// <summary>Leader only: the uniform configuration to move to once the joint one it proposed commits.</summary>
     private Membership? _leaveJointTarget;
 
+    /// <summary>Leader only: the configuration whose removed nodes were last told that it committed.</summary>
+    private LogId? _farewellSentFor;
+
     /// <summary>
     /// Creates a node that restarts from <paramref name="state"/>, with the committed and effective
     /// memberships as the storage read them (<see cref="Storage.RaftInitialState.Membership"/>):
@@ -235,6 +238,7 @@ public sealed partial class RaftNode
         switch (_role)
         {
             case RaftRole.Leader:
+                _peers = LeaderPeers();
                 RebuildProgress();
                 break;
             case RaftRole.PreCandidate or RaftRole.Candidate:
@@ -251,6 +255,56 @@ public sealed partial class RaftNode
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Leader: the nodes to replicate to. While the configuration in force is not committed, the
+    /// nodes it removes are replicated to as well (never counted), as openraft does: they must
+    /// receive the entry that removes them, or they would stay voters of the configuration before.
+    /// </summary>
+    private ulong[] LeaderPeers()
+    {
+        var peers = OtherMembers(_membership, _id);
+        if (_effectiveMembership.LogId is not { } effective || (_committed is { } committed && committed.Index >= effective.Index))
+        {
+            return peers;
+        }
+
+        var all = new List<ulong>(peers);
+        foreach (var (nodeId, _) in _previousMembership.Membership.Nodes)
+        {
+            if (nodeId != _id && !_membership.Contains(nodeId))
+            {
+                all.Add(nodeId);
+            }
+        }
+
+        if (all.Count == peers.Length)
+        {
+            return peers;
+        }
+
+        all.Sort();
+        return [.. all];
+    }
+
+    private int OtherMembersCount() => _membership.Contains(_id) ? _membership.Nodes.Count - 1 : _membership.Nodes.Count;
+
+    /// <summary>
+    /// Leader, once a configuration commits: tells each node it removed (the leader no longer
+    /// replicates to them) that the configuration is committed. A removed node that holds it
+    /// then knows it is out and stays silent, instead of campaigning as an outgoing voter of a
+    /// configuration it believes uncommitted (see <see cref="IsOutgoingVoter"/>).
+    /// </summary>
+    private void SendFarewells(LogId configuration, LogId committed)
+    {
+        foreach (var (nodeId, _) in _previousMembership.Membership.Nodes)
+        {
+            if (nodeId != _id && !_membership.Contains(nodeId))
+            {
+                Send(new Messages.AppendEntriesRequest(_id, nodeId, _vote, configuration, ReadOnlyMemory<Entry>.Empty, committed));
+            }
         }
     }
 
@@ -311,6 +365,19 @@ public sealed partial class RaftNode
             _leaveJointTarget = null;
             AppendMembershipAsLeader(new LogId(_vote.LeaderId, _lastLogId.NextIndex()), target);
             return;
+        }
+
+        if (_farewellSentFor != effective)
+        {
+            // The nodes this configuration removed were replicated to until now; stop, and tell them.
+            _farewellSentFor = effective;
+            if (_peers.Length != OtherMembersCount())
+            {
+                _peers = OtherMembers(_membership, _id);
+                RebuildProgress();
+            }
+
+            SendFarewells(effective, committed);
         }
 
         if (!_membership.IsVoter(_id))

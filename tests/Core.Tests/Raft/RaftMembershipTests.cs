@@ -280,6 +280,24 @@ public sealed class RaftMembershipTests
     }
 
     [Fact]
+    public void ARemovedVoterLearnsThatItsRemovalCommittedAndStaysSilent()
+    {
+        var (cluster, leader) = Started(voters: 3);
+        var removed = cluster.Node(new ulong[] { 1, 2, 3 }.First(id => id != leader.Id))!;
+
+        leader.ProposeMembershipChange(MembershipChange.RemoveVoters(removed.Id)).ThrowIfRefused();
+        leader = RunUntilSettledMembership(cluster);
+        cluster.Run(2);
+
+        Assert.Equal(leader.EffectiveMembership, removed.EffectiveMembership);
+        Assert.Equal(RaftRole.Learner, removed.Role);
+        Assert.False(removed.IsOutgoingVoter, $"The removed node must know its removal committed: {removed}");
+        var vote = removed.Vote;
+        cluster.Run(30 * ElectionTicks);
+        Assert.Equal(vote, removed.Vote);
+    }
+
+    [Fact]
     public void ATruncatedMembershipEntryGivesWayToThePreviousConfiguration()
     {
         var log = new InMemoryRaftLog();
