@@ -147,10 +147,12 @@ public sealed partial class RaftNode
     /// <summary>
     /// True while this node must not help elect anyone else: it leads (with check-quorum it
     /// learns of losing its quorum itself), or it heard from a leader within an election timeout.
+    /// A pre-candidate has given up on its leader (etcd clears the leader on becoming one): its
+    /// own campaign restarted the timer, which must not read as a live leader.
     /// </summary>
     private bool InLeaderLease() =>
         _role == RaftRole.Leader
-        || (_vote.Committed && _vote.NodeId != _id && _electionElapsed < _config.ElectionTicks);
+        || (_role != RaftRole.PreCandidate && _vote.Committed && _vote.NodeId != _id && _electionElapsed < _config.ElectionTicks);
 
     private void HandleVoteRequest(VoteRequest request)
     {
@@ -190,6 +192,14 @@ public sealed partial class RaftNode
     {
         if (response.Vote > _vote)
         {
+            if (!response.Vote.Committed && LogIds.Compare(response.LastLogId, _lastLogId) < 0 && response.Vote.Term >= _greatestRefusedTerm)
+            {
+                // A candidate with a staler log outbid this one by node id alone, and it may not
+                // even ask this node for votes (another configuration), so the next campaign
+                // would only tie with its next one and lose again: outbid it by two terms.
+                _greatestRefusedTerm = response.Vote.Term + 1;
+            }
+
             // Someone holds a greater vote: whatever this node was doing is superseded.
             SetVote(response.Vote);
             if (_role != RaftRole.Follower && _role != RaftRole.Learner)
