@@ -16,7 +16,7 @@ namespace RaftToolkit.Core.Tests.Raft;
 /// </summary>
 public sealed class MembershipChurnSimulationTests(ITestOutputHelper output)
 {
-    private const int CiSeeds = 300;
+    private const int CiSeeds = 1000;
     private const int ChaosSteps = 400;
     private const int ElectionTicks = 10;
     private const int LivenessBoundTicks = 60 * ElectionTicks;
