@@ -260,6 +260,12 @@ public sealed partial class RaftNode
                     pr.BecomeProbe(held.Index + 1);
                     SendAppends(pr, carryCommit: false);
                 }
+                else if (pr.StalledBeats > 0)
+                {
+                    // The follower is reachable but the chunk sent before the last heartbeat got
+                    // no answer: it was lost, send it again now rather than after a stall.
+                    SendSnapshotChunk(pr);
+                }
 
                 return;
             }
