@@ -9,20 +9,10 @@ namespace RaftToolkit.Core.Raft;
 /// </summary>
 public sealed partial class RaftNode
 {
-    /// <summary>Leader only: reads waiting for the quorum round of <see cref="PendingRead.Round"/> (0: no round yet), oldest first.</summary>
-    private List<PendingRead>? _pendingReads;
+    /// <summary>Read state, allocated on the first read: a group that never serves one pays a single reference.</summary>
+    private ReadQueue? _reads;
 
-    /// <summary>Leader only: a read is waiting for a round (sent at the next Ready once an entry of this term is committed).</summary>
-    private bool _readRoundDue;
-
-    /// <summary>The last read round started; only grows, so rounds never repeat under one vote.</summary>
-    private ulong _readRound;
-
-    /// <summary>Reads this node forwarded to the leader, waiting for its answer.</summary>
-    private List<PendingRead>? _forwardedReads;
-
-    /// <summary>Outcomes to hand out with the next Ready.</summary>
-    private List<ReadState>? _readStates;
+    private ReadQueue Reads => _reads ??= new ReadQueue();
 
     /// <summary>A read gets no answer after this many ticks.</summary>
     private int ReadTimeoutTicks => 2 * _config.ElectionTicks;
@@ -47,7 +37,7 @@ public sealed partial class RaftNode
 
         if (LeaderHint is { } leader && leader != _id)
         {
-            (_forwardedReads ??= []).Add(new PendingRead(requestId, leader));
+            (Reads.Forwarded ??= []).Add(new PendingRead(requestId, leader));
             Send(new ReadIndexRequest(_id, leader, requestId));
             return ReadIndexStatus.Pending;
         }
@@ -59,33 +49,33 @@ public sealed partial class RaftNode
     private bool CommittedInOwnTerm => _committed is { } c && c.LeaderId == _vote.LeaderId;
 
     private bool ReadWorkReady =>
-        _readStates is { Count: > 0 } || (_readRoundDue && _role == RaftRole.Leader && CommittedInOwnTerm);
+        _reads is { } reads && (reads.States is { Count: > 0 } || (reads.RoundDue && _role == RaftRole.Leader && CommittedInOwnTerm));
 
     private void FillReadStates(Ready ready)
     {
-        if (_readStates is { Count: > 0 } states)
+        if (_reads is not null && Reads.States is { Count: > 0 } states)
         {
             ready.ReadStates = states;
-            _readStates = null;
+            Reads.States = null;
         }
     }
 
     private void AddLeaderRead(ulong origin, ulong requestId)
     {
-        (_pendingReads ??= []).Add(new PendingRead(requestId, origin));
-        _readRoundDue = true;
+        (Reads.Pending ??= []).Add(new PendingRead(requestId, origin));
+        Reads.RoundDue = true;
     }
 
     /// <summary>Leader, at a Ready: gives every read without a round the commit index and a new round, and asks the voters.</summary>
     private void FlushReadRound()
     {
-        if (!_readRoundDue || _role != RaftRole.Leader || !CommittedInOwnTerm || _pendingReads is not { } reads)
+        if (_reads is null || !Reads.RoundDue || _role != RaftRole.Leader || !CommittedInOwnTerm || Reads.Pending is not { } reads)
         {
             return;
         }
 
-        _readRoundDue = false;
-        ulong round = ++_readRound;
+        Reads.RoundDue = false;
+        ulong round = ++Reads.Round;
         ulong index = _committed!.Value.Index;
         var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(reads);
         for (int i = 0; i < span.Length; i++)
@@ -115,7 +105,7 @@ public sealed partial class RaftNode
     /// <summary>Completes, oldest first, every read whose round a quorum (this leader included) has confirmed.</summary>
     private void ConfirmReads()
     {
-        if (_pendingReads is not { Count: > 0 } reads)
+        if (_reads is null || Reads.Pending is not { Count: > 0 } reads)
         {
             return;
         }
@@ -156,7 +146,7 @@ public sealed partial class RaftNode
     {
         if (read.Node == _id)
         {
-            (_readStates ??= []).Add(new ReadState(read.RequestId, status, index));
+            (Reads.States ??= []).Add(new ReadState(read.RequestId, status, index));
         }
         else
         {
@@ -167,8 +157,13 @@ public sealed partial class RaftNode
     /// <summary>On stepping down: no pending read of this leadership may ever be confirmed.</summary>
     private void FailLeaderReads()
     {
-        _readRoundDue = false;
-        if (_pendingReads is not { Count: > 0 } reads)
+        if (_reads is null)
+        {
+            return;
+        }
+
+        Reads.RoundDue = false;
+        if (Reads.Pending is not { Count: > 0 } reads)
         {
             return;
         }
@@ -184,16 +179,21 @@ public sealed partial class RaftNode
     /// <summary>Per tick: ages reads, fails the overdue ones, and (leader, on a heartbeat) asks again for unconfirmed rounds.</summary>
     private void TickReads(bool heartbeat)
     {
-        if (_pendingReads is { Count: > 0 } reads)
+        if (_reads is null)
+        {
+            return;
+        }
+
+        if (Reads.Pending is { Count: > 0 } reads)
         {
             AgeAndExpire(reads);
             if (heartbeat && _role == RaftRole.Leader && reads.Count > 0 && reads[^1].Round != 0)
             {
-                SendConfirmRequests(_readRound);
+                SendConfirmRequests(Reads.Round);
             }
         }
 
-        if (_forwardedReads is { Count: > 0 } forwarded)
+        if (Reads.Forwarded is { Count: > 0 } forwarded)
         {
             AgeAndExpire(forwarded);
         }
@@ -223,7 +223,7 @@ public sealed partial class RaftNode
             {
                 var read = reads[i];
                 reads.RemoveAt(i);
-                (_readStates ??= []).Add(new ReadState(read.RequestId, ReadIndexStatus.TimedOut, 0));
+                (Reads.States ??= []).Add(new ReadState(read.RequestId, ReadIndexStatus.TimedOut, 0));
             }
         }
     }
@@ -242,7 +242,7 @@ public sealed partial class RaftNode
 
     private void HandleReadIndexResponse(ReadIndexResponse response)
     {
-        if (_forwardedReads is not { } forwarded)
+        if (_reads is null || Reads.Forwarded is not { } forwarded)
         {
             return;
         }
@@ -252,7 +252,7 @@ public sealed partial class RaftNode
             if (forwarded[i].RequestId == response.RequestId && forwarded[i].Node == response.From)
             {
                 forwarded.RemoveAt(i);
-                (_readStates ??= []).Add(new ReadState(response.RequestId, response.Status, response.Status == ReadIndexStatus.Confirmed ? response.Index : 0));
+                (Reads.States ??= []).Add(new ReadState(response.RequestId, response.Status, response.Status == ReadIndexStatus.Confirmed ? response.Index : 0));
                 return;
             }
         }
@@ -295,6 +295,25 @@ public sealed partial class RaftNode
             pr.ReadAckedRound = response.Round;
             ConfirmReads();
         }
+    }
+
+    /// <summary>The reads of one node: pending, forwarded, and outcomes to hand out.</summary>
+    private sealed class ReadQueue
+    {
+        /// <summary>Leader only: reads waiting for the quorum round of <see cref="PendingRead.Round"/> (0: no round yet), oldest first.</summary>
+        public List<PendingRead>? Pending;
+
+        /// <summary>Leader only: a read waits for a round (sent at the next Ready once an entry of this term is committed).</summary>
+        public bool RoundDue;
+
+        /// <summary>The last read round started; only grows, so rounds never repeat under one vote.</summary>
+        public ulong Round;
+
+        /// <summary>Reads this node forwarded to the leader, waiting for its answer.</summary>
+        public List<PendingRead>? Forwarded;
+
+        /// <summary>Outcomes to hand out with the next Ready.</summary>
+        public List<ReadState>? States;
     }
 
     /// <summary>A read waiting for confirmation (leader) or for the leader's answer (forwarded).</summary>

@@ -175,7 +175,7 @@ public sealed partial class RaftNode
             _applyNext += (ulong)toApply.Length;
         }
 
-        bool requestSnapshot = _snapshotRequested || SnapshotPolicyDue(_applyNext);
+        bool requestSnapshot = _snapshots is { Requested: true } || SnapshotPolicyDue(_applyNext);
         var ready = new Ready(vote, truncate, truncateFrom, truncateAfter, entries, committed, messages, toApply)
         {
             SnapshotToInstall = install,

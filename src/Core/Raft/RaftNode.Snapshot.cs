@@ -11,17 +11,10 @@ namespace RaftToolkit.Core.Raft;
 /// </summary>
 public sealed partial class RaftNode
 {
-    /// <summary>The current snapshot's description (built here or installed from the leader), if any.</summary>
-    private SnapshotMeta? _snapshot;
+    /// <summary>Snapshot state, allocated on first use: a group that never snapshots pays a single reference.</summary>
+    private SnapshotState? _snapshots;
 
-    /// <summary>The current snapshot's bytes, sent to followers that need purged entries.</summary>
-    private ReadOnlyMemory<byte> _snapshotData;
-
-    /// <summary>RequestSnapshot was called: the next Ready asks for a snapshot.</summary>
-    private bool _snapshotRequested;
-
-    /// <summary>A snapshot was asked for and not reported yet: the size policy does not ask again meanwhile.</summary>
-    private bool _snapshotBuildPending;
+    private SnapshotState Snapshots => _snapshots ??= new SnapshotState();
 
     /// <summary>
     /// The last purged id as far as this node is concerned (handed out or found at start). The
@@ -33,14 +26,8 @@ public sealed partial class RaftNode
     /// <summary>The next Ready hands out a purge up to <see cref="_purgedId"/> (a flag, not a copy: an idle group stays small).</summary>
     private bool _purgeDue;
 
-    /// <summary>A received snapshot to hand out for install with the next Ready.</summary>
-    private SnapshotMeta? _pendingInstall;
-
-    /// <summary>Follower only: the snapshot being received, chunk by chunk; null otherwise.</summary>
-    private SnapshotReceiver? _receiving;
-
     /// <summary>The current snapshot's description, if any.</summary>
-    public SnapshotMeta? Snapshot => _snapshot;
+    public SnapshotMeta? Snapshot => _snapshots?.Current;
 
     /// <summary>The last log id this node purged (or will have purged once its outstanding Ready is written), if any.</summary>
     public LogId? LastPurgedLogId => _purgedId;
@@ -52,7 +39,7 @@ public sealed partial class RaftNode
     public void RequestSnapshot()
     {
         ThrowIfFailed();
-        _snapshotRequested = true;
+        Snapshots.Requested = true;
     }
 
     /// <summary>
@@ -79,21 +66,21 @@ public sealed partial class RaftNode
                 $"Snapshot {meta.SnapshotId} ends at {last}, past what node {_id} handed out for apply (next {_applyNext}).", nameof(meta));
         }
 
-        bool covered = (_snapshot?.LastLogId is { } current && last.Index <= current.Index)
+        bool covered = (_snapshots?.Current?.LastLogId is { } current && last.Index <= current.Index)
             || (_purgedId is { } purged && last.Index <= purged.Index);
         if (!covered && (!TryGetViewLogId(last.Index, out var mine) || mine != last))
         {
             throw new ArgumentException($"Snapshot {meta.SnapshotId} ends at {last}, which is not the entry at that index in node {_id}'s log.", nameof(meta));
         }
 
-        _snapshotBuildPending = false;
+        Snapshots.BuildPending = false;
         if (covered)
         {
             return false;
         }
 
-        _snapshot = meta;
-        _snapshotData = data;
+        Snapshots.Current = meta;
+        Snapshots.Data = data;
         UpdatePurge();
         return true;
     }
@@ -107,8 +94,8 @@ public sealed partial class RaftNode
             return lastLogId;
         }
 
-        _snapshot = snapshot;
-        _snapshotData = state.SnapshotData;
+        Snapshots.Current = snapshot;
+        Snapshots.Data = state.SnapshotData;
         if (_purgedId is { } purged && purged.Index >= last.Index)
         {
             return lastLogId;
@@ -186,12 +173,12 @@ public sealed partial class RaftNode
     /// <summary>True when the size policy wants a snapshot once entries before <paramref name="applyNext"/> are applied.</summary>
     private bool SnapshotPolicyDue(ulong applyNext)
     {
-        if (_config.SnapshotAfterEntries == 0 || _snapshotBuildPending)
+        if (_config.SnapshotAfterEntries == 0 || _snapshots is { BuildPending: true })
         {
             return false;
         }
 
-        ulong covered = _snapshot is { } snapshot ? snapshot.LastLogId.NextIndex() : 0;
+        ulong covered = _snapshots?.Current is { } snapshot ? snapshot.LastLogId.NextIndex() : 0;
         return applyNext >= covered + (ulong)_config.SnapshotAfterEntries;
     }
 
@@ -203,7 +190,7 @@ public sealed partial class RaftNode
     /// </summary>
     private void UpdatePurge()
     {
-        if (_snapshot?.LastLogId is not { } snapshotLast || _applied is not { } applied || DurableNext == 0)
+        if (_snapshots?.Current?.LastLogId is not { } snapshotLast || _applied is not { } applied || DurableNext == 0)
         {
             return;
         }
@@ -252,12 +239,12 @@ public sealed partial class RaftNode
     /// <summary>Leader: starts sending the current snapshot to a follower that needs purged entries.</summary>
     private bool TryStartSnapshot(PeerProgress pr)
     {
-        if (_snapshot is not { LastLogId: not null } snapshot)
+        if (_snapshots?.Current is not { LastLogId: not null } snapshot)
         {
             return false;
         }
 
-        pr.BecomeSnapshot(snapshot, _snapshotData);
+        pr.BecomeSnapshot(snapshot, _snapshots.Data);
         SendSnapshotChunk(pr);
         return true;
     }
@@ -298,12 +285,13 @@ public sealed partial class RaftNode
             // Everything the snapshot covers is committed here already (this node's committed
             // entries are the leader's): installing it would move the state machine backwards
             // (openraft #1892). It counts as installed.
-            _receiving = null;
+            Snapshots.Receiving = null;
             SendAfterPersist(new InstallSnapshotResponse(_id, request.From, _vote, snapshotId, request.Offset + (ulong)request.Data.Length, true));
             return;
         }
 
-        if (_receiving is null || _receiving.Meta.SnapshotId != snapshotId || _receiving.Vote != request.Vote)
+        var receiving = Snapshots.Receiving;
+        if (receiving is null || receiving.Meta.SnapshotId != snapshotId || receiving.Vote != request.Vote)
         {
             if (request.Offset != 0)
             {
@@ -311,24 +299,25 @@ public sealed partial class RaftNode
                 return;
             }
 
-            _receiving = new SnapshotReceiver(request.Meta, request.Vote);
+            receiving = new SnapshotReceiver(request.Meta, request.Vote);
+            Snapshots.Receiving = receiving;
         }
 
-        if (request.Offset != (ulong)_receiving.Length)
+        if (request.Offset != (ulong)receiving.Length)
         {
-            SendAfterPersist(new InstallSnapshotResponse(_id, request.From, _vote, snapshotId, (ulong)_receiving.Length, false));
+            SendAfterPersist(new InstallSnapshotResponse(_id, request.From, _vote, snapshotId, (ulong)receiving.Length, false));
             return;
         }
 
-        _receiving.Append(request.Data.Span);
+        receiving.Append(request.Data.Span);
         if (!request.Done)
         {
-            SendAfterPersist(new InstallSnapshotResponse(_id, request.From, _vote, snapshotId, (ulong)_receiving.Length, false));
+            SendAfterPersist(new InstallSnapshotResponse(_id, request.From, _vote, snapshotId, (ulong)receiving.Length, false));
             return;
         }
 
-        var data = _receiving.Bytes;
-        _receiving = null;
+        var data = receiving.Bytes;
+        Snapshots.Receiving = null;
         InstallSnapshot(request.Meta, data);
 
         // Held until the install is durable (persist before you speak).
@@ -361,9 +350,9 @@ public sealed partial class RaftNode
         _purgeDue = true;
         _committed = last;
         _committedDirty = true;
-        _snapshot = meta;
-        _snapshotData = data;
-        _pendingInstall = meta;
+        Snapshots.Current = meta;
+        Snapshots.Data = data;
+        Snapshots.PendingInstall = meta;
     }
 
     /// <summary>Forgets unstable entries at or before <paramref name="index"/> (a snapshot covers them); handed-out ones the host purges.</summary>
@@ -460,8 +449,8 @@ public sealed partial class RaftNode
         if (requestSnapshot)
         {
             ready.SnapshotRequested = true;
-            _snapshotRequested = false;
-            _snapshotBuildPending = true;
+            Snapshots.Requested = false;
+            Snapshots.BuildPending = true;
         }
 
     }
@@ -470,15 +459,43 @@ public sealed partial class RaftNode
     private SnapshotMeta? TakePendingInstall(out ReadOnlyMemory<byte> data)
     {
         data = default;
-        if (_pendingInstall is not { } install)
+        if (_snapshots?.PendingInstall is not { } install)
         {
             return null;
         }
 
-        _pendingInstall = null;
-        data = _snapshotData;
+        _snapshots.PendingInstall = null;
+        data = _snapshots.Data;
         _applyNext = Math.Max(_applyNext, install.LastLogId.NextIndex());
         return install;
+    }
+
+    /// <summary>True when a snapshot request or install waits for the next Ready.</summary>
+    private bool SnapshotWorkReady => _snapshots is { } s && (s.Requested || s.PendingInstall is not null);
+
+    /// <summary>True while a received snapshot waits to be handed out for install (responses that depend on it wait too).</summary>
+    private bool InstallUnhanded => _snapshots?.PendingInstall is not null;
+
+    /// <summary>The snapshot state of one node.</summary>
+    private sealed class SnapshotState
+    {
+        /// <summary>The current snapshot's description (built here or installed from the leader), if any.</summary>
+        public SnapshotMeta? Current;
+
+        /// <summary>The current snapshot's bytes, sent to followers that need purged entries.</summary>
+        public ReadOnlyMemory<byte> Data;
+
+        /// <summary>RequestSnapshot was called: the next Ready asks for a snapshot.</summary>
+        public bool Requested;
+
+        /// <summary>A snapshot was asked for and not reported yet: the size policy does not ask again meanwhile.</summary>
+        public bool BuildPending;
+
+        /// <summary>A received snapshot to hand out for install with the next Ready.</summary>
+        public SnapshotMeta? PendingInstall;
+
+        /// <summary>Follower only: the snapshot being received, chunk by chunk.</summary>
+        public SnapshotReceiver? Receiving;
     }
 
     /// <summary>A snapshot arriving in chunks; the bytes grow as chunks arrive in order.</summary>

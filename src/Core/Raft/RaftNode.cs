@@ -192,7 +192,7 @@ public sealed partial class RaftNode
                 || _heldForNextWrite is { Count: > 0 }
                 || (_committed is { } c && c.Index >= _applyNext && TryGetViewLogId(_applyNext, out _))
                 || (_role == RaftRole.Leader && (_replicationPending || _commitBroadcastPending))
-                || _snapshotRequested || _pendingInstall is not null || _purgeDue || ReadWorkReady;
+                || SnapshotWorkReady || _purgeDue || ReadWorkReady;
         }
     }
 
@@ -404,7 +404,7 @@ public sealed partial class RaftNode
         }
     }
 
-    private bool HasUnhandedWrites => _voteDirty || _hasPendingTruncation || _lastLogId.NextIndex() > _handedOutEnd || _pendingInstall is not null;
+    private bool HasUnhandedWrites => _voteDirty || _hasPendingTruncation || _lastLogId.NextIndex() > _handedOutEnd || InstallUnhanded;
 
     private void ThrowIfFailed()
     {
