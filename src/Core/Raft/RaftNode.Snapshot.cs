@@ -428,11 +428,14 @@ public sealed partial class RaftNode
             return;
         }
 
+        // The follower says where it stands; continue from there. Forward: the chunk in flight
+        // arrived. Backward: it lost what it had (a restart that then took a delayed first chunk)
+        // - or the answer is stale, and the follower's answer to the resent chunk moves us on again.
+        // Equal: it still waits for the chunk in flight, which the heartbeat resends if lost.
         ulong length = (ulong)pr.SendingSnapshotData.Length;
-        if ((response.NextOffset > pr.SnapshotOffset && response.NextOffset <= length) || response.NextOffset == 0)
+        if (response.NextOffset != pr.SnapshotOffset && response.NextOffset < length)
         {
-            // Forward: the chunk in flight arrived. Zero: the follower lost what it had (a restart).
-            pr.SnapshotOffset = Math.Min(response.NextOffset, length);
+            pr.SnapshotOffset = response.NextOffset;
             SendSnapshotChunk(pr);
         }
     }

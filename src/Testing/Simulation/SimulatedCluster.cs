@@ -72,6 +72,9 @@ public sealed class SimulatedCluster
     /// <summary>The safety checker fed by every step.</summary>
     public SafetyChecker Checker { get; } = new();
 
+    /// <summary>Called for every message delivered to a running node, before it is stepped (for traces).</summary>
+    public Action<RaftMessage>? MessageDelivered { get; set; }
+
     /// <summary>Called with a node's id for every read outcome its Ready hands out.</summary>
     public Action<ulong, ReadState>? ReadStateObserved { get; set; }
 
@@ -288,7 +291,11 @@ public sealed class SimulatedCluster
         Network.CollectDue(now, _due);
         foreach (var message in _due)
         {
-            Find(message.To).Raft?.Step(message);
+            if (Find(message.To).Raft is { } raft)
+            {
+                MessageDelivered?.Invoke(message);
+                raft.Step(message);
+            }
         }
     }
 

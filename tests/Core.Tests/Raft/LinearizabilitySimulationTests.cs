@@ -18,7 +18,8 @@ namespace RaftToolkit.Core.Tests.Raft;
 /// At the end the faults heal and every node must apply a final write (through a snapshot if
 /// needed), and the history is checked with <see cref="LinearizabilityChecker"/> and
 /// <see cref="KeyValueModel"/>. CI runs <see cref="CiSeeds"/> seeds; RAFTKIT_LIN_SEEDS=20000 is
-/// the long mode (RAFTKIT_LIN_FIRST_SEED to start elsewhere), RAFTKIT_SEED=n replays one seed.
+/// the long mode (RAFTKIT_LIN_FIRST_SEED to start elsewhere), RAFTKIT_SEED=n replays one seed
+/// (with RAFTKIT_SIM_TRACE=1, printing every message delivered after the faults healed).
 /// </summary>
 public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
 {
@@ -40,7 +41,7 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
         {
             try
             {
-                RunOne(seed, totals);
+                RunOne(seed, totals, count == 1 && Environment.GetEnvironmentVariable("RAFTKIT_SIM_TRACE") == "1" ? output.WriteLine : null);
             }
             catch (Exception e)
             {
@@ -71,7 +72,10 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
         return (first, CiSeeds);
     }
 
-    private static void RunOne(int seed, RunTotals totals)
+    /// <param name="seed">The seed.</param>
+    /// <param name="totals">Where the run's counts are added.</param>
+    /// <param name="trace">When set (RAFTKIT_SIM_TRACE=1 with one seed), receives every message delivered once the faults healed.</param>
+    private static void RunOne(int seed, RunTotals totals, Action<string>? trace)
     {
         var random = new Random(seed);
         int size = random.Next(2) == 0 ? 3 : 5;
@@ -149,6 +153,11 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
             workload.IssueSome();
             cluster.Step();
             workload.Settle();
+        }
+
+        if (trace is not null)
+        {
+            cluster.MessageDelivered = m => trace($"{cluster.Clock.Now}: {m}");
         }
 
         network.HealAll();

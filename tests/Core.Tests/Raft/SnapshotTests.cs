@@ -217,6 +217,30 @@ public sealed class SnapshotTests
     }
 
     [Fact]
+    public void TheLeaderResendsFromWhereTheFollowerSaysItStandsEvenIfThatIsBehind()
+    {
+        var cluster = new TestCluster(3, Config(keep: 0, chunkBytes: 5, holdElections: 1));
+        var leader = cluster.Elect(1);
+        cluster.Isolate(3);
+        ProposeAndStabilize(cluster, leader, 6);
+        leader.Raft.RequestSnapshot();
+        cluster.TickAll(ElectionTicks + 1);
+        var id = leader.Raft.Snapshot!.SnapshotId;
+        var vote = leader.Raft.Vote;
+        leader.Drain();
+
+        leader.Raft.Step(new InstallSnapshotResponse(3, 1, vote, id, 10, false));
+        var forward = leader.Drain().OfType<InstallSnapshotRequest>().Single();
+
+        // The follower restarted and then took a delayed first chunk: it holds 5 bytes, not 10.
+        leader.Raft.Step(new InstallSnapshotResponse(3, 1, vote, id, 5, false));
+        var back = leader.Drain().OfType<InstallSnapshotRequest>().Single();
+
+        Assert.Equal(10UL, forward.Offset);
+        Assert.Equal(5UL, back.Offset);
+    }
+
+    [Fact]
     public void AFollowerRestartsFromItsInstalledSnapshot()
     {
         var cluster = new TestCluster(3, Config(keep: 0, holdElections: 1));
