@@ -97,6 +97,7 @@ public sealed partial class RaftNode
 
     private void BecomeFollower()
     {
+        FailLeaderReads();
         _role = _membership.IsVoter(_id) ? RaftRole.Follower : RaftRole.Learner;
         _progress = null;
         _granted = null;

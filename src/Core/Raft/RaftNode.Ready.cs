@@ -47,6 +47,11 @@ public sealed partial class RaftNode
         }
 
         MarkDurable(ready.Entries.Span);
+        if (ready.SnapshotToInstall is { LastLogId: { } installed })
+        {
+            _applied = installed;
+        }
+
         if (!ready.CommittedEntries.IsEmpty)
         {
             _applied = ready.CommittedEntries.Span[^1].LogId;
@@ -77,6 +82,8 @@ public sealed partial class RaftNode
         {
             MaybeCommit();
         }
+
+        UpdatePurge();
     }
 
     private Ready BuildReady()
@@ -84,6 +91,7 @@ public sealed partial class RaftNode
         if (_role == RaftRole.Leader)
         {
             FlushReplication();
+            FlushReadRound();
         }
 
         Vote? vote = null;
@@ -98,6 +106,12 @@ public sealed partial class RaftNode
         LogId? truncateAfter = null;
         if (truncate)
         {
+            if (_purgedId is { } purged && truncateFrom <= purged.Index)
+            {
+                // Entries up to the purge point go with the purge (written after the truncation).
+                truncateFrom = purged.Index + 1;
+            }
+
             if (truncateFrom > 0)
             {
                 if (!TryGetViewLogId(truncateFrom - 1, out var kept))
@@ -130,7 +144,8 @@ public sealed partial class RaftNode
             _committedDirty = false;
         }
 
-        bool persists = vote.HasValue || truncate || !entries.IsEmpty;
+        var install = TakePendingInstall(out var installData);
+        bool persists = vote.HasValue || truncate || !entries.IsEmpty || install is not null;
         if (_heldForNextWrite is { Count: > 0 } waiting)
         {
             if (persists)
@@ -160,7 +175,14 @@ public sealed partial class RaftNode
             _applyNext += (ulong)toApply.Length;
         }
 
-        var ready = new Ready(vote, truncate, truncateFrom, truncateAfter, entries, committed, messages, toApply);
+        bool requestSnapshot = _snapshots is { Requested: true } || SnapshotPolicyDue(_applyNext);
+        var ready = new Ready(vote, truncate, truncateFrom, truncateAfter, entries, committed, messages, toApply)
+        {
+            SnapshotToInstall = install,
+            SnapshotData = installData,
+        };
+        FillSnapshotWork(ready, requestSnapshot);
+        FillReadStates(ready);
         _outstanding = ready;
         _outstandingPersists = persists;
         return ready;

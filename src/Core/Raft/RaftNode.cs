@@ -108,7 +108,10 @@ public sealed partial class RaftNode
         ArgumentNullException.ThrowIfNull(log);
         ArgumentNullException.ThrowIfNull(membership);
         config.Validate();
-        var last = log.LastLogId;
+        _id = id;
+        _config = config;
+        _source = log;
+        var last = RestoreSnapshotState(state, log.LastLogId);
         if (state.Applied is { } applied && (last is not { } lastId || applied.Index > lastId.Index))
         {
             throw new ArgumentException($"The applied id {applied} is past the last log id {(last is { } lastLog ? lastLog.ToString() : "none")}.", nameof(state));
@@ -136,6 +139,7 @@ public sealed partial class RaftNode
 
         _applied = state.Applied;
         _applyNext = _applied.NextIndex();
+        ReconcileStartWithSnapshot();
         _role = membership.IsVoter(id) ? RaftRole.Follower : RaftRole.Learner;
         ResetElectionTimer();
     }
@@ -187,7 +191,8 @@ public sealed partial class RaftNode
                 || _outbox is { Count: > 0 }
                 || _heldForNextWrite is { Count: > 0 }
                 || (_committed is { } c && c.Index >= _applyNext && TryGetViewLogId(_applyNext, out _))
-                || (_role == RaftRole.Leader && (_replicationPending || _commitBroadcastPending));
+                || (_role == RaftRole.Leader && (_replicationPending || _commitBroadcastPending))
+                || SnapshotWorkReady || _purgeDue || ReadWorkReady;
         }
     }
 
@@ -210,6 +215,8 @@ public sealed partial class RaftNode
                     StartElection();
                 }
             }
+
+            TickSnapshotAndReads();
         }
         catch (Exception e) when (e is RaftStorageException or RaftInvariantException)
         {
@@ -273,6 +280,10 @@ public sealed partial class RaftNode
         {
             ValidateAppendRequest(request);
         }
+        else if (message is InstallSnapshotRequest snapshotRequest)
+        {
+            ValidateInstallSnapshotRequest(snapshotRequest);
+        }
 
         try
         {
@@ -284,6 +295,12 @@ public sealed partial class RaftNode
                 case PreVoteResponse m: HandlePreVoteResponse(m); break;
                 case AppendEntriesRequest m: HandleAppendRequest(m); break;
                 case AppendEntriesResponse m: HandleAppendResponse(m); break;
+                case InstallSnapshotRequest m: HandleInstallSnapshotRequest(m); break;
+                case InstallSnapshotResponse m: HandleInstallSnapshotResponse(m); break;
+                case ReadIndexRequest m: HandleReadIndexRequest(m); break;
+                case ReadIndexResponse m: HandleReadIndexResponse(m); break;
+                case LeadershipConfirmRequest m: HandleLeadershipConfirmRequest(m); break;
+                case LeadershipConfirmResponse m: HandleLeadershipConfirmResponse(m); break;
                 default: throw new ArgumentException($"Unknown message type {message.GetType().Name}.", nameof(message));
             }
         }
@@ -387,7 +404,7 @@ public sealed partial class RaftNode
         }
     }
 
-    private bool HasUnhandedWrites => _voteDirty || _hasPendingTruncation || _lastLogId.NextIndex() > _handedOutEnd;
+    private bool HasUnhandedWrites => _voteDirty || _hasPendingTruncation || _lastLogId.NextIndex() > _handedOutEnd || InstallUnhanded;
 
     private void ThrowIfFailed()
     {

@@ -10,7 +10,7 @@ namespace RaftToolkit.Core.Raft.Messages;
 /// before the payload so any message decodes without knowing its type in advance; the
 /// per-type serializers write the payload alone. Fields are little-endian, ids fixed-width.
 /// </summary>
-public static class RaftMessageFormats
+public static partial class RaftMessageFormats
 {
     /// <summary>The format version of every Raft message encoding.</summary>
     public const byte Version = 1;
@@ -56,6 +56,12 @@ public static class RaftMessageFormats
                 case Messages.PreVoteResponse m: PreVoteResponse.Write(output, m); break;
                 case Messages.AppendEntriesRequest m: AppendEntriesRequest.Write(output, m); break;
                 case Messages.AppendEntriesResponse m: AppendEntriesResponse.Write(output, m); break;
+                case Messages.InstallSnapshotRequest m: InstallSnapshotRequest.Write(output, m); break;
+                case Messages.InstallSnapshotResponse m: InstallSnapshotResponse.Write(output, m); break;
+                case Messages.ReadIndexRequest m: ReadIndexRequest.Write(output, m); break;
+                case Messages.ReadIndexResponse m: ReadIndexResponse.Write(output, m); break;
+                case Messages.LeadershipConfirmRequest m: LeadershipConfirmRequest.Write(output, m); break;
+                case Messages.LeadershipConfirmResponse m: LeadershipConfirmResponse.Write(output, m); break;
                 default: throw new ArgumentException($"Unknown message type {value.GetType().Name}.", nameof(value));
             }
         }
@@ -71,6 +77,12 @@ public static class RaftMessageFormats
                 RaftMessageKind.PreVoteResponse => PreVoteResponse.Read(ref reader),
                 RaftMessageKind.AppendEntriesRequest => AppendEntriesRequest.Read(ref reader),
                 RaftMessageKind.AppendEntriesResponse => AppendEntriesResponse.Read(ref reader),
+                RaftMessageKind.InstallSnapshotRequest => InstallSnapshotRequest.Read(ref reader),
+                RaftMessageKind.InstallSnapshotResponse => InstallSnapshotResponse.Read(ref reader),
+                RaftMessageKind.ReadIndexRequest => ReadIndexRequest.Read(ref reader),
+                RaftMessageKind.ReadIndexResponse => ReadIndexResponse.Read(ref reader),
+                RaftMessageKind.LeadershipConfirmRequest => LeadershipConfirmRequest.Read(ref reader),
+                RaftMessageKind.LeadershipConfirmResponse => LeadershipConfirmResponse.Read(ref reader),
                 _ => throw WireReader.Invalid($"Unknown Raft message kind {kind}."),
             };
         }
