@@ -26,18 +26,30 @@ results=$(mktemp -d)
 dotnet build -c Release bench/RaftToolkit.Benchmarks -v quiet -nologo
 dotnet build -c Release build/BenchGate -v quiet -nologo
 
+run_quick() {
+  RAFTKIT_BENCH_QUICK=1 dotnet run -c Release --no-build --project bench/RaftToolkit.Benchmarks -- \
+    --anyCategories gate --filter "$filter" --artifacts "$1"
+}
+
+gate() {
+  dotnet run -c Release --no-build --project build/BenchGate -- \
+    --baseline bench/baseline/baseline.json --gate bench/gate.json "$@"
+}
+
 if [ "$quick" -eq 1 ]; then
   start=$(date +%s)
-  RAFTKIT_BENCH_QUICK=1 dotnet run -c Release --no-build --project bench/RaftToolkit.Benchmarks -- \
-    --anyCategories gate --filter "$filter" --artifacts "$results"
-  echo "bench: quick gating run took $(( $(date +%s) - start )) s"
-  gate=(dotnet run -c Release --no-build --project build/BenchGate -- \
-    --results "$results" --baseline bench/baseline/baseline.json --gate bench/gate.json)
+  run_quick "$results/run1"
   if [ "$update" -eq 1 ]; then
-    "${gate[@]}" --update-baseline --machine "$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
-  else
-    "${gate[@]}"
+    # A baseline is judged as CI judges: the best of two runs.
+    run_quick "$results/run2"
+    gate --results "$results/run1,$results/run2" --update-baseline --machine "$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
+  elif ! gate --results "$results/run1"; then
+    # A noisy neighbour spoils one run; a real regression shows in every run. Judge the best of two.
+    echo "bench: the gate failed once; running the gating subset again to tell noise from a regression"
+    run_quick "$results/run2"
+    gate --results "$results/run1,$results/run2"
   fi
+  echo "bench: quick gating run took $(( $(date +%s) - start )) s"
 else
   dotnet run -c Release --no-build --project bench/RaftToolkit.Benchmarks -- --filter "$filter" --artifacts "$results"
   echo "bench: results in $results"

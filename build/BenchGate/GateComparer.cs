@@ -44,8 +44,25 @@ public sealed record GateReport(IReadOnlyList<GateRow> Rows)
 public static class GateComparer
 {
     /// <summary>Compares <paramref name="run"/> with <paramref name="baseline"/> under <paramref name="spec"/>.</summary>
-    public static GateReport Compare(GateSpec spec, Baseline baseline, IReadOnlyDictionary<string, BenchmarkResult> run)
+    public static GateReport Compare(GateSpec spec, Baseline baseline, IReadOnlyDictionary<string, BenchmarkResult> run) =>
+        Compare(spec, baseline, [run]);
+
+    /// <summary>
+    /// Compares the best of several runs of the same benchmarks with <paramref name="baseline"/>:
+    /// each ratio is taken from the run where it is highest, each benchmark from the run where it
+    /// was fastest and allocated least. A noisy neighbour can spoil one run; a real regression
+    /// shows in every run, so re-running a failed gate tells the two apart.
+    /// </summary>
+    public static GateReport Compare(GateSpec spec, Baseline baseline, IReadOnlyList<IReadOnlyDictionary<string, BenchmarkResult>> runs)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(baseline);
+        if (runs.Count == 0)
+        {
+            throw new ArgumentException("At least one run is needed.", nameof(runs));
+        }
+
+        var run = BestOf(runs);
         var rows = new List<GateRow>();
         foreach (var (key, expected) in baseline.Benchmarks)
         {
@@ -69,25 +86,52 @@ public static class GateComparer
 
         foreach (var ratio in spec.Ratios)
         {
-            rows.Add(CompareRatio(ratio, baseline, run, spec.RatioTolerance));
+            rows.Add(CompareRatio(ratio, baseline, runs, spec.RatioTolerance));
         }
 
         return new GateReport(rows);
     }
 
+    private static Dictionary<string, BenchmarkResult> BestOf(IReadOnlyList<IReadOnlyDictionary<string, BenchmarkResult>> runs)
+    {
+        var best = new Dictionary<string, BenchmarkResult>(StringComparer.Ordinal);
+        foreach (var run in runs)
+        {
+            foreach (var (key, result) in run)
+            {
+                best[key] = best.TryGetValue(key, out var seen)
+                    ? new BenchmarkResult(key, Math.Min(seen.MedianNs, result.MedianNs), MinAllocated(seen.AllocatedBytes, result.AllocatedBytes))
+                    : result;
+            }
+        }
+
+        return best;
+    }
+
+    private static long? MinAllocated(long? a, long? b) => (a, b) switch
+    {
+        ({ } x, { } y) => Math.Min(x, y),
+        _ => a ?? b,
+    };
+
     /// <summary>A new baseline from <paramref name="run"/>: every benchmark and every ratio the spec names.</summary>
     /// <exception cref="ArgumentException">A ratio names a benchmark the run lacks.</exception>
-    public static Baseline CreateBaseline(GateSpec spec, IReadOnlyDictionary<string, BenchmarkResult> run, string machine)
+    public static Baseline CreateBaseline(GateSpec spec, IReadOnlyDictionary<string, BenchmarkResult> run, string machine) =>
+        CreateBaseline(spec, [run], machine);
+
+    /// <summary>A new baseline from the best of <paramref name="runs"/>, judged as <see cref="Compare(GateSpec, Baseline, IReadOnlyList{IReadOnlyDictionary{string, BenchmarkResult}})"/> judges.</summary>
+    /// <exception cref="ArgumentException">A ratio names a benchmark no run has.</exception>
+    public static Baseline CreateBaseline(GateSpec spec, IReadOnlyList<IReadOnlyDictionary<string, BenchmarkResult>> runs, string machine)
     {
         var baseline = new Baseline { Machine = machine };
-        foreach (var (key, result) in run)
+        foreach (var (key, result) in BestOf(runs))
         {
             baseline.Benchmarks[key] = new BaselineBenchmark(result.MedianNs, result.AllocatedBytes);
         }
 
         foreach (var ratio in spec.Ratios)
         {
-            baseline.Ratios[ratio.Name] = RatioOf(ratio, run)
+            baseline.Ratios[ratio.Name] = runs.Select(run => RatioOf(ratio, run)).Max()
                 ?? throw new ArgumentException($"Ratio '{ratio.Name}' needs '{ratio.Subject}' and '{ratio.Reference}', which the run lacks.");
         }
 
@@ -107,16 +151,31 @@ public static class GateComparer
         return new GateRow(key, "allocated", Bytes(baselineBytes), Bytes(actual), change, actual <= allowed ? Verdict.Pass : Verdict.Regression);
     }
 
-    private static GateRow CompareRatio(RatioSpec ratio, Baseline baseline, IReadOnlyDictionary<string, BenchmarkResult> run, double tolerance)
+    private static GateRow CompareRatio(RatioSpec ratio, Baseline baseline, IReadOnlyList<IReadOnlyDictionary<string, BenchmarkResult>> runs, double tolerance)
     {
         string subject = $"{ratio.Name} ({ratio.Subject} vs {ratio.Reference})";
-        var current = RatioOf(ratio, run);
-        if (current is not { } value)
+
+        // Both sides of a ratio come from the same run: that is what makes it machine-independent.
+        double? current = null;
+        foreach (var run in runs)
         {
-            string missing = run.ContainsKey(ratio.Subject) ? ratio.Reference : ratio.Subject;
+            if (RatioOf(ratio, run) is { } value && (current is null || value > current))
+            {
+                current = value;
+            }
+        }
+
+        if (current is not { } best)
+        {
+            string missing = runs.Any(r => r.ContainsKey(ratio.Subject)) ? ratio.Reference : ratio.Subject;
             return new GateRow(subject, "ratio", "", $"{missing} missing", "", Verdict.Missing);
         }
 
+        return RatioRow(subject, ratio, baseline, best, tolerance);
+    }
+
+    private static GateRow RatioRow(string subject, RatioSpec ratio, Baseline baseline, double value, double tolerance)
+    {
         if (!baseline.Ratios.TryGetValue(ratio.Name, out var expected))
         {
             return new GateRow(subject, "ratio", "none", Ratio(value), "not gated until the baseline is updated", Verdict.Info);

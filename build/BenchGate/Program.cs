@@ -1,6 +1,7 @@
 using RaftToolkit.BenchGate;
 
-// bench-gate --results DIR --baseline FILE --gate FILE [--update-baseline] [--machine TEXT]
+// bench-gate --results DIR[,DIR...] --baseline FILE --gate FILE [--update-baseline] [--machine TEXT]
+// Several result directories are runs of the same benchmarks; the gate judges the best of them.
 // Exit codes: 0 pass (or baseline written), 1 regression or missing benchmark, 2 bad usage.
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 bool update = false;
@@ -16,7 +17,7 @@ for (int i = 0; i < args.Length; i++)
             break;
         default:
             Console.Error.WriteLine($"bench-gate: unknown or incomplete argument '{args[i]}'.");
-            Console.Error.WriteLine("usage: bench-gate --results DIR --baseline FILE --gate FILE [--update-baseline] [--machine TEXT]");
+            Console.Error.WriteLine("usage: bench-gate --results DIR[,DIR...] --baseline FILE --gate FILE [--update-baseline] [--machine TEXT]");
             return 2;
     }
 }
@@ -33,8 +34,8 @@ foreach (var required in new[] { "--results", "--baseline", "--gate" })
 try
 {
     var spec = GateFiles.ReadSpec(options["--gate"]);
-    var run = ResultReader.ReadDirectory(options["--results"]);
-    if (run.Count == 0)
+    var runs = options["--results"].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(ResultReader.ReadDirectory).ToList();
+    if (runs.Any(r => r.Count == 0))
     {
         Console.Error.WriteLine($"bench-gate: no benchmark results under {options["--results"]}.");
         return 1;
@@ -43,12 +44,12 @@ try
     if (update)
     {
         string machine = options.GetValueOrDefault("--machine") ?? $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}";
-        GateFiles.WriteBaseline(options["--baseline"], GateComparer.CreateBaseline(spec, run, machine));
-        Console.WriteLine($"bench-gate: baseline written to {options["--baseline"]} ({run.Count} benchmarks, {spec.Ratios.Count} ratios).");
+        GateFiles.WriteBaseline(options["--baseline"], GateComparer.CreateBaseline(spec, runs, machine));
+        Console.WriteLine($"bench-gate: baseline written to {options["--baseline"]} ({runs[0].Count} benchmarks, {spec.Ratios.Count} ratios).");
         return 0;
     }
 
-    var report = GateComparer.Compare(spec, GateFiles.ReadBaseline(options["--baseline"]), run);
+    var report = GateComparer.Compare(spec, GateFiles.ReadBaseline(options["--baseline"]), runs);
     ReportPrinter.Print(report, Console.Out);
     return report.Passed ? 0 : 1;
 }

@@ -157,7 +157,10 @@ internal static class Demo
             _measuring = false;
             Console.WriteLine();
             await stop.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll(loops).ConfigureAwait(false);
+
+            // A proposal whose fate is still open (its leader was cut off) need not hold the demo
+            // up: stopping the hosts fails whatever is left.
+            await Task.WhenAny(Task.WhenAll(loops), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         }
 
         public void Report(long _)

@@ -125,63 +125,55 @@ public sealed partial class RocksDbLogStore
     }
 
     /// <summary>The entry at <paramref name="index"/>, or null when it is not stored.</summary>
-    private unsafe Entry? ReadEntryRecord(ulong groupId, ulong index)
+    private Entry? ReadEntryRecord(ulong groupId, ulong index)
     {
-        Span<byte> key = stackalloc byte[16];
+        Span<byte> key = stackalloc byte[LogKeys.MaxKeyLength];
         int keyLength = LogKeys.WriteLogKey(key, _space, groupId, index);
-        BeginRead();
-        try
-        {
-            // SAFETY: the key lives on this stack frame; RocksDB reads it only during the get.
-            fixed (byte* keyBytes = key)
-            {
-                nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, _logFamily, keyBytes, (nuint)keyLength, out nint error);
-                ThrowIfReadFailed(error, groupId);
-                if (slice == 0)
-                {
-                    return null;
-                }
-
-                try
-                {
-                    // SAFETY: the pinned value stays valid until the slice is destroyed below.
-                    byte* value = RocksDbNative.PinnableSliceValue(slice, out nuint valueBytes);
-                    return LogRecordFormat.Decode(new ReadOnlySpan<byte>(value, (int)valueBytes), groupId, index);
-                }
-                finally
-                {
-                    RocksDbNative.PinnableSliceDestroy(slice);
-                }
-            }
-        }
-        finally
-        {
-            EndRead();
-        }
+        return TryGetPinned(_logFamily, key[..keyLength], groupId, new EntryDecoder(index), out Entry entry) ? entry : null;
     }
 
-    private unsafe Vote? ReadVoteRecord(ulong groupId)
+    private Vote? ReadVoteRecord(ulong groupId)
     {
         Span<byte> key = stackalloc byte[LogKeys.MaxKeyLength];
         int keyLength = LogKeys.WriteMetaKey(key, _space, groupId, MetaLabel.Vote);
+        return TryGetPinned(_metaFamily, key[..keyLength], groupId, default(VoteDecoder), out Vote vote) ? vote : null;
+    }
+
+    private LogId? ReadMetaLogId(ulong groupId, MetaLabel label)
+    {
+        Span<byte> key = stackalloc byte[LogKeys.MaxKeyLength];
+        int keyLength = LogKeys.WriteMetaKey(key, _space, groupId, label);
+        return TryGetPinned(_metaFamily, key[..keyLength], groupId, new LogIdDecoder(label), out LogId? logId) ? logId : null;
+    }
+
+    /// <summary>
+    /// One point read through get-pinned: the value is decoded straight out of RocksDB's pinned
+    /// buffer (no copy); false when the key is absent. The decoder is a struct so the JIT
+    /// specialises this method per record kind.
+    /// </summary>
+    private unsafe bool TryGetPinned<T, TDecoder>(nint family, ReadOnlySpan<byte> key, ulong groupId, TDecoder decoder, out T value)
+        where TDecoder : struct, IRecordDecoder<T>
+    {
         BeginRead();
         try
         {
-            // SAFETY: the key lives on this stack frame; RocksDB reads it only during the get.
+            // SAFETY: the key lives on the caller's stack frame; RocksDB reads it only during the get.
             fixed (byte* keyBytes = key)
             {
-                nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, _metaFamily, keyBytes, (nuint)keyLength, out nint error);
+                nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, family, keyBytes, (nuint)key.Length, out nint error);
                 ThrowIfReadFailed(error, groupId);
                 if (slice == 0)
                 {
-                    return null;
+                    value = default!;
+                    return false;
                 }
 
                 try
                 {
                     // SAFETY: the pinned value stays valid until the slice is destroyed below.
-                    byte* value = RocksDbNative.PinnableSliceValue(slice, out nuint valueBytes);
-                    return MetaRecordFormat.DecodeVote(new ReadOnlySpan<byte>(value, (int)valueBytes), groupId);
+                    byte* pinned = RocksDbNative.PinnableSliceValue(slice, out nuint valueBytes);
+                    value = decoder.Decode(new ReadOnlySpan<byte>(pinned, (int)valueBytes), groupId);
+                    return true;
                 }
                 finally
                 {
@@ -195,39 +187,25 @@ public sealed partial class RocksDbLogStore
         }
     }
 
-    private unsafe LogId? ReadMetaLogId(ulong groupId, MetaLabel label)
+    /// <summary>Decodes one kind of stored record (and names it in a corruption error).</summary>
+    private interface IRecordDecoder<out T>
     {
-        Span<byte> key = stackalloc byte[LogKeys.MaxKeyLength];
-        int keyLength = LogKeys.WriteMetaKey(key, _space, groupId, label);
-        BeginRead();
-        try
-        {
-            // SAFETY: the key lives on this stack frame; RocksDB reads it only during the get.
-            fixed (byte* keyBytes = key)
-            {
-                nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, _metaFamily, keyBytes, (nuint)keyLength, out nint error);
-                ThrowIfReadFailed(error, groupId);
-                if (slice == 0)
-                {
-                    return null;
-                }
+        T Decode(ReadOnlySpan<byte> value, ulong groupId);
+    }
 
-                try
-                {
-                    // SAFETY: the pinned value stays valid until the slice is destroyed below.
-                    byte* value = RocksDbNative.PinnableSliceValue(slice, out nuint valueBytes);
-                    return MetaRecordFormat.DecodeLogId(new ReadOnlySpan<byte>(value, (int)valueBytes), groupId, label);
-                }
-                finally
-                {
-                    RocksDbNative.PinnableSliceDestroy(slice);
-                }
-            }
-        }
-        finally
-        {
-            EndRead();
-        }
+    private readonly struct EntryDecoder(ulong index) : IRecordDecoder<Entry>
+    {
+        public Entry Decode(ReadOnlySpan<byte> value, ulong groupId) => LogRecordFormat.Decode(value, groupId, index);
+    }
+
+    private readonly struct VoteDecoder : IRecordDecoder<Vote>
+    {
+        public Vote Decode(ReadOnlySpan<byte> value, ulong groupId) => MetaRecordFormat.DecodeVote(value, groupId);
+    }
+
+    private readonly struct LogIdDecoder(MetaLabel label) : IRecordDecoder<LogId?>
+    {
+        public LogId? Decode(ReadOnlySpan<byte> value, ulong groupId) => MetaRecordFormat.DecodeLogId(value, groupId, label);
     }
 
     /// <summary>Every group with a key in either column family, ascending.</summary>

@@ -122,6 +122,39 @@ public sealed class GateComparerTests : IDisposable
     }
 
     [Fact]
+    public void ARatioSpoiledInOneRunButNotInTheRerunPasses()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var noisy = RunOf((Store, 2000, 0), (Raw, 1000, 0));
+        var rerun = RunOf((Store, 1020, 0), (Raw, 1000, 0));
+
+        Assert.True(GateComparer.Compare(_spec, baseline, [noisy, rerun]).Passed);
+    }
+
+    [Fact]
+    public void ARegressionInEveryRunStillFails()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var first = RunOf((Store, 1300, 0), (Raw, 1000, 0));
+        var second = RunOf((Store, 1250, 0), (Raw, 1000, 0));
+
+        Assert.False(GateComparer.Compare(_spec, baseline, [first, second]).Passed);
+    }
+
+    [Fact]
+    public void ARatioIsNeverMadeOfTwoDifferentRuns()
+    {
+        // Run 1 has a fast subject but a fast reference too; run 2 a slow reference but a slow
+        // subject. Mixing run 1's subject with run 2's reference would invent a 2x speed-up.
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var first = RunOf((Store, 500, 0), (Raw, 500, 0));
+        var second = RunOf((Store, 1000, 0), (Raw, 1000, 0));
+
+        var row = Assert.Single(GateComparer.Compare(_spec, baseline, [first, second]).Rows, r => r.Metric == "ratio");
+        Assert.Equal("1.000x", row.Current);
+    }
+
+    [Fact]
     public void ParametersArePartOfTheBenchmarkKey()
     {
         File.WriteAllText(Path.Combine(_directory, "p-report-full.json"), Report(("StoreBenchmarks", "Append", "Groups=10000", 42.0, 0L)));
@@ -134,6 +167,9 @@ public sealed class GateComparerTests : IDisposable
         WriteResults(results);
         return GateComparer.Compare(_spec, baseline, ResultReader.ReadDirectory(_directory));
     }
+
+    private static Dictionary<string, BenchmarkResult> RunOf(params (string Key, double Ns, long Bytes)[] results) =>
+        results.ToDictionary(r => r.Key, r => new BenchmarkResult(r.Key, r.Ns, r.Bytes));
 
     private Baseline BaselineOf(params (string Key, double Ns, long Bytes)[] results)
     {

@@ -38,20 +38,21 @@ internal sealed class StoreBenchEnvironment : IDisposable
     }
 }
 
-/// <summary>Raw RocksDB through the binding: one reused WriteBatch, one synced write per batch.</summary>
+/// <summary>Raw RocksDB through the binding: one reused WriteBatch, one (by default synced) write per batch.</summary>
 internal sealed class RawRocksDbWriter : IDisposable
 {
     private readonly RocksDb _db;
     private readonly ColumnFamilyHandle _family;
-    private readonly WriteOptions _sync = new WriteOptions().SetSync(true);
+    private readonly WriteOptions _writeOptions;
     private readonly WriteBatch _batch = new();
     private readonly byte[] _key = new byte[16];
     private readonly byte[] _value;
     private readonly ulong[] _next;
 
-    public RawRocksDbWriter(RocksDb db, int groups, int valueBytes)
+    public RawRocksDbWriter(RocksDb db, int groups, int valueBytes, bool sync = true)
     {
         _db = db;
+        _writeOptions = new WriteOptions().SetSync(sync);
         _family = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
         _value = new byte[valueBytes];
         Random.Shared.NextBytes(_value);
@@ -69,7 +70,7 @@ internal sealed class RawRocksDbWriter : IDisposable
             _batch.Put(_key, _value, _family);
         }
 
-        _db.Write(_batch, _sync);
+        _db.Write(_batch, _writeOptions);
     }
 
     public void Dispose()

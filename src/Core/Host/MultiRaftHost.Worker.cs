@@ -303,6 +303,10 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 group.Ready = ready;
                 _readied.Add(group);
                 ulong id = group.GroupId;
+                if (group.Pending is { Count: > 0 } && (ready.HasTruncation || group.Node.Role != RaftRole.Leader))
+                {
+                    DropProposalsNoLongerInTheLog(group);
+                }
 
                 // The store applies a batch's operations in order: vote, truncation, entries, committed, as the Ready says.
                 if (ready.Vote is { } vote)
@@ -332,6 +336,30 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                     }
 
                     list.Add(new GroupMessage(id, message));
+                }
+            }
+        }
+
+        /// <summary>
+        /// Fails the proposals whose entries left this node's log (a new leader's entries replaced
+        /// them): they can never commit. Without this a proposal made just before losing the
+        /// leadership would wait until some later entry commits at its index, which in an idle
+        /// group is never. Entries still in the log stay pending: the new leader may commit them.
+        /// </summary>
+        private static void DropProposalsNoLongerInTheLog(HostedGroup<TResponse, TSnapshot> group)
+        {
+            var pending = group.Pending!;
+            int count = pending.Count;
+            for (int i = 0; i < count; i++)
+            {
+                var proposal = pending.Dequeue();
+                if (group.Node.TryGetLogId(proposal.LogId.Index, out var inLog) && inLog == proposal.LogId)
+                {
+                    pending.Enqueue(proposal);
+                }
+                else
+                {
+                    proposal.Responder.Fail(new ProposalDroppedException(group.GroupId, ProposalDropReason.Superseded));
                 }
             }
         }
@@ -700,13 +728,15 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         private void ShutDownAll(Exception? cause)
         {
-            _closed = true;
             while (_all.Count > 0)
             {
                 var group = _all[^1];
                 StopGroup(group, new ProposalDroppedException(group.GroupId, ProposalDropReason.HostStopped, cause));
             }
 
+            // Only now: once closed, producers drain items themselves, on their own threads, and
+            // that is safe only because the group maps are empty and never change again.
+            _closed = true;
             DrainClosed(cause);
         }
 

@@ -53,6 +53,29 @@ public sealed class RaftConfig
     /// </summary>
     public int QuiesceAfterTicks { get; init; }
 
+    /// <summary>
+    /// Ask the host for a snapshot once this many entries were applied since the last snapshot
+    /// (<see cref="Ready.SnapshotRequested"/>); 0 builds snapshots only on
+    /// <see cref="RaftNode.RequestSnapshot"/>.
+    /// </summary>
+    public int SnapshotAfterEntries { get; init; }
+
+    /// <summary>
+    /// Entries kept in the log before the snapshot's last entry when the log is purged, so a
+    /// follower that lags by fewer still catches up from the log rather than by snapshot.
+    /// </summary>
+    public int PurgeKeepEntries { get; init; } = 1024;
+
+    /// <summary>At most this many bytes of snapshot data travel in one <see cref="Messages.InstallSnapshotRequest"/>.</summary>
+    public int SnapshotChunkBytes { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// A follower the leader has not heard from for this many election timeouts stops holding
+    /// back the log purge (it gets a snapshot when it returns), so a dead follower never keeps
+    /// the log growing forever.
+    /// </summary>
+    public int PurgeHoldElectionTimeouts { get; init; } = 3;
+
     /// <summary>Seed of the per-node random source that draws election timeouts (mixed with the node id).</summary>
     public ulong RandomSeed { get; init; } = 0x5EED;
 
@@ -95,6 +118,26 @@ public sealed class RaftConfig
         if (QuiesceAfterTicks < 0)
         {
             throw new ArgumentException($"QuiesceAfterTicks must be 0 (disabled) or positive, got {QuiesceAfterTicks}.", nameof(QuiesceAfterTicks));
+        }
+
+        if (SnapshotAfterEntries < 0)
+        {
+            throw new ArgumentException($"SnapshotAfterEntries must not be negative, got {SnapshotAfterEntries}.", nameof(SnapshotAfterEntries));
+        }
+
+        if (PurgeKeepEntries < 0)
+        {
+            throw new ArgumentException($"PurgeKeepEntries must not be negative, got {PurgeKeepEntries}.", nameof(PurgeKeepEntries));
+        }
+
+        if (SnapshotChunkBytes < 1)
+        {
+            throw new ArgumentException($"SnapshotChunkBytes must be at least 1, got {SnapshotChunkBytes}.", nameof(SnapshotChunkBytes));
+        }
+
+        if (PurgeHoldElectionTimeouts < 1)
+        {
+            throw new ArgumentException($"PurgeHoldElectionTimeouts must be at least 1, got {PurgeHoldElectionTimeouts}.", nameof(PurgeHoldElectionTimeouts));
         }
 
         if (MaxApplyEntriesPerReady < 1)

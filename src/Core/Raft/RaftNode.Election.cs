@@ -78,8 +78,7 @@ public sealed partial class RaftNode
         _electedOnceVoteDurable = false;
         _role = RaftRole.Leader;
         _peers = LeaderPeers();
-        _transferring = false;
-        _leaveJointTarget = null;
+        _leaderChange = null;
         _granted = null;
         _grantedCount = 0;
         SetVote(_vote.Commit());
@@ -108,6 +107,7 @@ public sealed partial class RaftNode
 
     private void BecomeFollower()
     {
+        FailLeaderReads();
         _role = _membership.IsVoter(_id) ? RaftRole.Follower : RaftRole.Learner;
         _electedOnceVoteDurable = false;
         _progress = null;

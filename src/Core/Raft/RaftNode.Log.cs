@@ -27,6 +27,14 @@ public sealed partial class RaftNode
 
     private bool TryGetViewLogId(ulong index, out LogId logId)
     {
+        if (_purgedId is { } purged && index <= purged.Index)
+        {
+            // At or below the purge point the host may have deleted entries already; the
+            // purged id itself is still known (it is the previous id of the next entry).
+            logId = index == purged.Index ? purged : default;
+            return index == purged.Index;
+        }
+
         if (index >= _unstableStart)
         {
             ulong offset = index - _unstableStart;
@@ -45,6 +53,12 @@ public sealed partial class RaftNode
 
     private bool TryGetViewEntry(ulong index, out Entry entry)
     {
+        if (_purgedId is { } purged && index <= purged.Index)
+        {
+            entry = default;
+            return false;
+        }
+
         if (index >= _unstableStart)
         {
             ulong offset = index - _unstableStart;

@@ -13,16 +13,12 @@ namespace RaftToolkit.Core.Raft;
 public sealed partial class RaftNode
 {
     /// <summary>The membership in force: the last one in the log (or the initial one).</summary>
-    private StoredMembership _effectiveMembership = StoredMembership.Default;
+    /// <remarks>Null until the first membership entry: the initial membership (<see cref="_membership"/>) with no log id, so an idle group allocates nothing for it.</remarks>
+    private StoredMembership? _effectiveStored;
 
-    /// <summary>The membership before <see cref="_effectiveMembership"/>; committed (see the type remarks).</summary>
-    private StoredMembership _previousMembership = StoredMembership.Default;
+    /// <summary>The membership before <see cref="_effectiveStored"/>; committed (see the type remarks). Null while that is null.</summary>
+    private StoredMembership? _previousStored;
 
-    /// <summary>Leader only: the uniform configuration to move to once the joint one it proposed commits.</summary>
-    private Membership? _leaveJointTarget;
-
-    /// <summary>Leader only: the configuration whose removed nodes were last told that it committed.</summary>
-    private LogId? _farewellSentFor;
 
     /// <summary>
     /// Creates a node that restarts from <paramref name="state"/>, with the committed and effective
@@ -39,19 +35,24 @@ public sealed partial class RaftNode
     public RaftNode(ulong id, RaftConfig config, Log.IRaftLogSource log, MembershipState membership, RaftNodeState state)
         : this(id, config, log, (membership ?? throw new ArgumentNullException(nameof(membership))).Effective.Membership, state)
     {
-        InitMembership(membership.Committed, membership.Effective);
+        InitMembership(membership.Committed, membership.Effective, membership.Effective.Membership);
         _role = _membership.IsVoter(id) ? RaftRole.Follower : RaftRole.Learner;
     }
 
     /// <summary>The membership in force and the id of the log entry that carried it (none for the initial one).</summary>
-    public StoredMembership EffectiveMembership => _effectiveMembership;
+    public StoredMembership EffectiveMembership => _effectiveStored ?? new StoredMembership(null, _membership);
+
+    private LogId? EffectiveLogId => _effectiveStored?.LogId;
+
+    /// <summary>The committed membership before the one in force (the initial one while no entry carried one).</summary>
+    private Membership PreviousConfig => _previousStored?.Membership ?? _membership;
 
     /// <summary>
     /// True while a change cannot start: the membership in force is joint or not yet committed
     /// (as far as this node knows).
     /// </summary>
     public bool IsMembershipChangeInProgress =>
-        _membership.IsJoint || (_effectiveMembership.LogId is { } e && (_committed is not { } c || c.Index < e.Index));
+        _membership.IsJoint || (EffectiveLogId is { } e && (_committed is not { } c || c.Index < e.Index));
 
     /// <summary>
     /// True when this node is a learner in the membership in force, which is not known committed,
@@ -63,9 +64,9 @@ public sealed partial class RaftNode
     /// </summary>
     public bool IsOutgoingVoter =>
         _role == RaftRole.Learner
-        && _effectiveMembership.LogId is { } effective
+        && EffectiveLogId is { } effective
         && (_committed is not { } committed || committed.Index < effective.Index)
-        && _previousMembership.Membership.IsVoter(_id);
+        && PreviousConfig.IsVoter(_id);
 
     /// <summary>
     /// Leader only: proposes a configuration change. A change of the voter set appends a joint
@@ -92,7 +93,7 @@ public sealed partial class RaftNode
 
         if (IsMembershipChangeInProgress)
         {
-            return new(MembershipChangeStatus.InProgress, default, null, null, $"A membership change is in progress: {_effectiveMembership}.");
+            return new(MembershipChangeStatus.InProgress, default, null, null, $"A membership change is in progress: {EffectiveMembership}.");
         }
 
         if (IsTransferringLeadership)
@@ -110,7 +111,10 @@ public sealed partial class RaftNode
         if (current.Configs[0].AsSpan().SequenceEqual(target.Configs[0].AsSpan()))
         {
             proposed = target;
-            _leaveJointTarget = null;
+            if (_leaderChange is { } leaderChange)
+            {
+                leaderChange.LeaveJointTarget = null;
+            }
         }
         else
         {
@@ -130,7 +134,7 @@ public sealed partial class RaftNode
             }
 
             proposed = Membership.Create([current.Configs[0], target.Configs[0]], nodes);
-            _leaveJointTarget = target;
+            LeaderChange.LeaveJointTarget = target;
         }
 
         var logId = new LogId(_vote.LeaderId, _lastLogId.NextIndex());
@@ -156,12 +160,12 @@ public sealed partial class RaftNode
         return false;
     }
 
-    /// <summary>Sets up the membership at start: <paramref name="effective"/> in force, <paramref name="committed"/> to fall back to.</summary>
-    private void InitMembership(StoredMembership committed, StoredMembership effective)
+    /// <summary>Sets up the membership at start: <paramref name="effective"/> in force, <paramref name="committed"/> to fall back to (both null: <paramref name="initial"/> with no log id).</summary>
+    private void InitMembership(StoredMembership? committed, StoredMembership? effective, Membership initial)
     {
-        _previousMembership = committed;
-        _effectiveMembership = effective;
-        _membership = effective.Membership;
+        _previousStored = committed;
+        _effectiveStored = effective;
+        _membership = effective?.Membership ?? initial;
         _peers = OtherMembers(_membership, _id);
     }
 
@@ -173,8 +177,8 @@ public sealed partial class RaftNode
         {
             if (entries[i].Membership is { } membership)
             {
-                _previousMembership = _effectiveMembership;
-                _effectiveMembership = new StoredMembership(entries[i].LogId, membership);
+                _previousStored = EffectiveMembership;
+                _effectiveStored = new StoredMembership(entries[i].LogId, membership);
                 changed = true;
             }
         }
@@ -188,29 +192,34 @@ public sealed partial class RaftNode
     /// <summary>Called after the view was truncated from <paramref name="index"/>: a removed membership entry gives way to the one before.</summary>
     private void OnTruncatedFrom(ulong index)
     {
-        if (_effectiveMembership.LogId is not { } effective || effective.Index < index)
+        if (EffectiveLogId is not { } effective || effective.Index < index)
         {
             return;
         }
 
-        if (_previousMembership.LogId is { } previous && previous.Index >= index)
+        if (_previousStored?.LogId is { } previous && previous.Index >= index)
         {
             throw new RaftInvariantException(
                 $"Node {_id}: a truncation from index {index} removes both membership entries {effective} and {previous}; the earlier one must have been committed.");
         }
 
-        _effectiveMembership = _previousMembership;
+        _effectiveStored = _previousStored;
         ApplyEffectiveMembership();
     }
 
     /// <summary>
-    /// Replaces both memberships, for a state installed from elsewhere (a snapshot): the
-    /// snapshot's membership is committed.
+    /// After a snapshot was installed: when it replaced the whole log, its membership (committed)
+    /// is the one in force; when the log continues it, the log's last membership entry stays in force.
     /// </summary>
-    internal void ResetMembership(StoredMembership membership)
+    private void OnSnapshotInstalled(SnapshotMeta meta, bool logContinues)
     {
-        _previousMembership = membership;
-        _effectiveMembership = membership;
+        if (logContinues && LogIds.Compare(EffectiveLogId, meta.LastMembership.LogId) >= 0)
+        {
+            return;
+        }
+
+        _previousStored = meta.LastMembership;
+        _effectiveStored = meta.LastMembership;
         ApplyEffectiveMembership();
     }
 
@@ -224,10 +233,10 @@ public sealed partial class RaftNode
         }
     }
 
-    /// <summary>Puts <see cref="_effectiveMembership"/> in force: peers, the leader's progress, the role of a non-leader.</summary>
+    /// <summary>Puts <see cref="_effectiveStored"/> in force: peers, the leader's progress, the role of a non-leader.</summary>
     private void ApplyEffectiveMembership()
     {
-        var membership = _effectiveMembership.Membership;
+        var membership = _effectiveStored?.Membership ?? _membership;
         if (ReferenceEquals(membership, _membership))
         {
             return;
@@ -266,13 +275,13 @@ public sealed partial class RaftNode
     private ulong[] LeaderPeers()
     {
         var peers = OtherMembers(_membership, _id);
-        if (_effectiveMembership.LogId is not { } effective || (_committed is { } committed && committed.Index >= effective.Index))
+        if (EffectiveLogId is not { } effective || (_committed is { } committed && committed.Index >= effective.Index))
         {
             return peers;
         }
 
         var all = new List<ulong>(peers);
-        foreach (var (nodeId, _) in _previousMembership.Membership.Nodes)
+        foreach (var (nodeId, _) in PreviousConfig.Nodes)
         {
             if (nodeId != _id && !_membership.Contains(nodeId))
             {
@@ -299,7 +308,7 @@ public sealed partial class RaftNode
     /// </summary>
     private void SendFarewells(LogId configuration, LogId committed)
     {
-        foreach (var (nodeId, _) in _previousMembership.Membership.Nodes)
+        foreach (var (nodeId, _) in PreviousConfig.Nodes)
         {
             if (nodeId != _id && !_membership.Contains(nodeId))
             {
@@ -338,14 +347,14 @@ public sealed partial class RaftNode
     /// </summary>
     private void OnLeaderCommitAdvanced()
     {
-        if (_role != RaftRole.Leader || _effectiveMembership.LogId is not { } effective || _committed is not { } committed || committed.Index < effective.Index)
+        if (_role != RaftRole.Leader || EffectiveLogId is not { } effective || _committed is not { } committed || committed.Index < effective.Index)
         {
             return;
         }
 
         if (_membership.IsJoint)
         {
-            var target = _leaveJointTarget;
+            var target = _leaderChange?.LeaveJointTarget;
             if (target is null || !target.Configs[0].AsSpan().SequenceEqual(_membership.Configs[1].AsSpan()))
             {
                 // The joint entry came from an earlier leader: leave to its new voter set, dropping
@@ -362,15 +371,19 @@ public sealed partial class RaftNode
                 target = Membership.Create([_membership.Configs[1]], nodes);
             }
 
-            _leaveJointTarget = null;
+            if (_leaderChange is { } change)
+            {
+                change.LeaveJointTarget = null;
+            }
+
             AppendMembershipAsLeader(new LogId(_vote.LeaderId, _lastLogId.NextIndex()), target);
             return;
         }
 
-        if (_farewellSentFor != effective)
+        if (_leaderChange?.FarewellSentFor != effective)
         {
             // The nodes this configuration removed were replicated to until now; stop, and tell them.
-            _farewellSentFor = effective;
+            LeaderChange.FarewellSentFor = effective;
             if (_peers.Length != OtherMembersCount())
             {
                 _peers = OtherMembers(_membership, _id);

@@ -100,7 +100,12 @@ public sealed partial class RaftNode
 
     private bool IsSettled()
     {
-        if (_transferring || _replicationPending || IsMembershipChangeInProgress || _committed != _lastLogId || DurableNext != _lastLogId.NextIndex())
+        if (_reads is { Pending.Count: > 0 } or { Forwarded.Count: > 0 })
+        {
+            return false;
+        }
+
+        if (IsTransferringLeadership || _replicationPending || IsMembershipChangeInProgress || _committed != _lastLogId || DurableNext != _lastLogId.NextIndex())
         {
             return false;
         }

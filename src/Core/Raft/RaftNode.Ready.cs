@@ -47,6 +47,11 @@ public sealed partial class RaftNode
         }
 
         MarkDurable(ready.Entries.Span);
+        if (ready.SnapshotToInstall is { LastLogId: { } installed })
+        {
+            _applied = installed;
+        }
+
         if (!ready.CommittedEntries.IsEmpty)
         {
             _applied = ready.CommittedEntries.Span[^1].LogId;
@@ -81,6 +86,8 @@ public sealed partial class RaftNode
         {
             BecomeLeader();
         }
+
+        UpdatePurge();
     }
 
     private Ready BuildReady()
@@ -88,6 +95,7 @@ public sealed partial class RaftNode
         if (_role == RaftRole.Leader)
         {
             FlushReplication();
+            FlushReadRound();
         }
 
         Vote? vote = null;
@@ -102,6 +110,12 @@ public sealed partial class RaftNode
         LogId? truncateAfter = null;
         if (truncate)
         {
+            if (_purgedId is { } purged && truncateFrom <= purged.Index)
+            {
+                // Entries up to the purge point go with the purge (written after the truncation).
+                truncateFrom = purged.Index + 1;
+            }
+
             if (truncateFrom > 0)
             {
                 if (!TryGetViewLogId(truncateFrom - 1, out var kept))
@@ -134,7 +148,8 @@ public sealed partial class RaftNode
             _committedDirty = false;
         }
 
-        bool persists = vote.HasValue || truncate || !entries.IsEmpty;
+        var install = TakePendingInstall(out var installData);
+        bool persists = vote.HasValue || truncate || !entries.IsEmpty || install is not null;
         if (_heldForNextWrite is { Count: > 0 } waiting)
         {
             if (persists)
@@ -164,7 +179,14 @@ public sealed partial class RaftNode
             _applyNext += (ulong)toApply.Length;
         }
 
-        var ready = new Ready(vote, truncate, truncateFrom, truncateAfter, entries, committed, messages, toApply);
+        bool requestSnapshot = _snapshots is { Requested: true } || SnapshotPolicyDue(_applyNext);
+        var ready = new Ready(vote, truncate, truncateFrom, truncateAfter, entries, committed, messages, toApply)
+        {
+            SnapshotToInstall = install,
+            SnapshotData = installData,
+        };
+        FillSnapshotWork(ready, requestSnapshot);
+        FillReadStates(ready);
         _outstanding = ready;
         _outstandingPersists = persists;
         return ready;

@@ -57,6 +57,12 @@ public sealed partial class RaftNode
         int stallBeats = Math.Max(2, _config.ElectionTicks / (2 * _config.HeartbeatTicks));
         foreach (var pr in _progress!)
         {
+            if (pr.State == ReplicationState.Snapshot)
+            {
+                OnSnapshotHeartbeat(pr, stallBeats);
+                continue;
+            }
+
             if (pr.State == ReplicationState.Probe)
             {
                 // A probe that got no answer is sent again once per heartbeat.
@@ -127,6 +133,17 @@ public sealed partial class RaftNode
     {
         bool sent = false;
         ulong lastNext = _lastLogId.NextIndex();
+        if (pr.State == ReplicationState.Snapshot)
+        {
+            // Chunks move on their acknowledgements; the log resumes once the snapshot is in.
+            if (carryCommit)
+            {
+                SendEmptyAppend(pr);
+            }
+
+            return;
+        }
+
         while (true)
         {
             if (pr.State == ReplicationState.Probe ? pr.ProbeSent : (pr.NextIndex >= lastNext || pr.InflightFull(_config.MaxInflightAppends)))
@@ -135,6 +152,13 @@ public sealed partial class RaftNode
             }
 
             ulong next = Math.Min(pr.NextIndex, lastNext);
+            if (_purgedId is { } purged && next <= purged.Index)
+            {
+                // The follower needs entries this log no longer has: send the snapshot instead.
+                sent = TryStartSnapshot(pr);
+                break;
+            }
+
             LogId? prev = null;
             if (next > 0)
             {
@@ -211,16 +235,19 @@ public sealed partial class RaftNode
         }
 
         pr.RecentActive = true;
+        pr.TicksSinceHeard = 0;
         if (response.Outcome == AppendEntriesOutcome.Success)
         {
-            if (response.Matched is { } m && (!TryGetViewLogId(m.Index, out var mine) || mine != m))
+            // Below the purge point entries are committed and cannot be checked any more.
+            if (response.Matched is { } m && !(_purgedId is { } purged && m.Index < purged.Index)
+                && (!TryGetViewLogId(m.Index, out var mine) || mine != m))
             {
                 throw new RaftInvariantException($"Node {response.From} acknowledged {m}, which is not in leader {_id}'s log.");
             }
 
             if (pr.OnMatched(response.Matched))
             {
-                pr.StalledBeats = 0;
+                pr.StalledBeats = pr.State == ReplicationState.Snapshot ? pr.StalledBeats : 0;
                 MaybeCommit();
             }
 
@@ -230,12 +257,32 @@ public sealed partial class RaftNode
                 return;
             }
 
+            if (pr.State == ReplicationState.Snapshot)
+            {
+                // A heartbeat answered during a transfer: the log can take over only if the
+                // follower already holds the entry before what this log still has.
+                if (pr.Matched is { } held && !(_purgedId is { } floor && held.Index < floor.Index))
+                {
+                    pr.BecomeProbe(held.Index + 1);
+                    SendAppends(pr, carryCommit: false);
+                }
+                else if (pr.StalledBeats > 0)
+                {
+                    // The follower is reachable but the chunk sent before the last heartbeat got
+                    // no answer: it was lost, send it again now rather than after a stall.
+                    SendSnapshotChunk(pr);
+                }
+
+                return;
+            }
+
             SendAppends(pr, carryCommit: false);
             MaybeSendTimeoutNow(pr);
             return;
         }
 
-        if (response.Outcome == AppendEntriesOutcome.Conflict && OnConflict(pr, response.RejectedPrevIndex, response.ConflictHint))
+        if (response.Outcome == AppendEntriesOutcome.Conflict && pr.State != ReplicationState.Snapshot
+            && OnConflict(pr, response.RejectedPrevIndex, response.ConflictHint))
         {
             SendAppends(pr, carryCommit: false);
         }
@@ -392,7 +439,9 @@ public sealed partial class RaftNode
             _electionElapsed = 0;
         }
 
-        if (request.PrevLogId is { } prev && (!TryGetViewLogId(prev.Index, out var have) || have != prev))
+        // At or below this node's purge point every entry is committed, so equal to the leader's.
+        ulong purgedNext = _purgedId.NextIndex();
+        if (request.PrevLogId is { } prev && prev.Index >= purgedNext && (!TryGetViewLogId(prev.Index, out var have) || have != prev))
         {
             SendAfterPersist(new AppendEntriesResponse(_id, request.From, _vote, AppendEntriesOutcome.Conflict, null, prev.Index, ConflictHint(prev)));
             return;
@@ -400,6 +449,11 @@ public sealed partial class RaftNode
 
         var entries = request.Entries.Span;
         int firstNew = 0;
+        while (firstNew < entries.Length && entries[firstNew].Index < purgedNext)
+        {
+            firstNew++;
+        }
+
         ulong lastNext = _lastLogId.NextIndex();
         for (; firstNew < entries.Length; firstNew++)
         {
@@ -450,6 +504,12 @@ public sealed partial class RaftNode
         ulong index = Math.Min(rejectedPrev.Index, last.Index);
         while (true)
         {
+            if (_purgedId is { } purged && index <= purged.Index)
+            {
+                // Committed, so the leader holds it too (or has purged past it and sends a snapshot).
+                return purged;
+            }
+
             if (!TryGetViewLogId(index, out var mine))
             {
                 return null;

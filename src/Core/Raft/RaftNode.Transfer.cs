@@ -1,3 +1,4 @@
+using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft.Messages;
 using RaftToolkit.Core.Raft.Replication;
 
@@ -11,20 +12,22 @@ namespace RaftToolkit.Core.Raft;
 /// </summary>
 public sealed partial class RaftNode
 {
-    /// <summary>Leader only: the node leadership is being handed to, while <see cref="_transferring"/>.</summary>
-    private ulong _transferTarget;
-    private bool _transferring;
-    private bool _timeoutNowSent;
-    private int _transferElapsed;
+    /// <summary>
+    /// Leader only, allocated on first use: a transfer or a membership change in flight. Kept
+    /// apart so an idle group (most of 100,000) pays one reference for it.
+    /// </summary>
+    private LeaderChangeState? _leaderChange;
 
     /// <summary>This candidate campaigns because its leader handed it leadership.</summary>
     private bool _campaignForTransfer;
 
     /// <summary>True while this leader hands its leadership to <see cref="TransferTarget"/>.</summary>
-    public bool IsTransferringLeadership => _transferring && _role == RaftRole.Leader;
+    public bool IsTransferringLeadership => _leaderChange is { Transferring: true } && _role == RaftRole.Leader;
 
     /// <summary>The node leadership is being handed to, while <see cref="IsTransferringLeadership"/>.</summary>
-    public ulong? TransferTarget => IsTransferringLeadership ? _transferTarget : null;
+    public ulong? TransferTarget => IsTransferringLeadership ? _leaderChange!.TransferTarget : null;
+
+    private LeaderChangeState LeaderChange => _leaderChange ??= new LeaderChangeState();
 
     /// <summary>
     /// Leader only: hands leadership to the voter <paramref name="nodeId"/>. Until it completes or
@@ -50,15 +53,16 @@ public sealed partial class RaftNode
             return TransferLeadershipResult.TargetNotVoter;
         }
 
-        if (_transferring)
+        var change = LeaderChange;
+        if (change.Transferring)
         {
             return TransferLeadershipResult.InProgress;
         }
 
-        _transferring = true;
-        _transferTarget = nodeId;
-        _transferElapsed = 0;
-        _timeoutNowSent = false;
+        change.Transferring = true;
+        change.TransferTarget = nodeId;
+        change.TransferElapsed = 0;
+        change.TimeoutNowSent = false;
         SendAppends(pr, carryCommit: false);
         MaybeSendTimeoutNow(pr);
         return TransferLeadershipResult.Started;
@@ -67,9 +71,9 @@ public sealed partial class RaftNode
     /// <summary>Leader: once the transfer target holds the whole log, tells it to campaign.</summary>
     private void MaybeSendTimeoutNow(PeerProgress pr)
     {
-        if (_transferring && !_timeoutNowSent && pr.NodeId == _transferTarget && pr.Matched == _lastLogId)
+        if (_leaderChange is { Transferring: true, TimeoutNowSent: false } change && pr.NodeId == change.TransferTarget && pr.Matched == _lastLogId)
         {
-            _timeoutNowSent = true;
+            change.TimeoutNowSent = true;
             Send(new TimeoutNowRequest(_id, pr.NodeId, _vote));
         }
     }
@@ -77,9 +81,9 @@ public sealed partial class RaftNode
     /// <summary>Leader, once per tick: abandons a transfer that did not complete within an election timeout.</summary>
     private void TickTransfer()
     {
-        if (_transferring && ++_transferElapsed >= _config.ElectionTicks)
+        if (_leaderChange is { Transferring: true } change && ++change.TransferElapsed >= _config.ElectionTicks)
         {
-            _transferring = false;
+            change.Transferring = false;
         }
     }
 
@@ -94,5 +98,21 @@ public sealed partial class RaftNode
         ResetElectionTimer();
         _campaignForTransfer = true;
         BecomeCandidate();
+    }
+
+    /// <summary>A leader's transfer and membership-change bookkeeping.</summary>
+    private sealed class LeaderChangeState
+    {
+        /// <summary>The node leadership is being handed to, while <see cref="Transferring"/>.</summary>
+        public ulong TransferTarget;
+        public bool Transferring;
+        public bool TimeoutNowSent;
+        public int TransferElapsed;
+
+        /// <summary>The uniform configuration to move to once the joint one this leader proposed commits.</summary>
+        public Membership? LeaveJointTarget;
+
+        /// <summary>The configuration whose removed nodes were last told that it committed.</summary>
+        public LogId? FarewellSentFor;
     }
 }

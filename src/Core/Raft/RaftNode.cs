@@ -114,7 +114,10 @@ public sealed partial class RaftNode
         ArgumentNullException.ThrowIfNull(log);
         ArgumentNullException.ThrowIfNull(membership);
         config.Validate();
-        var last = log.LastLogId;
+        _id = id;
+        _config = config;
+        _source = log;
+        var last = RestoreSnapshotState(state, log.LastLogId);
         if (state.Applied is { } applied && (last is not { } lastId || applied.Index > lastId.Index))
         {
             throw new ArgumentException($"The applied id {applied} is past the last log id {(last is { } lastLog ? lastLog.ToString() : "none")}.", nameof(state));
@@ -142,8 +145,8 @@ public sealed partial class RaftNode
 
         _applied = state.Applied;
         _applyNext = _applied.NextIndex();
-        var initial = new StoredMembership(null, membership);
-        InitMembership(initial, initial);
+        ReconcileStartWithSnapshot();
+        InitMembership(null, null, membership);
         _role = _membership.IsVoter(id) ? RaftRole.Follower : RaftRole.Learner;
         ResetElectionTimer();
     }
@@ -195,7 +198,8 @@ public sealed partial class RaftNode
                 || _outbox is { Count: > 0 }
                 || _heldForNextWrite is { Count: > 0 }
                 || (_committed is { } c && c.Index >= _applyNext && TryGetViewLogId(_applyNext, out _))
-                || (_role == RaftRole.Leader && (_replicationPending || _commitBroadcastPending));
+                || (_role == RaftRole.Leader && (_replicationPending || _commitBroadcastPending))
+                || SnapshotWorkReady || _purgeDue || ReadWorkReady;
         }
     }
 
@@ -229,6 +233,8 @@ public sealed partial class RaftNode
                     StartElection();
                 }
             }
+
+            TickSnapshotAndReads();
         }
         catch (Exception e) when (e is RaftStorageException or RaftInvariantException)
         {
@@ -267,9 +273,9 @@ public sealed partial class RaftNode
             return ProposeResult.NotLeader(LeaderHint);
         }
 
-        if (_transferring)
+        if (_leaderChange is { Transferring: true } transfer)
         {
-            return ProposeResult.TransferInProgress(_transferTarget);
+            return ProposeResult.TransferInProgress(transfer.TransferTarget);
         }
 
         var logId = new LogId(_vote.LeaderId, _lastLogId.NextIndex());
@@ -300,6 +306,10 @@ public sealed partial class RaftNode
         {
             ValidateAppendRequest(request);
         }
+        else if (message is InstallSnapshotRequest snapshotRequest)
+        {
+            ValidateInstallSnapshotRequest(snapshotRequest);
+        }
 
         if (_quiescent && !IsStaleAcknowledgement(message))
         {
@@ -318,6 +328,12 @@ public sealed partial class RaftNode
                 case AppendEntriesResponse m: HandleAppendResponse(m); break;
                 case TimeoutNowRequest m: HandleTimeoutNow(m); break;
                 case QuiesceNotice m: HandleQuiesceNotice(m); break;
+                case InstallSnapshotRequest m: HandleInstallSnapshotRequest(m); break;
+                case InstallSnapshotResponse m: HandleInstallSnapshotResponse(m); break;
+                case ReadIndexRequest m: HandleReadIndexRequest(m); break;
+                case ReadIndexResponse m: HandleReadIndexResponse(m); break;
+                case LeadershipConfirmRequest m: HandleLeadershipConfirmRequest(m); break;
+                case LeadershipConfirmResponse m: HandleLeadershipConfirmResponse(m); break;
                 default: throw new ArgumentException($"Unknown message type {message.GetType().Name}.", nameof(message));
             }
         }
@@ -343,7 +359,7 @@ public sealed partial class RaftNode
             .Append(" last ").Append(_lastLogId?.ToString() ?? "none")
             .Append(" committed ").Append(_committed?.ToString() ?? "none")
             .Append(" unstable ").Append(_unstableStart).Append('+').Append(_unstableCount)
-            .Append(" config ").Append(_effectiveMembership.Membership)
+            .Append(" config ").Append(_membership)
             .Append(_quiescent ? " quiescent" : string.Empty);
         if (_progress is { } progress)
         {
@@ -423,7 +439,7 @@ public sealed partial class RaftNode
         }
     }
 
-    private bool HasUnhandedWrites => _voteDirty || _hasPendingTruncation || _lastLogId.NextIndex() > _handedOutEnd;
+    private bool HasUnhandedWrites => _voteDirty || _hasPendingTruncation || _lastLogId.NextIndex() > _handedOutEnd || InstallUnhanded;
 
     private void ThrowIfFailed()
     {

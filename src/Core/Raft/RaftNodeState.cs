@@ -8,6 +8,12 @@ namespace RaftToolkit.Core.Raft;
 /// <param name="Applied">The last log id the state machine has applied, if any.</param>
 public readonly record struct RaftNodeState(Vote Vote, LogId? Committed, LogId? Applied)
 {
+    /// <summary>The current snapshot's description, if the group has one (the state machine was restored from it or is past it).</summary>
+    public SnapshotMeta? Snapshot { get; init; }
+
+    /// <summary>The current snapshot's bytes, which the node sends to followers that need purged entries.</summary>
+    public ReadOnlyMemory<byte> SnapshotData { get; init; }
+
     /// <summary>A node that never ran: initial vote, nothing committed or applied.</summary>
     public static RaftNodeState Initial => default;
 }

@@ -11,6 +11,14 @@ namespace RaftToolkit.Core.Raft;
 /// <see cref="RaftNode.Advance"/> once the writes are durable. Responses that acknowledge this
 /// round's writes are released only after that call (persist before you speak).
 /// </summary>
+/// <remarks>
+/// With snapshots, the full order of the writes is: vote; <see cref="SnapshotToInstall"/>
+/// (install into the state machine and keep it durably as the current snapshot); truncation;
+/// purge up to <see cref="PurgeUpTo"/>; entries; committed. Then apply
+/// <see cref="CommittedEntries"/> (they follow the installed snapshot), then, when
+/// <see cref="SnapshotRequested"/>, build a snapshot and report it with
+/// <see cref="RaftNode.SnapshotBuilt"/>.
+/// </remarks>
 public sealed class Ready
 {
     internal Ready(
@@ -61,6 +69,33 @@ public sealed class Ready
     /// <summary>Committed entries to apply, in log order, continuing from the last applied one.</summary>
     public ReadOnlyMemory<Entry> CommittedEntries { get; }
 
-    /// <summary>True when this round writes something durable (vote, truncation or entries).</summary>
-    public bool MustPersist => Vote.HasValue || HasTruncation || !Entries.IsEmpty;
+    /// <summary>
+    /// A snapshot received from the leader, to install before anything else of this round but
+    /// the vote: the state machine is replaced by it, and it becomes the current snapshot. The
+    /// log then continues after its last log id (<see cref="PurgeUpTo"/> equals it).
+    /// </summary>
+    public SnapshotMeta? SnapshotToInstall { get; internal set; }
+
+    /// <summary>With <see cref="SnapshotToInstall"/>: the snapshot's bytes (the host's serialized snapshot). Valid until <see cref="RaftNode.Advance"/>.</summary>
+    public ReadOnlyMemory<byte> SnapshotData { get; internal set; }
+
+    /// <summary>
+    /// Delete every log entry up to and including this id's index and record it as the last
+    /// purged id (<c>PurgeAsync</c>); a log that ends before it becomes empty and continues after
+    /// it. Never past what is applied and covered by a snapshot. A non-durable purge is enough:
+    /// the node never reads at or below it again.
+    /// </summary>
+    public LogId? PurgeUpTo { get; internal set; }
+
+    /// <summary>
+    /// True when the host should build a snapshot of the state machine once this round's
+    /// <see cref="CommittedEntries"/> are applied, and report it with <see cref="RaftNode.SnapshotBuilt"/>.
+    /// </summary>
+    public bool SnapshotRequested { get; internal set; }
+
+    /// <summary>Outcomes of <see cref="RaftNode.ReadIndex"/> calls: serve a confirmed read once applied reaches its index.</summary>
+    public IReadOnlyList<ReadState> ReadStates { get; internal set; } = [];
+
+    /// <summary>True when this round writes something durable (vote, snapshot install, truncation or entries).</summary>
+    public bool MustPersist => Vote.HasValue || HasTruncation || !Entries.IsEmpty || SnapshotToInstall is not null;
 }

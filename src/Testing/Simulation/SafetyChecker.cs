@@ -17,6 +17,7 @@ public sealed class SafetyChecker
     private readonly Dictionary<LeaderId, (ulong Node, int Incarnation)> _leaders = [];
     private readonly List<LogId> _committed = [];
     private readonly Dictionary<LeaderId, ulong> _commitsByLeader = [];
+    private readonly Dictionary<LogId, byte[]> _snapshots = [];
 
     /// <summary>The ids of the committed sequence agreed so far.</summary>
     public IReadOnlyList<LogId> CommittedSequence => _committed;
@@ -81,7 +82,8 @@ public sealed class SafetyChecker
             }
         }
 
-        for (int i = 0; i < (int)Math.Min(required, (ulong)_committed.Count); i++)
+        // Below its purge point a leader holds committed entries only through its snapshot (checked in OnSnapshot).
+        for (int i = (int)(raft.LastPurgedLogId?.Index ?? 0); i < (int)Math.Min(required, (ulong)_committed.Count); i++)
         {
             if (!raft.TryGetLogId((ulong)i, out var id) || id != _committed[i])
             {
@@ -142,6 +144,32 @@ public sealed class SafetyChecker
         }
 
         CheckSamePayload(node, entry);
+    }
+
+    /// <summary>
+    /// Checks a snapshot built or installed on a node: its last id must be the committed entry at
+    /// that index, and every snapshot ending at the same id must hold the same bytes (the state
+    /// machines are deterministic, so equal prefixes give equal snapshots).
+    /// </summary>
+    public void OnSnapshot(ulong node, LogId last, ReadOnlySpan<byte> data)
+    {
+        if (last.Index >= (ulong)_committed.Count || _committed[(int)last.Index] != last)
+        {
+            throw new SimulationInvariantException(
+                $"Node {node} holds a snapshot ending at {last}, which is not a committed entry ({(last.Index < (ulong)_committed.Count ? _committed[(int)last.Index].ToString() : "nothing")} is committed there).");
+        }
+
+        if (_snapshots.TryGetValue(last, out var known))
+        {
+            if (!data.SequenceEqual(known))
+            {
+                throw new SimulationInvariantException($"State-machine safety: node {node}'s snapshot at {last} differs from another node's snapshot at the same entry.");
+            }
+        }
+        else
+        {
+            _snapshots.Add(last, data.ToArray());
+        }
     }
 
     private void CheckSamePayload(ulong node, in Entry entry)

@@ -11,11 +11,13 @@ public sealed partial class SimulatedCluster
     /// What a host reads at restart (openraft's <c>get_membership</c>): the last two membership
     /// entries of the log, the initial configuration standing in for missing ones.
     /// </summary>
-    public static MembershipState MembershipFromLog(InMemoryRaftLog log, Membership initial)
+    /// <param name="log">The durable log.</param>
+    /// <param name="initial">The membership before the log's first entry: the snapshot's, or the group's initial one.</param>
+    public static MembershipState MembershipFromLog(InMemoryRaftLog log, StoredMembership initial)
     {
         ArgumentNullException.ThrowIfNull(log);
         ArgumentNullException.ThrowIfNull(initial);
-        var committed = new StoredMembership(null, initial);
+        var committed = initial;
         var effective = committed;
         foreach (var entry in log.Entries)
         {
@@ -83,6 +85,26 @@ public sealed partial class SimulatedCluster
         {
             node.Raft?.Wake();
         }
+    }
+
+    /// <summary>The membership in force at <paramref name="last"/> on <paramref name="node"/>: what a snapshot up to there records.</summary>
+    private StoredMembership MembershipAt(SimNode node, LogId last)
+    {
+        var membership = node.Storage.Snapshot?.LastMembership ?? new StoredMembership(null, Membership);
+        foreach (var entry in node.Storage.Log.Entries)
+        {
+            if (entry.Index > last.Index)
+            {
+                break;
+            }
+
+            if (entry.Membership is { } m)
+            {
+                membership = new StoredMembership(entry.LogId, m);
+            }
+        }
+
+        return membership;
     }
 
     private static ulong Pick(Random random, List<ulong> ids) => ids[random.Next(ids.Count)];

@@ -12,16 +12,27 @@ namespace RaftToolkit.Testing.Simulation;
 /// A crash loses the Ready not yet written and the in-memory state machine. After every step
 /// the <see cref="SafetyChecker"/> checks the safety properties.
 /// </summary>
+/// <remarks>
+/// Each node applies into an <see cref="ISimulatedStateMachine"/>; a snapshot the node asks for
+/// is built right after the Ready's entries are applied and kept durably, a received one is
+/// installed with its Ready's writes, and a restart restores the durable snapshot.
+/// </remarks>
 public sealed partial class SimulatedCluster
 {
     private readonly SimNode[] _nodes;
     private readonly Random _random;
     private readonly List<RaftMessage> _due = [];
+    private readonly Func<ulong, ISimulatedStateMachine> _stateMachines;
+    private long _snapshotsBuilt;
 
     /// <summary>Creates a cluster of voters 1..<paramref name="size"/>, all starting as followers with empty logs.</summary>
+    /// <param name="size">The number of voters.</param>
+    /// <param name="config">The node configuration.</param>
+    /// <param name="seed">The seed of the network and write delays.</param>
+    /// <param name="stateMachines">Creates a node's state machine at every start; an <see cref="AppliedDigestStateMachine"/> when null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is less than 1.</exception>
-    public SimulatedCluster(int size, RaftConfig config, int seed)
-        : this(size, 0, config, seed)
+    public SimulatedCluster(int size, RaftConfig config, int seed, Func<ulong, ISimulatedStateMachine>? stateMachines = null)
+        : this(size, 0, config, seed, stateMachines)
     {
     }
 
@@ -29,9 +40,15 @@ public sealed partial class SimulatedCluster
     /// Creates a cluster of voters 1..<paramref name="size"/> plus <paramref name="spares"/> nodes
     /// (size+1..) that run but are not members until a membership change adds them.
     /// </summary>
+    /// <param name="size">The number of voters.</param>
+    /// <param name="spares">The number of nodes that start outside the group.</param>
+    /// <param name="config">The node configuration.</param>
+    /// <param name="seed">The seed of the network and write delays.</param>
+    /// <param name="stateMachines">Creates a node's state machine at every start; an <see cref="AppliedDigestStateMachine"/> when null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is less than 1 or <paramref name="spares"/> negative.</exception>
-    public SimulatedCluster(int size, int spares, RaftConfig config, int seed)
+    public SimulatedCluster(int size, int spares, RaftConfig config, int seed, Func<ulong, ISimulatedStateMachine>? stateMachines = null)
     {
+        _stateMachines = stateMachines ?? (_ => new AppliedDigestStateMachine());
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(spares);
         ArgumentNullException.ThrowIfNull(config);
@@ -71,6 +88,18 @@ public sealed partial class SimulatedCluster
     /// <summary>The safety checker fed by every step.</summary>
     public SafetyChecker Checker { get; } = new();
 
+    /// <summary>Called for every message delivered to a running node, before it is stepped (for traces).</summary>
+    public Action<RaftMessage>? MessageDelivered { get; set; }
+
+    /// <summary>Called with a node's id for every read outcome its Ready hands out.</summary>
+    public Action<ulong, ReadState>? ReadStateObserved { get; set; }
+
+    /// <summary>Snapshots built by the nodes' state machines so far.</summary>
+    public long SnapshotsBuilt => _snapshotsBuilt;
+
+    /// <summary>Snapshots installed from a leader so far.</summary>
+    public long SnapshotsInstalled { get; private set; }
+
     /// <summary>The largest delay, in ticks, between taking a Ready and its writes becoming durable.</summary>
     public int MaxPersistDelay { get; set; }
 
@@ -94,6 +123,12 @@ public sealed partial class SimulatedCluster
 
     /// <summary>The entries node <paramref name="id"/>'s state machine applied since it last started.</summary>
     public IReadOnlyList<Entry> Applied(ulong id) => Find(id).AppliedEntries;
+
+    /// <summary>The state machine of node <paramref name="id"/> (its current incarnation's).</summary>
+    public ISimulatedStateMachine StateMachine(ulong id) => Find(id).StateMachine!;
+
+    /// <summary>The index of the last entry node <paramref name="id"/>'s state machine holds (applied or installed), if any.</summary>
+    public LogId? LastApplied(ulong id) => Find(id).LastAppliedId;
 
     /// <summary>True when node <paramref name="id"/> is running.</summary>
     public bool IsUp(ulong id) => Find(id).Raft is not null;
@@ -219,7 +254,9 @@ public sealed partial class SimulatedCluster
                 text.Append("down");
             }
 
-            text.Append(" | durable vote ").Append(node.Storage.Vote).Append(" log ").Append(node.Storage.Log.LastLogId?.ToString() ?? "none").AppendLine();
+            text.Append(" | durable vote ").Append(node.Storage.Vote).Append(" log ").Append(node.Storage.Log.LastLogId?.ToString() ?? "none")
+                .Append(" purged ").Append(node.Storage.Log.LastPurgedLogId?.ToString() ?? "none")
+                .Append(" snapshot ").Append(node.Storage.Snapshot?.LastLogId?.ToString() ?? "none").AppendLine();
         }
 
         return text.ToString();
@@ -243,10 +280,25 @@ public sealed partial class SimulatedCluster
         node.Incarnation++;
         node.AppliedEntries = [];
         var storage = node.Storage;
-        node.Raft = new RaftNode(node.Id, Config, storage.Log, MembershipFromLog(storage.Log, Membership), new RaftNodeState(storage.Vote, storage.Committed, null));
+        node.StateMachine = _stateMachines(node.Id);
+        node.LastAppliedId = null;
+        if (storage.Snapshot is { } snapshot)
+        {
+            // The state machine was lost with the crash: it restarts from the durable snapshot.
+            node.StateMachine.Restore(storage.SnapshotData.Span);
+            node.LastAppliedId = snapshot.LastLogId;
+        }
+
+        node.NextApplyIndex = node.LastAppliedId.NextIndex();
+        var state = new RaftNodeState(storage.Vote, storage.Committed, node.LastAppliedId)
+        {
+            Snapshot = storage.Snapshot,
+            SnapshotData = storage.SnapshotData,
+        };
+        node.Raft = new RaftNode(node.Id, Config, storage.Log, MembershipFromLog(storage.Log, storage.Snapshot?.LastMembership ?? new StoredMembership(null, Membership)), state);
         node.LastVote = node.Raft.Vote;
         node.LastCommitted = null;
-        node.CheckedCommitNext = 0;
+        node.CheckedCommitNext = node.Raft.LastPurgedLogId?.Index ?? 0;
     }
 
     private void Deliver(long now)
@@ -255,7 +307,11 @@ public sealed partial class SimulatedCluster
         Network.CollectDue(now, _due);
         foreach (var message in _due)
         {
-            Find(message.To).Raft?.Step(message);
+            if (Find(message.To).Raft is { } raft)
+            {
+                MessageDelivered?.Invoke(message);
+                raft.Step(message);
+            }
         }
     }
 
@@ -268,14 +324,36 @@ public sealed partial class SimulatedCluster
             {
                 node.Pending = null;
                 node.Storage.Persist(ready);
+                var machine = node.StateMachine!;
+                if (ready.SnapshotToInstall is { LastLogId: { } installed })
+                {
+                    Checker.OnSnapshot(node.Id, installed, ready.SnapshotData.Span);
+                    machine.Restore(ready.SnapshotData.Span);
+                    node.LastAppliedId = installed;
+                    node.NextApplyIndex = installed.Index + 1;
+                    SnapshotsInstalled++;
+                }
+
                 var applied = ready.CommittedEntries.Span;
                 for (int i = 0; i < applied.Length; i++)
                 {
-                    Checker.OnApplied(node.Id, (ulong)node.AppliedEntries.Count, applied[i]);
+                    Checker.OnApplied(node.Id, node.NextApplyIndex, applied[i]);
+                    machine.Apply(applied[i]);
+                    node.NextApplyIndex = applied[i].Index + 1;
+                    node.LastAppliedId = applied[i].LogId;
                     node.AppliedEntries.Add(applied[i]);
                 }
 
                 raft.Advance(ready);
+                if (ready.SnapshotRequested && node.LastAppliedId is { } last)
+                {
+                    byte[] data = machine.TakeSnapshot();
+                    Checker.OnSnapshot(node.Id, last, data);
+                    var meta = new SnapshotMeta(last, MembershipAt(node, last), $"{node.Id}-{last}-{++_snapshotsBuilt}");
+                    node.Storage.SaveSnapshot(meta, data);
+                    raft.SnapshotBuilt(meta, data);
+                }
+
                 any = true;
             }
         }
@@ -295,6 +373,14 @@ public sealed partial class SimulatedCluster
                 {
                     CheckPersistedBeforeSent(node, message);
                     Network.Send(message, now);
+                }
+
+                if (ReadStateObserved is { } observe)
+                {
+                    foreach (var readState in ready.ReadStates)
+                    {
+                        observe(node.Id, readState);
+                    }
                 }
 
                 node.Pending = ready;
@@ -317,7 +403,8 @@ public sealed partial class SimulatedCluster
             case VoteRequest request when storage.Vote < request.Vote:
                 throw new SimulationInvariantException($"Node {node.Id} asked for {request.Vote} before persisting its own vote (durable vote {storage.Vote}).");
             case AppendEntriesResponse { Outcome: AppendEntriesOutcome.Success, Matched: { } matched }
-                when !storage.Log.TryGetLogId(matched.Index, out var durable) || durable != matched:
+                when !(storage.Log.LastPurgedLogId is { } purged && matched.Index < purged.Index)
+                    && (!storage.Log.TryGetLogId(matched.Index, out var durable) || durable != matched):
                 throw new SimulationInvariantException($"Node {node.Id} acknowledged {matched} before it was durable (durable last {storage.Log.LastLogId}).");
         }
     }
@@ -353,7 +440,9 @@ public sealed partial class SimulatedCluster
             node.LastCommitted = raft.Committed;
             if (raft.Committed is { } committed && committed.Index + 1 > node.CheckedCommitNext)
             {
-                Checker.OnCommitted(node.Id, raft, node.CheckedCommitNext, committed.Index);
+                // Entries below the purge point are gone; the snapshot that replaced them is checked on its own.
+                ulong from = Math.Max(node.CheckedCommitNext, raft.LastPurgedLogId?.Index ?? 0);
+                Checker.OnCommitted(node.Id, raft, from, committed.Index);
                 node.CheckedCommitNext = committed.Index + 1;
             }
 
@@ -379,6 +468,12 @@ public sealed partial class SimulatedCluster
         public long PendingDueAt { get; set; }
 
         public List<Entry> AppliedEntries { get; set; } = [];
+
+        public ISimulatedStateMachine? StateMachine { get; set; }
+
+        public LogId? LastAppliedId { get; set; }
+
+        public ulong NextApplyIndex { get; set; }
 
         public Vote LastVote { get; set; }
 

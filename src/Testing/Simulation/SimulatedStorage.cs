@@ -24,6 +24,23 @@ public sealed class SimulatedStorage
     /// <summary>The saved committed id.</summary>
     public LogId? Committed { get; private set; }
 
+    /// <summary>The durable current snapshot's description, if any.</summary>
+    public SnapshotMeta? Snapshot { get; private set; }
+
+    /// <summary>The durable current snapshot's bytes.</summary>
+    public ReadOnlyMemory<byte> SnapshotData { get; private set; }
+
+    /// <summary>Keeps a snapshot the node's state machine built, unless the current one covers as much.</summary>
+    public void SaveSnapshot(SnapshotMeta meta, ReadOnlyMemory<byte> data)
+    {
+        ArgumentNullException.ThrowIfNull(meta);
+        if (LogIds.Compare(meta.LastLogId, Snapshot?.LastLogId) > 0)
+        {
+            Snapshot = meta;
+            SnapshotData = data.ToArray();
+        }
+    }
+
     /// <summary>When set, the next write fails (and so do all after it).</summary>
     public bool FailNextWrite { get; set; }
 
@@ -33,7 +50,7 @@ public sealed class SimulatedStorage
     /// <summary>Called for every entry made durable, with the id of the entry before it (for log-matching checks).</summary>
     public Action<LogId?, Entry>? OnEntryDurable { get; set; }
 
-    /// <summary>Writes <paramref name="ready"/>'s vote, truncation, entries and committed id as one atomic batch.</summary>
+    /// <summary>Writes <paramref name="ready"/>'s vote, snapshot install, truncation, purge, entries and committed id as one atomic batch.</summary>
     /// <exception cref="StoreFailedException">This write or an earlier one failed.</exception>
     /// <exception cref="StorageInconsistencyException">The vote would go backwards.</exception>
     public void Persist(Ready ready)
@@ -60,9 +77,20 @@ public sealed class SimulatedStorage
             Vote = vote;
         }
 
+        if (ready.SnapshotToInstall is { } install)
+        {
+            Snapshot = install;
+            SnapshotData = ready.SnapshotData.ToArray();
+        }
+
         if (ready.HasTruncation)
         {
             Log.TruncateFrom(ready.TruncateFromIndex);
+        }
+
+        if (ready.PurgeUpTo is { } purge)
+        {
+            Log.Purge(purge);
         }
 
         var entries = ready.Entries.Span;

@@ -133,6 +133,39 @@ public sealed class MultiRaftHostTests
     }
 
     [Fact]
+    public async Task Host_ProposalsWhoseEntriesANewLeaderReplacedFailAsSupersededEvenWhenNothingCommitsAtTheirIndex()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        await cluster.BootstrapFreshAsync([1]);
+        ulong oldLeader = await cluster.WaitForLeaderAsync(1, Patience);
+        cluster.Network.Partitions.Isolate(oldLeader);
+
+        // Accepted by a leader that can no longer reach a quorum: they can never commit.
+        var orphans = Enumerable.Range(0, 5).Select(i => cluster.Hosts[oldLeader].ProposeAsync(1, KvCommand.Set($"orphan{i}", "x"))).ToArray();
+        var others = cluster.NodeIds.Where(id => id != oldLeader).ToList();
+        await HostCluster.WaitUntilAsync(
+            () => others.Any(id => cluster.Hosts[id].GetMetricsAsync(1).Result.Role == RaftRole.Leader),
+            Patience,
+            () => "the majority side elected no leader");
+        ulong newLeader = others.First(id => cluster.Hosts[id].GetMetricsAsync(1).Result.Role == RaftRole.Leader);
+
+        // The new leader's blank entry and this one cover two of the five orphaned indexes; the
+        // other three are replaced (truncated) but nothing commits at them while the group idles.
+        await cluster.Hosts[newLeader].ProposeAsync(1, KvCommand.Set("k", "v"));
+        Assert.All(orphans, orphan => Assert.False(orphan.IsCompleted));
+
+        cluster.Network.Partitions.Reconnect(oldLeader);
+
+        foreach (var orphan in orphans)
+        {
+            var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => orphan.WaitAsync(Patience));
+            Assert.Equal(ProposalDropReason.Superseded, dropped.Reason);
+        }
+
+        Assert.False(cluster.StateMachines[(oldLeader, 1)].TryGetValue("orphan4", out _));
+    }
+
+    [Fact]
     public async Task Host_CorruptEntryReadStopsOnlyThatGroupAndTheHostGoesOn()
     {
         await using var cluster = new HostCluster(3, rocksDb: false, id => NoRetainedEntries(HostCluster.FastOptions(id)), () => new CorruptingReadsStore());

@@ -15,6 +15,10 @@ public sealed class RaftConfigTests
         { "MaxBytesPerAppend", new RaftConfig { MaxBytesPerAppend = 0 } },
         { "MaxInflightAppends", new RaftConfig { MaxInflightAppends = 0 } },
         { "MaxApplyEntriesPerReady", new RaftConfig { MaxApplyEntriesPerReady = 0 } },
+        { "SnapshotAfterEntries", new RaftConfig { SnapshotAfterEntries = -1 } },
+        { "PurgeKeepEntries", new RaftConfig { PurgeKeepEntries = -1 } },
+        { "SnapshotChunkBytes", new RaftConfig { SnapshotChunkBytes = 0 } },
+        { "PurgeHoldElectionTimeouts", new RaftConfig { PurgeHoldElectionTimeouts = 0 } },
     };
 
     [Fact]

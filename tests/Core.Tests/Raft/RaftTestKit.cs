@@ -34,6 +34,41 @@ internal sealed class TestNode
 
     public List<Entry> Applied { get; } = [];
 
+    /// <summary>The durable snapshot (built here or installed from the leader), if any.</summary>
+    public SnapshotMeta? PersistedSnapshot { get; private set; }
+
+    public byte[] PersistedSnapshotData { get; private set; } = [];
+
+    /// <summary>The last entry the state machine holds (applied or installed).</summary>
+    public LogId? LastApplied { get; private set; }
+
+    /// <summary>Snapshots installed from a leader, in order.</summary>
+    public List<SnapshotMeta> Installed { get; } = [];
+
+    /// <summary>Every purge the node asked for, in order.</summary>
+    public List<LogId> Purges { get; } = [];
+
+    /// <summary>Every read outcome handed out, in order.</summary>
+    public List<ReadState> ReadStates { get; } = [];
+
+    /// <summary>When true, a Ready's snapshot request is built and reported at once (the state is the last applied id).</summary>
+    public bool BuildRequestedSnapshots { get; set; } = true;
+
+    public int SnapshotRequests { get; private set; }
+
+    /// <summary>Builds a snapshot of the state machine (the last applied id and how many entries it holds) and reports it.</summary>
+    public bool BuildSnapshot()
+    {
+        var last = LastApplied ?? throw new InvalidOperationException("Nothing applied to snapshot.");
+        var data = new byte[16];
+        BitConverter.TryWriteBytes(data.AsSpan(0, 8), last.Index);
+        BitConverter.TryWriteBytes(data.AsSpan(8, 8), (ulong)Applied.Count);
+        var meta = new SnapshotMeta(last, StoredMembership.Default, $"{Id}-{last}");
+        PersistedSnapshot = meta;
+        PersistedSnapshotData = data;
+        return Raft.SnapshotBuilt(meta, data);
+    }
+
     public static RaftConfig PaperConfig(ulong seed = 1) => new()
     {
         ElectionTicks = 10,
@@ -68,6 +103,14 @@ internal sealed class TestNode
             sent.AddRange(ready.Messages);
             Persist(ready);
             Raft.Advance(ready);
+            if (ready.SnapshotRequested)
+            {
+                SnapshotRequests++;
+                if (BuildRequestedSnapshots)
+                {
+                    BuildSnapshot();
+                }
+            }
         }
 
         return sent;
@@ -80,9 +123,23 @@ internal sealed class TestNode
             PersistedVote = vote;
         }
 
+        if (ready.SnapshotToInstall is { } install)
+        {
+            PersistedSnapshot = install;
+            PersistedSnapshotData = ready.SnapshotData.ToArray();
+            Installed.Add(install);
+            LastApplied = install.LastLogId;
+        }
+
         if (ready.HasTruncation)
         {
             Log.TruncateFrom(ready.TruncateFromIndex);
+        }
+
+        if (ready.PurgeUpTo is { } purge)
+        {
+            Log.Purge(purge);
+            Purges.Add(purge);
         }
 
         Log.Append(ready.Entries.Span);
@@ -92,12 +149,24 @@ internal sealed class TestNode
         }
 
         Applied.AddRange(ready.CommittedEntries.ToArray());
+        if (!ready.CommittedEntries.IsEmpty)
+        {
+            LastApplied = ready.CommittedEntries.Span[^1].LogId;
+        }
+
+        ReadStates.AddRange(ready.ReadStates);
     }
 
     /// <summary>Restarts the node from what was persisted (the unwritten part is lost).</summary>
     public void Restart()
     {
-        Raft = new RaftNode(Id, Config, Log, Membership, new RaftNodeState(PersistedVote, PersistedCommitted, null));
+        // The state machine restarts from the durable snapshot, if any.
+        LastApplied = PersistedSnapshot?.LastLogId;
+        Raft = new RaftNode(Id, Config, Log, Membership, new RaftNodeState(PersistedVote, PersistedCommitted, LastApplied)
+        {
+            Snapshot = PersistedSnapshot,
+            SnapshotData = PersistedSnapshotData,
+        });
         Applied.Clear();
     }
 
@@ -158,7 +227,10 @@ internal sealed class TestCluster
     public void Heal() => _cut.Clear();
 
     /// <summary>Drains every node and delivers every message until the cluster is quiet.</summary>
-    public void Stabilize(int maxRounds = 1000)
+    public void Stabilize(int maxRounds = 1000) => Stabilize(null, maxRounds);
+
+    /// <summary>Like <see cref="Stabilize(int)"/>, delivering only the messages <paramref name="deliver"/> accepts (all when null).</summary>
+    public void Stabilize(Func<RaftMessage, bool>? deliver, int maxRounds = 1000)
     {
         for (int round = 0; round < maxRounds; round++)
         {
@@ -175,7 +247,7 @@ internal sealed class TestCluster
 
             foreach (var message in messages)
             {
-                if (!_cut.Contains((message.From, message.To)))
+                if (!_cut.Contains((message.From, message.To)) && (deliver is null || deliver(message)))
                 {
                     Nodes[message.To].Raft.Step(message);
                 }
@@ -183,6 +255,20 @@ internal sealed class TestCluster
         }
 
         throw new InvalidOperationException("The cluster did not become quiet.");
+    }
+
+    /// <summary>Ticks every node <paramref name="ticks"/> times, stabilizing after each tick.</summary>
+    public void TickAll(int ticks, Func<RaftMessage, bool>? deliver = null)
+    {
+        for (int i = 0; i < ticks; i++)
+        {
+            foreach (var node in Nodes.Values)
+            {
+                node.Raft.Tick();
+            }
+
+            Stabilize(deliver);
+        }
     }
 
     /// <summary>Makes <paramref name="id"/> campaign and delivers until quiet.</summary>

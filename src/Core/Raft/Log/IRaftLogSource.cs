@@ -19,8 +19,15 @@ namespace RaftToolkit.Core.Raft.Log;
 /// </remarks>
 public interface IRaftLogSource
 {
-    /// <summary>The id of the last written entry, or none for an empty log.</summary>
+    /// <summary>The id of the last written entry; the last purged id when no entry is left; none for an empty log.</summary>
     LogId? LastLogId { get; }
+
+    /// <summary>
+    /// The id of the last purged entry, or none. Entries up to it are gone; a source that can,
+    /// answers <see cref="TryGetLogId"/> for this index with this id. The node reads it once, at
+    /// construction, and tracks purges itself afterwards (<see cref="Ready.PurgeUpTo"/>).
+    /// </summary>
+    LogId? LastPurgedLogId => null;
 
     /// <summary>The id of the entry at <paramref name="index"/>, when available.</summary>
     bool TryGetLogId(ulong index, out LogId logId);

@@ -5,12 +5,16 @@ namespace RaftToolkit.Core.Raft.Log;
 /// <summary>
 /// A whole log held in memory: an <see cref="IRaftLogSource"/> that is also written to. Used
 /// by tests and the simulation as a node's durable log, and by hosts for groups that keep
-/// their log in memory.
+/// their log in memory. After a purge it holds the entries after <see cref="LastPurgedLogId"/>.
 /// </summary>
 public sealed class InMemoryRaftLog : IRaftLogSource
 {
     private Entry[] _entries;
     private int _count;
+
+    /// <summary>The index of <c>_entries[0]</c>: the entry after the last purged one.</summary>
+    private ulong _first;
+    private LogId? _lastPurged;
 
     /// <summary>Creates an empty log.</summary>
     public InMemoryRaftLog()
@@ -26,21 +30,33 @@ public sealed class InMemoryRaftLog : IRaftLogSource
         Append(entries);
     }
 
-    /// <summary>The number of entries.</summary>
+    /// <summary>The number of entries held (after the purged ones).</summary>
     public int Count => _count;
 
-    /// <inheritdoc />
-    public LogId? LastLogId => _count == 0 ? null : _entries[_count - 1].LogId;
+    /// <summary>The index of the first entry held (0 until something is purged).</summary>
+    public ulong FirstIndex => _first;
 
-    /// <summary>The entries, index 0 first.</summary>
+    /// <inheritdoc />
+    public LogId? LastLogId => _count == 0 ? _lastPurged : _entries[_count - 1].LogId;
+
+    /// <inheritdoc />
+    public LogId? LastPurgedLogId => _lastPurged;
+
+    /// <summary>The entries held, <see cref="FirstIndex"/> first.</summary>
     public ReadOnlySpan<Entry> Entries => _entries.AsSpan(0, _count);
 
     /// <inheritdoc />
     public bool TryGetLogId(ulong index, out LogId logId)
     {
-        if (index < (ulong)_count)
+        if (index >= _first && index - _first < (ulong)_count)
         {
-            logId = _entries[index].LogId;
+            logId = _entries[index - _first].LogId;
+            return true;
+        }
+
+        if (_lastPurged is { } purged && purged.Index == index)
+        {
+            logId = purged;
             return true;
         }
 
@@ -51,9 +67,9 @@ public sealed class InMemoryRaftLog : IRaftLogSource
     /// <inheritdoc />
     public bool TryGetEntry(ulong index, out Entry entry)
     {
-        if (index < (ulong)_count)
+        if (index >= _first && index - _first < (ulong)_count)
         {
-            entry = _entries[index];
+            entry = _entries[index - _first];
             return true;
         }
 
@@ -65,7 +81,7 @@ public sealed class InMemoryRaftLog : IRaftLogSource
     /// <exception cref="ArgumentException">An entry does not follow its predecessor.</exception>
     public void Append(ReadOnlySpan<Entry> entries)
     {
-        ulong expected = (ulong)_count;
+        ulong expected = _first + (ulong)_count;
         for (int i = 0; i < entries.Length; i++)
         {
             if (entries[i].Index != expected + (ulong)i)
@@ -83,13 +99,35 @@ public sealed class InMemoryRaftLog : IRaftLogSource
         _count += entries.Length;
     }
 
-    /// <summary>Deletes every entry at or after <paramref name="index"/>.</summary>
+    /// <summary>Deletes every entry at or after <paramref name="index"/> (purged entries stay purged).</summary>
     public void TruncateFrom(ulong index)
     {
-        if (index < (ulong)_count)
+        ulong from = Math.Max(index, _first);
+        if (from - _first < (ulong)_count)
         {
-            _entries.AsSpan((int)index, _count - (int)index).Clear();
-            _count = (int)index;
+            int keep = (int)(from - _first);
+            _entries.AsSpan(keep, _count - keep).Clear();
+            _count = keep;
         }
+    }
+
+    /// <summary>
+    /// Deletes every entry up to and including <paramref name="upTo"/>'s index and records it as
+    /// the last purged id; a log that ends before it becomes empty and continues after it.
+    /// </summary>
+    public void Purge(LogId upTo)
+    {
+        if (_lastPurged is { } purged && upTo.Index <= purged.Index)
+        {
+            return;
+        }
+
+        ulong end = _first + (ulong)_count;
+        int drop = upTo.Index + 1 >= end ? _count : (int)(upTo.Index + 1 - _first);
+        Array.Copy(_entries, drop, _entries, 0, _count - drop);
+        _entries.AsSpan(_count - drop, drop).Clear();
+        _count -= drop;
+        _first = upTo.Index + 1;
+        _lastPurged = upTo;
     }
 }

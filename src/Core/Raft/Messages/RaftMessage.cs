@@ -28,6 +28,24 @@ public enum RaftMessageKind : byte
 
     /// <summary><see cref="Messages.QuiesceNotice"/> (an idle leader goes quiet).</summary>
     QuiesceNotice = 21,
+
+    /// <summary><see cref="Messages.InstallSnapshotRequest"/>.</summary>
+    InstallSnapshotRequest = 40,
+
+    /// <summary><see cref="Messages.InstallSnapshotResponse"/>.</summary>
+    InstallSnapshotResponse = 41,
+
+    /// <summary><see cref="Messages.ReadIndexRequest"/>.</summary>
+    ReadIndexRequest = 42,
+
+    /// <summary><see cref="Messages.ReadIndexResponse"/>.</summary>
+    ReadIndexResponse = 43,
+
+    /// <summary><see cref="Messages.LeadershipConfirmRequest"/>.</summary>
+    LeadershipConfirmRequest = 44,
+
+    /// <summary><see cref="Messages.LeadershipConfirmResponse"/>.</summary>
+    LeadershipConfirmResponse = 45,
 }
 
 /// <summary>

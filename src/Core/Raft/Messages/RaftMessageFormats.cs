@@ -58,6 +58,12 @@ public static partial class RaftMessageFormats
                 case Messages.AppendEntriesResponse m: AppendEntriesResponse.Write(output, m); break;
                 case Messages.TimeoutNowRequest m: TimeoutNowRequest.Write(output, m); break;
                 case Messages.QuiesceNotice m: QuiesceNotice.Write(output, m); break;
+                case Messages.InstallSnapshotRequest m: InstallSnapshotRequest.Write(output, m); break;
+                case Messages.InstallSnapshotResponse m: InstallSnapshotResponse.Write(output, m); break;
+                case Messages.ReadIndexRequest m: ReadIndexRequest.Write(output, m); break;
+                case Messages.ReadIndexResponse m: ReadIndexResponse.Write(output, m); break;
+                case Messages.LeadershipConfirmRequest m: LeadershipConfirmRequest.Write(output, m); break;
+                case Messages.LeadershipConfirmResponse m: LeadershipConfirmResponse.Write(output, m); break;
                 default: throw new ArgumentException($"Unknown message type {value.GetType().Name}.", nameof(value));
             }
         }
@@ -75,6 +81,12 @@ public static partial class RaftMessageFormats
                 RaftMessageKind.AppendEntriesResponse => AppendEntriesResponse.Read(ref reader),
                 RaftMessageKind.TimeoutNowRequest => TimeoutNowRequest.Read(ref reader),
                 RaftMessageKind.QuiesceNotice => QuiesceNotice.Read(ref reader),
+                RaftMessageKind.InstallSnapshotRequest => InstallSnapshotRequest.Read(ref reader),
+                RaftMessageKind.InstallSnapshotResponse => InstallSnapshotResponse.Read(ref reader),
+                RaftMessageKind.ReadIndexRequest => ReadIndexRequest.Read(ref reader),
+                RaftMessageKind.ReadIndexResponse => ReadIndexResponse.Read(ref reader),
+                RaftMessageKind.LeadershipConfirmRequest => LeadershipConfirmRequest.Read(ref reader),
+                RaftMessageKind.LeadershipConfirmResponse => LeadershipConfirmResponse.Read(ref reader),
                 _ => throw WireReader.Invalid($"Unknown Raft message kind {kind}."),
             };
         }

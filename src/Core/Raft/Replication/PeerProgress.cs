@@ -10,6 +10,9 @@ internal enum ReplicationState : byte
 
     /// <summary>The follower matched: requests are pipelined up to the in-flight window.</summary>
     Replicate = 1,
+
+    /// <summary>The follower needs entries the leader purged: a snapshot is sent, one chunk at a time.</summary>
+    Snapshot = 2,
 }
 
 /// <summary>
@@ -54,6 +57,56 @@ internal sealed class PeerProgress
 
     public int InflightCount => _inflightCount;
 
+    /// <summary>Leader ticks since this follower last answered anything; past a limit it no longer holds the purge back.</summary>
+    public int TicksSinceHeard { get; set; }
+
+    /// <summary>The greatest read round this follower confirmed under the current leadership.</summary>
+    public ulong ReadAckedRound { get; set; }
+
+    /// <summary>Snapshot only: the snapshot being sent (kept with its bytes even if a newer one is built meanwhile).</summary>
+    public SnapshotMeta? SendingSnapshot { get; private set; }
+
+    /// <summary>Snapshot only: the bytes of <see cref="SendingSnapshot"/>.</summary>
+    public ReadOnlyMemory<byte> SendingSnapshotData { get; private set; }
+
+    /// <summary>Snapshot only: the offset of the chunk in flight (every byte before it is acknowledged).</summary>
+    public ulong SnapshotOffset { get; set; }
+
+    /// <summary>Starts sending <paramref name="meta"/> from its first byte.</summary>
+    public void BecomeSnapshot(SnapshotMeta meta, ReadOnlyMemory<byte> data)
+    {
+        State = ReplicationState.Snapshot;
+        SendingSnapshot = meta;
+        SendingSnapshotData = data;
+        SnapshotOffset = 0;
+        ProbeSent = false;
+        StalledBeats = 0;
+        ClearInflight();
+    }
+
+    /// <summary>The follower holds the snapshot ending at <paramref name="last"/>: replicate the log after it.</summary>
+    public void OnSnapshotInstalled(LogId last)
+    {
+        if (Matched is not { } current || last.Index > current.Index)
+        {
+            Matched = last;
+        }
+
+        NextIndex = Matched.NextIndex();
+        State = ReplicationState.Replicate;
+        ForgetSnapshot();
+        ProbeSent = false;
+        StalledBeats = 0;
+        ClearInflight();
+    }
+
+    private void ForgetSnapshot()
+    {
+        SendingSnapshot = null;
+        SendingSnapshotData = default;
+        SnapshotOffset = 0;
+    }
+
     public bool InflightFull(int window) => _inflightCount >= window;
 
     /// <summary>Records an acknowledgement; returns true when <see cref="Matched"/> advanced.</summary>
@@ -93,6 +146,7 @@ internal sealed class PeerProgress
     public void BecomeProbe(ulong nextIndex)
     {
         State = ReplicationState.Probe;
+        ForgetSnapshot();
         NextIndex = Math.Max(nextIndex, Matched.NextIndex());
         ProbeSent = false;
         StalledBeats = 0;
