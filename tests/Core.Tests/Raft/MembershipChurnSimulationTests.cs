@@ -1,3 +1,4 @@
+using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
 using RaftToolkit.Testing.Simulation;
 using Xunit;
@@ -8,7 +9,8 @@ namespace RaftToolkit.Core.Tests.Raft;
 /// <summary>
 /// Randomized runs with membership churn: voters and learners added, removed, promoted and
 /// replaced at random while messages are dropped, duplicated and delayed, links are cut,
-/// nodes crash and restart, leadership is transferred and idle groups quiesce. The
+/// nodes crash and restart, leadership is transferred, idle groups quiesce and snapshots
+/// compact the log (so membership also travels in snapshots). The
 /// <see cref="SafetyChecker"/> runs after every step; at the end the faults heal and a leader
 /// must commit a proposal that every member of its configuration applies.
 /// CI runs <see cref="CiSeeds"/> seeds; RAFTKIT_CHURN_SEEDS=20000 is the long mode
@@ -81,6 +83,9 @@ public sealed class MembershipChurnSimulationTests(ITestOutputHelper output)
             PreVote = random.Next(4) != 0,
             CheckQuorum = random.Next(4) != 0,
             QuiesceAfterTicks = random.Next(3) == 0 ? 0 : 5 + random.Next(20),
+            SnapshotAfterEntries = random.Next(3) == 0 ? 0 : 4 + random.Next(12),
+            PurgeKeepEntries = random.Next(6),
+            SnapshotChunkBytes = 8 + random.Next(64),
             RandomSeed = (ulong)seed,
         };
         var cluster = new SimulatedCluster(size, 2 + random.Next(2), config, seed)
@@ -177,10 +182,11 @@ public sealed class MembershipChurnSimulationTests(ITestOutputHelper output)
         cluster.WakeAll();
         ProposeResult? pending = null;
         RaftNode? proposer = null;
+        Vote proposedUnder = default;
         for (int tick = 0; tick < LivenessBoundTicks; tick++)
         {
             if (pending is { } p && proposer is { Role: RaftRole.Leader } && proposer.Applied is { } applied && applied.Index >= p.LogId.Index
-                && proposer.TryGetLogId(p.LogId.Index, out var atIndex) && atIndex == p.LogId)
+                && cluster.Checker.CommittedSequence.Count > (int)p.LogId.Index && cluster.Checker.CommittedSequence[(int)p.LogId.Index] == p.LogId)
             {
                 // Every member of the leader's configuration (voters and learners) must apply it.
                 var members = proposer.Membership.Nodes.Keys.ToArray();
@@ -194,13 +200,16 @@ public sealed class MembershipChurnSimulationTests(ITestOutputHelper output)
                 return;
             }
 
-            if (cluster.Leader is { } leader && (proposer is null || proposer != leader || proposer.Role != RaftRole.Leader))
+            // A proposal is renewed when its leader lost the leadership, even if the same node
+            // leads again under a new vote (the entry may then have been replaced).
+            if (cluster.Leader is { } leader && (proposer is null || proposer != leader || proposer.Role != RaftRole.Leader || leader.Vote != proposedUnder))
             {
                 var result = leader.Propose("after-heal"u8.ToArray());
                 if (result.IsAccepted)
                 {
                     pending = result;
                     proposer = leader;
+                    proposedUnder = leader.Vote;
                 }
             }
 
