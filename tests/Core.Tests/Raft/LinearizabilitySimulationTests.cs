@@ -13,8 +13,9 @@ namespace RaftToolkit.Core.Tests.Raft;
 /// clients write through the log (Set/Delete proposals) and read through ReadIndex (at the
 /// leader, or forwarded by a follower), while snapshots are built every few entries, logs are
 /// purged behind a small keep window, lagging and restarted nodes catch up by chunked snapshot
-/// installs, and the network drops, duplicates, delays, reorders and partitions messages and
-/// nodes crash and restart. A write that fails, times out or whose node crashes is ambiguous.
+/// installs, half the seeds churn the membership (spare nodes join as learners and voters,
+/// voters leave, joint configurations come and go), and the network drops, duplicates, delays,
+/// reorders and partitions messages and nodes crash and restart. A write that fails, times out or whose node crashes is ambiguous.
 /// At the end the faults heal and every node must apply a final write (through a snapshot if
 /// needed), and the history is checked with <see cref="LinearizabilityChecker"/> and
 /// <see cref="KeyValueModel"/>. CI runs <see cref="CiSeeds"/> seeds; RAFTKIT_LIN_SEEDS=20000 is
@@ -32,7 +33,7 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
     private static readonly string[] Keys = ["a", "b", "c"];
 
     [Fact]
-    public void KeyValueHistoryUnderChaosAndCompactionIsLinearizable()
+    public void KeyValueHistoryUnderChaosChurnAndCompactionIsLinearizable()
     {
         var (first, count) = SeedRange();
         output.WriteLine($"Running seeds {first}..{first + count - 1}. Replay one: RAFTKIT_SEED=<seed> dotnet test tests/Core.Tests --filter \"FullyQualifiedName~LinearizabilitySimulationTests\"");
@@ -51,9 +52,10 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
 
         output.WriteLine(
             $"{count} seeds passed: {totals.Writes} writes and {totals.Reads} reads completed, {totals.Ambiguous} ambiguous; "
-            + $"{totals.SnapshotsBuilt} snapshots built, {totals.SnapshotsInstalled} installed from a leader.");
+            + $"{totals.SnapshotsBuilt} snapshots built, {totals.SnapshotsInstalled} installed from a leader, {totals.MembershipChanges} membership changes accepted.");
         Assert.True(totals.Reads > count && totals.Writes > count, "The runs completed almost no operations: the workload is not exercising the cluster.");
         Assert.True(totals.SnapshotsInstalled > 0, "No follower ever installed a snapshot: compaction is not exercised.");
+        Assert.True(count < 50 || totals.MembershipChanges > count / 4, $"Only {totals.MembershipChanges} membership changes over {count} seeds: churn is not exercised.");
     }
 
     private static (int First, int Count) SeedRange()
@@ -94,7 +96,12 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
             RandomSeed = (ulong)seed,
         };
         var results = new Dictionary<LogId, KvResponse>();
-        var cluster = new SimulatedCluster(size, config, seed, _ => new KvStateMachine(results))
+
+        // Half the seeds also churn the membership: spare nodes join as learners and voters,
+        // voters leave, configurations go joint and back, all while clients read and write.
+        bool churn = random.Next(2) == 0;
+        int spares = churn ? 1 + random.Next(2) : 0;
+        var cluster = new SimulatedCluster(size, spares, config, seed, _ => new KvStateMachine(results))
         {
             MaxPersistDelay = random.Next(3),
         };
@@ -149,6 +156,13 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
             {
                 cluster.Node(ids[random.Next(ids.Length)])?.RequestSnapshot();
             }
+            else if (churn && roll < 85)
+            {
+                if (cluster.ProposeRandomMembershipChange(random).IsAccepted)
+                {
+                    totals.MembershipChanges++;
+                }
+            }
 
             workload.IssueSome();
             cluster.Step();
@@ -197,6 +211,7 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
         public long Ambiguous;
         public long SnapshotsBuilt;
         public long SnapshotsInstalled;
+        public long MembershipChanges;
 
         public void Add(Workload workload, SimulatedCluster cluster)
         {
@@ -312,7 +327,7 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
                     GiveUpWhenOverdue(read);
                 }
 
-                if (wrote && readDone && write is { LogId: { } id } && cluster.NodeIds.All(n => cluster.LastApplied(n) is { } a && a.Index >= id.Index))
+                if (wrote && readDone && write is { LogId: { } id } && Members().All(n => cluster.LastApplied(n) is { } a && a.Index >= id.Index))
                 {
                     return true;
                 }
@@ -320,6 +335,9 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
 
             return false;
         }
+
+        /// <summary>Every member (voter or learner) of the leader's configuration; every node when there is no leader.</summary>
+        private IEnumerable<ulong> Members() => cluster.Leader?.Membership.Nodes.Keys ?? cluster.NodeIds;
 
         /// <summary>An operation of the final phase that is overdue is recorded as ambiguous and retried.</summary>
         private void GiveUpWhenOverdue(ClientOp op)
