@@ -40,7 +40,7 @@ if [ "$quick" -eq 1 ]; then
   start=$(date +%s)
   run_quick "$results/run1"
   if [ "$update" -eq 1 ]; then
-    # A baseline is judged as CI judges: the best of two runs.
+    # A baseline takes two runs: each ratio is recorded from the run where it is lower.
     run_quick "$results/run2"
     gate --results "$results/run1,$results/run2" --update-baseline --machine "$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
   elif ! gate --results "$results/run1"; then

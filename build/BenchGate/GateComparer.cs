@@ -119,7 +119,11 @@ public static class GateComparer
     public static Baseline CreateBaseline(GateSpec spec, IReadOnlyDictionary<string, BenchmarkResult> run, string machine) =>
         CreateBaseline(spec, [run], machine);
 
-    /// <summary>A new baseline from the best of <paramref name="runs"/>, judged as <see cref="Compare(GateSpec, Baseline, IReadOnlyList{IReadOnlyDictionary{string, BenchmarkResult}})"/> judges.</summary>
+    /// <summary>
+    /// A new baseline from <paramref name="runs"/>: allocations and times from the best run, each
+    /// ratio from the run where it is lowest. The gate later judges the best of its runs against
+    /// it, so a baseline taken in a lucky moment cannot make an unchanged build fail.
+    /// </summary>
     /// <exception cref="ArgumentException">A ratio names a benchmark no run has.</exception>
     public static Baseline CreateBaseline(GateSpec spec, IReadOnlyList<IReadOnlyDictionary<string, BenchmarkResult>> runs, string machine)
     {
@@ -131,7 +135,7 @@ public static class GateComparer
 
         foreach (var ratio in spec.Ratios)
         {
-            baseline.Ratios[ratio.Name] = runs.Select(run => RatioOf(ratio, run)).Max()
+            baseline.Ratios[ratio.Name] = runs.Select(run => RatioOf(ratio, run)).Min()
                 ?? throw new ArgumentException($"Ratio '{ratio.Name}' needs '{ratio.Subject}' and '{ratio.Reference}', which the run lacks.");
         }
 

@@ -155,6 +155,17 @@ public sealed class GateComparerTests : IDisposable
     }
 
     [Fact]
+    public void ABaselineRecordsEachRatioFromTheRunWhereItIsLowest()
+    {
+        var lucky = RunOf((Store, 500, 0), (Raw, 1000, 0));
+        var typical = RunOf((Store, 1000, 0), (Raw, 1000, 0));
+
+        var baseline = GateComparer.CreateBaseline(_spec, [lucky, typical], "two runs");
+        Assert.Equal(1.0, baseline.Ratios["store-vs-raw"], 3);
+        Assert.Equal(500, baseline.Benchmarks[Store].MedianNs);
+    }
+
+    [Fact]
     public void ParametersArePartOfTheBenchmarkKey()
     {
         File.WriteAllText(Path.Combine(_directory, "p-report-full.json"), Report(("StoreBenchmarks", "Append", "Groups=10000", 42.0, 0L)));
