@@ -186,6 +186,10 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 {
                     Propose(item.GroupId, item.Payload, responder);
                 }
+                else if (item.Read is { } read)
+                {
+                    ReadIndex(item.GroupId, read);
+                }
                 else
                 {
                     item.Control!(this);
@@ -964,6 +968,10 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 if (item.Responder is { } responder)
                 {
                     responder.Fail(new ProposalDroppedException(item.GroupId, ProposalDropReason.HostStopped, cause));
+                }
+                else if (item.Read is { } read)
+                {
+                    read.TrySetException(new GroupNotHostedException(item.GroupId, NodeId));
                 }
                 else if (item.Control is { } control)
                 {

@@ -222,7 +222,14 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     public Task<ulong> ReadIndexAsync(ulong groupId, CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
-        PostControl(groupId, worker => worker.ReadIndex(groupId, done), done);
+        if (IsStopping)
+        {
+            done.SetException(new GroupNotHostedException(groupId, NodeId));
+            return done.Task;
+        }
+
+        // A struct item, not a control closure: reads may be as frequent as proposals.
+        WorkerOf(groupId).Enqueue(WorkItem.ForRead(groupId, done));
         return cancellationToken.CanBeCanceled ? done.Task.WaitAsync(cancellationToken) : done.Task;
     }
 
@@ -450,13 +457,14 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     /// <summary>One item of a worker's inbox. A struct so a proposal costs no extra object.</summary>
     private readonly struct WorkItem
     {
-        private WorkItem(ulong groupId, ReadOnlyMemory<byte> payload, IResponder<TResponse>? responder, List<GroupMessage>? messages, Action<Worker>? control)
+        private WorkItem(ulong groupId, ReadOnlyMemory<byte> payload, IResponder<TResponse>? responder, List<GroupMessage>? messages, Action<Worker>? control, TaskCompletionSource<ulong>? read = null)
         {
             GroupId = groupId;
             Payload = payload;
             Responder = responder;
             Messages = messages;
             Control = control;
+            Read = read;
         }
 
         public ulong GroupId { get; }
@@ -469,10 +477,15 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
 
         public Action<Worker>? Control { get; }
 
+        /// <summary>A ReadIndex read's completion.</summary>
+        public TaskCompletionSource<ulong>? Read { get; }
+
         public static WorkItem Proposal(ulong groupId, ReadOnlyMemory<byte> payload, IResponder<TResponse> responder) => new(groupId, payload, responder, null, null);
 
         public static WorkItem ForMessages(List<GroupMessage> messages) => new(0, default, null, messages, null);
 
         public static WorkItem ForControl(ulong groupId, Action<Worker> control) => new(groupId, default, null, null, control);
+
+        public static WorkItem ForRead(ulong groupId, TaskCompletionSource<ulong> done) => new(groupId, default, null, null, null, done);
     }
 }

@@ -103,6 +103,13 @@ public static class GroupLifecycle
             await RestoreFromSnapshotAsync(stateMachine, cancellationToken).ConfigureAwait(false);
             var initial = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine, cancellationToken).ConfigureAwait(false);
 
+            if (initial.LastPurgedLogId is { } purged && LogIds.Compare(initial.LastApplied, purged) < 0)
+            {
+                // The purged entries exist only in a snapshot, and the state machine has none to restore from.
+                throw new StorageInconsistencyException(
+                    $"Group {groupId} on node {host.NodeId}: the log is purged up to {purged} but the state machine has applied only {Describe(initial.LastApplied)} and has no snapshot covering the purged entries.");
+            }
+
             // The node sends its current snapshot to followers that need purged entries, so it
             // starts with the snapshot's bytes, not just its description.
             var snapshot = await stateMachine.GetCurrentSnapshotAsync(cancellationToken).ConfigureAwait(false);

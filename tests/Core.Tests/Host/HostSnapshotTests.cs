@@ -144,6 +144,28 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task HostSnapshot_ReopeningAPurgedGroupWithAStateMachineThatLostItsSnapshotFailsTyped()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: true, SnapshotOptions);
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        ulong restarted = cluster.NodeIds.First(id => id != leader);
+        await WriteKeysAsync(cluster, "k", 0, 60);
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { Index: >= 20 },
+            () => Describe(cluster));
+        await cluster.Hosts[restarted].DisposeAsync();
+        await cluster.Stores[restarted].DisposeAsync();
+        cluster.Stores[restarted] = cluster.OpenStore(restarted);
+
+        // The default factory makes an empty state machine with no snapshot: the purged entries are gone for good.
+        var host = cluster.StartHost(restarted);
+
+        await Assert.ThrowsAsync<StorageInconsistencyException>(() => host.BootstrapAsync(Group, BootstrapMode.Reopen));
+        Assert.False(host.IsHosted(Group));
+    }
+
+    [Fact]
     public void HostSnapshot_OptionsRejectANegativeSnapshotPolicy()
     {
         var options = HostCluster.FastOptions(1);
