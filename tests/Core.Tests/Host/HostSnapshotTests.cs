@@ -166,6 +166,59 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task HostSnapshot_PurgesOfManyGroupsTravelInTheRoundsBatchWrites()
+    {
+        var store = new RecordingStore();
+        var network = new RaftToolkit.Core.Transport.InMemoryNetwork();
+        var options = SnapshotOptions(1);
+        options.WorkerCount = 1;
+        var host = MultiRaftHost.Create(new KvTypeConfig(), options, store, network.CreateTransport(1), _ => new InMemoryStateMachine());
+        await using var _ = host;
+        var groups = Enumerable.Range(1, 20).Select(g => (ulong)g).ToArray();
+        await Task.WhenAll(groups.Select(g => host.BootstrapAsync(g, BootstrapMode.Fresh(1))));
+        await HostCluster.WaitUntilAsync(() => groups.All(g => host.GetMetricsAsync(g).Result.Role == RaftRole.Leader), Patience, () => "not every single-voter group leads");
+
+        await Task.WhenAll(groups.Select(async g =>
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                await host.ProposeAsync(g, KvCommand.Set($"k{i}", $"v{i}")).WaitAsync(Patience);
+            }
+        }));
+
+        await WaitUntilAsync(
+            async () =>
+            {
+                foreach (var g in groups)
+                {
+                    if ((await store.ForGroup(g).GetLogStateAsync()).LastPurgedLogId is null)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            () => "a group's log was never purged");
+        Assert.True(host.Statistics.StoreWrites <= host.Statistics.Rounds, $"{host.Statistics.StoreWrites} writes in {host.Statistics.Rounds} rounds");
+        Assert.True(store.PurgedGroupsPerWrite.Sum() >= groups.Length, "purges did not reach the store through batch writes");
+        await WaitUntilAsync(
+            async () =>
+            {
+                foreach (var g in groups)
+                {
+                    if ((await host.GetMetricsAsync(g)).Purged != (await store.ForGroup(g).GetLogStateAsync()).LastPurgedLogId)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            () => "the metrics' purged id does not match the store's");
+    }
+
+    [Fact]
     public void HostSnapshot_OptionsRejectANegativeSnapshotPolicy()
     {
         var options = HostCluster.FastOptions(1);
