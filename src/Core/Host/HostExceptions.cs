@@ -51,6 +51,12 @@ public enum ProposalDropReason : byte
 
     /// <summary>The host stopped (disposed, or failed on a storage error).</summary>
     HostStopped,
+
+    /// <summary>
+    /// This node installed a leader's snapshot that covers the proposal's index: the entry is no
+    /// longer here to match, so whether the proposal committed is unknown.
+    /// </summary>
+    CoveredBySnapshot,
 }
 
 /// <summary>

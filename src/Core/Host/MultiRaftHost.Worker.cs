@@ -318,6 +318,15 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 group.Ready = ready;
                 _readied.Add(group);
                 ulong id = group.GroupId;
+                if (ready.SnapshotToInstall is { LastLogId: { } covered } && group.Pending is { Count: > 0 } waiting)
+                {
+                    // Their entries are never applied here (the snapshot replaces them), so no response can come.
+                    while (waiting.Count > 0 && waiting.Peek().LogId.Index <= covered.Index)
+                    {
+                        waiting.Dequeue().Responder.Fail(new ProposalDroppedException(id, ProposalDropReason.CoveredBySnapshot));
+                    }
+                }
+
                 if (group.Pending is { Count: > 0 } && (ready.HasTruncation || group.Node.Role != RaftRole.Leader))
                 {
                     DropProposalsNoLongerInTheLog(group);

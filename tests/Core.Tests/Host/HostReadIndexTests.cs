@@ -88,6 +88,22 @@ public sealed class HostReadIndexTests
     }
 
     [Fact]
+    public async Task HostReadIndex_CancellationStopsWaitingForAReadThatCannotBeConfirmed()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: true);
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        await cluster.Hosts[leader].ProposeAsync(Group, KvCommand.Set("k", "v")).WaitAsync(Patience);
+        cluster.Network.Partitions.Isolate(leader);
+        using var cancel = new CancellationTokenSource();
+
+        var read = cluster.Hosts[leader].ReadIndexAsync(Group, cancel.Token);
+        cancel.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task HostReadIndex_OfAGroupNotHostedFailsWithGroupNotHosted()
     {
         await using var cluster = new HostCluster(1, rocksDb: false);
