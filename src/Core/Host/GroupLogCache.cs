@@ -324,22 +324,20 @@ internal sealed class GroupLogCache : IRaftLogSource
         }
 
         bool mergeNext = keepFrom < _runCount && _runLeaders[keepFrom] == upTo.LeaderId;
-        int kept = _runCount - keepFrom;
-        var starts = new ulong[Math.Max(2, kept + 1)];
-        var leaders = new LeaderId[starts.Length];
-        starts[0] = upTo.Index;
-        leaders[0] = upTo.LeaderId;
-        int count = 1;
-        for (int i = keepFrom + (mergeNext ? 1 : 0); i < _runCount; i++)
+        int source = keepFrom + (mergeNext ? 1 : 0);
+        int kept = _runCount - source;
+        if (_runStarts.Length < kept + 1)
         {
-            starts[count] = _runStarts[i];
-            leaders[count] = _runLeaders[i];
-            count++;
+            Array.Resize(ref _runStarts, Math.Max(2, kept + 1));
+            Array.Resize(ref _runLeaders, _runStarts.Length);
         }
 
-        _runStarts = starts;
-        _runLeaders = leaders;
-        _runCount = count;
+        // In place (Array.Copy handles the overlap): purges come with every snapshot and should not allocate.
+        Array.Copy(_runStarts, source, _runStarts, 1, kept);
+        Array.Copy(_runLeaders, source, _runLeaders, 1, kept);
+        _runStarts[0] = upTo.Index;
+        _runLeaders[0] = upTo.LeaderId;
+        _runCount = kept + 1;
 
         _purged = upTo;
         _firstKnown = upTo.Index;

@@ -255,6 +255,30 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void HostSnapshot_LogCachePurgeKeepsTheLeaderOfEveryLaterIndex()
+    {
+        var cache = new GroupLogCache(null, null, [], []);
+        cache.OnWritten(false, null, Entries(1, 0, 5));
+        cache.OnWritten(false, null, Entries(2, 5, 5));
+        cache.OnWritten(false, null, Entries(3, 10, 2));
+
+        cache.Purge(new LogId(2, 1, 6));
+        cache.Purge(new LogId(1, 1, 3));
+
+        Assert.Equal(new LogId(2, 1, 6), cache.LastPurgedLogId);
+        Assert.False(cache.TryGetLogId(5, out _));
+        for (ulong index = 6; index <= 11; index++)
+        {
+            Assert.True(cache.TryGetLogId(index, out var id), $"index {index} lost its id");
+            Assert.Equal(index < 10 ? 2UL : 3UL, id.Term);
+        }
+
+        cache.OnWritten(false, null, Entries(4, 12, 1));
+        Assert.True(cache.TryGetLogId(12, out var appended));
+        Assert.Equal(new LogId(4, 1, 12), appended);
+    }
+
+    [Fact]
     public void HostSnapshot_LogCachePurgePastTheEndEmptiesTheViewWhichContinuesAfterTheSnapshot()
     {
         var cache = new GroupLogCache(null, null, [], []);
