@@ -29,6 +29,11 @@ public sealed class MultiRaftHostOptions
     /// applied since its last one, then purge the log behind it. Null keeps
     /// <see cref="RaftConfig.SnapshotAfterEntries"/> of <see cref="Raft"/>; 0 never snapshots on size.
     /// </summary>
+    /// <remarks>
+    /// Once a log is purged, the purged entries live only in the state machine's snapshot: the
+    /// state machine must keep its current snapshot durably (returned by
+    /// <c>GetCurrentSnapshotAsync</c> after a restart), or the group cannot be reopened.
+    /// </remarks>
     public int? SnapshotAfterEntries { get; set; }
 
     /// <summary>

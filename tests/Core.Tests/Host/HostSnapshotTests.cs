@@ -219,6 +219,38 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task HostSnapshot_AStateMachineThatCannotSnapshotStopsOnlyItsGroup()
+    {
+        var store = new RecordingStore();
+        var network = new RaftToolkit.Core.Transport.InMemoryNetwork();
+        var options = SnapshotOptions(1);
+        var host = MultiRaftHost.Create(new KvTypeConfig(), options, store, network.CreateTransport(1), group =>
+            group == 1 ? new FailingSnapshotStateMachine(new InMemoryStateMachine()) : new InMemoryStateMachine());
+        await using var _ = host;
+        await host.BootstrapAsync(1, BootstrapMode.Fresh(1));
+        await host.BootstrapAsync(2, BootstrapMode.Fresh(1));
+        await HostCluster.WaitUntilAsync(() => host.GetMetricsAsync(1).Result.Role == RaftRole.Leader && host.GetMetricsAsync(2).Result.Role == RaftRole.Leader, Patience, () => "the single-voter groups do not lead");
+
+        var failed = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                await host.ProposeAsync(1, KvCommand.Set($"k{i}", "v")).WaitAsync(Patience);
+            }
+        });
+
+        Assert.True(failed is ProposalDroppedException or GroupNotHostedException, $"expected the group to stop, got {failed}");
+        await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the group whose snapshot failed still runs");
+        for (int i = 0; i < 40; i++)
+        {
+            await host.ProposeAsync(2, KvCommand.Set($"k{i}", "v")).WaitAsync(Patience);
+        }
+
+        Assert.NotNull((await host.GetMetricsAsync(2)).Snapshot);
+        Assert.False(host.Completion.IsCompleted);
+    }
+
+    [Fact]
     public void HostSnapshot_OptionsRejectANegativeSnapshotPolicy()
     {
         var options = HostCluster.FastOptions(1);
@@ -368,6 +400,23 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
 
             await Task.Delay(10);
         }
+    }
+
+    /// <summary>A state machine whose snapshots always fail to build.</summary>
+    private sealed class FailingSnapshotStateMachine(InMemoryStateMachine inner) : IRaftStateMachine<KvResponse, KvSnapshot>
+    {
+        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
+
+        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) => inner.ApplyAsync(items, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) =>
+            ValueTask.FromException<Snapshot<KvSnapshot>?>(new IOException("snapshot disk full"));
+
+        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
+
+        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetCurrentSnapshotAsync(cancellationToken);
     }
 
     /// <summary>
