@@ -111,6 +111,7 @@ public sealed class MultiRaftHostOptions
         MaxApplyEntriesPerReady = Raft.MaxApplyEntriesPerReady,
         CheckQuorum = Raft.CheckQuorum,
         PreVote = Raft.PreVote,
+        QuiesceAfterTicks = Raft.QuiesceAfterTicks,
         SnapshotAfterEntries = SnapshotAfterEntries ?? Raft.SnapshotAfterEntries,
         PurgeKeepEntries = PurgeKeepEntries ?? Raft.PurgeKeepEntries,
         SnapshotChunkBytes = SnapshotChunkBytes ?? Raft.SnapshotChunkBytes,

@@ -129,7 +129,13 @@ public static class GroupLifecycle
 
             tail = InternMemberships(host, tail);
             var cache = new GroupLogCache(initial.LastPurgedLogId, initial.LastLogId, initial.KeyLogIds, tail);
-            var membership = host.Intern(initial.Membership.Effective.Membership);
+            // Both memberships: the committed one is what a truncation of the effective one's
+            // (uncommitted) entry falls back to.
+            var committedMembership = initial.Membership.Committed;
+            var effectiveMembership = initial.Membership.Effective;
+            var membership = new MembershipState(
+                new StoredMembership(committedMembership.LogId, host.Intern(committedMembership.Membership)),
+                new StoredMembership(effectiveMembership.LogId, host.Intern(effectiveMembership.Membership)));
             var state = new RaftNodeState(initial.Vote, initial.Committed, initial.LastApplied);
             if (snapshot is { Meta.LastLogId: not null })
             {

@@ -46,6 +46,14 @@ public sealed class RaftConfig
     public bool PreVote { get; init; } = true;
 
     /// <summary>
+    /// A leader whose group was settled (every peer holds the whole log, all of it committed, no
+    /// change or transfer in flight) for this many ticks tells its followers and stops
+    /// heartbeating; the group then costs nothing per tick until a message or proposal arrives.
+    /// 0 disables quiescence. See <see cref="RaftNode.IsQuiescent"/> and <see cref="RaftNode.Wake"/>.
+    /// </summary>
+    public int QuiesceAfterTicks { get; init; }
+
+    /// <summary>
     /// Ask the host for a snapshot once this many entries were applied since the last snapshot
     /// (<see cref="Ready.SnapshotRequested"/>); 0 builds snapshots only on
     /// <see cref="RaftNode.RequestSnapshot"/>.
@@ -105,6 +113,11 @@ public sealed class RaftConfig
         if (MaxInflightAppends < 1)
         {
             throw new ArgumentException($"MaxInflightAppends must be at least 1, got {MaxInflightAppends}.", nameof(MaxInflightAppends));
+        }
+
+        if (QuiesceAfterTicks < 0)
+        {
+            throw new ArgumentException($"QuiesceAfterTicks must be 0 (disabled) or positive, got {QuiesceAfterTicks}.", nameof(QuiesceAfterTicks));
         }
 
         if (SnapshotAfterEntries < 0)

@@ -10,6 +10,7 @@ public sealed partial class RaftNode
     private void StartElection()
     {
         ResetElectionTimer();
+        _campaignForTransfer = false;
         if (_config.PreVote)
         {
             BecomePreCandidate();
@@ -51,7 +52,10 @@ public sealed partial class RaftNode
         ResetGrants();
         if (AddGrant(_id))
         {
-            BecomeLeader();
+            // Elected by its own vote alone (a single voter): it may lead, and tell learners so,
+            // only once that vote is durable, or a crash could let it win the same leader id
+            // again with other entries (see Advance).
+            _electedOnceVoteDurable = true;
             return;
         }
 
@@ -61,14 +65,20 @@ public sealed partial class RaftNode
         {
             if (_membership.IsVoter(peer))
             {
-                SendAfterPersist(new VoteRequest(_id, peer, _vote, _lastLogId));
+                SendAfterPersist(new VoteRequest(_id, peer, _vote, _lastLogId, _campaignForTransfer));
             }
         }
     }
 
+    /// <summary>Candidate only: its own vote is a quorum; it becomes leader when <see cref="Advance"/> confirms that vote durable.</summary>
+    private bool _electedOnceVoteDurable;
+
     private void BecomeLeader()
     {
+        _electedOnceVoteDurable = false;
         _role = RaftRole.Leader;
+        _peers = LeaderPeers();
+        _leaderChange = null;
         _granted = null;
         _grantedCount = 0;
         SetVote(_vote.Commit());
@@ -99,6 +109,7 @@ public sealed partial class RaftNode
     {
         FailLeaderReads();
         _role = _membership.IsVoter(_id) ? RaftRole.Follower : RaftRole.Learner;
+        _electedOnceVoteDurable = false;
         _progress = null;
         _granted = null;
         _grantedCount = 0;
@@ -136,17 +147,23 @@ public sealed partial class RaftNode
     /// <summary>
     /// True while this node must not help elect anyone else: it leads (with check-quorum it
     /// learns of losing its quorum itself), or it heard from a leader within an election timeout.
+    /// A pre-candidate has given up on its leader (etcd clears the leader on becoming one): its
+    /// own campaign restarted the timer, which must not read as a live leader.
     /// </summary>
     private bool InLeaderLease() =>
         _role == RaftRole.Leader
-        || (_vote.Committed && _vote.NodeId != _id && _electionElapsed < _config.ElectionTicks);
+        || (_role != RaftRole.PreCandidate && _vote.Committed && _vote.NodeId != _id && _electionElapsed < _config.ElectionTicks);
 
     private void HandleVoteRequest(VoteRequest request)
     {
         bool granted = false;
         bool sameCandidate = request.Vote.LeaderId == _vote.LeaderId;
-        if (_membership.IsVoter(_id)
-            && (!_config.CheckQuorum || sameCandidate || !InLeaderLease())
+
+        // A learner answers too: it may be a voter in a configuration it has not received yet
+        // (a joint one naming it), and without its vote that configuration could never elect
+        // the leader that would send it. The candidate counts only the voters of its own
+        // configuration, so a learner's grant never counts where it is not a voter.
+        if ((!_config.CheckQuorum || sameCandidate || request.LeadershipTransfer || !InLeaderLease())
             && LogIds.Compare(request.LastLogId, _lastLogId) >= 0
             && request.Vote >= _vote)
         {
@@ -175,6 +192,14 @@ public sealed partial class RaftNode
     {
         if (response.Vote > _vote)
         {
+            if (!response.Vote.Committed && LogIds.Compare(response.LastLogId, _lastLogId) < 0 && response.Vote.Term >= _greatestRefusedTerm)
+            {
+                // A candidate with a staler log outbid this one by node id alone, and it may not
+                // even ask this node for votes (another configuration), so the next campaign
+                // would only tie with its next one and lose again: outbid it by two terms.
+                _greatestRefusedTerm = response.Vote.Term + 1;
+            }
+
             // Someone holds a greater vote: whatever this node was doing is superseded.
             SetVote(response.Vote);
             if (_role != RaftRole.Follower && _role != RaftRole.Learner)
@@ -196,8 +221,7 @@ public sealed partial class RaftNode
         // A pre-vote changes nothing here, so the answer depends on nothing unwritten. It is
         // refused while a leader is known to be alive (thesis §9.6): a node that only lost touch
         // with the leader cannot disrupt it.
-        bool granted = _membership.IsVoter(_id)
-            && !InLeaderLease()
+        bool granted = !InLeaderLease()
             && LogIds.Compare(request.LastLogId, _lastLogId) >= 0
             && request.ProposedVote >= _vote;
         Send(new PreVoteResponse(_id, request.From, request.ProposedVote, granted, _vote));
@@ -222,6 +246,13 @@ public sealed partial class RaftNode
             // A leader with a greater vote exists: follow it rather than keep asking.
             SetVote(response.CurrentVote);
             BecomeFollower();
+        }
+        else if (response.CurrentVote > _proposedVote && response.CurrentVote.Term > _greatestRefusedTerm)
+        {
+            // The voter holds a greater uncommitted vote (a candidate that lost): the next
+            // campaign must outbid it, or a node with the longest log may propose a vote every
+            // voter of a failed candidate refuses, forever.
+            _greatestRefusedTerm = response.CurrentVote.Term;
         }
     }
 }

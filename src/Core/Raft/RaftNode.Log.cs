@@ -95,6 +95,10 @@ public sealed partial class RaftNode
         EnsureUnstableCapacity(1);
         _unstable![_unstableCount++] = entry;
         _lastLogId = entry.LogId;
+        if (entry.Kind == EntryKind.Membership)
+        {
+            OnEntriesAppended(new ReadOnlySpan<Entry>(in entry));
+        }
     }
 
     private void AppendUnstable(ReadOnlySpan<Entry> entries)
@@ -109,6 +113,7 @@ public sealed partial class RaftNode
         entries.CopyTo(_unstable.AsSpan(_unstableCount));
         _unstableCount += entries.Length;
         _lastLogId = entries[^1].LogId;
+        OnEntriesAppended(entries);
     }
 
     private void EnsureUnstableCapacity(int more)
@@ -179,6 +184,8 @@ public sealed partial class RaftNode
         {
             throw new Storage.StorageInconsistencyException($"Node {_id}: entry {index - 1} is missing from the log while truncating after it.");
         }
+
+        OnTruncatedFrom(index);
     }
 
     /// <summary>Forgets the unstable entries that the host confirmed durable (those still equal to what was written).</summary>

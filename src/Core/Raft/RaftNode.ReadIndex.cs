@@ -29,6 +29,7 @@ public sealed partial class RaftNode
     public ReadIndexStatus ReadIndex(ulong requestId)
     {
         ThrowIfFailed();
+        WakeFromQuiescence();
         if (_role == RaftRole.Leader)
         {
             AddLeaderRead(_id, requestId);

@@ -82,6 +82,10 @@ public sealed partial class RaftNode
         {
             MaybeCommit();
         }
+        else if (_electedOnceVoteDurable && _role == RaftRole.Candidate && !_voteDirty && ready.Vote == _vote)
+        {
+            BecomeLeader();
+        }
 
         UpdatePurge();
     }

@@ -251,6 +251,12 @@ public sealed partial class RaftNode
                 MaybeCommit();
             }
 
+            if (_role != RaftRole.Leader)
+            {
+                // The commit removed this leader from the configuration: it stepped down.
+                return;
+            }
+
             if (pr.State == ReplicationState.Snapshot)
             {
                 // A heartbeat answered during a transfer: the log can take over only if the
@@ -271,6 +277,7 @@ public sealed partial class RaftNode
             }
 
             SendAppends(pr, carryCommit: false);
+            MaybeSendTimeoutNow(pr);
             return;
         }
 
@@ -381,6 +388,7 @@ public sealed partial class RaftNode
         _committed = id;
         _committedDirty = true;
         _commitBroadcastPending = true;
+        OnLeaderCommitAdvanced();
     }
 
     /// <summary>Each voter's matched next index: this node's own durable end, a follower's acknowledged end.</summary>

@@ -350,6 +350,7 @@ public sealed partial class RaftNode
         _purgeDue = true;
         _committed = last;
         _committedDirty = true;
+        OnSnapshotInstalled(meta, continues);
         Snapshots.Current = meta;
         Snapshots.Data = data;
         Snapshots.PendingInstall = meta;

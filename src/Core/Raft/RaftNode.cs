@@ -35,7 +35,7 @@ public sealed partial class RaftNode
     private readonly RaftConfig _config;
     private readonly IRaftLogSource _source;
 
-    /// <summary>The configuration in force. Later: read from membership entries of the log.</summary>
+    /// <summary>The configuration in force: the last membership entry of the log (see RaftNode.Membership.cs).</summary>
     private Membership _membership;
 
     /// <summary>Every other member (voters and learners) in id order: who the leader replicates to.</summary>
@@ -102,6 +102,12 @@ public sealed partial class RaftNode
     /// <param name="membership">The configuration in force.</param>
     /// <param name="state">The persisted vote, saved committed id and last applied id.</param>
     /// <exception cref="ArgumentException">The config is invalid, or the state contradicts the log.</exception>
+    /// <remarks>
+    /// <paramref name="membership"/> is taken as in force and committed, with no log entry behind
+    /// it. A node restarting over a log that holds membership entries is created with the
+    /// <see cref="MembershipState"/> overload instead, so that a truncation of an uncommitted
+    /// membership entry can put the committed one back.
+    /// </remarks>
     public RaftNode(ulong id, RaftConfig config, IRaftLogSource log, Membership membership, RaftNodeState state)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -121,7 +127,7 @@ public sealed partial class RaftNode
         _config = config;
         _source = log;
         _membership = membership;
-        _peers = OtherMembers(membership, id);
+        _peers = [];
         _vote = state.Vote;
         _randomState = config.RandomSeed ^ (id * 0x9E3779B97F4A7C15UL) ^ 0xD1B54A32D192ED03UL;
 
@@ -140,7 +146,8 @@ public sealed partial class RaftNode
         _applied = state.Applied;
         _applyNext = _applied.NextIndex();
         ReconcileStartWithSnapshot();
-        _role = membership.IsVoter(id) ? RaftRole.Follower : RaftRole.Learner;
+        InitMembership(null, null, membership);
+        _role = _membership.IsVoter(id) ? RaftRole.Follower : RaftRole.Learner;
         ResetElectionTimer();
     }
 
@@ -200,17 +207,28 @@ public sealed partial class RaftNode
     public void Tick()
     {
         ThrowIfFailed();
+        if (_quiescent)
+        {
+            // A quiescent group costs nothing per tick (see RaftNode.Quiescence.cs).
+            return;
+        }
+
         ReleaseIdleBuffer();
         try
         {
             if (_role == RaftRole.Leader)
             {
+                TickTransfer();
                 TickLeader();
+                if (_role == RaftRole.Leader)
+                {
+                    MaybeQuiesce();
+                }
             }
             else
             {
                 _electionElapsed++;
-                if (_role != RaftRole.Learner && _electionElapsed >= _randomizedElectionTimeout)
+                if ((_role != RaftRole.Learner || IsOutgoingVoter) && _electionElapsed >= _randomizedElectionTimeout)
                 {
                     StartElection();
                 }
@@ -226,14 +244,16 @@ public sealed partial class RaftNode
     }
 
     /// <summary>Starts an election now (with a pre-vote round first when enabled), as an election timeout would.</summary>
-    /// <returns>False when this node cannot campaign: it is a learner or already the leader.</returns>
+    /// <returns>False when this node cannot campaign: it is a learner (see <see cref="IsOutgoingVoter"/>) or already the leader.</returns>
     public bool Campaign()
     {
         ThrowIfFailed();
-        if (_role is RaftRole.Learner or RaftRole.Leader)
+        if (_role == RaftRole.Leader || (_role == RaftRole.Learner && !IsOutgoingVoter))
         {
             return false;
         }
+
+        WakeFromQuiescence();
 
         StartElection();
         return true;
@@ -243,13 +263,19 @@ public sealed partial class RaftNode
     /// Appends <paramref name="payload"/> as a normal entry when this node leads; the entry is
     /// replicated at the next <see cref="GetReady"/>. The bytes are kept as given (not copied).
     /// </summary>
-    /// <returns>The entry's id, or a NotLeader refusal with a leader hint.</returns>
+    /// <returns>The entry's id, or a refusal: NotLeader with a leader hint, or TransferInProgress.</returns>
     public ProposeResult Propose(ReadOnlyMemory<byte> payload)
     {
         ThrowIfFailed();
+        WakeFromQuiescence();
         if (_role != RaftRole.Leader)
         {
             return ProposeResult.NotLeader(LeaderHint);
+        }
+
+        if (_leaderChange is { Transferring: true } transfer)
+        {
+            return ProposeResult.TransferInProgress(transfer.TransferTarget);
         }
 
         var logId = new LogId(_vote.LeaderId, _lastLogId.NextIndex());
@@ -285,6 +311,11 @@ public sealed partial class RaftNode
             ValidateInstallSnapshotRequest(snapshotRequest);
         }
 
+        if (_quiescent && !IsStaleAcknowledgement(message))
+        {
+            WakeFromQuiescence();
+        }
+
         try
         {
             switch (message)
@@ -295,6 +326,8 @@ public sealed partial class RaftNode
                 case PreVoteResponse m: HandlePreVoteResponse(m); break;
                 case AppendEntriesRequest m: HandleAppendRequest(m); break;
                 case AppendEntriesResponse m: HandleAppendResponse(m); break;
+                case TimeoutNowRequest m: HandleTimeoutNow(m); break;
+                case QuiesceNotice m: HandleQuiesceNotice(m); break;
                 case InstallSnapshotRequest m: HandleInstallSnapshotRequest(m); break;
                 case InstallSnapshotResponse m: HandleInstallSnapshotResponse(m); break;
                 case ReadIndexRequest m: HandleReadIndexRequest(m); break;
@@ -325,7 +358,9 @@ public sealed partial class RaftNode
         text.Append("node ").Append(_id).Append(' ').Append(_role).Append(" vote ").Append(_vote)
             .Append(" last ").Append(_lastLogId?.ToString() ?? "none")
             .Append(" committed ").Append(_committed?.ToString() ?? "none")
-            .Append(" unstable ").Append(_unstableStart).Append('+').Append(_unstableCount);
+            .Append(" unstable ").Append(_unstableStart).Append('+').Append(_unstableCount)
+            .Append(" config ").Append(_membership)
+            .Append(_quiescent ? " quiescent" : string.Empty);
         if (_progress is { } progress)
         {
             foreach (var pr in progress)

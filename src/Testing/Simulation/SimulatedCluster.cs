@@ -17,7 +17,7 @@ namespace RaftToolkit.Testing.Simulation;
 /// is built right after the Ready's entries are applied and kept durably, a received one is
 /// installed with its Ready's writes, and a restart restores the durable snapshot.
 /// </remarks>
-public sealed class SimulatedCluster
+public sealed partial class SimulatedCluster
 {
     private readonly SimNode[] _nodes;
     private readonly Random _random;
@@ -32,22 +32,38 @@ public sealed class SimulatedCluster
     /// <param name="stateMachines">Creates a node's state machine at every start; an <see cref="AppliedDigestStateMachine"/> when null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is less than 1.</exception>
     public SimulatedCluster(int size, RaftConfig config, int seed, Func<ulong, ISimulatedStateMachine>? stateMachines = null)
+        : this(size, 0, config, seed, stateMachines)
+    {
+    }
+
+    /// <summary>
+    /// Creates a cluster of voters 1..<paramref name="size"/> plus <paramref name="spares"/> nodes
+    /// (size+1..) that run but are not members until a membership change adds them.
+    /// </summary>
+    /// <param name="size">The number of voters.</param>
+    /// <param name="spares">The number of nodes that start outside the group.</param>
+    /// <param name="config">The node configuration.</param>
+    /// <param name="seed">The seed of the network and write delays.</param>
+    /// <param name="stateMachines">Creates a node's state machine at every start; an <see cref="AppliedDigestStateMachine"/> when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is less than 1 or <paramref name="spares"/> negative.</exception>
+    public SimulatedCluster(int size, int spares, RaftConfig config, int seed, Func<ulong, ISimulatedStateMachine>? stateMachines = null)
     {
         _stateMachines = stateMachines ?? (_ => new AppliedDigestStateMachine());
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(spares);
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
         Network = new SimulatedNetwork(seed);
         _random = new Random(unchecked(seed * 31 + 7));
-        var ids = new ulong[size];
-        for (int i = 0; i < size; i++)
+        var ids = new ulong[size + spares];
+        for (int i = 0; i < ids.Length; i++)
         {
             ids[i] = (ulong)(i + 1);
         }
 
-        Membership = Membership.FromVoters(ids);
-        _nodes = new SimNode[size];
-        for (int i = 0; i < size; i++)
+        Membership = Membership.FromVoters(ids[..size]);
+        _nodes = new SimNode[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
         {
             var node = new SimNode(ids[i], new SimulatedStorage());
             ulong id = ids[i];
@@ -60,7 +76,7 @@ public sealed class SimulatedCluster
     /// <summary>The shared node configuration.</summary>
     public RaftConfig Config { get; }
 
-    /// <summary>The group's membership (voters 1..N).</summary>
+    /// <summary>The group's initial membership (voters 1..N); membership entries of the log take over.</summary>
     public Membership Membership { get; }
 
     /// <summary>The network between the nodes.</summary>
@@ -87,7 +103,7 @@ public sealed class SimulatedCluster
     /// <summary>The largest delay, in ticks, between taking a Ready and its writes becoming durable.</summary>
     public int MaxPersistDelay { get; set; }
 
-    /// <summary>The node ids, 1..N.</summary>
+    /// <summary>The node ids, 1..N and the spares after them.</summary>
     public IEnumerable<ulong> NodeIds
     {
         get
@@ -279,7 +295,7 @@ public sealed class SimulatedCluster
             Snapshot = storage.Snapshot,
             SnapshotData = storage.SnapshotData,
         };
-        node.Raft = new RaftNode(node.Id, Config, storage.Log, Membership, state);
+        node.Raft = new RaftNode(node.Id, Config, storage.Log, MembershipFromLog(storage.Log, storage.Snapshot?.LastMembership ?? new StoredMembership(null, Membership)), state);
         node.LastVote = node.Raft.Vote;
         node.LastCommitted = null;
         node.CheckedCommitNext = node.Raft.LastPurgedLogId?.Index ?? 0;
@@ -333,7 +349,7 @@ public sealed class SimulatedCluster
                 {
                     byte[] data = machine.TakeSnapshot();
                     Checker.OnSnapshot(node.Id, last, data);
-                    var meta = new SnapshotMeta(last, new StoredMembership(null, Membership), $"{node.Id}-{last}-{++_snapshotsBuilt}");
+                    var meta = new SnapshotMeta(last, MembershipAt(node, last), $"{node.Id}-{last}-{++_snapshotsBuilt}");
                     node.Storage.SaveSnapshot(meta, data);
                     raft.SnapshotBuilt(meta, data);
                 }

@@ -251,6 +251,47 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void HostSnapshot_GroupsRunWithEveryRaftSettingAndTheHostsSnapshotPolicy()
+    {
+        var raft = new RaftConfig
+        {
+            ElectionTicks = 17,
+            HeartbeatTicks = 3,
+            MaxEntriesPerAppend = 7,
+            MaxBytesPerAppend = 999,
+            MaxInflightAppends = 5,
+            MaxApplyEntriesPerReady = 11,
+            CheckQuorum = false,
+            PreVote = false,
+            QuiesceAfterTicks = 40,
+            SnapshotAfterEntries = 1,
+            PurgeKeepEntries = 2,
+            SnapshotChunkBytes = 3,
+            PurgeHoldElectionTimeouts = 4,
+            RandomSeed = 12345,
+        };
+        var options = new MultiRaftHostOptions { NodeId = 1, Raft = raft, SnapshotAfterEntries = 50, PurgeKeepEntries = 60 };
+
+        var effective = options.EffectiveRaft(777);
+
+        // Every setting reaches the groups (a new RaftConfig property not copied fails here)...
+        foreach (var property in typeof(RaftConfig).GetProperties())
+        {
+            object? expected = property.Name switch
+            {
+                nameof(RaftConfig.RandomSeed) => 777UL,
+                nameof(RaftConfig.SnapshotAfterEntries) => 50,
+                nameof(RaftConfig.PurgeKeepEntries) => 60,
+                _ => property.GetValue(raft),
+            };
+            Assert.True(Equals(expected, property.GetValue(effective)), $"{property.Name}: expected {expected}, got {property.GetValue(effective)}");
+        }
+
+        // ...and a policy left unset on the host keeps the Raft config's value.
+        Assert.Equal(3, effective.SnapshotChunkBytes);
+    }
+
+    [Fact]
     public void HostSnapshot_OptionsRejectANegativeSnapshotPolicy()
     {
         var options = HostCluster.FastOptions(1);

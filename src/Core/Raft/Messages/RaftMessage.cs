@@ -23,6 +23,12 @@ public enum RaftMessageKind : byte
     /// <summary><see cref="Messages.AppendEntriesResponse"/>.</summary>
     AppendEntriesResponse = 6,
 
+    /// <summary><see cref="Messages.TimeoutNowRequest"/> (leadership transfer).</summary>
+    TimeoutNowRequest = 20,
+
+    /// <summary><see cref="Messages.QuiesceNotice"/> (an idle leader goes quiet).</summary>
+    QuiesceNotice = 21,
+
     /// <summary><see cref="Messages.InstallSnapshotRequest"/>.</summary>
     InstallSnapshotRequest = 40,
 
@@ -59,7 +65,8 @@ public abstract record RaftMessage(ulong From, ulong To)
 /// <param name="To">The voter asked.</param>
 /// <param name="Vote">The vote asked for: (term, candidate), uncommitted.</param>
 /// <param name="LastLogId">The candidate's last log id; a voter refuses a less up-to-date log.</param>
-public sealed record VoteRequest(ulong From, ulong To, Vote Vote, LogId? LastLogId) : RaftMessage(From, To)
+/// <param name="LeadershipTransfer">The candidate campaigns because the leader handed it leadership: voters grant despite their leader lease.</param>
+public sealed record VoteRequest(ulong From, ulong To, Vote Vote, LogId? LastLogId, bool LeadershipTransfer = false) : RaftMessage(From, To)
 {
     /// <inheritdoc />
     public override RaftMessageKind Kind => RaftMessageKind.VoteRequest;

@@ -56,6 +56,8 @@ public static partial class RaftMessageFormats
                 case Messages.PreVoteResponse m: PreVoteResponse.Write(output, m); break;
                 case Messages.AppendEntriesRequest m: AppendEntriesRequest.Write(output, m); break;
                 case Messages.AppendEntriesResponse m: AppendEntriesResponse.Write(output, m); break;
+                case Messages.TimeoutNowRequest m: TimeoutNowRequest.Write(output, m); break;
+                case Messages.QuiesceNotice m: QuiesceNotice.Write(output, m); break;
                 case Messages.InstallSnapshotRequest m: InstallSnapshotRequest.Write(output, m); break;
                 case Messages.InstallSnapshotResponse m: InstallSnapshotResponse.Write(output, m); break;
                 case Messages.ReadIndexRequest m: ReadIndexRequest.Write(output, m); break;
@@ -77,6 +79,8 @@ public static partial class RaftMessageFormats
                 RaftMessageKind.PreVoteResponse => PreVoteResponse.Read(ref reader),
                 RaftMessageKind.AppendEntriesRequest => AppendEntriesRequest.Read(ref reader),
                 RaftMessageKind.AppendEntriesResponse => AppendEntriesResponse.Read(ref reader),
+                RaftMessageKind.TimeoutNowRequest => TimeoutNowRequest.Read(ref reader),
+                RaftMessageKind.QuiesceNotice => QuiesceNotice.Read(ref reader),
                 RaftMessageKind.InstallSnapshotRequest => InstallSnapshotRequest.Read(ref reader),
                 RaftMessageKind.InstallSnapshotResponse => InstallSnapshotResponse.Read(ref reader),
                 RaftMessageKind.ReadIndexRequest => ReadIndexRequest.Read(ref reader),
@@ -95,10 +99,11 @@ public static partial class RaftMessageFormats
             WriteEnds(output, value);
             ModelFormats.WriteVote(output, value.Vote);
             ModelFormats.WriteOptionalLogId(output, value.LastLogId);
+            WireWriter.WriteBoolean(output, value.LeadershipTransfer);
         }
 
         public VoteRequest Read(ref WireReader reader) =>
-            new(reader.ReadUInt64(), reader.ReadUInt64(), ModelFormats.ReadVote(ref reader), ModelFormats.ReadOptionalLogId(ref reader));
+            new(reader.ReadUInt64(), reader.ReadUInt64(), ModelFormats.ReadVote(ref reader), ModelFormats.ReadOptionalLogId(ref reader), reader.ReadBoolean());
     }
 
     private sealed class VoteResponseSerializer : IWireSerializer<VoteResponse>

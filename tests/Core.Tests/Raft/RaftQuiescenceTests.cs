@@ -1,0 +1,143 @@
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Raft.Messages;
+using Xunit;
+using static RaftToolkit.Core.Tests.Raft.ClusterScenarios;
+
+namespace RaftToolkit.Core.Tests.Raft;
+
+/// <summary>Quiescence: an idle group stops heartbeating, costs nothing per tick, and wakes on any message or proposal.</summary>
+public sealed class RaftQuiescenceTests
+{
+    private const int QuiesceAfter = 20;
+
+    [Fact]
+    public void AnIdleGroupGoesQuietAndStopsHeartbeating()
+    {
+        var (cluster, leader) = Started(voters: 3, quiesceAfterTicks: QuiesceAfter);
+
+        int steps = cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+        Assert.True(steps >= 0, cluster.Describe());
+        long sent = cluster.Network.Sent;
+        cluster.Run(100 * ElectionTicks);
+
+        Assert.Equal(sent, cluster.Network.Sent);
+        Assert.Equal(RaftRole.Leader, leader.Role);
+    }
+
+    [Fact]
+    public void FollowersOfAQuietLeaderDoNotStartElections()
+    {
+        var (cluster, leader) = Started(voters: 5, quiesceAfterTicks: QuiesceAfter);
+        cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+        var votes = cluster.NodeIds.Select(id => cluster.Node(id)!.Vote).ToArray();
+
+        cluster.Run(100 * ElectionTicks);
+
+        Assert.Equal(votes, cluster.NodeIds.Select(id => cluster.Node(id)!.Vote).ToArray());
+        Assert.Same(leader, cluster.Leader);
+    }
+
+    [Fact]
+    public void AProposalWakesTheGroupAndItGoesQuietAgainAfterward()
+    {
+        var (cluster, leader) = Started(voters: 3, quiesceAfterTicks: QuiesceAfter);
+        cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+
+        var entry = leader.Propose("wake"u8.ToArray());
+        Assert.False(leader.IsQuiescent);
+        int steps = cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.Applied is { } a && a.Index >= entry.LogId.Index), 5 * ElectionTicks);
+        Assert.True(steps >= 0, cluster.Describe());
+
+        steps = cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+        Assert.True(steps >= 0, cluster.Describe());
+    }
+
+    [Fact]
+    public void AnyMessageWakesAQuiescentFollower()
+    {
+        var (cluster, leader) = Started(voters: 3, quiesceAfterTicks: QuiesceAfter);
+        cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+        var follower = cluster.Node(new ulong[] { 1, 2, 3 }.First(id => id != leader.Id))!;
+
+        follower.Step(new AppendEntriesRequest(leader.Id, follower.Id, leader.Vote, leader.LastLogId, ReadOnlyMemory<Core.Model.Entry>.Empty, leader.Committed));
+
+        Assert.False(follower.IsQuiescent);
+    }
+
+    [Fact]
+    public void APreVoteFromAWokenFollowerWakesTheLeaderWithoutDisruptingIt()
+    {
+        var (cluster, leader) = Started(voters: 3, quiesceAfterTicks: QuiesceAfter);
+        cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+        var follower = cluster.Node(new ulong[] { 1, 2, 3 }.First(id => id != leader.Id))!;
+        var vote = leader.Vote;
+
+        follower.Wake();
+        int steps = cluster.RunUntil(_ => !leader.IsQuiescent, 5 * ElectionTicks);
+
+        Assert.True(steps >= 0, $"The woken follower's pre-vote must wake the leader.\n{cluster.Describe()}");
+        cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+        Assert.Same(leader, cluster.Leader);
+        Assert.Equal(vote, leader.Vote);
+    }
+
+    [Fact]
+    public void WokenFollowersElectANewLeaderWhenTheQuietLeaderCrashed()
+    {
+        var (cluster, leader) = Started(voters: 3, quiesceAfterTicks: QuiesceAfter);
+        cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+
+        cluster.Crash(leader.Id);
+        cluster.Run(20 * ElectionTicks);
+        Assert.Null(cluster.Leader);
+
+        // The host's failure detector notices the crash and wakes the group.
+        cluster.WakeAll();
+        var next = StableLeader(cluster);
+        Assert.NotEqual(leader.Id, next.Id);
+    }
+
+    [Fact]
+    public void AQuiescentNodeDoesNoWorkPerTick()
+    {
+        var (cluster, leader) = Started(voters: 3, quiesceAfterTicks: QuiesceAfter);
+        cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+        cluster.Run(2);
+        var description = leader.ToString();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100_000; i++)
+        {
+            leader.Tick();
+        }
+
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        Assert.False(leader.HasReady);
+        Assert.Equal(description, leader.ToString());
+    }
+
+    [Fact]
+    public void QuiescenceIsOffByDefault()
+    {
+        var (cluster, _) = Started(voters: 3);
+        long sent = cluster.Network.Sent;
+
+        cluster.Run(20 * ElectionTicks);
+
+        Assert.All(cluster.NodeIds, id => Assert.False(cluster.Node(id)!.IsQuiescent));
+        Assert.True(cluster.Network.Sent > sent);
+    }
+
+    [Fact]
+    public void AGroupWithALaggingFollowerDoesNotGoQuiet()
+    {
+        var (cluster, leader) = Started(voters: 3, quiesceAfterTicks: QuiesceAfter);
+        ulong lagging = new ulong[] { 1, 2, 3 }.First(id => id != leader.Id);
+        cluster.Network.Cut(leader.Id, lagging);
+        leader.Propose("x"u8.ToArray());
+
+        cluster.Run(10 * QuiesceAfter);
+
+        Assert.False(leader.IsQuiescent);
+    }
+}
