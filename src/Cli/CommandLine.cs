@@ -4,11 +4,13 @@ namespace RaftToolkit.Cli;
 internal static class CommandLine
 {
     private const string Usage = """
-        raftkit demo [--groups N] [--seconds S] [--payload BYTES] [--workers W] [--keep]
+        raftkit demo [--groups N] [--seconds S] [--payload BYTES] [--workers W] [--snapshot-after E] [--keep]
             Three hosts in this process on RocksDB stores (GroupPrefixed) in a temporary
             directory, over the in-memory transport. Bootstraps N groups (default 1000), drives
             proposals for S seconds (default 10) and prints commits/s, commit latency and synced
-            writes/s. --keep leaves the stores on disk for `raftkit inspect`.
+            writes/s. --snapshot-after E snapshots each group every E applied entries and purges
+            its log behind the snapshot (default 0: never). --keep leaves the stores on disk for
+            `raftkit inspect`.
         raftkit inspect <path>
             Opens a store read-only and prints one row per group: first/last index, vote,
             committed, purged.
@@ -51,12 +53,13 @@ internal static class CommandLine
 }
 
 /// <summary>The demo's settings.</summary>
-internal sealed record DemoOptions(int Groups, int Seconds, int PayloadBytes, int Workers, bool Keep)
+internal sealed record DemoOptions(int Groups, int Seconds, int PayloadBytes, int Workers, bool Keep, int SnapshotAfterEntries = 0)
 {
     public static DemoOptions Parse(ReadOnlySpan<string> args)
     {
         int groups = 1000, seconds = 10, payload = 128, workers = Environment.ProcessorCount;
         bool keep = false;
+        int snapshotAfter = 0;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -66,11 +69,12 @@ internal sealed record DemoOptions(int Groups, int Seconds, int PayloadBytes, in
                 case "--payload": payload = ParseInt(args, ref i, 1, 1 << 20); break;
                 case "--workers": workers = ParseInt(args, ref i, 1, 1024); break;
                 case "--keep": keep = true; break;
+                case "--snapshot-after": snapshotAfter = ParseInt(args, ref i, 0, int.MaxValue); break;
                 default: throw new ArgumentException($"Unknown demo option '{args[i]}'.");
             }
         }
 
-        return new DemoOptions(groups, seconds, payload, workers, keep);
+        return new DemoOptions(groups, seconds, payload, workers, keep, snapshotAfter);
     }
 
     private static int ParseInt(ReadOnlySpan<string> args, ref int i, int min, int max)

@@ -40,6 +40,8 @@ internal static class Demo
                     WorkerCount = options.Workers,
                     TickInterval = TimeSpan.FromMilliseconds(50),
                     Raft = new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 3 },
+                    SnapshotAfterEntries = options.SnapshotAfterEntries,
+                    PurgeKeepEntries = Math.Min(1024, options.SnapshotAfterEntries),
                 };
                 hosts[i] = MultiRaftHost.Create(new KvTypeConfig(), hostOptions, stores[i], network.CreateTransport(id), _ => new InMemoryStateMachine());
             }

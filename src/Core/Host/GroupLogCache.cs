@@ -27,7 +27,10 @@ internal sealed class GroupLogCache : IRaftLogSource
     private ulong _firstKnown;
 
     /// <summary>The first index the store can still return (after the last purged one).</summary>
-    private readonly ulong _firstLoadable;
+    private ulong _firstLoadable;
+
+    /// <summary>The last purged id, if any: what the store recorded at start, then every purge written since.</summary>
+    private LogId? _purged;
 
     private LogId? _last;
 
@@ -60,6 +63,7 @@ internal sealed class GroupLogCache : IRaftLogSource
     {
         _firstKnown = lastPurged?.Index ?? 0;
         _firstLoadable = lastPurged.NextIndex();
+        _purged = lastPurged;
         _last = lastLogId;
         foreach (var key in keyLogIds)
         {
@@ -87,6 +91,9 @@ internal sealed class GroupLogCache : IRaftLogSource
 
     /// <inheritdoc />
     public LogId? LastLogId => _last;
+
+    /// <inheritdoc />
+    public LogId? LastPurgedLogId => _purged;
 
     /// <summary>The last purged id's index, or 0: nothing before it can be loaded.</summary>
     public ulong FirstKnownIndex => _firstKnown;
@@ -183,11 +190,23 @@ internal sealed class GroupLogCache : IRaftLogSource
     /// Applies a durable write to the view: delete every entry after <paramref name="truncateAfter"/>
     /// (when <paramref name="hasTruncation"/>), then append <paramref name="entries"/>.
     /// </summary>
-    public void OnWritten(bool hasTruncation, LogId? truncateAfter, ReadOnlySpan<Entry> entries)
+    public void OnWritten(bool hasTruncation, LogId? truncateAfter, ReadOnlySpan<Entry> entries) => OnWritten(hasTruncation, truncateAfter, null, entries);
+
+    /// <summary>
+    /// Applies a durable write to the view in the order the store applied it: delete every entry
+    /// after <paramref name="truncateAfter"/> (when <paramref name="hasTruncation"/>), purge up to
+    /// <paramref name="purgeUpTo"/> (when set), then append <paramref name="entries"/>.
+    /// </summary>
+    public void OnWritten(bool hasTruncation, LogId? truncateAfter, LogId? purgeUpTo, ReadOnlySpan<Entry> entries)
     {
         if (hasTruncation)
         {
             Truncate(truncateAfter);
+        }
+
+        if (purgeUpTo is { } purge)
+        {
+            Purge(purge);
         }
 
         if (entries.IsEmpty)
@@ -258,6 +277,79 @@ internal sealed class GroupLogCache : IRaftLogSource
             {
                 _tail = NoEntries;
             }
+        }
+    }
+
+    /// <summary>
+    /// Forgets every entry up to <paramref name="upTo"/> and remembers it as the last purged id
+    /// (its index still answers <see cref="TryGetLogId"/>). A purge past the end empties the view,
+    /// which then continues after <paramref name="upTo"/> (an installed snapshot).
+    /// </summary>
+    public void Purge(LogId upTo)
+    {
+        if (_purged is { } already && already.Index >= upTo.Index)
+        {
+            return;
+        }
+
+        ulong next = upTo.Index + 1;
+        if (_tailCount > 0 && next > _tailFirst)
+        {
+            int drop = (int)Math.Min((ulong)_tailCount, next - _tailFirst);
+            _tail.AsSpan(_tailHead, drop).Clear();
+            _tailHead += drop;
+            _tailCount -= drop;
+            if (_tailCount == 0)
+            {
+                _tailHead = 0;
+            }
+        }
+
+        if (_last is not { } last || last.Index <= upTo.Index)
+        {
+            _last = upTo;
+        }
+
+        _tailFirst = Math.Max(_tailFirst, next);
+        if (_tailCount == 0)
+        {
+            _tailFirst = _last.NextIndex();
+        }
+
+        // Runs: the purged id starts the first one; runs that start after it stay.
+        int keepFrom = 0;
+        while (keepFrom < _runCount && _runStarts[keepFrom] <= upTo.Index)
+        {
+            keepFrom++;
+        }
+
+        bool mergeNext = keepFrom < _runCount && _runLeaders[keepFrom] == upTo.LeaderId;
+        int source = keepFrom + (mergeNext ? 1 : 0);
+        int kept = _runCount - source;
+        if (_runStarts.Length < kept + 1)
+        {
+            Array.Resize(ref _runStarts, Math.Max(2, kept + 1));
+            Array.Resize(ref _runLeaders, _runStarts.Length);
+        }
+
+        // In place (Array.Copy handles the overlap): purges come with every snapshot and should not allocate.
+        Array.Copy(_runStarts, source, _runStarts, 1, kept);
+        Array.Copy(_runLeaders, source, _runLeaders, 1, kept);
+        _runStarts[0] = upTo.Index;
+        _runLeaders[0] = upTo.LeaderId;
+        _runCount = kept + 1;
+
+        _purged = upTo;
+        _firstKnown = upTo.Index;
+        _firstLoadable = next;
+        if (_backfill is not null && _backfillFirst < next)
+        {
+            _backfill = null;
+        }
+
+        if (_missFrom < next)
+        {
+            _missFrom = ulong.MaxValue;
         }
     }
 

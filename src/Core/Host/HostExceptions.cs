@@ -1,3 +1,5 @@
+using RaftToolkit.Core.Raft;
+
 namespace RaftToolkit.Core.Host;
 
 /// <summary>A proposal reached a node that does not lead its group; retry at <see cref="LeaderHint"/> when it is known.</summary>
@@ -49,6 +51,12 @@ public enum ProposalDropReason : byte
 
     /// <summary>The host stopped (disposed, or failed on a storage error).</summary>
     HostStopped,
+
+    /// <summary>
+    /// This node installed a leader's snapshot that covers the proposal's index: the entry is no
+    /// longer here to match, so whether the proposal committed is unknown.
+    /// </summary>
+    CoveredBySnapshot,
 }
 
 /// <summary>
@@ -70,4 +78,33 @@ public sealed class ProposalDroppedException : Exception
 
     /// <summary>Why it was dropped.</summary>
     public ProposalDropReason Reason { get; }
+}
+
+/// <summary>
+/// A ReadIndex read was not confirmed: the leader lost its leadership before a quorum confirmed
+/// it, or no answer came in time. Nothing was read; retry (at the leader, once one is known).
+/// </summary>
+public sealed class ReadIndexException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ReadIndexException(ulong groupId, ulong nodeId, ReadIndexStatus status, ulong? leaderHint)
+        : base($"A read of group {groupId} at node {nodeId} was not confirmed: {status}{(leaderHint is { } leader ? $" (node {leader} may lead)" : string.Empty)}.")
+    {
+        GroupId = groupId;
+        NodeId = nodeId;
+        Status = status;
+        LeaderHint = leaderHint;
+    }
+
+    /// <summary>The group.</summary>
+    public ulong GroupId { get; }
+
+    /// <summary>The node the read was asked at.</summary>
+    public ulong NodeId { get; }
+
+    /// <summary>Why the read failed (never Confirmed or Pending).</summary>
+    public ReadIndexStatus Status { get; }
+
+    /// <summary>The node believed to lead the group when the read failed, if any.</summary>
+    public ulong? LeaderHint { get; }
 }

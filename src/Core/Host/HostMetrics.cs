@@ -35,6 +35,9 @@ public sealed class HostStatistics
     internal long CommitsValue;
     internal long ElectionsValue;
     internal long BackfillLoadsValue;
+    internal long SnapshotsBuiltValue;
+    internal long SnapshotsInstalledValue;
+    internal long ReadsServedValue;
 
     /// <summary>Rounds that handled at least one group.</summary>
     public long Rounds => Interlocked.Read(ref RoundsValue);
@@ -62,4 +65,13 @@ public sealed class HostStatistics
 
     /// <summary>Entry ranges loaded from the store for followers that were far behind.</summary>
     public long BackfillLoads => Interlocked.Read(ref BackfillLoadsValue);
+
+    /// <summary>Snapshots the groups' state machines built (and the nodes adopted) here.</summary>
+    public long SnapshotsBuilt => Interlocked.Read(ref SnapshotsBuiltValue);
+
+    /// <summary>Snapshots received from leaders and installed into state machines here.</summary>
+    public long SnapshotsInstalled => Interlocked.Read(ref SnapshotsInstalledValue);
+
+    /// <summary>ReadIndex reads confirmed and served (applied far enough) here.</summary>
+    public long ReadsServed => Interlocked.Read(ref ReadsServedValue);
 }

@@ -9,20 +9,22 @@ namespace RaftToolkit.Core.Host;
 /// <summary>A proposal accepted by the leader, waiting for its entry to be applied.</summary>
 internal readonly record struct PendingProposal<TResponse>(LogId LogId, IResponder<TResponse> Responder);
 
+/// <summary>A confirmed read, waiting for the state machine to apply up to its index.</summary>
+internal readonly record struct ConfirmedRead(ulong Index, TaskCompletionSource<ulong> Done);
+
 /// <summary>
 /// One group on one host: its Raft node, its log view and store, its state machine, and what
 /// waits on it. Touched only by its worker, so it has no lock.
 /// </summary>
 internal sealed class HostedGroup<TResponse, TSnapshot>
 {
-    public HostedGroup(ulong groupId, RaftNode node, GroupLogCache cache, IRaftLogStore log, IRaftStateMachine<TResponse, TSnapshot> stateMachine, LogId? lastPurged)
+    public HostedGroup(ulong groupId, RaftNode node, GroupLogCache cache, IRaftLogStore log, IRaftStateMachine<TResponse, TSnapshot> stateMachine)
     {
         GroupId = groupId;
         Node = node;
         Cache = cache;
         Log = log;
         StateMachine = stateMachine;
-        LastPurged = lastPurged;
         LastRole = node.Role;
     }
 
@@ -36,7 +38,14 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
 
     public IRaftStateMachine<TResponse, TSnapshot> StateMachine { get; }
 
-    public LogId? LastPurged { get; }
+    /// <summary>The last purged id as written to the store (what the log view reports).</summary>
+    public LogId? LastPurged => Cache.LastPurgedLogId;
+
+    /// <summary>ReadIndex reads handed to the node, by request id; null until the first read.</summary>
+    public Dictionary<ulong, TaskCompletionSource<ulong>>? Reads { get; set; }
+
+    /// <summary>Confirmed reads waiting for apply to reach their index; null until the first one.</summary>
+    public List<ConfirmedRead>? ConfirmedReads { get; set; }
 
     /// <summary>Position in the worker's group list (for O(1) removal).</summary>
     public int Slot { get; set; }

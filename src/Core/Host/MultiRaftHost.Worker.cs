@@ -45,8 +45,14 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// <summary>One batch per destination node, built during a round and handed to the transport.</summary>
         private readonly Dictionary<ulong, List<GroupMessage>> _outbound = [];
 
+        /// <summary>Groups whose Ready installs a snapshot: their writes join the batch only once the state machine holds it.</summary>
+        private readonly List<HostedGroup<TResponse, TSnapshot>> _installs = [];
+
         private readonly LogWriteBatch _batch = new();
         private long _seenTick;
+
+        /// <summary>Request ids of this worker's ReadIndex reads (unique per node per group, which is all the node needs).</summary>
+        private ulong _nextReadId;
 
         /// <summary>Set once the worker stopped: control items are answered at once, groups are refused.</summary>
         private volatile bool _closed;
@@ -133,6 +139,11 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             (_round, _active) = (_active, _round);
             Collect();
             SendOutbound();
+            if (_installs.Count > 0)
+            {
+                await InstallSnapshotsAsync().ConfigureAwait(false);
+            }
+
             if (!_batch.IsEmpty)
             {
                 Interlocked.Increment(ref _host.Statistics.StoreWritesValue);
@@ -174,6 +185,10 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 else if (item.Responder is { } responder)
                 {
                     Propose(item.GroupId, item.Payload, responder);
+                }
+                else if (item.Read is { } read)
+                {
+                    ReadIndex(item.GroupId, read);
                 }
                 else
                 {
@@ -303,26 +318,34 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 group.Ready = ready;
                 _readied.Add(group);
                 ulong id = group.GroupId;
+                if (ready.SnapshotToInstall is { LastLogId: { } covered } && group.Pending is { Count: > 0 } waiting)
+                {
+                    // Their entries are never applied here (the snapshot replaces them), so no response can come.
+                    while (waiting.Count > 0 && waiting.Peek().LogId.Index <= covered.Index)
+                    {
+                        waiting.Dequeue().Responder.Fail(new ProposalDroppedException(id, ProposalDropReason.CoveredBySnapshot));
+                    }
+                }
+
                 if (group.Pending is { Count: > 0 } && (ready.HasTruncation || group.Node.Role != RaftRole.Leader))
                 {
                     DropProposalsNoLongerInTheLog(group);
                 }
 
-                // The store applies a batch's operations in order: vote, truncation, entries, committed, as the Ready says.
-                if (ready.Vote is { } vote)
+                if (ready.ReadStates.Count > 0)
                 {
-                    _batch.SaveVote(id, vote);
+                    TakeReadStates(group, ready.ReadStates);
                 }
 
-                if (ready.HasTruncation)
+                if (ready.SnapshotToInstall is not null)
                 {
-                    _batch.TruncateAfter(id, ready.TruncateAfter);
+                    // The state machine must hold the snapshot before the log behind it is purged
+                    // (a crash in between would lose entries): written after the install.
+                    _installs.Add(group);
                 }
-
-                _batch.Append(id, ready.Entries);
-                if (ready.Committed is { } committed)
+                else
                 {
-                    _batch.SaveCommitted(id, committed);
+                    AddWrites(id, ready);
                 }
 
                 var messages = ready.Messages;
@@ -337,6 +360,150 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
                     list.Add(new GroupMessage(id, message));
                 }
+            }
+        }
+
+        /// <summary>Adds a Ready's writes to the round's batch, in the order the core requires: vote, truncation, purge, entries, committed.</summary>
+        private void AddWrites(ulong id, Ready ready)
+        {
+            if (ready.Vote is { } vote)
+            {
+                _batch.SaveVote(id, vote);
+            }
+
+            if (ready.HasTruncation)
+            {
+                _batch.TruncateAfter(id, ready.TruncateAfter);
+            }
+
+            if (ready.PurgeUpTo is { } purge)
+            {
+                _batch.Purge(id, purge);
+            }
+
+            _batch.Append(id, ready.Entries);
+            if (ready.Committed is { } committed)
+            {
+                _batch.SaveCommitted(id, committed);
+            }
+        }
+
+        /// <summary>
+        /// Installs the snapshots this round's Readys carry into their state machines, then adds
+        /// those Readys' writes (the purge behind the snapshot among them) to the batch. A state
+        /// machine that cannot install stops its group, and its writes are left out.
+        /// </summary>
+        private async Task InstallSnapshotsAsync()
+        {
+            foreach (var group in _installs)
+            {
+                if (group.Stopped || group.Ready is not { SnapshotToInstall: { } meta } ready)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var data = _host.DecodeSnapshot(ready.SnapshotData.Span);
+                    await group.StateMachine.InstallSnapshotAsync(meta, data).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    FailGroup(group, e);
+                    continue;
+                }
+
+                Interlocked.Increment(ref _host.Statistics.SnapshotsInstalledValue);
+                AddWrites(group.GroupId, ready);
+            }
+
+            _installs.Clear();
+        }
+
+        /// <summary>
+        /// Takes the outcomes of ReadIndex reads: a confirmed one waits for apply to reach its
+        /// index (served after this round's apply at the earliest), a failed one fails typed.
+        /// </summary>
+        private void TakeReadStates(HostedGroup<TResponse, TSnapshot> group, IReadOnlyList<ReadState> states)
+        {
+            if (group.Reads is not { } reads)
+            {
+                return;
+            }
+
+            for (int i = 0; i < states.Count; i++)
+            {
+                var state = states[i];
+                if (!reads.Remove(state.RequestId, out var done))
+                {
+                    continue;
+                }
+
+                switch (state.Status)
+                {
+                    case ReadIndexStatus.Confirmed:
+                        (group.ConfirmedReads ??= []).Add(new ConfirmedRead(state.Index, done));
+                        break;
+                    case ReadIndexStatus.NotLeader:
+                        done.TrySetException(new NotLeaderException(group.GroupId, NodeId, LeaderHintOf(group.Node)));
+                        break;
+                    default:
+                        done.TrySetException(new ReadIndexException(group.GroupId, NodeId, state.Status, LeaderHintOf(group.Node)));
+                        break;
+                }
+            }
+        }
+
+        /// <summary>Serves every confirmed read whose index the state machine has applied.</summary>
+        private void ServeAppliedReads(HostedGroup<TResponse, TSnapshot> group)
+        {
+            if (group.ConfirmedReads is not { Count: > 0 } confirmed || group.Node.Applied is not { } applied)
+            {
+                return;
+            }
+
+            int kept = 0;
+            for (int i = 0; i < confirmed.Count; i++)
+            {
+                var read = confirmed[i];
+                if (read.Index <= applied.Index)
+                {
+                    read.Done.TrySetResult(read.Index);
+                    Interlocked.Increment(ref _host.Statistics.ReadsServedValue);
+                }
+                else
+                {
+                    confirmed[kept++] = read;
+                }
+            }
+
+            confirmed.RemoveRange(kept, confirmed.Count - kept);
+        }
+
+        private ulong? LeaderHintOf(RaftNode node) => node.LeaderHint is { } hint && hint != NodeId ? hint : null;
+
+        /// <summary>Builds a snapshot of the group's state machine as the node asked, and hands it to the node (which then purges the log behind it).</summary>
+        private async Task BuildSnapshotAsync(HostedGroup<TResponse, TSnapshot> group)
+        {
+            try
+            {
+                var snapshot = await group.StateMachine.BuildSnapshotAsync(force: true).ConfigureAwait(false);
+                if (snapshot is not { Meta.LastLogId: not null })
+                {
+                    return;
+                }
+
+                byte[] data = _host.EncodeSnapshot(snapshot.Data);
+                if (group.Node.SnapshotBuilt(snapshot.Meta, data))
+                {
+                    Interlocked.Increment(ref _host.Statistics.SnapshotsBuiltValue);
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A state machine that cannot snapshot (or reports one that does not match the
+                // log) cannot be trusted to go on.
+                FailGroup(group, e);
             }
         }
 
@@ -407,7 +574,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                     continue;
                 }
 
-                group.Cache.OnWritten(ready.HasTruncation, ready.TruncateAfter, ready.Entries.Span);
+                group.Cache.OnWritten(ready.HasTruncation, ready.TruncateAfter, ready.PurgeUpTo, ready.Entries.Span);
                 if (!ready.CommittedEntries.IsEmpty)
                 {
                     if (started == 0)
@@ -440,6 +607,16 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                     continue;
                 }
 
+                if (ready.SnapshotRequested)
+                {
+                    await BuildSnapshotAsync(group).ConfigureAwait(false);
+                    if (group.Stopped)
+                    {
+                        continue;
+                    }
+                }
+
+                ServeAppliedReads(group);
                 var node = group.Node;
                 group.Cache.Trim(node.Applied.NextIndex(), _host._options.RetainedAppliedEntries);
                 if (node.Role != group.LastRole)
@@ -623,6 +800,38 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             done.TrySetResult(started);
         }
 
+        /// <summary>Starts a ReadIndex read of the group; <paramref name="done"/> completes with the read index once it is confirmed and applied here.</summary>
+        public void ReadIndex(ulong groupId, TaskCompletionSource<ulong> done)
+        {
+            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            {
+                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
+                return;
+            }
+
+            ulong requestId = ++_nextReadId;
+            ReadIndexStatus status;
+            try
+            {
+                status = group.Node.ReadIndex(requestId);
+            }
+            catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+            {
+                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
+                FailGroup(group, e);
+                return;
+            }
+
+            if (status == ReadIndexStatus.NotLeader)
+            {
+                done.TrySetException(new NotLeaderException(groupId, NodeId, LeaderHintOf(group.Node)));
+                return;
+            }
+
+            (group.Reads ??= []).Add(requestId, done);
+            MarkActive(group);
+        }
+
         public void Subscribe(ulong groupId, ChannelWriter<LeadershipState> writer, TaskCompletionSource<bool> done)
         {
             if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
@@ -664,7 +873,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
             var node = group.Node;
             ulong? leader = node.Role == RaftRole.Leader ? NodeId : node.LeaderHint;
-            done.TrySetResult(new GroupMetrics(groupId, NodeId, node.Role, node.Vote.Term, leader, node.LastLogId, node.Committed, node.Applied, group.LastPurged));
+            done.TrySetResult(new GroupMetrics(groupId, NodeId, node.Role, node.Vote.Term, leader, node.LastLogId, node.Committed, node.Applied, group.LastPurged, node.Snapshot?.LastLogId));
         }
 
         private void Unwatch(HostedGroup<TResponse, TSnapshot> group)
@@ -705,6 +914,26 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 {
                     pending.Dequeue().Responder.Fail(dropped);
                 }
+            }
+
+            if (group.Reads is { } reads)
+            {
+                foreach (var read in reads.Values)
+                {
+                    read.TrySetException(new GroupNotHostedException(group.GroupId, NodeId));
+                }
+
+                reads.Clear();
+            }
+
+            if (group.ConfirmedReads is { } confirmed)
+            {
+                foreach (var read in confirmed)
+                {
+                    read.Done.TrySetException(new GroupNotHostedException(group.GroupId, NodeId));
+                }
+
+                confirmed.Clear();
             }
 
             if (group.Subscribers is { } subscribers)
@@ -748,6 +977,10 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 if (item.Responder is { } responder)
                 {
                     responder.Fail(new ProposalDroppedException(item.GroupId, ProposalDropReason.HostStopped, cause));
+                }
+                else if (item.Read is { } read)
+                {
+                    read.TrySetException(new GroupNotHostedException(item.GroupId, NodeId));
                 }
                 else if (item.Control is { } control)
                 {

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using RaftToolkit.Core.Codec;
 using RaftToolkit.Core.Lifecycle;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
@@ -120,7 +122,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
         _raftConfigs = new RaftConfig[RaftConfigVariants];
         for (int i = 0; i < _raftConfigs.Length; i++)
         {
-            _raftConfigs[i] = WithSeed(options.Raft, options.Raft.RandomSeed ^ ((ulong)(i + 1) * 0x9E3779B97F4A7C15UL));
+            _raftConfigs[i] = options.EffectiveRaft(options.Raft.RandomSeed ^ ((ulong)(i + 1) * 0x9E3779B97F4A7C15UL));
         }
 
         _workers = new Worker[options.WorkerCount];
@@ -152,20 +154,29 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     /// <summary>The Raft config a group runs with (one of a few shared copies, by group id).</summary>
     internal RaftConfig RaftConfigFor(ulong groupId) => _raftConfigs[(int)((groupId * 0xBF58476D1CE4E5B9UL) >> 58)];
 
-    private static RaftConfig WithSeed(RaftConfig config, ulong seed) => new()
-    {
-        ElectionTicks = config.ElectionTicks,
-        HeartbeatTicks = config.HeartbeatTicks,
-        MaxEntriesPerAppend = config.MaxEntriesPerAppend,
-        MaxBytesPerAppend = config.MaxBytesPerAppend,
-        MaxInflightAppends = config.MaxInflightAppends,
-        MaxApplyEntriesPerReady = config.MaxApplyEntriesPerReady,
-        CheckQuorum = config.CheckQuorum,
-        PreVote = config.PreVote,
-        RandomSeed = seed,
-    };
-
     internal IMultiGroupLogStore Store => _store;
+
+    /// <summary>Serializes a snapshot with the type configuration's SnapshotData serializer (what the node sends to followers).</summary>
+    internal byte[] EncodeSnapshot(TSnapshot snapshot)
+    {
+        using var buffer = new ArrayPoolBufferWriter<byte>(4096);
+        Types.SnapshotData.Write(buffer, snapshot);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Decodes a snapshot received from a leader.</summary>
+    /// <exception cref="CodecException">The bytes are not exactly one valid snapshot.</exception>
+    internal TSnapshot DecodeSnapshot(ReadOnlySpan<byte> bytes)
+    {
+        var reader = new WireReader(bytes);
+        var snapshot = Types.SnapshotData.Read(ref reader);
+        if (reader.Remaining != 0)
+        {
+            throw new CodecException(CodecErrorKind.TrailingBytes, $"{reader.Remaining} trailing bytes after a snapshot.");
+        }
+
+        return snapshot;
+    }
 
     internal ILogger Logger => _logger;
 
@@ -193,6 +204,33 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
 
         WorkerOf(groupId).Enqueue(WorkItem.Proposal(groupId, payload, responder));
         return responder.Task;
+    }
+
+    /// <summary>
+    /// A linearizable read of <paramref name="groupId"/> (ReadIndex, Raft thesis §6.4): completes
+    /// with the read index once the group's leader confirmed with a quorum that it still leads and
+    /// this node's state machine has applied up to that index. Then read the state machine: it
+    /// reflects every write acknowledged before this call. On a follower the read is forwarded
+    /// to the leader (the index comes back, the read is served from the local state machine).
+    /// </summary>
+    /// <param name="groupId">The group to read.</param>
+    /// <param name="cancellationToken">Stops waiting (the read itself is not withdrawn).</param>
+    /// <returns>The read index: the state machine has applied at least this far.</returns>
+    /// <exception cref="NotLeaderException">(from the task) No leader is known here; the exception names the leader when one is.</exception>
+    /// <exception cref="ReadIndexException">(from the task) The leadership was lost before a quorum confirmed it, or no answer came within two election timeouts.</exception>
+    /// <exception cref="GroupNotHostedException">(from the task) The group does not run here, or stopped before the read was served.</exception>
+    public Task<ulong> ReadIndexAsync(ulong groupId, CancellationToken cancellationToken = default)
+    {
+        var done = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (IsStopping)
+        {
+            done.SetException(new GroupNotHostedException(groupId, NodeId));
+            return done.Task;
+        }
+
+        // A struct item, not a control closure: reads may be as frequent as proposals.
+        WorkerOf(groupId).Enqueue(WorkItem.ForRead(groupId, done));
+        return cancellationToken.CanBeCanceled ? done.Task.WaitAsync(cancellationToken) : done.Task;
     }
 
     /// <summary>Asks this node to start an election in <paramref name="groupId"/> now (as if its election timer fired).</summary>
@@ -419,13 +457,14 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     /// <summary>One item of a worker's inbox. A struct so a proposal costs no extra object.</summary>
     private readonly struct WorkItem
     {
-        private WorkItem(ulong groupId, ReadOnlyMemory<byte> payload, IResponder<TResponse>? responder, List<GroupMessage>? messages, Action<Worker>? control)
+        private WorkItem(ulong groupId, ReadOnlyMemory<byte> payload, IResponder<TResponse>? responder, List<GroupMessage>? messages, Action<Worker>? control, TaskCompletionSource<ulong>? read = null)
         {
             GroupId = groupId;
             Payload = payload;
             Responder = responder;
             Messages = messages;
             Control = control;
+            Read = read;
         }
 
         public ulong GroupId { get; }
@@ -438,10 +477,15 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
 
         public Action<Worker>? Control { get; }
 
+        /// <summary>A ReadIndex read's completion.</summary>
+        public TaskCompletionSource<ulong>? Read { get; }
+
         public static WorkItem Proposal(ulong groupId, ReadOnlyMemory<byte> payload, IResponder<TResponse> responder) => new(groupId, payload, responder, null, null);
 
         public static WorkItem ForMessages(List<GroupMessage> messages) => new(0, default, null, messages, null);
 
         public static WorkItem ForControl(ulong groupId, Action<Worker> control) => new(groupId, default, null, null, control);
+
+        public static WorkItem ForRead(ulong groupId, TaskCompletionSource<ulong> done) => new(groupId, default, null, null, null, done);
     }
 }

@@ -24,6 +24,27 @@ public sealed class MultiRaftHostOptions
     /// <summary>At most this many entries are loaded from the store at once for a follower that is far behind.</summary>
     public int BackfillEntries { get; set; } = 4096;
 
+    /// <summary>
+    /// Snapshot policy: build a snapshot of a group's state machine once this many entries were
+    /// applied since its last one, then purge the log behind it. Null keeps
+    /// <see cref="RaftConfig.SnapshotAfterEntries"/> of <see cref="Raft"/>; 0 never snapshots on size.
+    /// </summary>
+    /// <remarks>
+    /// Once a log is purged, the purged entries live only in the state machine's snapshot: the
+    /// state machine must keep its current snapshot durably (returned by
+    /// <c>GetCurrentSnapshotAsync</c> after a restart), or the group cannot be reopened.
+    /// </remarks>
+    public int? SnapshotAfterEntries { get; set; }
+
+    /// <summary>
+    /// Entries kept in the log behind a snapshot when it is purged, so a follower lagging by fewer
+    /// catches up from the log rather than by snapshot. Null keeps <see cref="RaftConfig.PurgeKeepEntries"/> of <see cref="Raft"/>.
+    /// </summary>
+    public int? PurgeKeepEntries { get; set; }
+
+    /// <summary>At most this many bytes of a snapshot travel in one message. Null keeps <see cref="RaftConfig.SnapshotChunkBytes"/> of <see cref="Raft"/>.</summary>
+    public int? SnapshotChunkBytes { get; set; }
+
     /// <summary>Where the host logs (group start, stop and failures; nothing per entry). Default: no logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
@@ -51,7 +72,23 @@ public sealed class MultiRaftHostOptions
             throw new ArgumentException("Raft must be set.", nameof(Raft));
         }
 
-        Raft.Validate();
+        if (SnapshotAfterEntries is < 0)
+        {
+            throw new ArgumentException($"SnapshotAfterEntries must not be negative, got {SnapshotAfterEntries}.", nameof(SnapshotAfterEntries));
+        }
+
+        if (PurgeKeepEntries is < 0)
+        {
+            throw new ArgumentException($"PurgeKeepEntries must not be negative, got {PurgeKeepEntries}.", nameof(PurgeKeepEntries));
+        }
+
+        if (SnapshotChunkBytes is < 1)
+        {
+            throw new ArgumentException($"SnapshotChunkBytes must be at least 1, got {SnapshotChunkBytes}.", nameof(SnapshotChunkBytes));
+        }
+
+        // The groups run with the merged config: check it as a whole.
+        EffectiveRaft(Raft.RandomSeed).Validate();
         if (RetainedAppliedEntries < 0)
         {
             throw new ArgumentException($"RetainedAppliedEntries cannot be negative, got {RetainedAppliedEntries}.", nameof(RetainedAppliedEntries));
@@ -62,6 +99,25 @@ public sealed class MultiRaftHostOptions
             throw new ArgumentException($"BackfillEntries must be at least 1, got {BackfillEntries}.", nameof(BackfillEntries));
         }
     }
+
+    /// <summary>The Raft config the groups run with: <see cref="Raft"/> with the snapshot policy set here.</summary>
+    internal RaftConfig EffectiveRaft(ulong randomSeed) => new()
+    {
+        ElectionTicks = Raft.ElectionTicks,
+        HeartbeatTicks = Raft.HeartbeatTicks,
+        MaxEntriesPerAppend = Raft.MaxEntriesPerAppend,
+        MaxBytesPerAppend = Raft.MaxBytesPerAppend,
+        MaxInflightAppends = Raft.MaxInflightAppends,
+        MaxApplyEntriesPerReady = Raft.MaxApplyEntriesPerReady,
+        CheckQuorum = Raft.CheckQuorum,
+        PreVote = Raft.PreVote,
+        QuiesceAfterTicks = Raft.QuiesceAfterTicks,
+        SnapshotAfterEntries = SnapshotAfterEntries ?? Raft.SnapshotAfterEntries,
+        PurgeKeepEntries = PurgeKeepEntries ?? Raft.PurgeKeepEntries,
+        SnapshotChunkBytes = SnapshotChunkBytes ?? Raft.SnapshotChunkBytes,
+        PurgeHoldElectionTimeouts = Raft.PurgeHoldElectionTimeouts,
+        RandomSeed = randomSeed,
+    };
 
     internal MultiRaftHostOptions Clone() => (MultiRaftHostOptions)MemberwiseClone();
 }

@@ -100,7 +100,24 @@ public static class GroupLifecycle
             }
 
             var stateMachine = host.CreateStateMachine(groupId);
+            await RestoreFromSnapshotAsync(stateMachine, cancellationToken).ConfigureAwait(false);
             var initial = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine, cancellationToken).ConfigureAwait(false);
+
+            if (initial.LastPurgedLogId is { } purged && LogIds.Compare(initial.LastApplied, purged) < 0)
+            {
+                // The purged entries exist only in a snapshot, and the state machine has none to restore from.
+                throw new StorageInconsistencyException(
+                    $"Group {groupId} on node {host.NodeId}: the log is purged up to {purged} but the state machine has applied only {Describe(initial.LastApplied)} and has no snapshot covering the purged entries.");
+            }
+
+            // The node sends its current snapshot to followers that need purged entries, so it
+            // starts with the snapshot's bytes, not just its description.
+            var snapshot = await stateMachine.GetCurrentSnapshotAsync(cancellationToken).ConfigureAwait(false);
+            if (snapshot is { Meta.LastLogId: { } covered } && LogIds.Compare(covered, initial.LastApplied) > 0)
+            {
+                // A snapshot ahead of what is applied cannot be the node's: it would claim entries the state machine lacks.
+                throw new StorageInconsistencyException($"Group {groupId} on node {host.NodeId}: the current snapshot covers {covered}, past the applied {Describe(initial.LastApplied)}.");
+            }
 
             // The node reads its log synchronously: load what it will read first (the entries not
             // yet applied); older ones are loaded on demand.
@@ -119,8 +136,14 @@ public static class GroupLifecycle
             var membership = new MembershipState(
                 new StoredMembership(committedMembership.LogId, host.Intern(committedMembership.Membership)),
                 new StoredMembership(effectiveMembership.LogId, host.Intern(effectiveMembership.Membership)));
-            var node = new RaftNode(host.NodeId, host.RaftConfigFor(groupId), cache, membership, new RaftNodeState(initial.Vote, initial.Committed, initial.LastApplied));
-            var group = new HostedGroup<TResponse, TSnapshot>(groupId, node, cache, log, stateMachine, initial.LastPurgedLogId);
+            var state = new RaftNodeState(initial.Vote, initial.Committed, initial.LastApplied);
+            if (snapshot is { Meta.LastLogId: not null })
+            {
+                state = state with { Snapshot = snapshot.Meta, SnapshotData = host.EncodeSnapshot(snapshot.Data) };
+            }
+
+            var node = new RaftNode(host.NodeId, host.RaftConfigFor(groupId), cache, membership, state);
+            var group = new HostedGroup<TResponse, TSnapshot>(groupId, node, cache, log, stateMachine);
             await host.AddGroupAsync(group).ConfigureAwait(false);
             started = true;
         }
@@ -165,6 +188,26 @@ public static class GroupLifecycle
     {
         ArgumentNullException.ThrowIfNull(host);
         return host.QueryMetricsAsync(groupId);
+    }
+
+    /// <summary>
+    /// Brings a state machine that restarted behind its own durable snapshot up to it: the
+    /// snapshot replaces what the log no longer has (purged entries cannot be re-applied).
+    /// A state machine at or past its snapshot is left alone.
+    /// </summary>
+    private static async ValueTask RestoreFromSnapshotAsync<TResponse, TSnapshot>(IRaftStateMachine<TResponse, TSnapshot> stateMachine, CancellationToken cancellationToken)
+    {
+        var snapshot = await stateMachine.GetCurrentSnapshotAsync(cancellationToken).ConfigureAwait(false);
+        if (snapshot is not { Meta.LastLogId: { } covered })
+        {
+            return;
+        }
+
+        var applied = await stateMachine.GetAppliedStateAsync(cancellationToken).ConfigureAwait(false);
+        if (LogIds.Compare(covered, applied.LastApplied) > 0)
+        {
+            await stateMachine.InstallSnapshotAsync(snapshot.Meta, snapshot.Data, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Points membership entries at the host's shared instances (the store decodes a new one per read).</summary>

@@ -12,7 +12,8 @@ namespace RaftToolkit.Core.Lifecycle;
 /// <param name="LastLogId">The last log id (durable or not).</param>
 /// <param name="Committed">The greatest id known committed.</param>
 /// <param name="Applied">The last id applied to the state machine.</param>
-/// <param name="Purged">The last purged id, if the log was ever purged.</param>
+/// <param name="Purged">The last purged id written to the store, if the log was ever purged.</param>
+/// <param name="Snapshot">The last log id the group's current snapshot covers, if it has one.</param>
 public sealed record GroupMetrics(
     ulong GroupId,
     ulong NodeId,
@@ -22,4 +23,5 @@ public sealed record GroupMetrics(
     LogId? LastLogId,
     LogId? Committed,
     LogId? Applied,
-    LogId? Purged);
+    LogId? Purged,
+    LogId? Snapshot = null);

@@ -12,6 +12,9 @@ internal sealed class RecordingStore : IMultiGroupLogStore
     /// <summary>For each WriteAsync call: how many distinct groups its batch touched.</summary>
     public ConcurrentQueue<int> GroupsPerWrite { get; } = new();
 
+    /// <summary>For each WriteAsync call: how many distinct groups its batch purged.</summary>
+    public ConcurrentQueue<int> PurgedGroupsPerWrite { get; } = new();
+
     /// <summary>When set, every later WriteAsync fails with it (and writes nothing).</summary>
     public Exception? FailWith { get; set; }
 
@@ -29,12 +32,18 @@ internal sealed class RecordingStore : IMultiGroupLogStore
         }
 
         var groups = new HashSet<ulong>();
+        var purged = new HashSet<ulong>();
         foreach (var op in batch.Operations)
         {
             groups.Add(op.GroupId);
+            if (op.Kind == LogWriteOpKind.Purge)
+            {
+                purged.Add(op.GroupId);
+            }
         }
 
         GroupsPerWrite.Enqueue(groups.Count);
+        PurgedGroupsPerWrite.Enqueue(purged.Count);
         return _inner.WriteAsync(batch, cancellationToken);
     }
 

@@ -1,0 +1,482 @@
+using RaftToolkit.Core.Host;
+using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Testing.KeyValue;
+using RaftToolkit.Testing.Storage;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace RaftToolkit.Core.Tests.Host;
+
+/// <summary>Snapshots and log compaction on real RocksDB stores: purge, catch-up by snapshot install, restart from a snapshot.</summary>
+public sealed class HostSnapshotTests(ITestOutputHelper output)
+{
+    private const ulong Group = 5;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private static MultiRaftHostOptions SnapshotOptions(ulong id)
+    {
+        var options = HostCluster.FastOptions(id);
+        options.SnapshotAfterEntries = 20;
+        options.PurgeKeepEntries = 5;
+        options.SnapshotChunkBytes = 256;
+        return options;
+    }
+
+    [Fact]
+    public async Task HostSnapshot_EveryStoreIsPurgedAfterManyWritesAndEveryReplicaAgrees()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: true, SnapshotOptions);
+        await cluster.BootstrapFreshAsync([Group]);
+        await cluster.WaitForLeaderAsync(Group, Patience);
+
+        await WriteKeysAsync(cluster, "k", 0, 150);
+
+        await WaitUntilAsync(
+            async () =>
+            {
+                foreach (var id in cluster.NodeIds)
+                {
+                    var state = await cluster.Stores[id].ForGroup(Group).GetLogStateAsync();
+                    if (state.LastPurgedLogId is not { Index: >= 100 })
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            () => Describe(cluster));
+        await WaitForAllKeysAsync(cluster, cluster.NodeIds, "k", 150);
+
+        var reference = cluster.StateMachines[(1, Group)].Pairs();
+        foreach (var id in cluster.NodeIds)
+        {
+            Assert.Equal(reference, cluster.StateMachines[(id, Group)].Pairs());
+            var metrics = await cluster.Hosts[id].GetMetricsAsync(Group);
+            Assert.NotNull(metrics.Purged);
+            Assert.NotNull(metrics.Snapshot);
+            Assert.True(metrics.Purged!.Value.Index <= metrics.Snapshot!.Value.Index, $"node {id}: purged {metrics.Purged} past the snapshot {metrics.Snapshot}");
+            Assert.True(cluster.Hosts[id].Statistics.SnapshotsBuilt > 0, $"node {id} built no snapshot");
+        }
+
+        output.WriteLine(Describe(cluster));
+    }
+
+    [Fact]
+    public async Task HostSnapshot_AnIsolatedFollowerCatchesUpByInstallingTheLeadersSnapshot()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: true, SnapshotOptions);
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        ulong lagging = cluster.NodeIds.First(id => id != leader);
+        await WriteKeysAsync(cluster, "before", 0, 10);
+        await WaitForAllKeysAsync(cluster, [lagging], "before", 10);
+
+        cluster.Network.Partitions.Isolate(lagging);
+        var laggingLast = (await cluster.Stores[lagging].ForGroup(Group).GetLogStateAsync()).LastLogId!.Value;
+        await WriteKeysAsync(cluster, "during", 0, 150);
+
+        // The leader stops holding the purge for the silent follower and purges past its log's end.
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[leader].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { } purged && purged.Index > laggingLast.Index + 1,
+            () => $"the leader did not purge past the lagging node's last entry {laggingLast}: {Describe(cluster)}");
+        Assert.Equal(0, cluster.Hosts[lagging].Statistics.SnapshotsInstalled);
+
+        cluster.Network.Partitions.Reconnect(lagging);
+        await WriteKeysAsync(cluster, "after", 0, 5);
+        await WaitForAllKeysAsync(cluster, [lagging], "during", 150);
+        await WaitForAllKeysAsync(cluster, [lagging], "after", 5);
+        await WaitForAllKeysAsync(cluster, [lagging], "before", 10);
+
+        Assert.True(cluster.Hosts[lagging].Statistics.SnapshotsInstalled > 0, "the lagging node caught up without a snapshot");
+        var laggingState = await cluster.Stores[lagging].ForGroup(Group).GetLogStateAsync();
+        Assert.True(laggingState.LastPurgedLogId is { } p && p.Index > laggingLast.Index, $"the lagging node's log was not moved past the snapshot: {laggingState}");
+        output.WriteLine(Describe(cluster));
+    }
+
+    [Fact]
+    public async Task HostSnapshot_AHostReopenedAfterPurgeRestoresFromTheStateMachinesSnapshotAndContinues()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: true, SnapshotOptions);
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        ulong restarted = cluster.NodeIds.First(id => id != leader);
+        await WriteKeysAsync(cluster, "k", 0, 100);
+        await WaitForAllKeysAsync(cluster, [restarted], "k", 100);
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { Index: >= 50 },
+            () => Describe(cluster));
+
+        // Stop the host and close its store; the state machine keeps only its durable snapshot.
+        await cluster.Hosts[restarted].DisposeAsync();
+        var durable = await cluster.StateMachines[(restarted, Group)].GetCurrentSnapshotAsync();
+        Assert.NotNull(durable);
+        await cluster.Stores[restarted].DisposeAsync();
+        cluster.Stores[restarted] = cluster.OpenStore(restarted);
+        var purgedAtRestart = (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId;
+        Assert.NotNull(purgedAtRestart);
+
+        var fresh = new InMemoryStateMachine();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), SnapshotOptions(restarted), cluster.Stores[restarted], cluster.Network.CreateTransport(restarted), _ =>
+        {
+            cluster.StateMachines[(restarted, Group)] = fresh;
+            return new SnapshotOnlyStateMachine(fresh, durable);
+        });
+        cluster.Hosts[restarted] = host;
+        await host.BootstrapAsync(Group, BootstrapMode.Reopen);
+
+        // Restored: the keys the purged log no longer holds come from the snapshot.
+        var metrics = await host.GetMetricsAsync(Group);
+        Assert.True(LogIds.Compare(metrics.Applied, durable!.Meta.LastLogId) >= 0, $"applied {metrics.Applied} is behind the snapshot {durable.Meta.LastLogId}");
+        Assert.Equal(durable.Meta.LastLogId, metrics.Snapshot);
+        Assert.True(fresh.TryGetValue("k0", out var first) && first == "v0", "the first key (long purged from the log) was not restored");
+
+        await WriteKeysAsync(cluster, "later", 0, 60);
+        await WaitForAllKeysAsync(cluster, cluster.NodeIds, "later", 60);
+        await WaitForAllKeysAsync(cluster, cluster.NodeIds, "k", 100);
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { } purged && purged.Index > purgedAtRestart!.Value.Index,
+            () => $"the reopened node did not purge again: {Describe(cluster)}");
+        Assert.Equal(cluster.StateMachines[(leader, Group)].Pairs(), fresh.Pairs());
+    }
+
+    [Fact]
+    public async Task HostSnapshot_ReopeningAPurgedGroupWithAStateMachineThatLostItsSnapshotFailsTyped()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: true, SnapshotOptions);
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        ulong restarted = cluster.NodeIds.First(id => id != leader);
+        await WriteKeysAsync(cluster, "k", 0, 60);
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { Index: >= 20 },
+            () => Describe(cluster));
+        await cluster.Hosts[restarted].DisposeAsync();
+        await cluster.Stores[restarted].DisposeAsync();
+        cluster.Stores[restarted] = cluster.OpenStore(restarted);
+
+        // The default factory makes an empty state machine with no snapshot: the purged entries are gone for good.
+        var host = cluster.StartHost(restarted);
+
+        await Assert.ThrowsAsync<StorageInconsistencyException>(() => host.BootstrapAsync(Group, BootstrapMode.Reopen));
+        Assert.False(host.IsHosted(Group));
+    }
+
+    [Fact]
+    public async Task HostSnapshot_PurgesOfManyGroupsTravelInTheRoundsBatchWrites()
+    {
+        var store = new RecordingStore();
+        var network = new RaftToolkit.Core.Transport.InMemoryNetwork();
+        var options = SnapshotOptions(1);
+        options.WorkerCount = 1;
+        var host = MultiRaftHost.Create(new KvTypeConfig(), options, store, network.CreateTransport(1), _ => new InMemoryStateMachine());
+        await using var _ = host;
+        var groups = Enumerable.Range(1, 20).Select(g => (ulong)g).ToArray();
+        await Task.WhenAll(groups.Select(g => host.BootstrapAsync(g, BootstrapMode.Fresh(1))));
+        await HostCluster.WaitUntilAsync(() => groups.All(g => host.GetMetricsAsync(g).Result.Role == RaftRole.Leader), Patience, () => "not every single-voter group leads");
+
+        await Task.WhenAll(groups.Select(async g =>
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                await host.ProposeAsync(g, KvCommand.Set($"k{i}", $"v{i}")).WaitAsync(Patience);
+            }
+        }));
+
+        await WaitUntilAsync(
+            async () =>
+            {
+                foreach (var g in groups)
+                {
+                    if ((await store.ForGroup(g).GetLogStateAsync()).LastPurgedLogId is null)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            () => "a group's log was never purged");
+        Assert.True(host.Statistics.StoreWrites <= host.Statistics.Rounds, $"{host.Statistics.StoreWrites} writes in {host.Statistics.Rounds} rounds");
+        Assert.True(store.PurgedGroupsPerWrite.Sum() >= groups.Length, "purges did not reach the store through batch writes");
+        await WaitUntilAsync(
+            async () =>
+            {
+                foreach (var g in groups)
+                {
+                    if ((await host.GetMetricsAsync(g)).Purged != (await store.ForGroup(g).GetLogStateAsync()).LastPurgedLogId)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            () => "the metrics' purged id does not match the store's");
+    }
+
+    [Fact]
+    public async Task HostSnapshot_AStateMachineThatCannotSnapshotStopsOnlyItsGroup()
+    {
+        var store = new RecordingStore();
+        var network = new RaftToolkit.Core.Transport.InMemoryNetwork();
+        var options = SnapshotOptions(1);
+        var host = MultiRaftHost.Create(new KvTypeConfig(), options, store, network.CreateTransport(1), group =>
+            group == 1 ? new FailingSnapshotStateMachine(new InMemoryStateMachine()) : new InMemoryStateMachine());
+        await using var _ = host;
+        await host.BootstrapAsync(1, BootstrapMode.Fresh(1));
+        await host.BootstrapAsync(2, BootstrapMode.Fresh(1));
+        await HostCluster.WaitUntilAsync(() => host.GetMetricsAsync(1).Result.Role == RaftRole.Leader && host.GetMetricsAsync(2).Result.Role == RaftRole.Leader, Patience, () => "the single-voter groups do not lead");
+
+        var failed = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                await host.ProposeAsync(1, KvCommand.Set($"k{i}", "v")).WaitAsync(Patience);
+            }
+        });
+
+        Assert.True(failed is ProposalDroppedException or GroupNotHostedException, $"expected the group to stop, got {failed}");
+        await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the group whose snapshot failed still runs");
+        for (int i = 0; i < 40; i++)
+        {
+            await host.ProposeAsync(2, KvCommand.Set($"k{i}", "v")).WaitAsync(Patience);
+        }
+
+        Assert.NotNull((await host.GetMetricsAsync(2)).Snapshot);
+        Assert.False(host.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public void HostSnapshot_GroupsRunWithEveryRaftSettingAndTheHostsSnapshotPolicy()
+    {
+        var raft = new RaftConfig
+        {
+            ElectionTicks = 17,
+            HeartbeatTicks = 3,
+            MaxEntriesPerAppend = 7,
+            MaxBytesPerAppend = 999,
+            MaxInflightAppends = 5,
+            MaxApplyEntriesPerReady = 11,
+            CheckQuorum = false,
+            PreVote = false,
+            QuiesceAfterTicks = 40,
+            SnapshotAfterEntries = 1,
+            PurgeKeepEntries = 2,
+            SnapshotChunkBytes = 3,
+            PurgeHoldElectionTimeouts = 4,
+            RandomSeed = 12345,
+        };
+        var options = new MultiRaftHostOptions { NodeId = 1, Raft = raft, SnapshotAfterEntries = 50, PurgeKeepEntries = 60 };
+
+        var effective = options.EffectiveRaft(777);
+
+        // Every setting reaches the groups (a new RaftConfig property not copied fails here)...
+        foreach (var property in typeof(RaftConfig).GetProperties())
+        {
+            object? expected = property.Name switch
+            {
+                nameof(RaftConfig.RandomSeed) => 777UL,
+                nameof(RaftConfig.SnapshotAfterEntries) => 50,
+                nameof(RaftConfig.PurgeKeepEntries) => 60,
+                _ => property.GetValue(raft),
+            };
+            Assert.True(Equals(expected, property.GetValue(effective)), $"{property.Name}: expected {expected}, got {property.GetValue(effective)}");
+        }
+
+        // ...and a policy left unset on the host keeps the Raft config's value.
+        Assert.Equal(3, effective.SnapshotChunkBytes);
+    }
+
+    [Fact]
+    public void HostSnapshot_OptionsRejectANegativeSnapshotPolicy()
+    {
+        var options = HostCluster.FastOptions(1);
+        options.SnapshotAfterEntries = -1;
+        Assert.Throws<ArgumentException>(options.Validate);
+
+        options = HostCluster.FastOptions(1);
+        options.PurgeKeepEntries = -5;
+        Assert.Throws<ArgumentException>(options.Validate);
+
+        options = HostCluster.FastOptions(1);
+        options.SnapshotChunkBytes = 0;
+        Assert.Throws<ArgumentException>(options.Validate);
+    }
+
+    [Fact]
+    public void HostSnapshot_LogCachePurgeKeepsTheTailAndAnswersThePurgedIndex()
+    {
+        var cache = new GroupLogCache(null, null, [], []);
+        cache.OnWritten(false, null, Entries(1, 0, 10));
+
+        cache.OnWritten(false, null, new LogId(1, 1, 6), Entries(2, 10, 2));
+
+        Assert.Equal(new LogId(1, 1, 6), cache.LastPurgedLogId);
+        Assert.True(cache.TryGetLogId(6, out var purged));
+        Assert.Equal(new LogId(1, 1, 6), purged);
+        Assert.False(cache.TryGetLogId(5, out _));
+        Assert.False(cache.TryGetEntry(6, out _));
+        Assert.True(cache.TryGetEntry(7, out var seventh));
+        Assert.Equal(new LogId(1, 1, 7), seventh.LogId);
+        Assert.True(cache.TryGetLogId(11, out var last));
+        Assert.Equal(new LogId(2, 1, 11), last);
+        Assert.False(cache.HasMiss);
+    }
+
+    [Fact]
+    public void HostSnapshot_LogCachePurgeKeepsTheLeaderOfEveryLaterIndex()
+    {
+        var cache = new GroupLogCache(null, null, [], []);
+        cache.OnWritten(false, null, Entries(1, 0, 5));
+        cache.OnWritten(false, null, Entries(2, 5, 5));
+        cache.OnWritten(false, null, Entries(3, 10, 2));
+
+        cache.Purge(new LogId(2, 1, 6));
+        cache.Purge(new LogId(1, 1, 3));
+
+        Assert.Equal(new LogId(2, 1, 6), cache.LastPurgedLogId);
+        Assert.False(cache.TryGetLogId(5, out _));
+        for (ulong index = 6; index <= 11; index++)
+        {
+            Assert.True(cache.TryGetLogId(index, out var id), $"index {index} lost its id");
+            Assert.Equal(index < 10 ? 2UL : 3UL, id.Term);
+        }
+
+        cache.OnWritten(false, null, Entries(4, 12, 1));
+        Assert.True(cache.TryGetLogId(12, out var appended));
+        Assert.Equal(new LogId(4, 1, 12), appended);
+    }
+
+    [Fact]
+    public void HostSnapshot_LogCachePurgePastTheEndEmptiesTheViewWhichContinuesAfterTheSnapshot()
+    {
+        var cache = new GroupLogCache(null, null, [], []);
+        cache.OnWritten(false, null, Entries(1, 0, 5));
+        var snapshotLast = new LogId(3, 2, 40);
+
+        cache.OnWritten(true, snapshotLast, snapshotLast, []);
+
+        Assert.Equal(snapshotLast, cache.LastLogId);
+        Assert.Equal(snapshotLast, cache.LastPurgedLogId);
+        Assert.True(cache.TryGetLogId(40, out var atSnapshot));
+        Assert.Equal(snapshotLast, atSnapshot);
+        Assert.False(cache.TryGetLogId(4, out _));
+        Assert.False(cache.TryGetEntry(4, out _));
+        Assert.False(cache.HasMiss);
+
+        cache.OnWritten(false, null, Entries(3, 41, 2));
+        Assert.Equal(new LogId(3, 1, 42), cache.LastLogId);
+        Assert.True(cache.TryGetEntry(41, out var next));
+        Assert.Equal(41UL, next.Index);
+    }
+
+    private static Entry[] Entries(ulong term, ulong from, int count) =>
+        Enumerable.Range(0, count).Select(i => Entry.Normal(new LogId(term, 1, from + (ulong)i), new byte[] { (byte)i })).ToArray();
+
+    private static async Task WriteKeysAsync(HostCluster cluster, string prefix, int from, int count)
+    {
+        for (int i = from; i < from + count; i++)
+        {
+            await cluster.WriteAsync(Group, $"{prefix}{i}", $"v{i}", Patience);
+        }
+    }
+
+    private static Task WaitForAllKeysAsync(HostCluster cluster, IEnumerable<ulong> nodes, string prefix, int count) =>
+        HostCluster.WaitUntilAsync(
+            () => nodes.All(id => MissingKeys(cluster, id, prefix, count) == 0),
+            Patience,
+            () => string.Join("; ", nodes.Select(id => $"node {id} misses {MissingKeys(cluster, id, prefix, count)} of {prefix}*")) + " | " + Describe(cluster));
+
+    private static int MissingKeys(HostCluster cluster, ulong node, string prefix, int count)
+    {
+        if (!cluster.StateMachines.TryGetValue((node, Group), out var machine))
+        {
+            return count;
+        }
+
+        int missing = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (!machine.TryGetValue($"{prefix}{i}", out var value) || value != $"v{i}")
+            {
+                missing++;
+            }
+        }
+
+        return missing;
+    }
+
+    private static string Describe(HostCluster cluster)
+    {
+        var parts = new List<string>();
+        foreach (var id in cluster.NodeIds)
+        {
+            try
+            {
+                var metrics = cluster.Hosts[id].GetMetricsAsync(Group).WaitAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
+                parts.Add($"node {id}: {metrics}");
+            }
+            catch (Exception e) when (e is GroupNotHostedException or TimeoutException or ObjectDisposedException)
+            {
+                parts.Add($"node {id}: {e.GetType().Name}");
+            }
+        }
+
+        return string.Join(" | ", parts);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> describe)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Condition not met within {Patience}: {describe()}");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>A state machine whose snapshots always fail to build.</summary>
+    private sealed class FailingSnapshotStateMachine(InMemoryStateMachine inner) : IRaftStateMachine<KvResponse, KvSnapshot>
+    {
+        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
+
+        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) => inner.ApplyAsync(items, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) =>
+            ValueTask.FromException<Snapshot<KvSnapshot>?>(new IOException("snapshot disk full"));
+
+        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
+
+        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetCurrentSnapshotAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A state machine that restarted empty but kept its last snapshot durably (as a real one
+    /// keeps it on disk): it reports that snapshot as current until it has one of its own.
+    /// </summary>
+    private sealed class SnapshotOnlyStateMachine(InMemoryStateMachine inner, Snapshot<KvSnapshot>? durable) : IRaftStateMachine<KvResponse, KvSnapshot>
+    {
+        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
+
+        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) => inner.ApplyAsync(items, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => inner.BuildSnapshotAsync(force, cancellationToken);
+
+        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
+
+        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+
+        public async ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) =>
+            await inner.GetCurrentSnapshotAsync(cancellationToken) ?? durable;
+    }
+}
