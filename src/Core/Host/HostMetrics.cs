@@ -35,6 +35,7 @@ public sealed class HostStatistics
     internal long CommitsValue;
     internal long ElectionsValue;
     internal long BackfillLoadsValue;
+    internal long TickedGroupsValue;
 
     /// <summary>Rounds that handled at least one group.</summary>
     public long Rounds => Interlocked.Read(ref RoundsValue);
@@ -62,4 +63,7 @@ public sealed class HostStatistics
 
     /// <summary>Entry ranges loaded from the store for followers that were far behind.</summary>
     public long BackfillLoads => Interlocked.Read(ref BackfillLoadsValue);
+
+    /// <summary>Group ticks done: quiescent groups are not ticked, so with quiescence on this stops growing while every group is idle.</summary>
+    public long TickedGroups => Interlocked.Read(ref TickedGroupsValue);
 }

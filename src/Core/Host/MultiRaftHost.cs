@@ -162,6 +162,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
         MaxApplyEntriesPerReady = config.MaxApplyEntriesPerReady,
         CheckQuorum = config.CheckQuorum,
         PreVote = config.PreVote,
+        QuiesceAfterTicks = config.QuiesceAfterTicks,
         RandomSeed = seed,
     };
 
