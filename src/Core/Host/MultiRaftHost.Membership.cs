@@ -66,6 +66,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         }
     }
 
+    /// <summary>How many periods of the shared timer have passed (tests wait on it instead of on the clock).</summary>
+    internal long TickSequence => Volatile.Read(ref _tickSequence);
+
     private sealed partial class Worker
     {
         /// <summary>Wakes the groups of this worker that have <paramref name="peer"/> in their membership.</summary>
