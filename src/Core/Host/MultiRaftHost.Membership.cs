@@ -79,14 +79,27 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 return;
             }
 
-            foreach (var group in _all)
+            // Backwards: a failing group is swapped out of the list by the last one, already seen.
+            for (int i = _all.Count - 1; i >= 0; i--)
             {
+                var group = _all[i];
                 var node = group.Node;
-                if (!group.Stopped && node.IsQuiescent && node.EffectiveMembership.Membership.Contains(peer))
+                if (group.Stopped || !node.IsQuiescent || !node.EffectiveMembership.Membership.Contains(peer))
+                {
+                    continue;
+                }
+
+                try
                 {
                     node.Wake();
-                    MarkActiveAfterWake(group);
                 }
+                catch (Exception e) when (e is RaftInvariantException or InvalidOperationException)
+                {
+                    FailGroup(group, e);
+                    continue;
+                }
+
+                MarkActiveAfterWake(group);
             }
         }
 
