@@ -38,6 +38,7 @@ public sealed class HostStatistics
     internal long SnapshotsBuiltValue;
     internal long SnapshotsInstalledValue;
     internal long ReadsServedValue;
+    internal long TickedGroupsValue;
 
     /// <summary>Rounds that handled at least one group.</summary>
     public long Rounds => Interlocked.Read(ref RoundsValue);
@@ -74,4 +75,7 @@ public sealed class HostStatistics
 
     /// <summary>ReadIndex reads confirmed and served (applied far enough) here.</summary>
     public long ReadsServed => Interlocked.Read(ref ReadsServedValue);
+
+    /// <summary>Group ticks done: quiescent groups are not ticked, so with quiescence on this stops growing while every group is idle.</summary>
+    public long TickedGroups => Interlocked.Read(ref TickedGroupsValue);
 }

@@ -53,6 +53,9 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
     /// <summary>True while queued in the worker's active set (dedups the set).</summary>
     public bool Active { get; set; }
 
+    /// <summary>True while in the worker's ticking list (not quiescent, or not yet seen to be).</summary>
+    public bool Ticking { get; set; }
+
     /// <summary>Set once the group stopped (removed or failed): every later event for it is dropped.</summary>
     public bool Stopped { get; set; }
 

@@ -156,28 +156,6 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
 
     internal IMultiGroupLogStore Store => _store;
 
-    /// <summary>Serializes a snapshot with the type configuration's SnapshotData serializer (what the node sends to followers).</summary>
-    internal byte[] EncodeSnapshot(TSnapshot snapshot)
-    {
-        using var buffer = new ArrayPoolBufferWriter<byte>(4096);
-        Types.SnapshotData.Write(buffer, snapshot);
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    /// <summary>Decodes a snapshot received from a leader.</summary>
-    /// <exception cref="CodecException">The bytes are not exactly one valid snapshot.</exception>
-    internal TSnapshot DecodeSnapshot(ReadOnlySpan<byte> bytes)
-    {
-        var reader = new WireReader(bytes);
-        var snapshot = Types.SnapshotData.Read(ref reader);
-        if (reader.Remaining != 0)
-        {
-            throw new CodecException(CodecErrorKind.TrailingBytes, $"{reader.Remaining} trailing bytes after a snapshot.");
-        }
-
-        return snapshot;
-    }
-
     internal ILogger Logger => _logger;
 
     internal bool IsStopping => Volatile.Read(ref _stopping) != 0;

@@ -139,7 +139,7 @@ public static class GroupLifecycle
             var state = new RaftNodeState(initial.Vote, initial.Committed, initial.LastApplied);
             if (snapshot is { Meta.LastLogId: not null })
             {
-                state = state with { Snapshot = snapshot.Meta, SnapshotData = host.EncodeSnapshot(snapshot.Data) };
+                state = state with { Snapshot = snapshot.Meta, SnapshotData = host.Types.EncodeSnapshot(snapshot.Data) };
             }
 
             var node = new RaftNode(host.NodeId, host.RaftConfigFor(groupId), cache, membership, state);

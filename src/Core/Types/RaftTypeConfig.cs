@@ -69,6 +69,13 @@ public abstract class RaftTypeConfig<TNode, TData, TResponse, TSnapshot>
             : throw new ArgumentException($"Node {nodeId} is not a member of {membership}.", nameof(nodeId));
     }
 
+    /// <summary>Serializes a snapshot for sending it to followers in chunks.</summary>
+    public byte[] EncodeSnapshot(TSnapshot snapshot) => EncodeToArray(SnapshotData, snapshot);
+
+    /// <summary>Decodes a snapshot received from a leader.</summary>
+    /// <exception cref="CodecException">The bytes are not exactly one valid <typeparamref name="TSnapshot"/>.</exception>
+    public TSnapshot DecodeSnapshot(ReadOnlySpan<byte> bytes) => DecodeWhole(SnapshotData, bytes);
+
     /// <summary>A single-voter-set membership of <paramref name="voters"/> plus <paramref name="learners"/>, with their node data.</summary>
     /// <exception cref="ArgumentException">A voter has no node data, or a node is both voter and learner.</exception>
     public Membership CreateMembership(IReadOnlyDictionary<ulong, TNode> voters, IReadOnlyDictionary<ulong, TNode>? learners = null)

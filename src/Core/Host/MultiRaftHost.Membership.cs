@@ -1,0 +1,186 @@
+using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Storage;
+
+namespace RaftToolkit.Core.Host;
+
+/// <summary>
+/// What a host's membership helpers learn about a group from its worker: enough to tell whether
+/// a change committed, whether the group left the joint configuration, and how far a peer is.
+/// </summary>
+/// <param name="Role">The node's role.</param>
+/// <param name="LeaderHint">The leader the node knows of, if any (itself when it leads).</param>
+/// <param name="Effective">The membership in force and the entry that carried it.</param>
+/// <param name="Committed">The node's committed log id.</param>
+/// <param name="AtWatchedIndex">The id of the entry at the watched index, when the node's log still holds one there.</param>
+/// <param name="PeerMatched">Leader only: the last log id the watched peer is known to hold; null when unknown or not a peer.</param>
+/// <param name="IsPeer">Leader only: the watched peer is one this leader replicates to.</param>
+internal readonly record struct MembershipProbe(RaftRole Role, ulong? LeaderHint, StoredMembership Effective, LogId? Committed, LogId? AtWatchedIndex, LogId? PeerMatched, bool IsPeer);
+
+/// <summary>Membership changes, leadership transfer and waking quiescent groups, run on each group's worker.</summary>
+public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
+{
+    /// <summary>Proposes <paramref name="change"/> on the group's worker (as a proposal is), returning the core's verdict.</summary>
+    internal Task<MembershipChangeResult> ProposeMembershipChangeAsync(ulong groupId, MembershipChange change)
+    {
+        var done = new TaskCompletionSource<MembershipChangeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        PostControl(groupId, worker => worker.ChangeMembership(groupId, change, done), done);
+        return done.Task;
+    }
+
+    /// <summary>Reads the group's membership state on its worker; <paramref name="watchedIndex"/> and <paramref name="peer"/> pick what else to report (0: nothing).</summary>
+    internal Task<MembershipProbe> ProbeMembershipAsync(ulong groupId, ulong watchedIndex, ulong peer)
+    {
+        var done = new TaskCompletionSource<MembershipProbe>(TaskCreationOptions.RunContinuationsAsynchronously);
+        PostControl(groupId, worker => worker.ProbeMembership(groupId, watchedIndex, peer, done), done);
+        return done.Task;
+    }
+
+    /// <summary>Starts a leadership transfer on the group's worker, returning the core's verdict and the leader hint.</summary>
+    internal Task<(TransferLeadershipResult Result, ulong? LeaderHint)> StartTransferAsync(ulong groupId, ulong target)
+    {
+        var done = new TaskCompletionSource<(TransferLeadershipResult, ulong?)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        PostControl(groupId, worker => worker.TransferLeadership(groupId, target, done), done);
+        return done.Task;
+    }
+
+    /// <summary>
+    /// Wakes every quiescent group on this host that has <paramref name="peerNodeId"/> in its
+    /// membership. A quiescent follower never times out on its own, so when a peer may have
+    /// failed, whatever detects it (the transport has no failure signal; a connection loss or
+    /// missed pings in the caller's failure detector) must call this: the woken followers count
+    /// election ticks again and elect a new leader if the peer led the group.
+    /// </summary>
+    /// <param name="peerNodeId">The node suspected to have failed.</param>
+    public void WakeGroups(ulong peerNodeId)
+    {
+        if (IsStopping)
+        {
+            return;
+        }
+
+        foreach (var worker in _workers)
+        {
+            worker.Enqueue(WorkItem.ForControl(0, w => w.WakeGroupsWith(peerNodeId)));
+        }
+    }
+
+    /// <summary>How many periods of the shared timer have passed (tests wait on it instead of on the clock).</summary>
+    internal long TickSequence => Volatile.Read(ref _tickSequence);
+
+    private sealed partial class Worker
+    {
+        /// <summary>Wakes the groups of this worker that have <paramref name="peer"/> in their membership.</summary>
+        public void WakeGroupsWith(ulong peer)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            // Backwards: a failing group is swapped out of the list by the last one, already seen.
+            for (int i = _all.Count - 1; i >= 0; i--)
+            {
+                var group = _all[i];
+                var node = group.Node;
+                if (group.Stopped || !node.IsQuiescent || !node.EffectiveMembership.Membership.Contains(peer))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    node.Wake();
+                }
+                catch (Exception e) when (e is RaftInvariantException or InvalidOperationException)
+                {
+                    FailGroup(group, e);
+                    continue;
+                }
+
+                MarkActiveAfterWake(group);
+            }
+        }
+
+        /// <summary>Puts a group back on the tick (it left it while quiescent).</summary>
+        private void StartTicking(HostedGroup<TResponse, TSnapshot> group)
+        {
+            group.Ticking = true;
+            _ticking.Add(group);
+        }
+
+        /// <summary>Takes the group at <paramref name="index"/> off the tick (the last one takes its place).</summary>
+        private void StopTickingAt(int index)
+        {
+            var ticking = _ticking;
+            ticking[index].Ticking = false;
+            ticking[index] = ticking[^1];
+            ticking.RemoveAt(ticking.Count - 1);
+        }
+
+        /// <summary>A call woke the node or gave it work: it ticks again and the next round visits it.</summary>
+        private void MarkActiveAfterWake(HostedGroup<TResponse, TSnapshot> group) => MarkActive(group);
+
+        public void ChangeMembership(ulong groupId, MembershipChange change, TaskCompletionSource<MembershipChangeResult> done)
+        {
+            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            {
+                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
+                return;
+            }
+
+            MembershipChangeResult result;
+            try
+            {
+                result = group.Node.ProposeMembershipChange(change);
+            }
+            catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+            {
+                done.TrySetException(new ProposalDroppedException(groupId, ProposalDropReason.GroupStopped, e));
+                FailGroup(group, e);
+                return;
+            }
+
+            if (result.IsAccepted)
+            {
+                // The entry is in the node's log: the round persists and replicates it.
+                MarkActiveAfterWake(group);
+            }
+
+            done.TrySetResult(result);
+        }
+
+        public void ProbeMembership(ulong groupId, ulong watchedIndex, ulong peer, TaskCompletionSource<MembershipProbe> done)
+        {
+            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            {
+                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
+                return;
+            }
+
+            var node = group.Node;
+            LogId? atWatched = watchedIndex != 0 && node.TryGetLogId(watchedIndex, out var id) ? id : null;
+            LogId? matched = null;
+            bool isPeer = peer != 0 && node.TryGetProgress(peer, out matched);
+            done.TrySetResult(new MembershipProbe(node.Role, node.LeaderHint, node.EffectiveMembership, node.Committed, atWatched, matched, isPeer));
+        }
+
+        public void TransferLeadership(ulong groupId, ulong target, TaskCompletionSource<(TransferLeadershipResult, ulong?)> done)
+        {
+            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            {
+                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
+                return;
+            }
+
+            var result = group.Node.TransferLeadership(target);
+            if (result == TransferLeadershipResult.Started || group.Node.HasReady)
+            {
+                MarkActiveAfterWake(group);
+            }
+
+            done.TrySetResult((result, group.Node.LeaderHint));
+        }
+    }
+}

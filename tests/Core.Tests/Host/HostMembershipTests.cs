@@ -1,0 +1,200 @@
+using RaftToolkit.Core.Host;
+using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Testing.KeyValue;
+using Xunit;
+
+namespace RaftToolkit.Core.Tests.Host;
+
+/// <summary>
+/// The host's membership helpers over three voter hosts (nodes 1-3) and one spare host (node 4)
+/// that joins the group, in memory.
+/// </summary>
+public sealed class HostMembershipTests
+{
+    private const ulong Group = 5;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task AddLearner_NonBlocking_CompletesWithTheLearnerAndItsNodeDataInTheCommittedMembership()
+    {
+        await using var cluster = new HostCluster(4, rocksDb: false);
+        var leader = await StartAsync(cluster);
+
+        await leader.AddLearnerAsync(Group, 4, new KvNode("node-4:7000"), blocking: false).WaitAsync(Patience);
+
+        var membership = await leader.GetMembershipAsync(Group);
+        Assert.False(membership.Membership.IsJoint);
+        Assert.Equal([1UL, 2, 3], membership.Membership.Voters);
+        Assert.Equal([4UL], membership.Membership.Learners);
+        Assert.Equal(new KvNode("node-4:7000"), leader.Types.GetNode(membership.Membership, 4));
+        var metrics = await leader.GetMetricsAsync(Group);
+        Assert.True(metrics.Committed!.Value.Index >= membership.LogId!.Value.Index, "the learner's entry is committed when the call completes");
+    }
+
+    [Fact]
+    public async Task AddLearner_Blocking_CompletesOnlyOnceTheLearnerHoldsTheLeadersCommittedLog()
+    {
+        await using var cluster = new HostCluster(4, rocksDb: false);
+        var leader = await StartAsync(cluster);
+        for (int i = 0; i < 50; i++)
+        {
+            await cluster.WriteAsync(Group, $"k{i}", "v", Patience);
+        }
+
+        await leader.AddLearnerAsync(Group, 4, new KvNode("node-4"), blocking: true).WaitAsync(Patience);
+
+        // Read right away: blocking means the learner already holds everything committed, the learner entry included.
+        var leaderCommitted = (await leader.GetMetricsAsync(Group)).Committed!.Value;
+        var learner = await cluster.Hosts[4].GetMetricsAsync(Group);
+        Assert.Equal(RaftRole.Learner, learner.Role);
+        Assert.True(learner.LastLogId is { } last && last.Index >= leaderCommitted.Index, $"learner at {learner.LastLogId}, leader committed {leaderCommitted}");
+    }
+
+    [Fact]
+    public async Task ChangeMembership_PromotesALearnerToVoterAndCompletesWithTheUniformConfigurationCommitted()
+    {
+        await using var cluster = new HostCluster(4, rocksDb: false);
+        var leader = await StartAsync(cluster);
+        await leader.AddLearnerAsync(Group, 4, new KvNode("node-4"), blocking: true).WaitAsync(Patience);
+
+        await leader.ChangeMembershipAsync(Group, [1, 2, 3, 4], retain: false).WaitAsync(Patience);
+
+        var membership = await leader.GetMembershipAsync(Group);
+        Assert.False(membership.Membership.IsJoint);
+        Assert.Equal([1UL, 2, 3, 4], membership.Membership.Voters);
+        Assert.Equal(new KvNode("node-4"), leader.Types.GetNode(membership.Membership, 4));
+        Assert.True((await leader.GetMetricsAsync(Group)).Committed!.Value.Index >= membership.LogId!.Value.Index);
+        await HostCluster.WaitUntilAsync(() => cluster.Hosts[4].GetMetricsAsync(Group).Result.Role == RaftRole.Follower, Patience, () => "node 4 never became a follower");
+        await cluster.WriteAsync(Group, "after", "promotion", Patience);
+    }
+
+    [Fact]
+    public async Task ChangeMembership_WithRetain_KeepsTheRemovedVoterAsALearner()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        var leader = await StartAsync(cluster);
+        ulong removed = cluster.NodeIds.First(id => id != leader.NodeId);
+        var remaining = cluster.NodeIds.Where(id => id != removed).ToArray();
+
+        await leader.ChangeMembershipAsync(Group, remaining, retain: true).WaitAsync(Patience);
+
+        var membership = (await leader.GetMembershipAsync(Group)).Membership;
+        Assert.False(membership.IsJoint);
+        Assert.Equal(remaining, membership.Voters);
+        Assert.Equal([removed], membership.Learners);
+        await HostCluster.WaitUntilAsync(() => cluster.Hosts[removed].GetMetricsAsync(Group).Result.Role == RaftRole.Learner, Patience, () => $"node {removed} never became a learner");
+    }
+
+    [Fact]
+    public async Task ChangeMembership_WithoutRetain_RemovesTheVoterFromTheGroup()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        var leader = await StartAsync(cluster);
+        ulong removed = cluster.NodeIds.First(id => id != leader.NodeId);
+        var remaining = cluster.NodeIds.Where(id => id != removed).ToArray();
+
+        await leader.ChangeMembershipAsync(Group, remaining, retain: false).WaitAsync(Patience);
+
+        var membership = (await leader.GetMembershipAsync(Group)).Membership;
+        Assert.False(membership.IsJoint);
+        Assert.Equal(remaining, membership.Voters);
+        Assert.False(membership.Contains(removed));
+        Assert.Empty(membership.Learners);
+        await cluster.WriteAsync(Group, "after", "removal", Patience);
+    }
+
+    [Fact]
+    public async Task ChangeMembership_OnAFollower_FailsWithNotLeaderNamingTheLeader()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        var leader = await StartAsync(cluster);
+        var follower = cluster.Hosts[cluster.NodeIds.First(id => id != leader.NodeId)];
+        await HostCluster.WaitUntilAsync(() => follower.GetMetricsAsync(Group).Result.Leader == leader.NodeId, Patience, () => "the follower never learned the leader");
+
+        var error = await Assert.ThrowsAsync<MembershipException>(() => follower.ChangeMembershipAsync(Group, [leader.NodeId], retain: false));
+
+        Assert.Equal(MembershipErrorKind.NotLeader, error.Kind);
+        Assert.Equal(leader.NodeId, error.LeaderHint);
+        Assert.Equal(Group, error.GroupId);
+    }
+
+    [Fact]
+    public async Task ChangeMembership_WhileAnotherChangeIsInProgress_FailsWithConflict()
+    {
+        await using var cluster = new HostCluster(4, rocksDb: false);
+        var leader = await StartAsync(cluster);
+
+        // Cut the leader off so the first change cannot commit while the second one is asked.
+        cluster.Network.Partitions.Isolate(leader.NodeId);
+        using var giveUp = new CancellationTokenSource(Patience);
+        var first = leader.AddLearnerAsync(Group, 4, new KvNode("node-4"), blocking: false, giveUp.Token);
+        var error = await Assert.ThrowsAsync<MembershipException>(() => leader.ChangeMembershipAsync(Group, [1, 2, 3, 4], retain: false));
+
+        Assert.Equal(MembershipErrorKind.Conflict, error.Kind);
+        cluster.Network.Partitions.Heal();
+        await Record.ExceptionAsync(() => first);
+    }
+
+    [Fact]
+    public async Task ChangeMembership_ToAnEmptyVoterSet_FailsWithOther()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        var leader = await StartAsync(cluster);
+
+        var error = await Assert.ThrowsAsync<MembershipException>(() => leader.ChangeMembershipAsync(Group, [], retain: false));
+
+        Assert.Equal(MembershipErrorKind.Other, error.Kind);
+        Assert.Equal([1UL, 2, 3], (await leader.GetMembershipAsync(Group)).Membership.Voters);
+    }
+
+    [Fact]
+    public async Task ChangeMembership_ToTheVotersInForce_FailsWithOtherCarryingTheCoresReason()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        var leader = await StartAsync(cluster);
+
+        var error = await Assert.ThrowsAsync<MembershipException>(() => leader.ChangeMembershipAsync(Group, [1, 2, 3], retain: false));
+
+        Assert.Equal(MembershipErrorKind.Other, error.Kind);
+        Assert.Contains("leaves the configuration as it is", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TransferLeadership_HandsTheLeadershipToTheTarget()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        var leader = await StartAsync(cluster);
+        ulong target = cluster.NodeIds.First(id => id != leader.NodeId);
+
+        await leader.TransferLeadershipAsync(Group, target).WaitAsync(Patience);
+
+        await HostCluster.WaitUntilAsync(() => cluster.Hosts[target].GetMetricsAsync(Group).Result.Role == RaftRole.Leader, Patience, () => $"node {target} never led");
+        Assert.Equal(target, (await leader.GetMetricsAsync(Group)).Leader);
+    }
+
+    [Fact]
+    public async Task TransferLeadership_OnAFollower_FailsWithNotLeader()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        var leader = await StartAsync(cluster);
+        var follower = cluster.Hosts[cluster.NodeIds.First(id => id != leader.NodeId)];
+
+        var error = await Assert.ThrowsAsync<MembershipException>(() => follower.TransferLeadershipAsync(Group, follower.NodeId));
+
+        Assert.Equal(MembershipErrorKind.NotLeader, error.Kind);
+    }
+
+    /// <summary>Bootstraps the group on nodes 1-3 (Fresh) and any other node (Join), commits a write, returns the leader's host.</summary>
+    private static async Task<MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot>> StartAsync(HostCluster cluster)
+    {
+        foreach (var (id, host) in cluster.Hosts)
+        {
+            await host.BootstrapAsync(Group, id <= 3 ? BootstrapMode.Fresh(1, 2, 3) : BootstrapMode.Join);
+        }
+
+        await cluster.WriteAsync(Group, "start", "v", Patience);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        return cluster.Hosts[leader];
+    }
+}
