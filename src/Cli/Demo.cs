@@ -122,11 +122,15 @@ internal static class Demo
             }
 
             // Warm up until every group has committed once (leaders elected), then measure.
+            // The progress line refreshes on a timer: a cadence for the screen, not a wait for a condition.
             var warmup = Stopwatch.StartNew();
-            while (CountGroupsWithCommits() < options.Groups && warmup.Elapsed < TimeSpan.FromSeconds(30))
+            using (var refresh = new PeriodicTimer(TimeSpan.FromMilliseconds(200)))
             {
-                Console.Write($"\relecting leaders: {CountGroupsWithCommits():N0}/{options.Groups:N0} groups committed   ");
-                await Task.Delay(200).ConfigureAwait(false);
+                while (CountGroupsWithCommits() < options.Groups && warmup.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                    Console.Write($"\relecting leaders: {CountGroupsWithCommits():N0}/{options.Groups:N0} groups committed   ");
+                    await refresh.WaitForNextTickAsync().ConfigureAwait(false);
+                }
             }
 
             Console.WriteLine($"\rleaders elected and first commit done in {warmup.Elapsed.TotalSeconds:F1} s                       ");
@@ -144,9 +148,10 @@ internal static class Demo
             var clock = Stopwatch.StartNew();
             long lastCommits = 0;
             var lastTick = TimeSpan.Zero;
+            using var progress = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
             while (clock.Elapsed < TimeSpan.FromSeconds(options.Seconds))
             {
-                await Task.Delay(500).ConfigureAwait(false);
+                await progress.WaitForNextTickAsync().ConfigureAwait(false);
                 long commits = Interlocked.Read(ref _commits) - _warmupCommits;
                 var now = clock.Elapsed;
                 double rate = (commits - lastCommits) / (now - lastTick).TotalSeconds;
