@@ -33,7 +33,9 @@ public class StoreHotPathBenchmarks
     public void Setup()
     {
         _env = new StoreBenchEnvironment();
-        var options = new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync };
+        // A memtable large enough for the whole run: a flush or compaction starting in the middle
+        // of one side's measurement (on a 2-core machine) moved the ratios by 2x between runs.
+        var options = new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync, WriteBufferSize = 2UL << 30 };
         _store = RocksDbLogStore.Open(_env.Path("store"), options);
         _raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(_env.Path("raw"), options), 16, _payload.Length, sync: false);
         _logs = new IRaftLogStore[16];
