@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using RaftToolkit.Core.Codec;
 using RaftToolkit.Core.Lifecycle;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
