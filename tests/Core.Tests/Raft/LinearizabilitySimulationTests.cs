@@ -35,7 +35,7 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
     [Fact]
     public void KeyValueHistoryUnderChaosChurnAndCompactionIsLinearizable()
     {
-        var (first, count) = SeedRange();
+        var (first, count) = SimulationSeeds.Range("RAFTKIT_LIN", CiSeeds);
         output.WriteLine($"Running seeds {first}..{first + count - 1}. Replay one: RAFTKIT_SEED=<seed> dotnet test tests/Core.Tests --filter \"FullyQualifiedName~LinearizabilitySimulationTests\"");
         var totals = new RunTotals();
         for (int seed = first; seed < first + count; seed++)
@@ -56,22 +56,6 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
         Assert.True(totals.Reads > count && totals.Writes > count, "The runs completed almost no operations: the workload is not exercising the cluster.");
         Assert.True(totals.SnapshotsInstalled > 0, "No follower ever installed a snapshot: compaction is not exercised.");
         Assert.True(count < 50 || totals.MembershipChanges > count / 4, $"Only {totals.MembershipChanges} membership changes over {count} seeds: churn is not exercised.");
-    }
-
-    private static (int First, int Count) SeedRange()
-    {
-        if (int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int one))
-        {
-            return (one, 1);
-        }
-
-        int first = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_LIN_FIRST_SEED"), out int from) ? from : 1;
-        if (int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_LIN_SEEDS"), out int many) && many > 0)
-        {
-            return (first, many);
-        }
-
-        return (first, CiSeeds);
     }
 
     /// <param name="seed">The seed.</param>

@@ -27,7 +27,7 @@ public sealed class MembershipChurnSimulationTests(ITestOutputHelper output)
     [Fact]
     public void RandomMembershipChurnKeepsSafetyAndRecoversLiveness()
     {
-        var (first, count) = SeedRange();
+        var (first, count) = SimulationSeeds.Range("RAFTKIT_CHURN", CiSeeds);
         output.WriteLine($"Running seeds {first}..{first + count - 1}. Replay one: RAFTKIT_SEED=<seed> dotnet test tests/Core.Tests --filter \"FullyQualifiedName~MembershipChurnSimulationTests\"");
         var totals = new ChurnTotals();
         for (int seed = first; seed < first + count; seed++)
@@ -52,22 +52,6 @@ public sealed class MembershipChurnSimulationTests(ITestOutputHelper output)
 
         Assert.True(totals.ChangesAccepted > count, $"Only {totals.ChangesAccepted} membership changes were accepted over {count} seeds: the churn is not exercised.");
         Assert.True(totals.JointLeft > count / 4, $"Only {totals.JointLeft} joint configurations were left over {count} seeds: joint consensus is not exercised.");
-    }
-
-    private static (int First, int Count) SeedRange()
-    {
-        if (int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int one))
-        {
-            return (one, 1);
-        }
-
-        int first = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_CHURN_FIRST_SEED"), out int from) ? from : 1;
-        if (int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_CHURN_SEEDS"), out int many) && many > 0)
-        {
-            return (first, many);
-        }
-
-        return (first, CiSeeds);
     }
 
     private static void RunOne(int seed, ChurnTotals totals)

@@ -33,7 +33,7 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
     [Fact]
     public void RandomizedChaosKeepsSafetyAndRecoversLiveness()
     {
-        var (first, count) = SeedRange();
+        var (first, count) = SimulationSeeds.Range("RAFTKIT_SIM", CiSeeds);
         output.WriteLine($"Running seeds {first}..{first + count - 1}. Replay one: RAFTKIT_SEED=<seed> dotnet test tests/Core.Tests --filter \"FullyQualifiedName~RaftSimulationTests\"");
         long totalCommitted = 0;
         for (int seed = first; seed < first + count; seed++)
@@ -51,22 +51,6 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
 
         output.WriteLine($"{count} seeds passed; {totalCommitted} entries committed in total.");
         Assert.True(totalCommitted > count, "The runs committed almost nothing: the simulation is not exercising replication.");
-    }
-
-    private static (int First, int Count) SeedRange()
-    {
-        if (int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int one))
-        {
-            return (one, 1);
-        }
-
-        int first = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SIM_FIRST_SEED"), out int from) ? from : 1;
-        if (int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SIM_SEEDS"), out int many) && many > 0)
-        {
-            return (first, many);
-        }
-
-        return (first, CiSeeds);
     }
 
     /// <summary>Runs one seed; returns how many entries were committed.</summary>
