@@ -25,6 +25,7 @@ namespace RaftToolkit.Core.Tests.Raft;
 public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
 {
     private const int CiSeeds = 500;
+    private static readonly ChaosFaults Faults = new(Crash: 6, Restart: 30, Partition: 36, Isolate: 42, Cut: 46, Heal: 66);
     private const int ChaosSteps = 300;
     private const int ElectionTicks = 10;
     private const int Clients = 4;
@@ -100,41 +101,9 @@ public sealed class LinearizabilitySimulationTests(ITestOutputHelper output)
         for (int step = 0; step < ChaosSteps; step++)
         {
             int roll = random.Next(1000);
-            if (roll < 6)
+            if (Faults.Inject(cluster, random, ids, roll))
             {
-                ulong victim = ids[random.Next(ids.Length)];
-                if (cluster.IsUp(victim))
-                {
-                    cluster.Crash(victim);
-                }
-            }
-            else if (roll < 30)
-            {
-                foreach (var id in ids)
-                {
-                    if (!cluster.IsUp(id) && random.Next(3) == 0)
-                    {
-                        cluster.Restart(id);
-                    }
-                }
-            }
-            else if (roll < 36)
-            {
-                var shuffled = ids.OrderBy(_ => random.Next()).ToArray();
-                int cut = 1 + random.Next(ids.Length - 1);
-                network.Partition([shuffled[..cut], shuffled[cut..]]);
-            }
-            else if (roll < 42)
-            {
-                network.Isolate(ids[random.Next(ids.Length)], ids);
-            }
-            else if (roll < 46)
-            {
-                network.Cut(ids[random.Next(ids.Length)], ids[random.Next(ids.Length)]);
-            }
-            else if (roll < 66)
-            {
-                network.HealAll();
+                // The roll injected a fault; the test's own actions use the rolls above Faults.Heal.
             }
             else if (roll < 70)
             {

@@ -17,6 +17,7 @@ namespace RaftToolkit.Core.Tests.Raft;
 public sealed class RaftSimulationTests(ITestOutputHelper output)
 {
     private const int CiSeeds = 1000;
+    private static readonly ChaosFaults Faults = new(Crash: 6, Restart: 30, Partition: 36, Isolate: 40, Cut: 46, Heal: 70);
     private const int ChaosSteps = 400;
     private const int ElectionTicks = 10;
 
@@ -85,41 +86,9 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
         for (int step = 0; step < ChaosSteps; step++)
         {
             int roll = random.Next(1000);
-            if (roll < 6)
+            if (Faults.Inject(cluster, random, ids, roll))
             {
-                ulong victim = ids[random.Next(ids.Length)];
-                if (cluster.IsUp(victim))
-                {
-                    cluster.Crash(victim);
-                }
-            }
-            else if (roll < 30)
-            {
-                foreach (var id in ids)
-                {
-                    if (!cluster.IsUp(id) && random.Next(3) == 0)
-                    {
-                        cluster.Restart(id);
-                    }
-                }
-            }
-            else if (roll < 36)
-            {
-                var shuffled = ids.OrderBy(_ => random.Next()).ToArray();
-                int cut = 1 + random.Next(ids.Length - 1);
-                network.Partition([shuffled[..cut], shuffled[cut..]]);
-            }
-            else if (roll < 40)
-            {
-                network.Isolate(ids[random.Next(ids.Length)], ids);
-            }
-            else if (roll < 46)
-            {
-                network.Cut(ids[random.Next(ids.Length)], ids[random.Next(ids.Length)]);
-            }
-            else if (roll < 70)
-            {
-                network.HealAll();
+                // The roll injected a fault; the test's own actions use the rolls above Faults.Heal.
             }
             else if (roll < 170)
             {
