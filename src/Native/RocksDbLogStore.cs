@@ -280,7 +280,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             spin.SpinOnce();
         }
 
-        _coalescer.DisposeBatches();
+        _coalescer.DisposeResources();
         if (_ownsDb)
         {
             _db.Dispose();

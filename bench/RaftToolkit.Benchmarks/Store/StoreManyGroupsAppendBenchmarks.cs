@@ -8,12 +8,16 @@ namespace RaftToolkit.Benchmarks.Store;
 /// the coalescer, against raw RocksDB writing the same entries as 64-entry batches, each one
 /// synced write. Same database options on both sides; per appended entry.
 /// </summary>
+/// <remarks>
+/// Each invocation starts its appenders from idle, and an idle store writes the first append
+/// alone; 128 rounds keep that start-up write to under 1% of the writes measured.
+/// </remarks>
 [Config(typeof(BenchConfig))]
 public class StoreManyGroupsAppendBenchmarks
 {
     private const int Groups = 10_000;
     private const int Appenders = 64;
-    private const int Rounds = 32;
+    private const int Rounds = 128;
     private const int PayloadBytes = 128;
 
     private StoreBenchEnvironment _env = null!;

@@ -62,6 +62,59 @@ public sealed class WriteCoalescerTests : IDisposable
         }
     }
 
+    /// <summary>Records which entry of its group each durability callback was for, in callback order.</summary>
+    private sealed class RecordingCallback(List<ulong> seen, ulong index) : IFlushCallback
+    {
+        public void OnFlushed(Exception? error)
+        {
+            Assert.Null(error);
+            lock (seen)
+            {
+                seen.Add(index);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task LargeBatchesCompleteInTwoLanesAndKeepEachGroupsCallbacksInOrder()
+    {
+        await using var store = Open();
+        const int Groups = 512;
+        const int PerGroup = 8;
+        var seen = new List<ulong>[Groups];
+        var appends = new Task[Groups];
+
+        // Each group submits all its appends without waiting in between, and the groups submit
+        // concurrently: the batches hold hundreds of requests spread over both lanes.
+        for (int g = 0; g < Groups; g++)
+        {
+            var log = store.ForGroup((ulong)g);
+            var groupSeen = seen[g] = [];
+            appends[g] = Task.Run(async () =>
+            {
+                var pending = new List<Task>(PerGroup);
+                for (int i = 0; i < PerGroup; i++)
+                {
+                    pending.Add(log.AppendAsync(Range(1, (ulong)i, 1), new RecordingCallback(groupSeen, (ulong)i)).AsTask());
+                }
+
+                await Task.WhenAll(pending);
+            });
+        }
+
+        await Task.WhenAll(appends);
+        if (Environment.ProcessorCount > 1)
+        {
+            Assert.True(store.Coalescer.TwoLaneCompletions > 0, "no batch was completed in two lanes");
+        }
+
+        var expected = Enumerable.Range(0, PerGroup).Select(i => (ulong)i);
+        for (int g = 0; g < Groups; g++)
+        {
+            Assert.Equal(expected, seen[g]);
+        }
+    }
+
     [Fact]
     public async Task BatchesRespectTheOperationBound()
     {
