@@ -348,11 +348,13 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
 
     private void OnTick()
     {
-        Interlocked.Increment(ref _tickSequence);
+        long tick = Interlocked.Increment(ref _tickSequence);
         foreach (var worker in _workers)
         {
             worker.Signal();
         }
+
+        CheckPeers(tick);
     }
 
     /// <summary>Stops every worker; <paramref name="error"/> is the fatal error, if one caused it.</summary>
@@ -400,7 +402,14 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     {
         public void Receive(ulong fromNode, List<GroupMessage> batch)
         {
-            if (host.IsStopping || batch.Count == 0)
+            if (host.IsStopping)
+            {
+                return;
+            }
+
+            // Any batch, the empty ping included, shows the sender's host is alive.
+            host.HeardFrom(fromNode);
+            if (batch.Count == 0)
             {
                 return;
             }

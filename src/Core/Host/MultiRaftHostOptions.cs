@@ -45,6 +45,17 @@ public sealed class MultiRaftHostOptions
     /// <summary>At most this many bytes of a snapshot travel in one message. Null keeps <see cref="RaftConfig.SnapshotChunkBytes"/> of <see cref="Raft"/>.</summary>
     public int? SnapshotChunkBytes { get; set; }
 
+    /// <summary>
+    /// With quiescence on (<see cref="RaftConfig.QuiesceAfterTicks"/> &gt; 0), the host's own failure
+    /// detector: every tick it pings each peer host it has heard from (one empty batch per peer,
+    /// not per group), and when a peer has been silent for this many ticks it wakes the quiescent
+    /// groups it shares with that peer (<see cref="MultiRaftHost{TNode, TData, TResponse, TSnapshot}.WakeGroups"/>),
+    /// so a quiescent follower still elects a new leader when its leader's host dies. Null: the
+    /// election timeout, <see cref="RaftConfig.ElectionTicks"/>. 0 turns the detector off, for
+    /// applications that run their own and call <c>WakeGroups</c> themselves.
+    /// </summary>
+    public int? PeerSilenceTicks { get; set; }
+
     /// <summary>Where the host logs (group start, stop and failures; nothing per entry). Default: no logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
@@ -87,6 +98,11 @@ public sealed class MultiRaftHostOptions
             throw new ArgumentException($"SnapshotChunkBytes must be at least 1, got {SnapshotChunkBytes}.", nameof(SnapshotChunkBytes));
         }
 
+        if (PeerSilenceTicks is < 0)
+        {
+            throw new ArgumentException($"PeerSilenceTicks must not be negative, got {PeerSilenceTicks}.", nameof(PeerSilenceTicks));
+        }
+
         // The groups run with the merged config: check it as a whole.
         EffectiveRaft(Raft.RandomSeed).Validate();
         if (RetainedAppliedEntries < 0)
@@ -118,6 +134,9 @@ public sealed class MultiRaftHostOptions
         PurgeHoldElectionTimeouts = Raft.PurgeHoldElectionTimeouts,
         RandomSeed = randomSeed,
     };
+
+    /// <summary>Ticks of peer silence after which the host wakes the groups it shares with the peer; 0 when the detector is off.</summary>
+    internal int EffectivePeerSilenceTicks => Raft.QuiesceAfterTicks == 0 ? 0 : PeerSilenceTicks ?? Raft.ElectionTicks;
 
     internal MultiRaftHostOptions Clone() => (MultiRaftHostOptions)MemberwiseClone();
 }

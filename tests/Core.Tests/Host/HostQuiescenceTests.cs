@@ -19,6 +19,81 @@ public sealed class HostQuiescenceTests
         Raft = new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 2, QuiesceAfterTicks = 5, RandomSeed = 0x5EED + id },
     };
 
+    /// <summary>Quiescing hosts whose own peer failure detector is off.</summary>
+    private static MultiRaftHostOptions QuiescingWithoutDetector(ulong id)
+    {
+        var options = Quiescing(id);
+        options.PeerSilenceTicks = 0;
+        return options;
+    }
+
+    /// <summary>Bootstraps <paramref name="groups"/>, writes to each, and waits until every group is quiescent; returns each group's leader.</summary>
+    private static async Task<Dictionary<ulong, ulong>> QuiesceAsync(HostCluster cluster, ulong[] groups)
+    {
+        await cluster.BootstrapFreshAsync(groups);
+        var leaders = new Dictionary<ulong, ulong>();
+        foreach (var group in groups)
+        {
+            await cluster.WriteAsync(group, "k", "v", Patience);
+            leaders[group] = await cluster.WaitForLeaderAsync(group, Patience);
+        }
+
+        await WaitUntilNoGroupIsTickedAsync(cluster);
+        return leaders;
+    }
+
+    private static bool LedElsewhere(HostCluster cluster, ulong group, ulong oldLeader) =>
+        cluster.NodeIds.Any(id => id != oldLeader && cluster.Hosts[id].GetMetricsAsync(group).Result.Role == RaftRole.Leader);
+
+    [Fact]
+    public async Task HostQuiescence_WhenALeadersHostFallsSilentTheDetectorWakesItsGroupsAndTheyElectANewLeader()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, Quiescing);
+        ulong[] groups = [.. Enumerable.Range(1, 12).Select(g => (ulong)g)];
+        var leaders = await QuiesceAsync(cluster, groups);
+        ulong victim = leaders[groups[0]];
+
+        // Nobody calls WakeGroups: the hosts' pings are the only failure signal.
+        cluster.Network.Partitions.Isolate(victim);
+        foreach (var group in groups.Where(g => leaders[g] == victim))
+        {
+            await HostCluster.WaitUntilAsync(() => LedElsewhere(cluster, group, victim), Patience, () => $"group {group} never replaced its silent leader {victim}");
+        }
+
+        // The survivors keep serving the groups the silent host led.
+        await cluster.WriteAsync(groups[0], "k", "after", Patience);
+    }
+
+    [Fact]
+    public void HostQuiescence_TheDetectorDefaultsToTheElectionTimeoutAndRejectsNegativeSilence()
+    {
+        var options = Quiescing(1);
+        Assert.Equal(options.Raft.ElectionTicks, options.EffectivePeerSilenceTicks);
+        options.Raft = new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 2 };
+        Assert.Equal(0, options.EffectivePeerSilenceTicks);
+
+        options = Quiescing(1);
+        options.PeerSilenceTicks = -1;
+        Assert.Throws<ArgumentException>(options.Validate);
+    }
+
+    [Fact]
+    public async Task HostQuiescence_WithTheDetectorOffAQuiescentFollowerNeverNoticesItsLeaderIsGone()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, QuiescingWithoutDetector);
+        var leaders = await QuiesceAsync(cluster, [5]);
+        ulong victim = leaders[5];
+        cluster.Network.Partitions.Isolate(victim);
+
+        // Five election timeouts: a ticking follower would have campaigned several times over.
+        var host = cluster.Hosts[cluster.NodeIds.First(id => id != victim)];
+        long start = host.TickSequence;
+        await HostCluster.WaitUntilAsync(() => host.TickSequence >= start + 50, Patience, () => "the timer stopped");
+
+        Assert.False(LedElsewhere(cluster, 5, victim), "a quiescent follower elected a leader with nothing to wake it");
+        Assert.Equal(victim, (await host.GetMetricsAsync(5)).Leader);
+    }
+
     [Fact]
     public async Task HostQuiescence_IdleGroupsStopBeingTickedAndAProposalWakesAndCommits()
     {
@@ -45,7 +120,7 @@ public sealed class HostQuiescenceTests
     [Fact]
     public async Task HostQuiescence_WakeGroupsLetsTheFollowersElectANewLeaderWhenTheOldOneIsGone()
     {
-        await using var cluster = new HostCluster(3, rocksDb: false, Quiescing);
+        await using var cluster = new HostCluster(3, rocksDb: false, QuiescingWithoutDetector);
         await cluster.BootstrapFreshAsync([9]);
         await cluster.WriteAsync(9, "k", "v", Patience);
         ulong leader = await cluster.WaitForLeaderAsync(9, Patience);
