@@ -84,7 +84,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             {
                 var group = _all[i];
                 var node = group.Node;
-                if (group.Stopped || !node.IsQuiescent || !node.EffectiveMembership.Membership.Contains(peer))
+                if (group.Stopped || !node.IsQuiescent || !node.Membership.Contains(peer))
                 {
                     continue;
                 }

@@ -131,11 +131,7 @@ public static class GroupLifecycle
             var cache = new GroupLogCache(initial.LastPurgedLogId, initial.LastLogId, initial.KeyLogIds, tail);
             // Both memberships: the committed one is what a truncation of the effective one's
             // (uncommitted) entry falls back to.
-            var committedMembership = initial.Membership.Committed;
-            var effectiveMembership = initial.Membership.Effective;
-            var membership = new MembershipState(
-                new StoredMembership(committedMembership.LogId, host.Intern(committedMembership.Membership)),
-                new StoredMembership(effectiveMembership.LogId, host.Intern(effectiveMembership.Membership)));
+            var membership = new MembershipState(Intern(host, initial.Membership.Committed), Intern(host, initial.Membership.Effective));
             var state = new RaftNodeState(initial.Vote, initial.Committed, initial.LastApplied);
             if (snapshot is { Meta.LastLogId: not null })
             {
@@ -208,6 +204,22 @@ public static class GroupLifecycle
         {
             await stateMachine.InstallSnapshotAsync(snapshot.Meta, snapshot.Data, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="stored"/> with the host's shared instance of its configuration: itself when
+    /// it has it already. The node keeps the committed one, and a fresh group's is the empty one,
+    /// which all groups share.
+    /// </summary>
+    private static StoredMembership Intern<TNode, TData, TResponse, TSnapshot>(MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, StoredMembership stored)
+    {
+        if (stored == StoredMembership.Default)
+        {
+            return StoredMembership.Default;
+        }
+
+        var shared = host.Intern(stored.Membership);
+        return ReferenceEquals(shared, stored.Membership) ? stored : stored with { Membership = shared };
     }
 
     /// <summary>Points membership entries at the host's shared instances (the store decodes a new one per read).</summary>

@@ -17,6 +17,9 @@ public sealed class Membership : IEquatable<Membership>
     private readonly ImmutableArray<ImmutableArray<ulong>> _configs;
     private readonly ImmutableSortedDictionary<ulong, ReadOnlyMemory<byte>> _nodes;
 
+    /// <summary>The last answer of <see cref="NodesOtherThan"/>, so the groups that share this instance share their peer list too.</summary>
+    private OtherNodes? _otherNodes;
+
     /// <summary>The empty membership: one empty voter set and no nodes.</summary>
     public static Membership Empty { get; } = new([[]], ImmutableSortedDictionary<ulong, ReadOnlyMemory<byte>>.Empty);
 
@@ -188,6 +191,34 @@ public sealed class Membership : IEquatable<Membership>
         return new Membership(_configs, _nodes.SetItem(nodeId, data));
     }
 
+    /// <summary>
+    /// Every node (voter or learner) but <paramref name="self"/>, in id order. The array is shared
+    /// with every caller that asks for the same node: it must not be changed.
+    /// </summary>
+    internal ulong[] NodesOtherThan(ulong self)
+    {
+        // Any thread's answer is right, so a race only costs an array.
+        if (Volatile.Read(ref _otherNodes) is { } cached && cached.Self == self)
+        {
+            return cached.Nodes;
+        }
+
+        // The dictionary's struct enumerator, not Keys: this must not box.
+        int count = _nodes.ContainsKey(self) ? _nodes.Count - 1 : _nodes.Count;
+        var nodes = new ulong[count];
+        int i = 0;
+        foreach (var node in _nodes)
+        {
+            if (node.Key != self)
+            {
+                nodes[i++] = node.Key;
+            }
+        }
+
+        Volatile.Write(ref _otherNodes, new OtherNodes(self, nodes));
+        return nodes;
+    }
+
     /// <inheritdoc />
     public bool Equals(Membership? other)
     {
@@ -251,6 +282,8 @@ public sealed class Membership : IEquatable<Membership>
         var learners = string.Join(",", Learners);
         return learners.Length == 0 ? $"voters {voters}" : $"voters {voters}, learners {{{learners}}}";
     }
+
+    private sealed record OtherNodes(ulong Self, ulong[] Nodes);
 }
 
 /// <summary>Supplies each voter's matched index to <see cref="Membership.QuorumIndex{TMatched}"/>.</summary>

@@ -27,8 +27,8 @@ public sealed partial class RaftNode
     {
         _role = RaftRole.PreCandidate;
         _progress = null;
-        _proposedVote = new Vote(NextCampaignTerm, _id);
-        ResetGrants();
+        var campaign = ResetGrants();
+        campaign.ProposedVote = new Vote(NextCampaignTerm, _id);
         if (AddGrant(_id))
         {
             BecomeCandidate();
@@ -39,7 +39,7 @@ public sealed partial class RaftNode
         {
             if (_membership.IsVoter(peer))
             {
-                Send(new PreVoteRequest(_id, peer, _proposedVote, _lastLogId));
+                Send(new PreVoteRequest(_id, peer, campaign.ProposedVote, _lastLogId));
             }
         }
     }
@@ -79,8 +79,7 @@ public sealed partial class RaftNode
         _role = RaftRole.Leader;
         _peers = LeaderPeers();
         _leaderChange = null;
-        _granted = null;
-        _grantedCount = 0;
+        _campaign = null;
         SetVote(_vote.Commit());
         _heartbeatElapsed = 0;
         _electionElapsed = 0;
@@ -111,37 +110,38 @@ public sealed partial class RaftNode
         _role = _membership.IsVoter(_id) ? RaftRole.Follower : RaftRole.Learner;
         _electedOnceVoteDurable = false;
         _progress = null;
-        _granted = null;
-        _grantedCount = 0;
+        _campaign = null;
         _replicationPending = false;
         _commitBroadcastPending = false;
         ResetElectionTimer();
     }
 
-    private void ResetGrants()
+    private CampaignState ResetGrants()
     {
-        _granted ??= new ulong[_peers.Length + 1];
-        _grantedCount = 0;
+        var campaign = _campaign ??= new CampaignState(_peers.Length + 1);
+        campaign.GrantedCount = 0;
+        return campaign;
     }
 
     /// <summary>Records a grant; returns true when the granted set is a quorum.</summary>
     private bool AddGrant(ulong nodeId)
     {
-        var granted = _granted!;
-        for (int i = 0; i < _grantedCount; i++)
+        var campaign = _campaign!;
+        var granted = campaign.Granted;
+        for (int i = 0; i < campaign.GrantedCount; i++)
         {
             if (granted[i] == nodeId)
             {
-                return _membership.IsQuorum(granted.AsSpan(0, _grantedCount));
+                return _membership.IsQuorum(granted.AsSpan(0, campaign.GrantedCount));
             }
         }
 
-        if (_grantedCount < granted.Length)
+        if (campaign.GrantedCount < granted.Length)
         {
-            granted[_grantedCount++] = nodeId;
+            granted[campaign.GrantedCount++] = nodeId;
         }
 
-        return _membership.IsQuorum(granted.AsSpan(0, _grantedCount));
+        return _membership.IsQuorum(granted.AsSpan(0, campaign.GrantedCount));
     }
 
     /// <summary>
@@ -229,7 +229,7 @@ public sealed partial class RaftNode
 
     private void HandlePreVoteResponse(PreVoteResponse response)
     {
-        if (_role != RaftRole.PreCandidate || response.ProposedVote != _proposedVote)
+        if (_role != RaftRole.PreCandidate || response.ProposedVote != _campaign!.ProposedVote)
         {
             return;
         }
@@ -247,12 +247,27 @@ public sealed partial class RaftNode
             SetVote(response.CurrentVote);
             BecomeFollower();
         }
-        else if (response.CurrentVote > _proposedVote && response.CurrentVote.Term > _greatestRefusedTerm)
+        else if (response.CurrentVote > _campaign.ProposedVote && response.CurrentVote.Term > _greatestRefusedTerm)
         {
             // The voter holds a greater uncommitted vote (a candidate that lost): the next
             // campaign must outbid it, or a node with the longest log may propose a vote every
             // voter of a failed candidate refuses, forever.
             _greatestRefusedTerm = response.CurrentVote.Term;
         }
+    }
+
+    /// <summary>
+    /// A campaign's state, allocated when it starts and dropped when it ends: most groups are
+    /// not campaigning, and each of them pays one reference for it.
+    /// </summary>
+    private sealed class CampaignState(int voters)
+    {
+        /// <summary>The voters that granted, the first <see cref="GrantedCount"/> of them.</summary>
+        public ulong[] Granted { get; } = new ulong[voters];
+
+        public int GrantedCount;
+
+        /// <summary>Pre-candidate only: the vote it asks others whether they would grant.</summary>
+        public Vote ProposedVote;
     }
 }

@@ -12,13 +12,15 @@ namespace RaftToolkit.Core.Raft;
 /// </summary>
 public sealed partial class RaftNode
 {
-    /// <summary>The membership in force: the last one in the log (or the initial one).</summary>
-    /// <remarks>Null until the first membership entry: the initial membership (<see cref="_membership"/>) with no log id, so an idle group allocates nothing for it.</remarks>
-    private StoredMembership? _effectiveStored;
+    /// <summary>
+    /// The id of the entry that carried the membership in force (<see cref="_membership"/>); none
+    /// for the initial membership. Kept apart from the membership, not as a
+    /// <see cref="StoredMembership"/>, so that 100,000 idle groups do not each hold one.
+    /// </summary>
+    private LogId? _effectiveLogId;
 
-    /// <summary>The membership before <see cref="_effectiveStored"/>; committed (see the type remarks). Null while that is null.</summary>
+    /// <summary>The membership before the one in force; committed (see the type remarks). Null while no entry carried one.</summary>
     private StoredMembership? _previousStored;
-
 
     /// <summary>
     /// Creates a node that restarts from <paramref name="state"/>, with the committed and effective
@@ -40,9 +42,9 @@ public sealed partial class RaftNode
     }
 
     /// <summary>The membership in force and the id of the log entry that carried it (none for the initial one).</summary>
-    public StoredMembership EffectiveMembership => _effectiveStored ?? new StoredMembership(null, _membership);
+    public StoredMembership EffectiveMembership => new(_effectiveLogId, _membership);
 
-    private LogId? EffectiveLogId => _effectiveStored?.LogId;
+    private LogId? EffectiveLogId => _effectiveLogId;
 
     /// <summary>The committed membership before the one in force (the initial one while no entry carried one).</summary>
     private Membership PreviousConfig => _previousStored?.Membership ?? _membership;
@@ -164,7 +166,7 @@ public sealed partial class RaftNode
     private void InitMembership(StoredMembership? committed, StoredMembership? effective, Membership initial)
     {
         _previousStored = committed;
-        _effectiveStored = effective;
+        _effectiveLogId = effective?.LogId;
         _membership = effective?.Membership ?? initial;
         _peers = OtherMembers(_membership, _id);
     }
@@ -172,20 +174,20 @@ public sealed partial class RaftNode
     /// <summary>Called for every entry appended to the view: a membership entry is in force at once.</summary>
     private void OnEntriesAppended(ReadOnlySpan<Entry> entries)
     {
-        bool changed = false;
+        Membership? effective = null;
         for (int i = 0; i < entries.Length; i++)
         {
             if (entries[i].Membership is { } membership)
             {
-                _previousStored = EffectiveMembership;
-                _effectiveStored = new StoredMembership(entries[i].LogId, membership);
-                changed = true;
+                _previousStored = new StoredMembership(_effectiveLogId, effective ?? _membership);
+                _effectiveLogId = entries[i].LogId;
+                effective = membership;
             }
         }
 
-        if (changed)
+        if (effective is not null)
         {
-            ApplyEffectiveMembership();
+            ApplyEffectiveMembership(effective);
         }
     }
 
@@ -203,8 +205,8 @@ public sealed partial class RaftNode
                 $"Node {_id}: a truncation from index {index} removes both membership entries {effective} and {previous}; the earlier one must have been committed.");
         }
 
-        _effectiveStored = _previousStored;
-        ApplyEffectiveMembership();
+        _effectiveLogId = _previousStored?.LogId;
+        ApplyEffectiveMembership(_previousStored?.Membership ?? _membership);
     }
 
     /// <summary>
@@ -219,8 +221,8 @@ public sealed partial class RaftNode
         }
 
         _previousStored = meta.LastMembership;
-        _effectiveStored = meta.LastMembership;
-        ApplyEffectiveMembership();
+        _effectiveLogId = meta.LastMembership.LogId;
+        ApplyEffectiveMembership(meta.LastMembership.Membership);
     }
 
     private void AppendMembershipAsLeader(LogId logId, Membership membership)
@@ -233,10 +235,9 @@ public sealed partial class RaftNode
         }
     }
 
-    /// <summary>Puts <see cref="_effectiveStored"/> in force: peers, the leader's progress, the role of a non-leader.</summary>
-    private void ApplyEffectiveMembership()
+    /// <summary>Puts <paramref name="membership"/> (carried by <see cref="_effectiveLogId"/>) in force: peers, the leader's progress, the role of a non-leader.</summary>
+    private void ApplyEffectiveMembership(Membership membership)
     {
-        var membership = _effectiveStored?.Membership ?? _membership;
         if (ReferenceEquals(membership, _membership))
         {
             return;
@@ -255,7 +256,7 @@ public sealed partial class RaftNode
                 BecomeFollower();
                 break;
             default:
-                _granted = null;
+                _campaign = null;
                 var role = membership.IsVoter(_id) ? RaftRole.Follower : RaftRole.Learner;
                 if (role != _role)
                 {
@@ -380,7 +381,10 @@ public sealed partial class RaftNode
             return;
         }
 
-        if (_leaderChange?.FarewellSentFor != effective)
+        // Nothing to do (and no state to allocate) when the configuration before removed nobody:
+        // the same instance, or none at all as in a fresh group.
+        var previous = PreviousConfig;
+        if (_leaderChange?.FarewellSentFor != effective && !ReferenceEquals(previous, _membership) && previous.Nodes.Count > 0)
         {
             // The nodes this configuration removed were replicated to until now; stop, and tell them.
             LeaderChange.FarewellSentFor = effective;

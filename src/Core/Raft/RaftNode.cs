@@ -38,7 +38,7 @@ public sealed partial class RaftNode
     /// <summary>The configuration in force: the last membership entry of the log (see RaftNode.Membership.cs).</summary>
     private Membership _membership;
 
-    /// <summary>Every other member (voters and learners) in id order: who the leader replicates to.</summary>
+    /// <summary>Every other member (voters and learners) in id order: who the leader replicates to. Possibly shared (see <see cref="OtherMembers"/>): replaced, never changed.</summary>
     private ulong[] _peers;
 
     private RaftRole _role;
@@ -60,12 +60,8 @@ public sealed partial class RaftNode
     private int _heartbeatElapsed;
     private int _randomizedElectionTimeout;
 
-    /// <summary>Candidate and pre-candidate only: the voters that granted; null otherwise.</summary>
-    private ulong[]? _granted;
-    private int _grantedCount;
-
-    /// <summary>Pre-candidate only: the vote it asks others whether they would grant.</summary>
-    private Vote _proposedVote;
+    /// <summary>Candidate and pre-candidate only: the campaign in progress; null otherwise.</summary>
+    private CampaignState? _campaign;
 
     /// <summary>Leader only: one entry per peer, in <see cref="_peers"/> order; null otherwise.</summary>
     private PeerProgress[]? _progress;
@@ -376,23 +372,8 @@ public sealed partial class RaftNode
         return text.ToString();
     }
 
-    private static ulong[] OtherMembers(Membership membership, ulong self)
-    {
-        // The dictionary's struct enumerator, not Keys: this runs once per group and must not box.
-        var nodes = membership.Nodes;
-        int count = nodes.ContainsKey(self) ? nodes.Count - 1 : nodes.Count;
-        var peers = new ulong[count];
-        int i = 0;
-        foreach (var node in nodes)
-        {
-            if (node.Key != self)
-            {
-                peers[i++] = node.Key;
-            }
-        }
-
-        return peers;
-    }
+    /// <summary>The other members in id order; shared with every group on the same membership instance, so never changed in place.</summary>
+    private static ulong[] OtherMembers(Membership membership, ulong self) => membership.NodesOtherThan(self);
 
     private void SetVote(Vote vote)
     {
