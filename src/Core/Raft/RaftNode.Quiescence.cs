@@ -93,6 +93,7 @@ public sealed partial class RaftNode
         foreach (var pr in _progress!)
         {
             Send(new QuiesceNotice(_id, pr.NodeId, _vote, _lastLogId, _committed));
+            pr.ReleaseIdleBuffers();
         }
 
         _quiescent = true;

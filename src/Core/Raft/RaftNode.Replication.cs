@@ -71,7 +71,7 @@ public sealed partial class RaftNode
                 continue;
             }
 
-            if (pr.InflightCount > 0 && pr.Matched == pr.MatchedAtLastBeat)
+            if (pr.InflightCount > 0 && !pr.MatchedSinceBeat)
             {
                 pr.StalledBeats++;
                 if (pr.StalledBeats >= stallBeats)
@@ -88,7 +88,7 @@ public sealed partial class RaftNode
                 pr.StalledBeats = 0;
             }
 
-            pr.MatchedAtLastBeat = pr.Matched;
+            pr.MarkBeat();
             SendEmptyAppend(pr);
         }
     }

@@ -17,7 +17,7 @@ internal enum ReplicationState : byte
 
 /// <summary>
 /// The leader's view of one follower (or learner). Exists only while the node leads, so a
-/// follower group pays nothing for it.
+/// follower group pays nothing for it; what only some states need is allocated for them.
 /// </summary>
 internal sealed class PeerProgress
 {
@@ -25,6 +25,9 @@ internal sealed class PeerProgress
     private ulong[]? _inflightEnds;
     private int _inflightHead;
     private int _inflightCount;
+
+    /// <summary>Snapshot only: the transfer in progress.</summary>
+    private SnapshotTransfer? _snapshot;
 
     public PeerProgress(ulong nodeId, ulong nextIndex)
     {
@@ -36,7 +39,16 @@ internal sealed class PeerProgress
     public ulong NodeId { get; }
 
     /// <summary>The last log id known to be durable on the follower and equal to the leader's; none until it answers.</summary>
-    public LogId? Matched { get; private set; }
+    public LogId? Matched
+    {
+        get;
+        private set
+        {
+            // Matched only grows, so "changed since the beat" is "differs from what it was then".
+            field = value;
+            MatchedSinceBeat = true;
+        }
+    }
 
     /// <summary>The next index to send. Invariant: Matched.NextIndex() &lt;= NextIndex.</summary>
     public ulong NextIndex { get; set; }
@@ -49,8 +61,8 @@ internal sealed class PeerProgress
     /// <summary>Heard from since the last check-quorum period.</summary>
     public bool RecentActive { get; set; }
 
-    /// <summary>Matched at the previous heartbeat, to notice a pipeline whose requests were all lost.</summary>
-    public LogId? MatchedAtLastBeat { get; set; }
+    /// <summary>Matched advanced since the last <see cref="MarkBeat"/>: false for a pipeline whose requests were all lost.</summary>
+    public bool MatchedSinceBeat { get; private set; }
 
     /// <summary>Heartbeats since <see cref="Matched"/> last advanced while requests were in flight.</summary>
     public int StalledBeats { get; set; }
@@ -64,21 +76,26 @@ internal sealed class PeerProgress
     public ulong ReadAckedRound { get; set; }
 
     /// <summary>Snapshot only: the snapshot being sent (kept with its bytes even if a newer one is built meanwhile).</summary>
-    public SnapshotMeta? SendingSnapshot { get; private set; }
+    public SnapshotMeta? SendingSnapshot => _snapshot?.Meta;
 
     /// <summary>Snapshot only: the bytes of <see cref="SendingSnapshot"/>.</summary>
-    public ReadOnlyMemory<byte> SendingSnapshotData { get; private set; }
+    public ReadOnlyMemory<byte> SendingSnapshotData => _snapshot?.Data ?? default;
 
     /// <summary>Snapshot only: the offset of the chunk in flight (every byte before it is acknowledged).</summary>
-    public ulong SnapshotOffset { get; set; }
+    public ulong SnapshotOffset
+    {
+        get => _snapshot?.Offset ?? 0;
+        set => _snapshot!.Offset = value;
+    }
+
+    /// <summary>Records a heartbeat: <see cref="MatchedSinceBeat"/> starts over.</summary>
+    public void MarkBeat() => MatchedSinceBeat = false;
 
     /// <summary>Starts sending <paramref name="meta"/> from its first byte.</summary>
     public void BecomeSnapshot(SnapshotMeta meta, ReadOnlyMemory<byte> data)
     {
         State = ReplicationState.Snapshot;
-        SendingSnapshot = meta;
-        SendingSnapshotData = data;
-        SnapshotOffset = 0;
+        _snapshot = new SnapshotTransfer(meta, data);
         ProbeSent = false;
         StalledBeats = 0;
         ClearInflight();
@@ -100,12 +117,7 @@ internal sealed class PeerProgress
         ClearInflight();
     }
 
-    private void ForgetSnapshot()
-    {
-        SendingSnapshot = null;
-        SendingSnapshotData = default;
-        SnapshotOffset = 0;
-    }
+    private void ForgetSnapshot() => _snapshot = null;
 
     public bool InflightFull(int window) => _inflightCount >= window;
 
@@ -185,5 +197,25 @@ internal sealed class PeerProgress
     {
         _inflightHead = 0;
         _inflightCount = 0;
+    }
+
+    /// <summary>Gives back the in-flight ring when nothing is in flight (a quiescent leader's peers need none until it wakes).</summary>
+    public void ReleaseIdleBuffers()
+    {
+        if (_inflightCount == 0)
+        {
+            _inflightEnds = null;
+            _inflightHead = 0;
+        }
+    }
+
+    /// <summary>A snapshot being sent: which one, its bytes, and how far the follower acknowledged.</summary>
+    private sealed class SnapshotTransfer(SnapshotMeta meta, ReadOnlyMemory<byte> data)
+    {
+        public SnapshotMeta Meta { get; } = meta;
+
+        public ReadOnlyMemory<byte> Data { get; } = data;
+
+        public ulong Offset;
     }
 }
