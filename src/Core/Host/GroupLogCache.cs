@@ -16,27 +16,20 @@ namespace RaftToolkit.Core.Host;
 /// it cannot read, the worker loads the missed range after the round
 /// (<see cref="TakeMiss"/>/<see cref="SetBackfill"/>) and the leader's next heartbeat or
 /// response finds it.</para>
-/// <para>Memory: an idle group keeps only its runs and the retained applied entries, so 100,000
-/// idle groups stay small.</para>
+/// <para>Memory: an idle group keeps only its runs and the retained applied entries, and a
+/// quiescent one only its runs (<see cref="Release"/>), so 100,000 idle groups stay small.</para>
 /// </remarks>
 internal sealed class GroupLogCache : IRaftLogSource
 {
     private static readonly Entry[] NoEntries = [];
-
-    /// <summary>The first index whose id is known: the last purged index (the node may ask for it as a previous id), or 0.</summary>
-    private ulong _firstKnown;
-
-    /// <summary>The first index the store can still return (after the last purged one).</summary>
-    private ulong _firstLoadable;
 
     /// <summary>The last purged id, if any: what the store recorded at start, then every purge written since.</summary>
     private LogId? _purged;
 
     private LogId? _last;
 
-    /// <summary>Index where each leader's entries start, ascending; <see cref="_runLeaders"/> holds the matching leader.</summary>
-    private ulong[] _runStarts = [];
-    private LeaderId[] _runLeaders = [];
+    /// <summary>Where each leader's entries start, ascending by index; the first <see cref="_runCount"/> are in use.</summary>
+    private Run[] _runs = [];
     private int _runCount;
 
     /// <summary>Tail window: entries [<see cref="_tailFirst"/>, last], stored at <see cref="_tail"/>[<see cref="_tailHead"/>..].</summary>
@@ -45,11 +38,8 @@ internal sealed class GroupLogCache : IRaftLogSource
     private int _tailCount;
     private ulong _tailFirst;
 
-    /// <summary>Backfill window: entries [<see cref="_backfillFirst"/>, +count), below the tail; replaced by every load.</summary>
-    private IReadOnlyList<Entry>? _backfill;
-    private ulong _backfillFirst;
-    private int _backfillIdleRounds;
-    private bool _backfillHit;
+    /// <summary>The backfill window, while one is loaded (rarely: only a leader catching up a follower far behind needs one).</summary>
+    private Backfill? _backfill;
 
     /// <summary>The lowest index the node asked for and did not find (ulong.MaxValue: none).</summary>
     private ulong _missFrom = ulong.MaxValue;
@@ -61,8 +51,6 @@ internal sealed class GroupLogCache : IRaftLogSource
     /// <param name="tail">Entries ending at <paramref name="lastLogId"/>, contiguous.</param>
     public GroupLogCache(LogId? lastPurged, LogId? lastLogId, IReadOnlyList<LogId> keyLogIds, IReadOnlyList<Entry> tail)
     {
-        _firstKnown = lastPurged?.Index ?? 0;
-        _firstLoadable = lastPurged.NextIndex();
         _purged = lastPurged;
         _last = lastLogId;
         foreach (var key in keyLogIds)
@@ -95,28 +83,44 @@ internal sealed class GroupLogCache : IRaftLogSource
     /// <inheritdoc />
     public LogId? LastPurgedLogId => _purged;
 
-    /// <summary>The last purged id's index, or 0: nothing before it can be loaded.</summary>
-    public ulong FirstKnownIndex => _firstKnown;
+    /// <summary>The first index whose id is known: the last purged index (the node may ask for it as a previous id), or 0.</summary>
+    public ulong FirstKnownIndex => _purged?.Index ?? 0;
+
+    /// <summary>The first index the store can still return (after the last purged one).</summary>
+    private ulong FirstLoadable => _purged.NextIndex();
 
     /// <summary>The first index of the tail window (the last index + 1 when empty).</summary>
     public ulong TailFirst => _tailFirst;
 
     /// <summary>How many entries the view holds in memory (tail and backfill).</summary>
-    public int CachedEntries => _tailCount + (_backfill?.Count ?? 0);
+    public int CachedEntries => _tailCount + (_backfill?.Entries.Count ?? 0);
 
     /// <inheritdoc />
     public bool TryGetLogId(ulong index, out LogId logId)
     {
-        if (_last is not { } last || index > last.Index || index < _firstKnown || _runCount == 0 || index < _runStarts[0])
+        if (_last is not { } last || index > last.Index || index < FirstKnownIndex || _runCount == 0 || index < _runs[0].Start)
         {
             logId = default;
             return false;
         }
 
         // The last run starting at or before the index names its leader.
-        int found = Array.BinarySearch(_runStarts, 0, _runCount, index);
-        int run = found >= 0 ? found : ~found - 1;
-        logId = new LogId(_runLeaders[run], index);
+        int low = 0;
+        int high = _runCount - 1;
+        while (low < high)
+        {
+            int mid = (low + high + 1) / 2;
+            if (_runs[mid].Start <= index)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        logId = new LogId(_runs[low].Leader, index);
         return true;
     }
 
@@ -136,15 +140,15 @@ internal sealed class GroupLogCache : IRaftLogSource
             return false;
         }
 
-        if (_backfill is { } backfill && index >= _backfillFirst && index - _backfillFirst < (ulong)backfill.Count)
+        if (_backfill is { } backfill && index >= backfill.First && index - backfill.First < (ulong)backfill.Entries.Count)
         {
-            entry = backfill[(int)(index - _backfillFirst)];
-            _backfillHit = true;
+            entry = backfill.Entries[(int)(index - backfill.First)];
+            backfill.Hit = true;
             return true;
         }
 
         // Below the tail: a lagging follower is being caught up; load it after the round.
-        if (index >= _firstLoadable && index < _missFrom)
+        if (index >= FirstLoadable && index < _missFrom)
         {
             _missFrom = index;
         }
@@ -180,10 +184,7 @@ internal sealed class GroupLogCache : IRaftLogSource
             return;
         }
 
-        _backfill = entries;
-        _backfillFirst = entries[0].Index;
-        _backfillIdleRounds = 0;
-        _backfillHit = true;
+        _backfill = new Backfill(entries);
     }
 
     /// <summary>
@@ -239,14 +240,14 @@ internal sealed class GroupLogCache : IRaftLogSource
     /// </summary>
     public void Trim(ulong appliedNext, int retain)
     {
-        if (_backfill is not null)
+        if (_backfill is { } backfill)
         {
-            if (_backfillHit)
+            if (backfill.Hit)
             {
-                _backfillHit = false;
-                _backfillIdleRounds = 0;
+                backfill.Hit = false;
+                backfill.IdleRounds = 0;
             }
-            else if (++_backfillIdleRounds >= 8)
+            else if (++backfill.IdleRounds >= 8)
             {
                 _backfill = null;
             }
@@ -266,6 +267,35 @@ internal sealed class GroupLogCache : IRaftLogSource
             return;
         }
 
+        DropFromTail(drop);
+        if (_tailCount == 0 && _tail.Length > 16)
+        {
+            _tail = NoEntries;
+        }
+    }
+
+    /// <summary>
+    /// Drops every applied entry and the backfill window, and gives back an emptied tail's
+    /// buffer. For a group that went quiescent: every peer holds the whole log, so nobody reads
+    /// the retained entries until the group wakes, and a group that sleeps should cost only its
+    /// runs (an entry asked for later is loaded from the store like any older one).
+    /// </summary>
+    public void Release(ulong appliedNext)
+    {
+        _backfill = null;
+        if (appliedNext > _tailFirst)
+        {
+            DropFromTail((int)Math.Min((ulong)_tailCount, appliedNext - _tailFirst));
+        }
+
+        if (_tailCount == 0)
+        {
+            _tail = NoEntries;
+        }
+    }
+
+    private void DropFromTail(int drop)
+    {
         _tail.AsSpan(_tailHead, drop).Clear();
         _tailHead += drop;
         _tailCount -= drop;
@@ -273,10 +303,6 @@ internal sealed class GroupLogCache : IRaftLogSource
         if (_tailCount == 0)
         {
             _tailHead = 0;
-            if (_tail.Length > 16)
-            {
-                _tail = NoEntries;
-            }
         }
     }
 
@@ -318,31 +344,26 @@ internal sealed class GroupLogCache : IRaftLogSource
 
         // Runs: the purged id starts the first one; runs that start after it stay.
         int keepFrom = 0;
-        while (keepFrom < _runCount && _runStarts[keepFrom] <= upTo.Index)
+        while (keepFrom < _runCount && _runs[keepFrom].Start <= upTo.Index)
         {
             keepFrom++;
         }
 
-        bool mergeNext = keepFrom < _runCount && _runLeaders[keepFrom] == upTo.LeaderId;
+        bool mergeNext = keepFrom < _runCount && _runs[keepFrom].Leader == upTo.LeaderId;
         int source = keepFrom + (mergeNext ? 1 : 0);
         int kept = _runCount - source;
-        if (_runStarts.Length < kept + 1)
+        if (_runs.Length < kept + 1)
         {
-            Array.Resize(ref _runStarts, Math.Max(2, kept + 1));
-            Array.Resize(ref _runLeaders, _runStarts.Length);
+            Array.Resize(ref _runs, Math.Max(2, kept + 1));
         }
 
         // In place (Array.Copy handles the overlap): purges come with every snapshot and should not allocate.
-        Array.Copy(_runStarts, source, _runStarts, 1, kept);
-        Array.Copy(_runLeaders, source, _runLeaders, 1, kept);
-        _runStarts[0] = upTo.Index;
-        _runLeaders[0] = upTo.LeaderId;
+        Array.Copy(_runs, source, _runs, 1, kept);
+        _runs[0] = new Run(upTo.Index, upTo.LeaderId);
         _runCount = kept + 1;
 
         _purged = upTo;
-        _firstKnown = upTo.Index;
-        _firstLoadable = next;
-        if (_backfill is not null && _backfillFirst < next)
+        if (_backfill is { } backfill && backfill.First < next)
         {
             _backfill = null;
         }
@@ -370,12 +391,12 @@ internal sealed class GroupLogCache : IRaftLogSource
             _tailCount = keepCount;
         }
 
-        if (_backfill is not null && next <= _backfillFirst + (ulong)_backfill.Count)
+        if (_backfill is { } backfill && next <= backfill.First + (ulong)backfill.Entries.Count)
         {
             _backfill = null;
         }
 
-        while (_runCount > 0 && _runStarts[_runCount - 1] >= next)
+        while (_runCount > 0 && _runs[_runCount - 1].Start >= next)
         {
             _runCount--;
         }
@@ -385,21 +406,17 @@ internal sealed class GroupLogCache : IRaftLogSource
 
     private void AddRunIfNew(ulong index, LeaderId leader)
     {
-        if (_runCount > 0 && _runLeaders[_runCount - 1] == leader)
+        if (_runCount > 0 && _runs[_runCount - 1].Leader == leader)
         {
             return;
         }
 
-        if (_runCount == _runStarts.Length)
+        if (_runCount == _runs.Length)
         {
-            int size = Math.Max(2, _runStarts.Length * 2);
-            Array.Resize(ref _runStarts, size);
-            Array.Resize(ref _runLeaders, size);
+            Array.Resize(ref _runs, Math.Max(2, _runs.Length * 2));
         }
 
-        _runStarts[_runCount] = index;
-        _runLeaders[_runCount] = leader;
-        _runCount++;
+        _runs[_runCount++] = new Run(index, leader);
     }
 
     private void EnsureTailCapacity(int more)
@@ -423,5 +440,22 @@ internal sealed class GroupLogCache : IRaftLogSource
         Array.Copy(_tail, _tailHead, grown, 0, _tailCount);
         _tail = grown;
         _tailHead = 0;
+    }
+
+    /// <summary>The entries of one leader start at <paramref name="Start"/> (one array of these, not two, keeps an idle group small).</summary>
+    private readonly record struct Run(ulong Start, LeaderId Leader);
+
+    /// <summary>Entries loaded from the store below the tail: [<see cref="First"/>, +count); replaced by every load.</summary>
+    private sealed class Backfill(IReadOnlyList<Entry> entries)
+    {
+        public IReadOnlyList<Entry> Entries { get; } = entries;
+
+        public ulong First { get; } = entries[0].Index;
+
+        /// <summary>Read since the last <see cref="Trim"/>: still in use.</summary>
+        public bool Hit = true;
+
+        /// <summary>Rounds in a row in which nobody read it.</summary>
+        public int IdleRounds;
     }
 }

@@ -271,9 +271,16 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             for (int i = 0; i < ticking.Count; i++)
             {
                 var group = ticking[i];
-                if (group.Stopped || group.Node.IsQuiescent)
+                if (group.Stopped)
                 {
                     StopTickingAt(i--);
+                    continue;
+                }
+
+                if (group.Node.IsQuiescent)
+                {
+                    StopTickingAt(i--);
+                    group.Cache.Release(group.Node.Applied.NextIndex());
                     continue;
                 }
 

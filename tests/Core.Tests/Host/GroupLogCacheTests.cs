@@ -104,4 +104,56 @@ public sealed class GroupLogCacheTests
         Assert.False(cache.TryGetEntry(5, out _));
         Assert.False(cache.HasMiss);
     }
+
+    [Fact]
+    public void HostLogCache_ReleaseDropsEveryAppliedEntryButKeepsTheUnappliedOnesAndTheIds()
+    {
+        var cache = Empty();
+        cache.OnWritten(false, null, Entries(1, 0, 10));
+
+        cache.Release(appliedNext: 8);
+
+        Assert.Equal(2, cache.CachedEntries);
+        Assert.True(cache.TryGetEntry(8, out var unapplied));
+        Assert.Equal(8UL, unapplied.Index);
+        Assert.True(cache.TryGetLogId(3, out var id));
+        Assert.Equal(new LogId(1, 1, 3), id);
+        Assert.False(cache.TryGetEntry(7, out _));
+        Assert.True(cache.HasMiss, "a released entry is loaded from the store like any older one");
+    }
+
+    [Fact]
+    public void HostLogCache_ReleasedCacheTakesNewWritesAfterTheLastEntry()
+    {
+        var cache = Empty();
+        cache.OnWritten(false, null, Entries(1, 0, 3));
+        cache.Release(appliedNext: 3);
+        Assert.Equal(0, cache.CachedEntries);
+
+        cache.OnWritten(false, null, Entries(2, 3, 2));
+
+        Assert.True(cache.TryGetEntry(4, out var entry));
+        Assert.Equal(new LogId(2, 1, 4), entry.LogId);
+        Assert.Equal(3UL, cache.TailFirst);
+    }
+
+    [Fact]
+    public void HostLogCache_PurgeKeepsTheRunsAfterThePurgedId()
+    {
+        var cache = Empty();
+        cache.OnWritten(false, null, Entries(1, 0, 5));
+        cache.OnWritten(false, null, Entries(2, 5, 5));
+        cache.OnWritten(false, null, Entries(3, 10, 5));
+
+        cache.Purge(new LogId(2, 1, 6));
+
+        Assert.Equal(6UL, cache.FirstKnownIndex);
+        Assert.False(cache.TryGetLogId(5, out _));
+        Assert.True(cache.TryGetLogId(6, out var purged));
+        Assert.Equal(new LogId(2, 1, 6), purged);
+        Assert.True(cache.TryGetLogId(9, out var nine));
+        Assert.Equal(new LogId(2, 1, 9), nine);
+        Assert.True(cache.TryGetLogId(12, out var twelve));
+        Assert.Equal(new LogId(3, 1, 12), twelve);
+    }
 }
