@@ -14,9 +14,14 @@ public sealed class InMemoryStateMachine : IRaftStateMachine<KvResponse, KvSnaps
 {
     private readonly object _sync = new();
     private readonly KvTypeConfig _types;
-    private Dictionary<string, string> _data = new(StringComparer.Ordinal);
+
+    /// <summary>The applied pairs; null until the first set, so an idle state machine (one per group) stays small.</summary>
+    private Dictionary<string, string>? _data;
     private LogId? _lastApplied;
-    private StoredMembership _lastMembership = StoredMembership.Default;
+
+    /// <summary>The last applied membership and the entry that carried it, kept apart so applying one allocates nothing.</summary>
+    private LogId? _membershipLogId;
+    private Membership _membership = Membership.Empty;
     private Snapshot<KvSnapshot>? _current;
     private long _snapshotCount;
 
@@ -34,7 +39,7 @@ public sealed class InMemoryStateMachine : IRaftStateMachine<KvResponse, KvSnaps
         {
             lock (_sync)
             {
-                return _data.Count;
+                return _data?.Count ?? 0;
             }
         }
     }
@@ -45,7 +50,8 @@ public sealed class InMemoryStateMachine : IRaftStateMachine<KvResponse, KvSnaps
         ArgumentNullException.ThrowIfNull(key);
         lock (_sync)
         {
-            bool found = _data.TryGetValue(key, out var stored);
+            string? stored = null;
+            bool found = _data?.TryGetValue(key, out stored) ?? false;
             value = stored;
             return found;
         }
@@ -56,7 +62,7 @@ public sealed class InMemoryStateMachine : IRaftStateMachine<KvResponse, KvSnaps
     {
         lock (_sync)
         {
-            return new Dictionary<string, string>(_data, StringComparer.Ordinal);
+            return _data is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(_data, StringComparer.Ordinal);
         }
     }
 
@@ -66,7 +72,7 @@ public sealed class InMemoryStateMachine : IRaftStateMachine<KvResponse, KvSnaps
         cancellationToken.ThrowIfCancellationRequested();
         lock (_sync)
         {
-            return ValueTask.FromResult(new AppliedState(_lastApplied, _lastMembership));
+            return ValueTask.FromResult(new AppliedState(_lastApplied, LastMembership));
         }
     }
 
@@ -116,7 +122,8 @@ public sealed class InMemoryStateMachine : IRaftStateMachine<KvResponse, KvSnaps
 
                             break;
                         case EntryKind.Membership:
-                            _lastMembership = new StoredMembership(entry.LogId, entry.Membership!);
+                            _membershipLogId = entry.LogId;
+                            _membership = entry.Membership!;
                             break;
                     }
 
@@ -163,8 +170,8 @@ public sealed class InMemoryStateMachine : IRaftStateMachine<KvResponse, KvSnaps
 
             _snapshotCount++;
             string id = $"{(_lastApplied is { } applied ? applied.ToString() : "none")}-{_snapshotCount}";
-            var meta = new SnapshotMeta(_lastApplied, _lastMembership, id);
-            _current = new Snapshot<KvSnapshot>(meta, KvSnapshot.Capture(_data));
+            var meta = new SnapshotMeta(_lastApplied, LastMembership, id);
+            _current = new Snapshot<KvSnapshot>(meta, KvSnapshot.Capture(_data ?? []));
             return ValueTask.FromResult<Snapshot<KvSnapshot>?>(_current);
         }
     }
@@ -190,9 +197,10 @@ public sealed class InMemoryStateMachine : IRaftStateMachine<KvResponse, KvSnaps
             var pairs = snapshot.ReadPairs();
             lock (_sync)
             {
-                _data = pairs;
+                _data = pairs.Count > 0 ? pairs : null;
                 _lastApplied = meta.LastLogId;
-                _lastMembership = meta.LastMembership;
+                _membershipLogId = meta.LastMembership.LogId;
+                _membership = meta.LastMembership.Membership;
                 _current = new Snapshot<KvSnapshot>(meta, snapshot);
             }
 
@@ -214,25 +222,30 @@ public sealed class InMemoryStateMachine : IRaftStateMachine<KvResponse, KvSnaps
         }
     }
 
+    private StoredMembership LastMembership => new(_membershipLogId, _membership);
+
     private KvResponse Execute(KvCommand command)
     {
         switch (command.Operation)
         {
             case KvOperation.Set:
             {
-                _data.TryGetValue(command.Key, out var previous);
-                _data[command.Key] = command.Value ?? string.Empty;
+                var data = _data ??= new Dictionary<string, string>(StringComparer.Ordinal);
+                data.TryGetValue(command.Key, out var previous);
+                data[command.Key] = command.Value ?? string.Empty;
                 return new KvResponse(previous);
             }
 
             case KvOperation.Delete:
             {
-                _data.Remove(command.Key, out var previous);
+                string? previous = null;
+                _data?.Remove(command.Key, out previous);
                 return new KvResponse(previous);
             }
 
             default:
-                return new KvResponse(_data.TryGetValue(command.Key, out var value) ? value : null);
+                string? value = null;
+                return new KvResponse(_data?.TryGetValue(command.Key, out value) == true ? value : null);
         }
     }
 }
