@@ -1,20 +1,28 @@
 using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
 
 namespace RaftToolkit.Native;
 
 /// <summary>
-/// The in-memory cache of one group's log ends, so validating a write needs no read.
-/// Loaded lazily from the database the first time the group is used.
+/// The in-memory cache of one group's log ends, so validating a write needs no read, and the
+/// group's <see cref="IRaftLogStore"/> (what <see cref="RocksDbLogStore.ForGroup"/> hands out):
+/// the contract over the group's keys only. One object for both, because a store with 100,000
+/// groups holds one of these per group. Loaded lazily from the database the first time the
+/// group is used.
 /// </summary>
 /// <remarks>
 /// Every field but <see cref="GroupId"/> is read and written only under the coalescer's gate;
 /// the cache is updated when a write is queued, so it always reflects every queued write of the
-/// group (a failed write stops the whole store, so the cache never has to roll back).
+/// group (a failed write stops the whole store, so the cache never has to roll back). A removed
+/// group's instance is replaced in the store, so a log handed out before the removal fails.
 /// </remarks>
-internal sealed class GroupLogState
+internal sealed class GroupLogState : IRaftLogStore
 {
-    public GroupLogState(ulong groupId)
+    private readonly RocksDbLogStore _store;
+
+    public GroupLogState(RocksDbLogStore store, ulong groupId)
     {
+        _store = store;
         GroupId = groupId;
     }
 
@@ -41,4 +49,39 @@ internal sealed class GroupLogState
 
     /// <summary>Scratch copy of <see cref="LastLogId"/> while a multi-operation write is validated.</summary>
     public LogId? PendingLastLogId;
+
+    public ValueTask<LogState> GetLogStateAsync(CancellationToken cancellationToken = default) => _store.GetLogState(this, cancellationToken);
+
+    public IRaftLogReader GetReader() => this;
+
+    public ValueTask SaveVoteAsync(Vote vote, CancellationToken cancellationToken = default) => _store.SaveVote(this, vote, cancellationToken);
+
+    public ValueTask SaveCommittedAsync(LogId? committed, CancellationToken cancellationToken = default) => _store.SaveCommitted(this, committed, cancellationToken);
+
+    public ValueTask<LogId?> ReadCommittedAsync(CancellationToken cancellationToken = default) => _store.ReadCommitted(this, cancellationToken);
+
+    public ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default) =>
+        _store.Append(this, entries, callback, cancellationToken);
+
+    public ValueTask TruncateAfterAsync(LogId? logId, CancellationToken cancellationToken = default) => _store.TruncateAfter(this, logId, cancellationToken);
+
+    public ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default) => _store.Purge(this, logId, cancellationToken);
+
+    public ValueTask<IReadOnlyList<Entry>> TryGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        _store.ReadEntries(this, start, end, limited: false, cancellationToken);
+
+    public ValueTask<IReadOnlyList<Entry>> LimitedGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        _store.ReadEntries(this, start, end, limited: true, cancellationToken);
+
+    public ValueTask<LogId> GetLogIdAsync(ulong index, CancellationToken cancellationToken = default) => _store.GetLogId(this, index, cancellationToken);
+
+    public ValueTask<Vote?> ReadVoteAsync(CancellationToken cancellationToken = default) => _store.ReadVote(this, cancellationToken);
+
+    public IAsyncEnumerable<Entry> EntriesStreamAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        _store.StreamEntries(this, null, start, end, cancellationToken);
+
+    public IAsyncEnumerable<Entry> LeaderBoundedStreamAsync(LeaderId leader, ulong start, ulong end, CancellationToken cancellationToken = default) =>
+        _store.StreamEntries(this, leader, start, end, cancellationToken);
+
+    public override string ToString() => $"group {GroupId} of {_store}";
 }

@@ -4,7 +4,7 @@ using RaftToolkit.Native.Keys;
 
 namespace RaftToolkit.Native;
 
-/// <summary>The per-group operations behind every <see cref="GroupLogView"/>.</summary>
+/// <summary>The per-group operations behind every group's log (<see cref="GroupLogState"/>).</summary>
 public sealed partial class RocksDbLogStore
 {
     internal ValueTask<LogState> GetLogState(GroupLogState state, CancellationToken cancellationToken)
@@ -248,7 +248,7 @@ public sealed partial class RocksDbLogStore
         }
     }
 
-    private GroupLogView FlatView => _flatView ?? throw new InvalidOperationException(
+    private GroupLogState FlatView => _flatView ?? throw new InvalidOperationException(
         "This store keeps many groups (group-prefixed key space): use ForGroup(groupId) to reach one group's log.");
 
     /// <inheritdoc />

@@ -41,7 +41,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     private readonly ConcurrentDictionary<ulong, GroupLogState> _groups = new();
     private readonly WriteCoalescer _coalescer;
     private readonly RequestPool _requests;
-    private readonly GroupLogView? _flatView;
+    private readonly GroupLogState? _flatView;
 
     /// <summary>Calls reading the database right now; disposal waits for them.</summary>
     private int _activeReads;
@@ -67,7 +67,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup);
         if (_space == LogKeySpace.Flat)
         {
-            _flatView = new GroupLogView(this, _groups.GetOrAdd(options.FlatGroupId, static id => new GroupLogState(id)));
+            _flatView = StateOf(options.FlatGroupId);
         }
     }
 
@@ -165,7 +165,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             return _flatView;
         }
 
-        return new GroupLogView(this, StateOf(groupId));
+        return StateOf(groupId);
     }
 
     /// <inheritdoc />
@@ -307,16 +307,16 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     }
 
     /// <summary>The group's cached state, created (unloaded) on first use.</summary>
-    private GroupLogState StateOf(ulong groupId) => _groups.GetOrAdd(groupId, static id => new GroupLogState(id));
+    private GroupLogState StateOf(ulong groupId) => _groups.GetOrAdd(groupId, static (id, store) => new GroupLogState(store, id), this);
 
-    private GroupLogState StateForWrite(ulong groupId) => _flatView is not null ? _flatView.State : StateOf(groupId);
+    private GroupLogState StateForWrite(ulong groupId) => _flatView ?? StateOf(groupId);
 
     /// <summary>Under the gate, when a removal is queued: later views of the group start empty.</summary>
     private void ReplaceRemovedGroup(GroupLogState removed)
     {
         // The replacement is known empty (the removal is queued before any later write), so it
         // must not be loaded from the database, which may not have applied the removal yet.
-        _groups[removed.GroupId] = new GroupLogState(removed.GroupId) { Loaded = true };
+        _groups[removed.GroupId] = new GroupLogState(this, removed.GroupId) { Loaded = true };
     }
 
     private void ValidateOperation(in LogWriteOp op)
