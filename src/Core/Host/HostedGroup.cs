@@ -41,10 +41,10 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
     /// <summary>The last purged id as written to the store (what the log view reports).</summary>
     public LogId? LastPurged => Cache.LastPurgedLogId;
 
-    /// <summary>ReadIndex reads handed to the node, by request id; null until the first read.</summary>
+    /// <summary>ReadIndex reads handed to the node, by request id; null until the first read (and when emptied by <see cref="ReleaseIdle"/>).</summary>
     public Dictionary<ulong, TaskCompletionSource<ulong>>? Reads { get; set; }
 
-    /// <summary>Confirmed reads waiting for apply to reach their index; null until the first one.</summary>
+    /// <summary>Confirmed reads waiting for apply to reach their index; null until the first one (and when emptied by <see cref="ReleaseIdle"/>).</summary>
     public List<ConfirmedRead>? ConfirmedReads { get; set; }
 
     /// <summary>Position in the worker's group list (for O(1) removal).</summary>
@@ -65,7 +65,7 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
     /// <summary>The role seen after the previous round (elections are counted on change).</summary>
     public RaftRole LastRole { get; set; }
 
-    /// <summary>Proposals in log order; null until this node first leads.</summary>
+    /// <summary>Proposals in log order; null until this node first leads (and when emptied by <see cref="ReleaseIdle"/>).</summary>
     public Queue<PendingProposal<TResponse>>? Pending { get; set; }
 
     /// <summary>Leadership streams of this group; null while nobody listens.</summary>
@@ -76,4 +76,27 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
 
     /// <summary>Position in the worker's watched list while it has subscribers.</summary>
     public int WatchSlot { get; set; } = -1;
+
+    /// <summary>
+    /// For a group that went quiescent: gives back what only a busy group needs (the log cache's
+    /// applied entries, the emptied proposal and read collections); each comes back on first use.
+    /// </summary>
+    public void ReleaseIdle()
+    {
+        Cache.Release(Node.Applied.NextIndex());
+        if (Pending is { Count: 0 })
+        {
+            Pending = null;
+        }
+
+        if (Reads is { Count: 0 })
+        {
+            Reads = null;
+        }
+
+        if (ConfirmedReads is { Count: 0 })
+        {
+            ConfirmedReads = null;
+        }
+    }
 }

@@ -280,7 +280,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 if (group.Node.IsQuiescent)
                 {
                     StopTickingAt(i--);
-                    group.Cache.Release(group.Node.Applied.NextIndex());
+                    group.ReleaseIdle();
                     continue;
                 }
 
