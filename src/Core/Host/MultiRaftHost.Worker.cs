@@ -36,6 +36,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         private List<HostedGroup<TResponse, TSnapshot>> _active = [];
         private List<HostedGroup<TResponse, TSnapshot>> _round = [];
 
+        /// <summary>The most groups a round visited since the last tick: the room the round's lists need (see <see cref="TrimBuffers"/>).</summary>
+        private int _roundPeak;
+
         /// <summary>Groups whose Ready this round took.</summary>
         private readonly List<HostedGroup<TResponse, TSnapshot>> _readied = [];
 
@@ -129,6 +132,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 // down rather than firing a burst of elections.
                 _seenTick = tick;
                 TickAll();
+                TrimBuffers();
             }
 
             if (_active.Count == 0)
@@ -140,6 +144,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
 
             (_round, _active) = (_active, _round);
+            _roundPeak = Math.Max(_roundPeak, _round.Count);
             Collect();
             SendOutbound();
             if (_installs.Count > 0)
@@ -303,6 +308,33 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
 
             Interlocked.Add(ref _host.Statistics.TickedGroupsValue, ticked);
+        }
+
+        /// <summary>
+        /// Once per tick: gives back the room that the rounds since the last tick did not use in
+        /// the round's buffers. A burst (every group electing at once) grows them to the number of
+        /// groups; a steady load keeps what it needs, and groups that went idle do not pin the
+        /// burst's buffers for ever.
+        /// </summary>
+        private void TrimBuffers()
+        {
+            _batch.TrimExcess();
+            int peak = _roundPeak;
+            _roundPeak = 0;
+            TrimList(_active, peak);
+            TrimList(_round, peak);
+            TrimList(_readied, peak);
+            TrimList(_ticking, 0);
+        }
+
+        /// <summary>Shrinks <paramref name="list"/> to twice what it needs (<paramref name="peak"/> or its count) when that is under a quarter of its room.</summary>
+        private static void TrimList(List<HostedGroup<TResponse, TSnapshot>> list, int peak)
+        {
+            int needed = Math.Max(peak, list.Count);
+            if (list.Capacity > 64 && needed < list.Capacity / 4)
+            {
+                list.Capacity = Math.Max(16, needed * 2);
+            }
         }
 
         private void MarkActive(HostedGroup<TResponse, TSnapshot> group)

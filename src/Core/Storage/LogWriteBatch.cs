@@ -1,3 +1,4 @@
+using System.Numerics;
 using RaftToolkit.Core.Model;
 
 namespace RaftToolkit.Core.Storage;
@@ -37,8 +38,13 @@ public readonly record struct LogWriteOp(LogWriteOpKind Kind, ulong GroupId, Vot
 /// <remarks>Not thread-safe: one writer fills it, then hands it to the store.</remarks>
 public sealed class LogWriteBatch
 {
-    private LogWriteOp[] _ops = new LogWriteOp[16];
+    private const int InitialCapacity = 16;
+
+    private LogWriteOp[] _ops = new LogWriteOp[InitialCapacity];
     private int _count;
+
+    /// <summary>The most operations held at once since the last <see cref="TrimExcess"/>.</summary>
+    private int _peak;
 
     /// <summary>The operations in the order they apply.</summary>
     public ReadOnlySpan<LogWriteOp> Operations => _ops.AsSpan(0, _count);
@@ -48,6 +54,9 @@ public sealed class LogWriteBatch
 
     /// <summary>True when the batch holds nothing.</summary>
     public bool IsEmpty => _count == 0;
+
+    /// <summary>How many operations the buffer holds before it grows.</summary>
+    internal int Capacity => _ops.Length;
 
     /// <summary>How many entries the batch appends in all.</summary>
     public int EntryCount { get; private set; }
@@ -82,8 +91,30 @@ public sealed class LogWriteBatch
     {
         // Drop references to entry memory so a cleared batch does not keep payloads alive.
         _ops.AsSpan(0, _count).Clear();
+        _peak = Math.Max(_peak, _count);
         _count = 0;
         EntryCount = 0;
+    }
+
+    /// <summary>
+    /// Shrinks the buffer to twice what the batches since the last call needed, when that is
+    /// under a quarter of it. A reused batch grows to the largest one it ever held; a caller
+    /// that calls this now and then (a host does once per tick) lets the buffer of a burst
+    /// (every group electing at once) go once the burst is over, while a steady load keeps the
+    /// buffer it needs.
+    /// </summary>
+    public void TrimExcess()
+    {
+        int peak = Math.Max(_peak, _count);
+        _peak = 0;
+        if (_ops.Length <= InitialCapacity || peak >= _ops.Length / 4)
+        {
+            return;
+        }
+
+        var ops = new LogWriteOp[Math.Max(InitialCapacity, (int)BitOperations.RoundUpToPowerOf2((uint)peak * 2))];
+        _ops.AsSpan(0, _count).CopyTo(ops);
+        _ops = ops;
     }
 
     private void Add(in LogWriteOp op)
