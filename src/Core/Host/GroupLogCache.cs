@@ -413,7 +413,9 @@ internal sealed class GroupLogCache : IRaftLogSource
 
         if (_runCount == _runs.Length)
         {
-            Array.Resize(ref _runs, Math.Max(2, _runs.Length * 2));
+            // Room for one run first: a log whose kept entries all come from one leader (a stable
+            // group reopened or purged, or one that never elected) needs no more.
+            Array.Resize(ref _runs, Math.Max(1, _runs.Length * 2));
         }
 
         _runs[_runCount++] = new Run(index, leader);
