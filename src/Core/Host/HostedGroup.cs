@@ -41,11 +41,22 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
     /// <summary>The last purged id as written to the store (what the log view reports).</summary>
     public LogId? LastPurged => Cache.LastPurgedLogId;
 
+    /// <summary>What waits on reads and leadership changes; null while nothing does, which is most groups most of the time.</summary>
+    private Waiters? _waiters;
+
     /// <summary>ReadIndex reads handed to the node, by request id; null until the first read (and when emptied by <see cref="ReleaseIdle"/>).</summary>
-    public Dictionary<ulong, TaskCompletionSource<ulong>>? Reads { get; set; }
+    public Dictionary<ulong, TaskCompletionSource<ulong>>? Reads
+    {
+        get => _waiters?.Reads;
+        set => WaitersFor(value)?.Reads = value;
+    }
 
     /// <summary>Confirmed reads waiting for apply to reach their index; null until the first one (and when emptied by <see cref="ReleaseIdle"/>).</summary>
-    public List<ConfirmedRead>? ConfirmedReads { get; set; }
+    public List<ConfirmedRead>? ConfirmedReads
+    {
+        get => _waiters?.ConfirmedReads;
+        set => WaitersFor(value)?.ConfirmedReads = value;
+    }
 
     /// <summary>Position in the worker's group list (for O(1) removal).</summary>
     public int Slot { get; set; }
@@ -69,13 +80,25 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
     public Queue<PendingProposal<TResponse>>? Pending { get; set; }
 
     /// <summary>Leadership streams of this group; null while nobody listens.</summary>
-    public List<ChannelWriter<LeadershipState>>? Subscribers { get; set; }
+    public List<ChannelWriter<LeadershipState>>? Subscribers
+    {
+        get => _waiters?.Subscribers;
+        set => WaitersFor(value)?.Subscribers = value;
+    }
 
     /// <summary>The role class last published to <see cref="Subscribers"/>.</summary>
-    public LeadershipRole PublishedClass { get; set; }
+    public LeadershipRole PublishedClass
+    {
+        get => _waiters?.PublishedClass ?? default;
+        set => (_waiters ??= new()).PublishedClass = value;
+    }
 
-    /// <summary>Position in the worker's watched list while it has subscribers.</summary>
-    public int WatchSlot { get; set; } = -1;
+    /// <summary>Position in the worker's watched list while it has subscribers; -1 otherwise.</summary>
+    public int WatchSlot
+    {
+        get => _waiters?.WatchSlot ?? -1;
+        set => (_waiters ??= new()).WatchSlot = value;
+    }
 
     /// <summary>
     /// For a group that went quiescent: gives back what only a busy group needs (the log cache's
@@ -98,5 +121,23 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
         {
             ConfirmedReads = null;
         }
+
+        if (_waiters is { Reads: null, ConfirmedReads: null, Subscribers: null })
+        {
+            _waiters = null;
+        }
+    }
+
+    /// <summary>The waiters to store <paramref name="value"/> in: created for a value, not for a null (which changes nothing when there are none).</summary>
+    private Waiters? WaitersFor(object? value) => value is null ? _waiters : _waiters ??= new();
+
+    /// <summary>What only a group with reads or leadership subscribers needs, kept apart so that the others pay one reference for it.</summary>
+    private sealed class Waiters
+    {
+        public Dictionary<ulong, TaskCompletionSource<ulong>>? Reads;
+        public List<ConfirmedRead>? ConfirmedReads;
+        public List<ChannelWriter<LeadershipState>>? Subscribers;
+        public LeadershipRole PublishedClass;
+        public int WatchSlot = -1;
     }
 }
