@@ -96,7 +96,7 @@ public sealed partial class RaftNode
             pr.ReleaseIdleBuffers();
         }
 
-        _quiescent = true;
+        EnterQuiescence();
     }
 
     private bool IsSettled()
@@ -141,6 +141,16 @@ public sealed partial class RaftNode
             _committedDirty = true;
         }
 
+        EnterQuiescence();
+    }
+
+    /// <summary>
+    /// Goes quiet. No tick comes to release the unstable buffer of a quiescent node (see
+    /// ReleaseIdleBuffer), so it goes now if empty, or at the Advance that empties it.
+    /// </summary>
+    private void EnterQuiescence()
+    {
         _quiescent = true;
+        ReleaseIdleBuffer();
     }
 }

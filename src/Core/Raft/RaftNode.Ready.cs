@@ -87,6 +87,12 @@ public sealed partial class RaftNode
             BecomeLeader();
         }
 
+        if (_quiescent)
+        {
+            // The entries a quiescent node held until now are durable: no tick will release the buffer.
+            ReleaseIdleBuffer();
+        }
+
         UpdatePurge();
     }
 
