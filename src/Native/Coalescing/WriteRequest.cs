@@ -59,8 +59,18 @@ internal sealed class WriteRequest : IValueTaskSource
 {
     private readonly ObjectPool<WriteRequest> _pool;
     private ManualResetValueTaskSourceCore<bool> _completion;
-    private StagedOp[] _ops = new StagedOp[8];
-    private GroupCheck[] _checks = new GroupCheck[4];
+    private const int InitialBytes = 1024;
+    private const int InitialOps = 8;
+    private const int InitialChecks = 4;
+
+    // What a request may keep across uses: room for a 64-entry append of 1 KiB entries. A
+    // steady stream of such writes reuses its buffers; anything larger is rare enough to allocate.
+    private const int RetainedBytes = 128 * 1024;
+    private const int RetainedOps = 64;
+    private const int RetainedChecks = 16;
+
+    private StagedOp[] _ops = new StagedOp[InitialOps];
+    private GroupCheck[] _checks = new GroupCheck[InitialChecks];
 
     public WriteRequest(ObjectPool<WriteRequest> pool)
     {
@@ -73,7 +83,7 @@ internal sealed class WriteRequest : IValueTaskSource
     }
 
     /// <summary>Keys and values of every staged operation, back to back.</summary>
-    public ArrayPoolBufferWriter<byte> Data { get; } = new(1024);
+    public ArrayPoolBufferWriter<byte> Data { get; private set; } = new(InitialBytes);
 
     /// <summary>The staged native operations, in order.</summary>
     public ReadOnlySpan<StagedOp> Ops => _ops.AsSpan(0, OpCount);
@@ -329,11 +339,37 @@ internal sealed class WriteRequest : IValueTaskSource
         _pool.Return(this);
     }
 
-    /// <summary>Clears every staged operation and completion for the next use.</summary>
+    /// <summary>
+    /// Clears every staged operation and completion for the next use. A request that grew for
+    /// a large write (a host round spanning thousands of groups) gives its buffers back: the pool
+    /// keeps thousands of requests, and each would otherwise hold its largest write forever.
+    /// </summary>
     public void ResetForReuse()
     {
-        Data.Clear();
-        _checks.AsSpan(0, CheckCount).Clear();
+        if (Data.Capacity > RetainedBytes)
+        {
+            Data.Dispose();
+            Data = new(InitialBytes);
+        }
+        else
+        {
+            Data.Clear();
+        }
+
+        if (_ops.Length > RetainedOps)
+        {
+            _ops = new StagedOp[InitialOps];
+        }
+
+        if (_checks.Length > RetainedChecks)
+        {
+            _checks = new GroupCheck[InitialChecks];
+        }
+        else
+        {
+            _checks.AsSpan(0, CheckCount).Clear();
+        }
+
         OpCount = 0;
         CheckCount = 0;
         EntryCount = 0;

@@ -15,13 +15,23 @@ public sealed class WriteCoalescerTests : IDisposable
     private RocksDbLogStore Open(int maxBatchOperations = 16_384) =>
         RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { MaxBatchOperations = maxBatchOperations });
 
-    private static async Task AppendSequentially(IRaftLogStore log, int count)
+    private static void AppendSequentially(IRaftLogStore log, int count)
     {
         for (int i = 0; i < count; i++)
         {
-            await log.AppendAsync(Range(1, (ulong)i, 1), IgnoringCallback.Instance);
+            log.AppendAsync(Range(1, (ulong)i, 1), IgnoringCallback.Instance).AsTask().GetAwaiter().GetResult();
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(0 .. count-1) each on a thread of its own. Writes meet in a
+    /// batch only if their writers really run at once, and a lone writer blocks its thread in the
+    /// synced write: as thread-pool tasks, in a fresh process with two pool threads, the
+    /// appenders ran one after another and no two writes ever met.
+    /// </summary>
+    private static Task OnOwnThreads(int count, Action<int> body) =>
+        Task.WhenAll(Enumerable.Range(0, count).Select(i =>
+            Task.Factory.StartNew(() => body(i), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
 
     [Fact]
     public async Task ConcurrentAppendsOfManyGroupsShareSyncedWrites()
@@ -30,14 +40,7 @@ public sealed class WriteCoalescerTests : IDisposable
         const int Groups = 64;
         const int PerGroup = 20;
         long before = store.Coalescer.WritesIssued;
-        var appenders = new Task[Groups];
-        for (int g = 0; g < Groups; g++)
-        {
-            var log = store.ForGroup((ulong)g);
-            appenders[g] = Task.Run(() => AppendSequentially(log, PerGroup));
-        }
-
-        await Task.WhenAll(appenders);
+        await OnOwnThreads(Groups, g => AppendSequentially(store.ForGroup((ulong)g), PerGroup));
         long writes = store.Coalescer.WritesIssued - before;
         Assert.True(writes < Groups * PerGroup / 2, $"{Groups * PerGroup} appends took {writes} synced writes; expected them to be merged");
     }
@@ -48,14 +51,7 @@ public sealed class WriteCoalescerTests : IDisposable
         await using var store = Open();
         const int Groups = 32;
         const int PerGroup = 50;
-        var appenders = new Task[Groups];
-        for (int g = 0; g < Groups; g++)
-        {
-            var log = store.ForGroup((ulong)g);
-            appenders[g] = Task.Run(() => AppendSequentially(log, PerGroup));
-        }
-
-        await Task.WhenAll(appenders);
+        await OnOwnThreads(Groups, g => AppendSequentially(store.ForGroup((ulong)g), PerGroup));
         for (int g = 0; g < Groups; g++)
         {
             Assert.Equal(Range(1, 0, PerGroup), await store.ForGroup((ulong)g).TryGetLogEntriesAsync(0, 1000));
@@ -81,28 +77,29 @@ public sealed class WriteCoalescerTests : IDisposable
         await using var store = Open();
         const int Groups = 512;
         const int PerGroup = 8;
+        const int Writers = 16;
         var seen = new List<ulong>[Groups];
-        var appends = new Task[Groups];
-
-        // Each group submits all its appends without waiting in between, and the groups submit
-        // concurrently: the batches hold hundreds of requests spread over both lanes.
         for (int g = 0; g < Groups; g++)
         {
-            var log = store.ForGroup((ulong)g);
-            var groupSeen = seen[g] = [];
-            appends[g] = Task.Run(async () =>
-            {
-                var pending = new List<Task>(PerGroup);
-                for (int i = 0; i < PerGroup; i++)
-                {
-                    pending.Add(log.AppendAsync(Range(1, (ulong)i, 1), new RecordingCallback(groupSeen, (ulong)i)).AsTask());
-                }
-
-                await Task.WhenAll(pending);
-            });
+            seen[g] = [];
         }
 
-        await Task.WhenAll(appends);
+        // Each writer submits all the appends of its groups without waiting in between, and the
+        // writers run at once: the batches hold hundreds of requests spread over both lanes.
+        await OnOwnThreads(Writers, w =>
+        {
+            var pending = new List<Task>();
+            for (int i = 0; i < PerGroup; i++)
+            {
+                for (int g = w; g < Groups; g += Writers)
+                {
+                    pending.Add(store.ForGroup((ulong)g).AppendAsync(Range(1, (ulong)i, 1), new RecordingCallback(seen[g], (ulong)i)).AsTask());
+                }
+            }
+
+            Task.WaitAll([.. pending]);
+        });
+
         if (Environment.ProcessorCount > 1)
         {
             Assert.True(store.Coalescer.TwoLaneCompletions > 0, "no batch was completed in two lanes");
@@ -119,14 +116,7 @@ public sealed class WriteCoalescerTests : IDisposable
     public async Task BatchesRespectTheOperationBound()
     {
         await using var store = Open(maxBatchOperations: 4);
-        var appenders = new Task[32];
-        for (int g = 0; g < appenders.Length; g++)
-        {
-            var log = store.ForGroup((ulong)g);
-            appenders[g] = Task.Run(() => AppendSequentially(log, 10));
-        }
-
-        await Task.WhenAll(appenders);
+        await OnOwnThreads(32, g => AppendSequentially(store.ForGroup((ulong)g), 10));
         Assert.InRange(store.Coalescer.LargestWriteOperations, 1, 4);
     }
 
