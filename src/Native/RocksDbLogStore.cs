@@ -280,7 +280,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             spin.SpinOnce();
         }
 
-        _coalescer.DisposeResources();
+        _coalescer.DisposeBatches();
         if (_ownsDb)
         {
             _db.Dispose();

@@ -11,15 +11,6 @@ internal sealed class NativeWriteBatch : IDisposable
 {
     private WriteRequest[] _requests = new WriteRequest[64];
 
-    /// <summary>Each request's completion lane, taken when it was added (the request is reused once completed).</summary>
-    private sbyte[] _lanes = new sbyte[64];
-
-    /// <summary>Requests in lane 1; the rest are in lane 0 unless <see cref="_unlaned"/>.</summary>
-    private int _laneOneCount;
-
-    /// <summary>True when some request spans both lanes: the batch must complete in one pass.</summary>
-    private bool _unlaned;
-
     public NativeWriteBatch()
     {
         Handle = RocksDbNative.WriteBatchCreate();
@@ -75,25 +66,13 @@ internal sealed class NativeWriteBatch : IDisposable
         if (RequestCount == _requests.Length)
         {
             Array.Resize(ref _requests, _requests.Length * 2);
-            Array.Resize(ref _lanes, _requests.Length);
         }
 
-        int lane = request.CompletionLane;
-        _unlaned |= lane < 0;
-        _laneOneCount += lane == 1 ? 1 : 0;
-        _lanes[RequestCount] = (sbyte)lane;
         _requests[RequestCount++] = request;
         OperationCount += request.OpCount;
         ByteCount += data.Length;
         EntryCount += request.EntryCount;
     }
-
-    /// <summary>
-    /// True when the requests split into two lanes of at least <paramref name="minimumPerLane"/>
-    /// each, no request spanning both: the lanes may then complete on two threads at once.
-    /// </summary>
-    public bool CanCompleteInTwoLanes(int minimumPerLane) =>
-        !_unlaned && _laneOneCount >= minimumPerLane && RequestCount - _laneOneCount >= minimumPerLane;
 
     /// <summary>Completes every request, in submission order.</summary>
     public void CompleteAll(Exception? error)
@@ -104,27 +83,12 @@ internal sealed class NativeWriteBatch : IDisposable
         }
     }
 
-    /// <summary>Completes the requests of one lane, in submission order (see <see cref="CanCompleteInTwoLanes"/>).</summary>
-    public void CompleteLane(int lane)
-    {
-        var lanes = _lanes.AsSpan(0, RequestCount);
-        for (int i = 0; i < lanes.Length; i++)
-        {
-            if (lanes[i] == lane)
-            {
-                _requests[i].Complete(null);
-            }
-        }
-    }
-
     /// <summary>Empties the batch for reuse, keeping its native buffer.</summary>
     public void Reset()
     {
         RocksDbNative.WriteBatchClear(Handle);
         _requests.AsSpan(0, RequestCount).Clear();
         RequestCount = 0;
-        _laneOneCount = 0;
-        _unlaned = false;
         OperationCount = 0;
         ByteCount = 0;
         EntryCount = 0;

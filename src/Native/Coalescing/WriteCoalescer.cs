@@ -24,12 +24,6 @@ namespace RaftToolkit.Native.Coalescing;
 /// </remarks>
 internal sealed class WriteCoalescer : IThreadPoolWorkItem
 {
-    /// <summary>
-    /// The smallest lane worth a second thread: below it, waking the partner costs about what
-    /// it saves.
-    /// </summary>
-    private const int MinimumRequestsPerLane = 32;
-
     /// <summary>Guards everything below and the group caches.</summary>
     private readonly object _gate = new();
 
@@ -66,11 +60,6 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
 
     private int _largestWriteOperations;
 
-    private long _twoLaneCompletions;
-
-    /// <summary>Completes half of a large batch on a second core; created on first use.</summary>
-    private CompletionPartner? _partner;
-
     /// <summary>Test seam: when set, the next native write fails with this error instead of being issued.</summary>
     private Exception? _injectedFailure;
 
@@ -96,9 +85,6 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
 
     /// <summary>Native writes issued so far (successful or not).</summary>
     internal long WritesIssued => Volatile.Read(ref _writesIssued);
-
-    /// <summary>Written batches whose completions were split over two threads.</summary>
-    internal long TwoLaneCompletions => Volatile.Read(ref _twoLaneCompletions);
 
     /// <summary>The most operations one native write has carried.</summary>
     internal int LargestWriteOperations => Volatile.Read(ref _largestWriteOperations);
@@ -155,12 +141,8 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Frees the pooled native batches and the completion thread; call after <see cref="CloseAsync"/> completed.</summary>
-    public void DisposeResources()
-    {
-        (_batches as IDisposable)?.Dispose();
-        _partner?.Dispose();
-    }
+    /// <summary>Frees the pooled native batches; call after <see cref="CloseAsync"/> completed.</summary>
+    public void DisposeBatches() => (_batches as IDisposable)?.Dispose();
 
     void IThreadPoolWorkItem.Execute() => Drain(inline: false);
 
@@ -208,7 +190,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
             }
 
             // Completions run outside the gate: a continuation may submit its next write.
-            CompleteWritten(batch);
+            batch.CompleteAll(null);
             batch.Reset();
             _batches.Return(batch);
 
@@ -228,24 +210,6 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
                 ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
                 return;
             }
-        }
-    }
-
-    /// <summary>
-    /// Completes a written batch. The disk idles until the next write starts, so a large batch
-    /// is completed on two cores when the machine has them (see <see cref="CompletionPartner"/>).
-    /// </summary>
-    private void CompleteWritten(NativeWriteBatch batch)
-    {
-        if (Environment.ProcessorCount > 1 && batch.CanCompleteInTwoLanes(MinimumRequestsPerLane))
-        {
-            // Only the draining thread gets here, one at a time, so lazy creation does not race.
-            (_partner ??= new CompletionPartner()).CompleteInTwoLanes(batch);
-            Interlocked.Increment(ref _twoLaneCompletions);
-        }
-        else
-        {
-            batch.CompleteAll(null);
         }
     }
 

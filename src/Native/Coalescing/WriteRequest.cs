@@ -100,34 +100,6 @@ internal sealed class WriteRequest : IValueTaskSource
     /// <summary>Entries appended by this request (for metrics).</summary>
     public int EntryCount { get; private set; }
 
-    /// <summary>
-    /// The completion lane (0 or 1) of every group this request touches, or -1 when its groups
-    /// fall in both lanes. Requests of one group always share a lane, so completing each lane in
-    /// order keeps every group's completions in order.
-    /// </summary>
-    public int CompletionLane
-    {
-        get
-        {
-            var checks = Checks;
-            if (checks.IsEmpty)
-            {
-                return 0;
-            }
-
-            int lane = LaneOf(checks[0].State.GroupId);
-            for (int i = 1; i < checks.Length; i++)
-            {
-                if (LaneOf(checks[i].State.GroupId) != lane)
-                {
-                    return -1;
-                }
-            }
-
-            return lane;
-        }
-    }
-
     /// <summary>Told when the write is durable (appends only).</summary>
     public IFlushCallback? Callback { get; set; }
 
@@ -420,9 +392,6 @@ internal sealed class WriteRequest : IValueTaskSource
         Data.Advance(length);
         return (offset, length);
     }
-
-    /// <summary>Fibonacci hashing: consecutive and strided group ids spread evenly over both lanes.</summary>
-    private static int LaneOf(ulong groupId) => (int)((groupId * 0x9E3779B97F4A7C15UL) >> 63);
 
     private void AddOp(in StagedOp op)
     {

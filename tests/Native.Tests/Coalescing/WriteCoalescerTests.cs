@@ -72,7 +72,7 @@ public sealed class WriteCoalescerTests : IDisposable
     }
 
     [Fact]
-    public async Task LargeBatchesCompleteInTwoLanesAndKeepEachGroupsCallbacksInOrder()
+    public async Task LargeBatchesKeepEachGroupsCallbacksInOrder()
     {
         await using var store = Open();
         const int Groups = 512;
@@ -85,7 +85,7 @@ public sealed class WriteCoalescerTests : IDisposable
         }
 
         // Each writer submits all the appends of its groups without waiting in between, and the
-        // writers run at once: the batches hold hundreds of requests spread over both lanes.
+        // writers run at once: the batches hold hundreds of requests of many groups.
         await OnOwnThreads(Writers, w =>
         {
             var pending = new List<Task>();
@@ -99,11 +99,6 @@ public sealed class WriteCoalescerTests : IDisposable
 
             Task.WaitAll([.. pending]);
         });
-
-        if (Environment.ProcessorCount > 1)
-        {
-            Assert.True(store.Coalescer.TwoLaneCompletions > 0, "no batch was completed in two lanes");
-        }
 
         var expected = Enumerable.Range(0, PerGroup).Select(i => (ulong)i);
         for (int g = 0; g < Groups; g++)
