@@ -2,6 +2,12 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using RaftToolkit.Benchmarks;
 
+if (args is ["steady", .. var steadyArgs])
+{
+    RaftToolkit.Benchmarks.Store.SteadyStateAppendComparison.Run(steadyArgs);
+    return;
+}
+
 // Every benchmark class carries [Config(typeof(BenchConfig))]; an empty config here keeps the
 // defaults from adding a second set of loggers and exporters.
 BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(args, ManualConfig.CreateEmpty());

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native;
+
+namespace RaftToolkit.Benchmarks.Store;
+
+/// <summary>
+/// Workloads (a) and (c) in steady state, outside BenchmarkDotNet: appenders that never stop
+/// (a BenchmarkDotNet invocation starts its appenders from idle, and an idle store writes the
+/// first append alone), measured for a fixed time against raw RocksDB writing the same batches,
+/// the two sides interleaved so that both see the same machine weather.
+/// </summary>
+/// <remarks>
+/// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- steady [appenders] [entry bytes] [pairs] [seconds]</c>
+/// (defaults: 64 appenders, 128 B, 5 pairs of 5 s): prints each pair's raw and store time per
+/// entry and their ratio (raw ÷ store), then the median ratio.
+/// </remarks>
+internal static class SteadyStateAppendComparison
+{
+    private const int Groups = 10_000;
+
+    public static void Run(string[] args)
+    {
+        int appenders = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 64;
+        int entryBytes = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 128;
+        int pairs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
+        var period = TimeSpan.FromSeconds(args.Length > 3 ? double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 5);
+        int groups = Math.Max(Groups, appenders);
+
+        var ratios = new List<double>();
+        for (int pair = 0; pair < pairs; pair++)
+        {
+            double raw = MeasureRaw(appenders, entryBytes, groups, period);
+            double store = MeasureStore(appenders, entryBytes, groups, period);
+            ratios.Add(raw / store);
+            Console.WriteLine($"pair {pair + 1}: raw {raw:F2} us/entry, store {store:F2} us/entry, ratio {raw / store:F2}");
+        }
+
+        ratios.Sort();
+        Console.WriteLine($"{appenders} appenders, {entryBytes} B entries: median ratio (raw time / store time) {ratios[ratios.Count / 2]:F2}, range {ratios[0]:F2}-{ratios[^1]:F2}");
+    }
+
+    /// <summary>Raw RocksDB, one synced write per batch of <paramref name="appenders"/> entries; microseconds per entry.</summary>
+    private static double MeasureRaw(int appenders, int entryBytes, int groups, TimeSpan period)
+    {
+        using var env = new StoreBenchEnvironment();
+        using var raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(env.Path("raw"), new RocksDbLogStoreOptions()), groups, entryBytes);
+        long entries = 0;
+        int first = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < period)
+        {
+            raw.WriteBatch(first, appenders);
+            first = (first + appenders) % groups;
+            entries += appenders;
+        }
+
+        return clock.Elapsed.TotalMicroseconds / entries;
+    }
+
+    /// <summary>The store with <paramref name="appenders"/> appenders that never pause; microseconds per entry.</summary>
+    private static double MeasureStore(int appenders, int entryBytes, int groups, TimeSpan period)
+    {
+        using var env = new StoreBenchEnvironment();
+        var store = RocksDbLogStore.Open(env.Path("store"), new RocksDbLogStoreOptions());
+        try
+        {
+            var payload = new byte[entryBytes];
+            Random.Shared.NextBytes(payload);
+            long entries = 0;
+            bool stop = false;
+            var clock = Stopwatch.StartNew();
+            var tasks = new Task[appenders];
+            for (int a = 0; a < appenders; a++)
+            {
+                int appender = a;
+                tasks[a] = Task.Run(async () =>
+                {
+                    var slot = new Entry[1];
+                    var logs = new List<IRaftLogStore>();
+                    for (int g = appender; g < groups; g += appenders)
+                    {
+                        logs.Add(store.ForGroup((ulong)g));
+                    }
+
+                    var next = new ulong[logs.Count];
+                    for (int round = 0; !Volatile.Read(ref stop); round++)
+                    {
+                        int i = round % logs.Count;
+                        slot[0] = Entry.Normal(new LogId(1, 0, next[i]++), payload);
+                        await logs[i].AppendAsync(slot, NoFlushCallback.Instance);
+                        Interlocked.Increment(ref entries);
+                    }
+                });
+            }
+
+            // The measurement is how many appends complete in a fixed stretch of wall time.
+            Thread.Sleep(period);
+            Volatile.Write(ref stop, true);
+            long counted = Interlocked.Read(ref entries);
+            double elapsed = clock.Elapsed.TotalMicroseconds;
+            Task.WaitAll(tasks);
+            return elapsed / counted;
+        }
+        finally
+        {
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+}
