@@ -58,13 +58,8 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     private readonly Worker[] _workers;
     private readonly ILogger _logger;
 
-    /// <summary>
-    /// Copies of the Raft config that differ only in their random seed, picked by group id. The
-    /// core seeds election timeouts with the node id alone, so without this every group of a
-    /// node would draw the same timeouts and one node would win every election in the process.
-    /// A few shared copies keep per-group memory flat.
-    /// </summary>
-    private readonly RaftConfig[] _raftConfigs;
+    /// <summary>The Raft config every group runs with (each node of a group seeds its timeouts with the group id).</summary>
+    private readonly RaftConfig _raftConfig;
 
     /// <summary>Every group running or starting here; guards against two bootstraps of one group.</summary>
     private readonly ConcurrentDictionary<ulong, byte> _groups = new();
@@ -117,12 +112,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
         _stateMachineFactory = stateMachineFactory;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RaftToolkit.Host");
         _nodeTag = new KeyValuePair<string, object?>("raftkit.node", options.NodeId);
-        _raftConfigs = new RaftConfig[RaftConfigVariants];
-        for (int i = 0; i < _raftConfigs.Length; i++)
-        {
-            _raftConfigs[i] = options.EffectiveRaft(options.Raft.RandomSeed ^ ((ulong)(i + 1) * 0x9E3779B97F4A7C15UL));
-        }
-
+        _raftConfig = options.EffectiveRaft(options.Raft.RandomSeed);
         _workers = new Worker[options.WorkerCount];
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -147,10 +137,8 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
 
     internal MultiRaftHostOptions Options => _options;
 
-    private const int RaftConfigVariants = 64;
-
-    /// <summary>The Raft config a group runs with (one of a few shared copies, by group id).</summary>
-    internal RaftConfig RaftConfigFor(ulong groupId) => _raftConfigs[(int)((groupId * 0xBF58476D1CE4E5B9UL) >> 58)];
+    /// <summary>The Raft config every group runs with.</summary>
+    internal RaftConfig RaftConfig => _raftConfig;
 
     internal IMultiGroupLogStore Store => _store;
 

@@ -138,7 +138,7 @@ public static class GroupLifecycle
                 state = state with { Snapshot = snapshot.Meta, SnapshotData = host.Types.EncodeSnapshot(snapshot.Data) };
             }
 
-            var node = new RaftNode(host.NodeId, host.RaftConfigFor(groupId), cache, membership, state);
+            var node = new RaftNode(host.NodeId, host.RaftConfig, cache, membership, state, electionSalt: groupId);
             var group = new HostedGroup<TResponse, TSnapshot>(groupId, node, cache, log, stateMachine);
             await host.AddGroupAsync(group).ConfigureAwait(false);
             started = true;

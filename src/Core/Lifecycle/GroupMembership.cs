@@ -97,7 +97,7 @@ public static class GroupMembership
         }
 
         // The core abandons a transfer after one election timeout; twice that is the wait.
-        var deadline = DateTime.UtcNow + (host.Options.TickInterval * host.RaftConfigFor(groupId).ElectionTicks * 2);
+        var deadline = DateTime.UtcNow + (host.Options.TickInterval * host.RaftConfig.ElectionTicks * 2);
         while (true)
         {
             var probe = await host.ProbeMembershipAsync(groupId, 0, 0).WaitAsync(cancellationToken).ConfigureAwait(false);

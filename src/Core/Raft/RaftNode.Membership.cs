@@ -33,9 +33,10 @@ public sealed partial class RaftNode
     /// <param name="log">The host-written log.</param>
     /// <param name="membership">The committed membership and the effective one (the last in the log).</param>
     /// <param name="state">The persisted vote, saved committed id and last applied id.</param>
+    /// <param name="electionSalt">Mixed into the election timeouts' seed: a host passes the group id.</param>
     /// <exception cref="ArgumentException">The config is invalid, or the state contradicts the log.</exception>
-    public RaftNode(ulong id, RaftConfig config, Log.IRaftLogSource log, MembershipState membership, RaftNodeState state)
-        : this(id, config, log, (membership ?? throw new ArgumentNullException(nameof(membership))).Effective.Membership, state)
+    public RaftNode(ulong id, RaftConfig config, Log.IRaftLogSource log, MembershipState membership, RaftNodeState state, ulong electionSalt = 0)
+        : this(id, config, log, (membership ?? throw new ArgumentNullException(nameof(membership))).Effective.Membership, state, electionSalt)
     {
         InitMembership(membership.Committed, membership.Effective, membership.Effective.Membership);
         _role = _membership.IsVoter(id) ? RaftRole.Follower : RaftRole.Learner;

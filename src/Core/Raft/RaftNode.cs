@@ -97,6 +97,10 @@ public sealed partial class RaftNode
     /// <param name="log">The host-written log.</param>
     /// <param name="membership">The configuration in force.</param>
     /// <param name="state">The persisted vote, saved committed id and last applied id.</param>
+    /// <param name="electionSalt">
+    /// Mixed into the election timeouts' seed (with <see cref="RaftConfig.RandomSeed"/> and the node
+    /// id): a host passes the group id, so that the many groups of one node draw different timeouts.
+    /// </param>
     /// <exception cref="ArgumentException">The config is invalid, or the state contradicts the log.</exception>
     /// <remarks>
     /// <paramref name="membership"/> is taken as in force and committed, with no log entry behind
@@ -104,7 +108,7 @@ public sealed partial class RaftNode
     /// <see cref="MembershipState"/> overload instead, so that a truncation of an uncommitted
     /// membership entry can put the committed one back.
     /// </remarks>
-    public RaftNode(ulong id, RaftConfig config, IRaftLogSource log, Membership membership, RaftNodeState state)
+    public RaftNode(ulong id, RaftConfig config, IRaftLogSource log, Membership membership, RaftNodeState state, ulong electionSalt = 0)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(log);
@@ -119,13 +123,10 @@ public sealed partial class RaftNode
             throw new ArgumentException($"The applied id {applied} is past the last log id {(last is { } lastLog ? lastLog.ToString() : "none")}.", nameof(state));
         }
 
-        _id = id;
-        _config = config;
-        _source = log;
         _membership = membership;
         _peers = [];
         _vote = state.Vote;
-        _randomState = config.RandomSeed ^ (id * 0x9E3779B97F4A7C15UL) ^ 0xD1B54A32D192ED03UL;
+        _randomState = config.RandomSeed ^ (id * 0x9E3779B97F4A7C15UL) ^ (electionSalt * 0xBF58476D1CE4E5B9UL) ^ 0xD1B54A32D192ED03UL;
 
         _lastLogId = last;
         _unstableStart = last.NextIndex();

@@ -12,6 +12,26 @@ public sealed class RaftElectionLivenessTests
     private static readonly RaftConfig LeaseConfig = new() { ElectionTicks = 10, HeartbeatTicks = 1, PreVote = true, CheckQuorum = true, RandomSeed = 3 };
 
     [Fact]
+    public void TheGroupsOfOneNodeDrawDifferentElectionTimeoutsFromTheirSalt()
+    {
+        // A host runs thousands of groups on one node id and one config: the group id, passed as
+        // the salt, is what keeps them from timing out (and campaigning) in lockstep.
+        var config = new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 1 };
+        var timeouts = Enumerable.Range(0, 1000)
+            .Select(group => new RaftNode(1, config, new InMemoryRaftLog(), Membership.FromVoters(1, 2, 3), RaftNodeState.Initial, electionSalt: (ulong)group).ElectionTimeout)
+            .ToList();
+
+        Assert.All(timeouts, t => Assert.InRange(t, 10, 19));
+        var counts = timeouts.GroupBy(t => t).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(10, counts.Count);
+        Assert.All(counts.Values, count => Assert.InRange(count, 50, 150));
+
+        // Same salt, same draw: the simulation stays replayable.
+        var again = new RaftNode(1, config, new InMemoryRaftLog(), Membership.FromVoters(1, 2, 3), RaftNodeState.Initial, electionSalt: 7);
+        Assert.Equal(timeouts[7], again.ElectionTimeout);
+    }
+
+    [Fact]
     public void ASingleVoterLeadsOnlyOnceItsOwnVoteIsDurable()
     {
         // Churn seed 674: elected by its own vote, it told a learner before the vote was
