@@ -403,9 +403,19 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
             }
 
             var workers = host._workers;
-            if (workers.Length == 1)
+            ulong count = (ulong)workers.Length;
+            int first = (int)(batch[0].GroupId % count);
+            bool oneWorker = true;
+            foreach (var message in batch)
             {
-                workers[0].Enqueue(WorkItem.ForMessages(batch));
+                oneWorker &= (int)(message.GroupId % count) == first;
+            }
+
+            if (oneWorker)
+            {
+                // One worker's groups only (always so with one worker, and often with few busy
+                // groups): the batch goes as it came, with no split lists.
+                workers[first].Enqueue(WorkItem.ForMessages(batch));
                 return;
             }
 
@@ -413,7 +423,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
             var parts = new List<GroupMessage>?[workers.Length];
             foreach (var message in batch)
             {
-                int w = (int)(message.GroupId % (ulong)workers.Length);
+                int w = (int)(message.GroupId % count);
                 (parts[w] ??= new List<GroupMessage>(batch.Count / workers.Length + 4)).Add(message);
             }
 
