@@ -41,7 +41,7 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
     /// <summary>The last purged id as written to the store (what the log view reports).</summary>
     public LogId? LastPurged => Cache.LastPurgedLogId;
 
-    /// <summary>What waits on reads and leadership changes; null while nothing does, which is most groups most of the time.</summary>
+    /// <summary>What waits on reads, leadership changes and progress; null while nothing does, which is most groups most of the time.</summary>
     private Waiters? _waiters;
 
     /// <summary>ReadIndex reads handed to the node, by request id; null until the first read (and when emptied by <see cref="ReleaseIdle"/>).</summary>
@@ -56,6 +56,23 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
     {
         get => _waiters?.ConfirmedReads;
         set => WaitersFor(value)?.ConfirmedReads = value;
+    }
+
+    /// <summary>Completes after the group's next applied round (see <c>WaitForProgressAsync</c>); null while nobody waits.</summary>
+    public TaskCompletionSource? ProgressWaiter
+    {
+        get => _waiters?.ProgressWaiter;
+        set => WaitersFor(value)?.ProgressWaiter = value;
+    }
+
+    /// <summary>Wakes whoever waits for the group's next applied round.</summary>
+    public void CompleteProgressWaiter()
+    {
+        if (ProgressWaiter is { } waiter)
+        {
+            ProgressWaiter = null;
+            waiter.TrySetResult();
+        }
     }
 
     /// <summary>Position in the worker's group list (for O(1) removal).</summary>
@@ -122,7 +139,7 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
             ConfirmedReads = null;
         }
 
-        if (_waiters is { Reads: null, ConfirmedReads: null, Subscribers: null })
+        if (_waiters is { Reads: null, ConfirmedReads: null, Subscribers: null, ProgressWaiter: null })
         {
             _waiters = null;
         }
@@ -137,6 +154,7 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
         public Dictionary<ulong, TaskCompletionSource<ulong>>? Reads;
         public List<ConfirmedRead>? ConfirmedReads;
         public List<ChannelWriter<LeadershipState>>? Subscribers;
+        public TaskCompletionSource? ProgressWaiter;
         public LeadershipRole PublishedClass;
         public int WatchSlot = -1;
     }

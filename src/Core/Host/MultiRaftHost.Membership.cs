@@ -37,6 +37,30 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         return done.Task;
     }
 
+    /// <summary>
+    /// Completes after the next round that advances <paramref name="groupId"/> (its Ready
+    /// persisted and applied), or after one tick, whichever comes first: what a caller waiting
+    /// for a membership change or transfer to settle waits on between two probes, so that it
+    /// sees the change in the round it happens rather than on the next tick. The tick bounds the
+    /// wait for progress that comes without a Ready (a learner's acknowledgement).
+    /// </summary>
+    internal async Task WaitForProgressAsync(ulong groupId, CancellationToken cancellationToken)
+    {
+        var registered = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        PostControl(groupId, worker => worker.WatchProgress(groupId, registered), registered);
+        using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(_options.TickInterval, tick.Token);
+        if (await Task.WhenAny(registered.Task, delay).ConfigureAwait(false) == registered.Task && registered.Task.IsCompletedSuccessfully)
+        {
+            await Task.WhenAny(registered.Task.Result, delay).ConfigureAwait(false);
+        }
+
+        // A host that stopped failed the registration: the caller's next probe reports it.
+        _ = registered.Task.Exception;
+        await tick.CancelAsync().ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
     /// <summary>Starts a leadership transfer on the group's worker, returning the core's verdict and the leader hint.</summary>
     internal Task<(TransferLeadershipResult Result, ulong? LeaderHint)> StartTransferAsync(ulong groupId, ulong target)
     {
@@ -149,6 +173,19 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
 
             done.TrySetResult(result);
+        }
+
+        /// <summary>Hands back the task that completes after the group's next applied round (one per group, shared by every waiter).</summary>
+        public void WatchProgress(ulong groupId, TaskCompletionSource<Task> registered)
+        {
+            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            {
+                // The caller's next probe reports the group gone.
+                registered.TrySetResult(Task.CompletedTask);
+                return;
+            }
+
+            registered.TrySetResult((group.ProgressWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task);
         }
 
         public void ProbeMembership(ulong groupId, ulong watchedIndex, ulong peer, TaskCompletionSource<MembershipProbe> done)

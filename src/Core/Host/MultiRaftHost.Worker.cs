@@ -168,6 +168,11 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
             await ApplyAndAdvanceAsync().ConfigureAwait(false);
             PublishLeadership();
+            foreach (var group in _readied)
+            {
+                group.CompleteProgressWaiter();
+            }
+
             if (_missed.Count > 0)
             {
                 await LoadMissedAsync().ConfigureAwait(false);

@@ -111,7 +111,7 @@ public static class GroupMembership
                 throw new MembershipException(MembershipErrorKind.Other, groupId, probe.LeaderHint, $"node {target} did not take over the leadership in time (leader now: {probe.LeaderHint?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}).");
             }
 
-            await Task.Delay(host.Options.TickInterval, cancellationToken).ConfigureAwait(false);
+            await host.WaitForProgressAsync(groupId, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -189,7 +189,7 @@ public static class GroupMembership
                 }
             }
 
-            await Task.Delay(host.Options.TickInterval, cancellationToken).ConfigureAwait(false);
+            await host.WaitForProgressAsync(groupId, cancellationToken).ConfigureAwait(false);
         }
     }
 }

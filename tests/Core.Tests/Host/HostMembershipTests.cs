@@ -186,6 +186,33 @@ public sealed class HostMembershipTests
     }
 
     /// <summary>Bootstraps the group on nodes 1-3 (Fresh) and any other node (Join), commits a write, returns the leader's host.</summary>
+    [Fact]
+    public async Task ChangeMembership_CompletesInTheRoundsThatCommitItWithoutWaitingForATick()
+    {
+        // An hour-long tick: nothing here may wait for the timer, so the call can complete only
+        // if it is woken by the rounds that commit the joint and the final configuration.
+        await using var cluster = new HostCluster(3, rocksDb: false, id =>
+        {
+            var options = HostCluster.FastOptions(id);
+            options.TickInterval = TimeSpan.FromHours(1);
+            return options;
+        });
+        foreach (var host in cluster.Hosts.Values)
+        {
+            await host.BootstrapAsync(Group, BootstrapMode.Fresh(1, 2, 3));
+        }
+
+        var leader = cluster.Hosts[1];
+        Assert.True(await leader.CampaignAsync(Group));
+        await cluster.WriteAsync(Group, "k", "v", Patience);
+
+        await leader.ChangeMembershipAsync(Group, [1, 2], retain: false).WaitAsync(Patience);
+
+        var membership = await leader.GetMembershipAsync(Group);
+        Assert.False(membership.Membership.IsJoint);
+        Assert.Equal([1UL, 2], membership.Membership.Voters);
+    }
+
     private static async Task<MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot>> StartAsync(HostCluster cluster)
     {
         foreach (var (id, host) in cluster.Hosts)
