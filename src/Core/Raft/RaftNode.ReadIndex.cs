@@ -272,25 +272,11 @@ public sealed partial class RaftNode
 
     private void HandleLeadershipConfirmResponse(LeadershipConfirmResponse response)
     {
-        if (response.Vote > _vote)
-        {
-            // A greater vote exists: this leadership is over, and none of its reads may be served.
-            SetVote(response.Vote);
-            if (_role != RaftRole.Follower && _role != RaftRole.Learner)
-            {
-                BecomeFollower();
-            }
-
-            return;
-        }
-
-        if (_role != RaftRole.Leader || response.Vote != _vote || FindProgress(response.From) is not { } pr)
+        if (AcceptLeaderResponse(response.Vote, response.From) is not { } pr)
         {
             return;
         }
 
-        pr.RecentActive = true;
-        pr.TicksSinceHeard = 0;
         if (response.Round > pr.ReadAckedRound)
         {
             pr.ReadAckedRound = response.Round;

@@ -214,28 +214,44 @@ public sealed partial class RaftNode
         return batch;
     }
 
-    private void HandleAppendResponse(AppendEntriesResponse response)
+    /// <summary>
+    /// The common head of every answer to a leader's request (append, snapshot, leadership
+    /// confirmation): the peer's progress when the answer belongs to this leadership, with the
+    /// peer marked as heard from; null when it must be dropped.
+    /// </summary>
+    private PeerProgress? AcceptLeaderResponse(Vote responseVote, ulong from)
     {
-        if (response.Vote > _vote)
+        if (responseVote > _vote)
         {
-            // A greater vote exists (a newer leader or candidate): this leadership is over.
-            SetVote(response.Vote);
+            // A greater vote exists (a newer leader or candidate): this leadership is over, and
+            // nothing it started (appends, snapshots, reads) may complete on its authority.
+            SetVote(responseVote);
             if (_role != RaftRole.Follower && _role != RaftRole.Learner)
             {
                 BecomeFollower();
             }
 
-            return;
+            return null;
         }
 
-        if (_role != RaftRole.Leader || response.Vote != _vote || FindProgress(response.From) is not { } pr)
+        if (_role != RaftRole.Leader || responseVote != _vote || FindProgress(from) is not { } pr)
         {
             // An answer to an earlier leadership of this or another node.
-            return;
+            return null;
         }
 
         pr.RecentActive = true;
         pr.TicksSinceHeard = 0;
+        return pr;
+    }
+
+    private void HandleAppendResponse(AppendEntriesResponse response)
+    {
+        if (AcceptLeaderResponse(response.Vote, response.From) is not { } pr)
+        {
+            return;
+        }
+
         if (response.Outcome == AppendEntriesOutcome.Success)
         {
             // Below the purge point entries are committed and cannot be checked any more.

@@ -398,24 +398,11 @@ public sealed partial class RaftNode
 
     private void HandleInstallSnapshotResponse(InstallSnapshotResponse response)
     {
-        if (response.Vote > _vote)
-        {
-            SetVote(response.Vote);
-            if (_role != RaftRole.Follower && _role != RaftRole.Learner)
-            {
-                BecomeFollower();
-            }
-
-            return;
-        }
-
-        if (_role != RaftRole.Leader || response.Vote != _vote || FindProgress(response.From) is not { } pr)
+        if (AcceptLeaderResponse(response.Vote, response.From) is not { } pr)
         {
             return;
         }
 
-        pr.RecentActive = true;
-        pr.TicksSinceHeard = 0;
         if (pr.State != ReplicationState.Snapshot || pr.SendingSnapshot is not { } sending || sending.SnapshotId != response.SnapshotId)
         {
             return;
