@@ -6,14 +6,15 @@ using RaftToolkit.Native;
 namespace RaftToolkit.Benchmarks.Store;
 
 /// <summary>
-/// Workloads (a) and (c) in steady state, outside BenchmarkDotNet: appenders that never stop
-/// (a BenchmarkDotNet invocation starts its appenders from idle, and an idle store writes the
-/// first append alone), measured for a fixed time against raw RocksDB writing the same batches,
-/// the two sides interleaved so that both see the same machine weather.
+/// Workloads (a) and (c) in steady state, outside BenchmarkDotNet: appenders that do not pause
+/// for a long run (a BenchmarkDotNet invocation restarts its appenders from idle every few
+/// batches, and an idle store writes the first append alone), against raw RocksDB writing the
+/// same entries in batches of as many, the two sides interleaved so that both see the same
+/// machine weather.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- steady [appenders] [entry bytes] [pairs] [seconds]</c>
-/// (defaults: 64 appenders, 128 B, 5 pairs of 5 s): prints each pair's raw and store time per
+/// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- steady [appenders] [entry bytes] [pairs] [entries]</c>
+/// (defaults: 64 appenders, 128 B, 5 pairs of 640,000 entries a side): prints each pair's raw and store time per
 /// entry and their ratio (raw ÷ store), then the median ratio.
 /// </remarks>
 internal static class SteadyStateAppendComparison
@@ -25,14 +26,14 @@ internal static class SteadyStateAppendComparison
         int appenders = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 64;
         int entryBytes = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 128;
         int pairs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
-        var period = TimeSpan.FromSeconds(args.Length > 3 ? double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 5);
+        long entries = args.Length > 3 ? long.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 640_000;
         int groups = Math.Max(Groups, appenders);
 
         var ratios = new List<double>();
         for (int pair = 0; pair < pairs; pair++)
         {
-            double raw = MeasureRaw(appenders, entryBytes, groups, period);
-            double store = MeasureStore(appenders, entryBytes, groups, period);
+            double raw = MeasureRaw(appenders, entryBytes, groups, entries);
+            double store = MeasureStore(appenders, entryBytes, groups, entries);
             ratios.Add(raw / store);
             Console.WriteLine($"pair {pair + 1}: raw {raw:F2} us/entry, store {store:F2} us/entry, ratio {raw / store:F2}");
         }
@@ -41,26 +42,25 @@ internal static class SteadyStateAppendComparison
         Console.WriteLine($"{appenders} appenders, {entryBytes} B entries: median ratio (raw time / store time) {ratios[ratios.Count / 2]:F2}, range {ratios[0]:F2}-{ratios[^1]:F2}");
     }
 
-    /// <summary>Raw RocksDB, one synced write per batch of <paramref name="appenders"/> entries; microseconds per entry.</summary>
-    private static double MeasureRaw(int appenders, int entryBytes, int groups, TimeSpan period)
+    /// <summary>Raw RocksDB, <paramref name="entries"/> in synced writes of <paramref name="appenders"/> entries each; microseconds per entry.</summary>
+    private static double MeasureRaw(int appenders, int entryBytes, int groups, long entries)
     {
         using var env = new StoreBenchEnvironment();
         using var raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(env.Path("raw"), new RocksDbLogStoreOptions()), groups, entryBytes);
-        long entries = 0;
+        long batches = entries / appenders;
         int first = 0;
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < period)
+        for (long b = 0; b < batches; b++)
         {
             raw.WriteBatch(first, appenders);
             first = (first + appenders) % groups;
-            entries += appenders;
         }
 
-        return clock.Elapsed.TotalMicroseconds / entries;
+        return clock.Elapsed.TotalMicroseconds / (batches * appenders);
     }
 
-    /// <summary>The store with <paramref name="appenders"/> appenders that never pause; microseconds per entry.</summary>
-    private static double MeasureStore(int appenders, int entryBytes, int groups, TimeSpan period)
+    /// <summary>The store with <paramref name="appenders"/> appenders that never pause until <paramref name="entries"/> are durable; microseconds per entry.</summary>
+    private static double MeasureStore(int appenders, int entryBytes, int groups, long entries)
     {
         using var env = new StoreBenchEnvironment();
         var store = RocksDbLogStore.Open(env.Path("store"), new RocksDbLogStoreOptions());
@@ -68,8 +68,7 @@ internal static class SteadyStateAppendComparison
         {
             var payload = new byte[entryBytes];
             Random.Shared.NextBytes(payload);
-            long entries = 0;
-            bool stop = false;
+            long perAppender = entries / appenders;
             var clock = Stopwatch.StartNew();
             var tasks = new Task[appenders];
             for (int a = 0; a < appenders; a++)
@@ -85,23 +84,17 @@ internal static class SteadyStateAppendComparison
                     }
 
                     var next = new ulong[logs.Count];
-                    for (int round = 0; !Volatile.Read(ref stop); round++)
+                    for (long round = 0; round < perAppender; round++)
                     {
-                        int i = round % logs.Count;
+                        int i = (int)(round % logs.Count);
                         slot[0] = Entry.Normal(new LogId(1, 0, next[i]++), payload);
                         await logs[i].AppendAsync(slot, NoFlushCallback.Instance);
-                        Interlocked.Increment(ref entries);
                     }
                 });
             }
 
-            // The measurement is how many appends complete in a fixed stretch of wall time.
-            Thread.Sleep(period);
-            Volatile.Write(ref stop, true);
-            long counted = Interlocked.Read(ref entries);
-            double elapsed = clock.Elapsed.TotalMicroseconds;
             Task.WaitAll(tasks);
-            return elapsed / counted;
+            return clock.Elapsed.TotalMicroseconds / (perAppender * appenders);
         }
         finally
         {
