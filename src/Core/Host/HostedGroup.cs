@@ -44,6 +44,9 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
     /// <summary>What waits on reads, leadership changes and progress; null while nothing does, which is most groups most of the time.</summary>
     private Waiters? _waiters;
 
+    /// <summary>The group's yes/no states, in one byte: a host keeps one of these objects per replica.</summary>
+    private Flags _flags;
+
     /// <summary>ReadIndex reads handed to the node, by request id; null until the first read (and when emptied by <see cref="ReleaseIdle"/>).</summary>
     public Dictionary<ulong, TaskCompletionSource<ulong>>? Reads
     {
@@ -65,9 +68,17 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
         set => WaitersFor(value)?.ProgressWaiter = value;
     }
 
-    /// <summary>Wakes whoever waits for the group's next applied round.</summary>
-    public void CompleteProgressWaiter()
+    /// <summary>
+    /// Counts the group's applied rounds, so that a caller that looked at the group can tell
+    /// whether a round has passed since: see <c>WaitForProgressAsync</c>. It wraps; a wrap that
+    /// hides 65,536 rounds costs that caller at most one tick's wait.
+    /// </summary>
+    public ushort RoundsApplied { get; private set; }
+
+    /// <summary>Ends one of the group's applied rounds: counts it and wakes whoever waits for it.</summary>
+    public void CompleteRound()
     {
+        RoundsApplied++;
         if (ProgressWaiter is { } waiter)
         {
             ProgressWaiter = null;
@@ -79,13 +90,25 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
     public int Slot { get; set; }
 
     /// <summary>True while queued in the worker's active set (dedups the set).</summary>
-    public bool Active { get; set; }
+    public bool Active
+    {
+        get => (_flags & Flags.Active) != 0;
+        set => SetFlag(Flags.Active, value);
+    }
 
     /// <summary>True while in the worker's ticking list (not quiescent, or not yet seen to be).</summary>
-    public bool Ticking { get; set; }
+    public bool Ticking
+    {
+        get => (_flags & Flags.Ticking) != 0;
+        set => SetFlag(Flags.Ticking, value);
+    }
 
     /// <summary>Set once the group stopped (removed or failed): every later event for it is dropped.</summary>
-    public bool Stopped { get; set; }
+    public bool Stopped
+    {
+        get => (_flags & Flags.Stopped) != 0;
+        set => SetFlag(Flags.Stopped, value);
+    }
 
     /// <summary>The Ready taken this round, until it is advanced.</summary>
     public Ready? Ready { get; set; }
@@ -157,5 +180,15 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
         public TaskCompletionSource? ProgressWaiter;
         public LeadershipRole PublishedClass;
         public int WatchSlot = -1;
+    }
+
+    private void SetFlag(Flags flag, bool value) => _flags = value ? _flags | flag : _flags & ~flag;
+
+    [Flags]
+    private enum Flags : byte
+    {
+        Active = 1,
+        Ticking = 2,
+        Stopped = 4,
     }
 }

@@ -16,7 +16,8 @@ namespace RaftToolkit.Core.Host;
 /// <param name="AtWatchedIndex">The id of the entry at the watched index, when the node's log still holds one there.</param>
 /// <param name="PeerMatched">Leader only: the last log id the watched peer is known to hold; null when unknown or not a peer.</param>
 /// <param name="IsPeer">Leader only: the watched peer is one this leader replicates to.</param>
-internal readonly record struct MembershipProbe(RaftRole Role, ulong? LeaderHint, StoredMembership Effective, LogId? Committed, LogId? AtWatchedIndex, LogId? PeerMatched, bool IsPeer);
+/// <param name="Round">The group's applied-round count when probed: what <c>WaitForProgressAsync</c> waits to see pass.</param>
+internal readonly record struct MembershipProbe(RaftRole Role, ulong? LeaderHint, StoredMembership Effective, LogId? Committed, LogId? AtWatchedIndex, LogId? PeerMatched, bool IsPeer, ushort Round);
 
 /// <summary>Membership changes, leadership transfer and waking quiescent groups, run on each group's worker.</summary>
 public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
@@ -38,16 +39,17 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
     }
 
     /// <summary>
-    /// Completes after the next round that advances <paramref name="groupId"/> (its Ready
-    /// persisted and applied), or after one tick, whichever comes first: what a caller waiting
-    /// for a membership change or transfer to settle waits on between two probes, so that it
-    /// sees the change in the round it happens rather than on the next tick. The tick bounds the
-    /// wait for progress that comes without a Ready (a learner's acknowledgement).
+    /// Completes once <paramref name="groupId"/> has advanced by a round (its Ready persisted and
+    /// applied) since <paramref name="probe"/> was taken, or after one tick, whichever comes
+    /// first: what a caller waiting for a membership change or transfer to settle waits on
+    /// between two probes, so that it sees the change in the round it happens rather than on the
+    /// next tick. A round between the probe and this call counts, so none is missed. The tick
+    /// bounds the wait for progress that comes without a Ready (a learner's acknowledgement).
     /// </summary>
-    internal async Task WaitForProgressAsync(ulong groupId, CancellationToken cancellationToken)
+    internal async Task WaitForProgressAsync(ulong groupId, MembershipProbe probe, CancellationToken cancellationToken)
     {
         var registered = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
-        PostControl(groupId, worker => worker.WatchProgress(groupId, registered), registered);
+        PostControl(groupId, worker => worker.WatchProgress(groupId, probe.Round, registered), registered);
         using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var delay = Task.Delay(_options.TickInterval, tick.Token);
         if (await Task.WhenAny(registered.Task, delay).ConfigureAwait(false) == registered.Task && registered.Task.IsCompletedSuccessfully)
@@ -175,12 +177,22 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             done.TrySetResult(result);
         }
 
-        /// <summary>Hands back the task that completes after the group's next applied round (one per group, shared by every waiter).</summary>
-        public void WatchProgress(ulong groupId, TaskCompletionSource<Task> registered)
+        /// <summary>
+        /// Hands back a task that completes once the group has applied a round after
+        /// <paramref name="seenRound"/>: at once if one already passed, else after its next
+        /// applied round (one task per group, shared by every waiter).
+        /// </summary>
+        public void WatchProgress(ulong groupId, ushort seenRound, TaskCompletionSource<Task> registered)
         {
             if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
             {
                 // The caller's next probe reports the group gone.
+                registered.TrySetResult(Task.CompletedTask);
+                return;
+            }
+
+            if (group.RoundsApplied != seenRound)
+            {
                 registered.TrySetResult(Task.CompletedTask);
                 return;
             }
@@ -200,7 +212,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             LogId? atWatched = watchedIndex != 0 && node.TryGetLogId(watchedIndex, out var id) ? id : null;
             LogId? matched = null;
             bool isPeer = peer != 0 && node.TryGetProgress(peer, out matched);
-            done.TrySetResult(new MembershipProbe(node.Role, node.LeaderHint, node.EffectiveMembership, node.Committed, atWatched, matched, isPeer));
+            done.TrySetResult(new MembershipProbe(node.Role, node.LeaderHint, node.EffectiveMembership, node.Committed, atWatched, matched, isPeer, group.RoundsApplied));
         }
 
         public void TransferLeadership(ulong groupId, ulong target, TaskCompletionSource<(TransferLeadershipResult, ulong?)> done)

@@ -170,7 +170,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             PublishLeadership();
             foreach (var group in _readied)
             {
-                group.CompleteProgressWaiter();
+                group.CompleteRound();
             }
 
             if (_missed.Count > 0)

@@ -111,7 +111,7 @@ public static class GroupMembership
                 throw new MembershipException(MembershipErrorKind.Other, groupId, probe.LeaderHint, $"node {target} did not take over the leadership in time (leader now: {probe.LeaderHint?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}).");
             }
 
-            await host.WaitForProgressAsync(groupId, cancellationToken).ConfigureAwait(false);
+            await host.WaitForProgressAsync(groupId, probe, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -189,7 +189,7 @@ public static class GroupMembership
                 }
             }
 
-            await host.WaitForProgressAsync(groupId, cancellationToken).ConfigureAwait(false);
+            await host.WaitForProgressAsync(groupId, probe, cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -213,6 +213,34 @@ public sealed class HostMembershipTests
         Assert.Equal([1UL, 2], membership.Membership.Voters);
     }
 
+    [Fact]
+    public async Task Membership_AWaitForProgressCountsARoundThatPassedBetweenTheProbeAndTheWait()
+    {
+        // The helpers probe, then wait for the group's next round. A round that lands between the
+        // two is progress the probe did not see: with an hour-long tick, waiting for yet another
+        // round would hang the call (it did, now and then, when the final round of a change
+        // committed in that gap).
+        await using var cluster = new HostCluster(3, rocksDb: false, id =>
+        {
+            var options = HostCluster.FastOptions(id);
+            options.TickInterval = TimeSpan.FromHours(1);
+            return options;
+        });
+        foreach (var host in cluster.Hosts.Values)
+        {
+            await host.BootstrapAsync(Group, BootstrapMode.Fresh(1, 2, 3));
+        }
+
+        var leader = cluster.Hosts[1];
+        Assert.True(await leader.CampaignAsync(Group));
+        await cluster.WriteAsync(Group, "k", "v", Patience);
+
+        var probe = await leader.ProbeMembershipAsync(Group, 0, 0);
+        await leader.ProposeAsync(Group, KvCommand.Set("k", "w")).WaitAsync(Patience);
+
+        await leader.WaitForProgressAsync(Group, probe, CancellationToken.None).WaitAsync(Patience);
+    }
+
     private static async Task<MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot>> StartAsync(HostCluster cluster)
     {
         foreach (var (id, host) in cluster.Hosts)
