@@ -16,6 +16,7 @@ internal static class DatabaseTuning
             .SetCreateMissingColumnFamilies(options.CreateIfMissing)
             .SetWalRecoveryMode(options.WalRecoveryMode)
             .SetRecycleLogFileNum(options.WalRecycleFileCount)
+            .SetMaxTotalWalSize(options.EffectiveMaxTotalWalSize)
             .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
             .SetMaxBackgroundFlushes(Math.Max(1, Environment.ProcessorCount / 4));
         if (options.WalDirectory is { } walDirectory)

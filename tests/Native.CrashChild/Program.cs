@@ -7,14 +7,16 @@ using RaftToolkit.Native.CrashChild;
 // each write once it is acknowledged durable, so the crash test can check that everything
 // printed survived a SIGKILL.
 //
-// Usage: RaftToolkit.Native.CrashChild <db path> <seed> <groups> <concurrent writers>
+// Usage: RaftToolkit.Native.CrashChild <db path> <seed> <groups> <concurrent writers> [write buffer bytes]
+// A small write buffer makes the store flush memtables and roll (and reuse) WAL files often, so
+// the kill also lands during flushes and on recycled WALs.
 // Output lines (one per acknowledged write):
 //   READY
 //   A <group> <last index>     entries up to <last index> are durable
 //   V <group> <term>           a vote of <term> is durable
-if (args.Length != 4)
+if (args.Length is not (4 or 5))
 {
-    Console.Error.WriteLine("usage: <db path> <seed> <groups> <writers>");
+    Console.Error.WriteLine("usage: <db path> <seed> <groups> <writers> [write buffer bytes]");
     return 2;
 }
 
@@ -23,7 +25,13 @@ int seed = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)
 int groups = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
 int writers = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
 
-await using var store = RocksDbLogStore.Open(path);
+var options = new RocksDbLogStoreOptions();
+if (args.Length == 5)
+{
+    options.WriteBufferSize = ulong.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture);
+}
+
+await using var store = RocksDbLogStore.Open(path, options);
 var next = new ulong[groups];
 var terms = new ulong[groups];
 for (int g = 0; g < groups; g++)
@@ -75,15 +83,25 @@ return 0;
 
 namespace RaftToolkit.Native.CrashChild
 {
-    /// <summary>The payload of each entry is a function of its group and index, so survivors can be checked.</summary>
+    /// <summary>
+    /// The payload of each entry is a function of its group and index, so survivors can be
+    /// checked. Lengths vary from 24 bytes to about 1 KiB (about 500 on average), so a few
+    /// hundred writes fill a small write buffer.
+    /// </summary>
     public static class CrashPayload
     {
         public static byte[] For(ulong group, ulong index)
         {
-            var payload = new byte[24];
+            ulong mix = group ^ (index * 0x9E3779B97F4A7C15);
+            var payload = new byte[24 + (int)(mix % 1000)];
             BitConverter.TryWriteBytes(payload, group);
             BitConverter.TryWriteBytes(payload.AsSpan(8), index);
-            BitConverter.TryWriteBytes(payload.AsSpan(16), group ^ (index * 0x9E3779B97F4A7C15));
+            for (int offset = 16; offset < payload.Length; offset += sizeof(ulong))
+            {
+                mix = (mix * 6364136223846793005) + 1442695040888963407;
+                BitConverter.GetBytes(mix).AsSpan(0, Math.Min(sizeof(ulong), payload.Length - offset)).CopyTo(payload.AsSpan(offset));
+            }
+
             return payload;
         }
     }

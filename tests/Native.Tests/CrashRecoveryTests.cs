@@ -8,6 +8,9 @@ namespace RaftToolkit.Native.Tests;
 /// <summary>
 /// Kills a child process that appends to many groups through the write coalescer with SIGKILL
 /// at random moments, and checks after each kill that everything it acknowledged survived.
+/// Every other child runs with a 64 KiB write buffer, so that memtables flush and WAL files
+/// roll over and are reused (the default <see cref="RocksDbLogStoreOptions.WalRecycleFileCount"/>)
+/// while the kills land.
 /// </summary>
 /// <remarks>
 /// CI mode: 20 kills. Long mode: RAFTKIT_CRASH_KILLS=1000. Replay a run with RAFTKIT_SEED=&lt;seed&gt;.
@@ -16,6 +19,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 {
     private const int Groups = 1024;
     private const int Writers = 64;
+    private const ulong SmallWriteBuffer = 64 << 10;
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(60);
     private readonly TempDirectory _dir = new("raftkit-crash");
 
@@ -37,8 +41,11 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 
         for (int round = 0; round < kills; round++)
         {
-            int acksBeforeKill = 1 + random.Next(400);
-            var acks = await RunAndKill(path, random.Next(), acksBeforeKill);
+            // A small-buffer child runs longer, long enough to flush and reuse WALs many times.
+            bool smallBuffer = round % 2 == 1;
+            int acksBeforeKill = smallBuffer ? 500 + random.Next(1500) : 1 + random.Next(400);
+            ulong? writeBuffer = smallBuffer ? SmallWriteBuffer : null;
+            var acks = await RunAndKill(path, random.Next(), acksBeforeKill, writeBuffer);
             foreach (var ack in acks)
             {
                 if (ack.Vote)
@@ -57,11 +64,18 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 
         output.WriteLine($"{totalAcks} acknowledged writes checked over {kills} kills");
         Assert.True(totalAcks >= kills, "the child acknowledged fewer writes than it was killed");
+        if (kills >= 4)
+        {
+            // RocksDB's info log names every WAL file it reuses: the kills did land on recycled WALs.
+            int reused = Directory.GetFiles(path, "LOG*").Sum(log => File.ReadLines(log).Count(line => line.Contains("from recycle list", StringComparison.Ordinal)));
+            output.WriteLine($"{reused} WAL files reused");
+            Assert.True(reused > 0, "no child wrote to a reused WAL file: the recycled-WAL crash path went untested");
+        }
     }
 
     private readonly record struct Ack(bool Vote, int Group, ulong Value);
 
-    private async Task<List<Ack>> RunAndKill(string path, int childSeed, int acksBeforeKill)
+    private async Task<List<Ack>> RunAndKill(string path, int childSeed, int acksBeforeKill, ulong? writeBuffer)
     {
         string child = Path.Combine(AppContext.BaseDirectory, "RaftToolkit.Native.CrashChild.dll");
         var start = new ProcessStartInfo("dotnet")
@@ -73,6 +87,11 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         foreach (var arg in (string[])[child, path, childSeed.ToString(System.Globalization.CultureInfo.InvariantCulture), Groups.ToString(System.Globalization.CultureInfo.InvariantCulture), Writers.ToString(System.Globalization.CultureInfo.InvariantCulture)])
         {
             start.ArgumentList.Add(arg);
+        }
+
+        if (writeBuffer is { } bytes)
+        {
+            start.ArgumentList.Add(bytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the crash child");

@@ -51,6 +51,29 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
     }
 
     [Fact]
+    public async Task TheDefaultWalSettingsReachRocksDbUnchanged()
+    {
+        // RocksDB sanitizes conflicting options silently (it once turned WAL reuse off under
+        // point-in-time recovery); the OPTIONS file it writes shows what it really runs with.
+        await using (RocksDbLogStore.Open(_dir.Sub("db")))
+        {
+        }
+
+        string written = File.ReadAllText(Directory.GetFiles(_dir.Sub("db"), "OPTIONS-*").Max()!);
+        Assert.Contains("wal_recovery_mode=kPointInTimeRecovery", written, StringComparison.Ordinal);
+        Assert.Contains("recycle_log_file_num=2", written, StringComparison.Ordinal);
+        Assert.Contains($"max_total_wal_size={256 << 20}", written, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AWalBoundBelowOneWriteBufferIsRefused()
+    {
+        var options = new RocksDbLogStoreOptions { WriteBufferSize = 8 << 20, MaxTotalWalSize = 4 << 20 };
+        var error = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+        Assert.Equal(nameof(RocksDbLogStoreOptions.MaxTotalWalSize), error.ParamName);
+    }
+
+    [Fact]
     public void DefaultsAreValid() => new RocksDbLogStoreOptions().Validate();
 
     [Fact]
