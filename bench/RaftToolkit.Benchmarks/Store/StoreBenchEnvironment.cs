@@ -30,6 +30,46 @@ internal sealed class StoreBenchEnvironment : IDisposable
         }
     }
 
+    /// <summary>
+    /// Brings a fresh database to the state of one that has been running for a while: writes
+    /// <paramref name="bytes"/> of filler to the log column family (unsynced, under group ids no
+    /// benchmark uses) and flushes it, twice, so that the WAL has rolled over and the WAL now
+    /// written is a reused one wherever the database's options allow reuse.
+    /// </summary>
+    /// <remarks>
+    /// A fresh database writes its first WAL file from empty, so a short benchmark never sees
+    /// what WAL reuse (<see cref="RocksDbLogStoreOptions.WalRecycleFileCount"/>) does for a
+    /// store that has been up for more than one write buffer's worth of appends.
+    /// </remarks>
+    public static void AgeWal(RocksDb db, long bytes)
+    {
+        var family = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
+        var noSync = new WriteOptions().SetSync(false);
+        var value = new byte[64 << 10];
+        var key = new byte[16];
+        var flush = new FlushOptions().SetWaitForFlush(true);
+        for (int round = 0; round < 2; round++)
+        {
+            long chunks = round == 0 ? bytes / value.Length : 1;
+            for (long i = 0; i < chunks; i++)
+            {
+                WriteRawKey(key, FillerGroup, (ulong)((round * chunks) + i));
+                db.Put(key, value, family, noSync);
+            }
+
+            // The first flush retires the filled WALs; the second switches to a new WAL, which
+            // is a retired one when reuse is on.
+            RocksDbSharp.Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, family.Handle, out nint error);
+            if (error != 0)
+            {
+                throw new InvalidOperationException("flushing the aged database failed");
+            }
+        }
+    }
+
+    /// <summary>A group id far above any benchmark's groups, for filler.</summary>
+    private const ulong FillerGroup = 1UL << 62;
+
     /// <summary>The key the store's group-prefixed key space uses, for the raw reference.</summary>
     public static void WriteRawKey(byte[] key, ulong group, ulong index)
     {
