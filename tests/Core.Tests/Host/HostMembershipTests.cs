@@ -185,26 +185,13 @@ public sealed class HostMembershipTests
         Assert.Equal(MembershipErrorKind.NotLeader, error.Kind);
     }
 
-    /// <summary>Bootstraps the group on nodes 1-3 (Fresh) and any other node (Join), commits a write, returns the leader's host.</summary>
     [Fact]
     public async Task ChangeMembership_CompletesInTheRoundsThatCommitItWithoutWaitingForATick()
     {
         // An hour-long tick: nothing here may wait for the timer, so the call can complete only
         // if it is woken by the rounds that commit the joint and the final configuration.
-        await using var cluster = new HostCluster(3, rocksDb: false, id =>
-        {
-            var options = HostCluster.FastOptions(id);
-            options.TickInterval = TimeSpan.FromHours(1);
-            return options;
-        });
-        foreach (var host in cluster.Hosts.Values)
-        {
-            await host.BootstrapAsync(Group, BootstrapMode.Fresh(1, 2, 3));
-        }
-
-        var leader = cluster.Hosts[1];
-        Assert.True(await leader.CampaignAsync(Group));
-        await cluster.WriteAsync(Group, "k", "v", Patience);
+        await using var cluster = WithoutTicks();
+        var leader = await ElectNodeOneAsync(cluster);
 
         await leader.ChangeMembershipAsync(Group, [1, 2], retain: false).WaitAsync(Patience);
 
@@ -220,12 +207,26 @@ public sealed class HostMembershipTests
         // two is progress the probe did not see: with an hour-long tick, waiting for yet another
         // round would hang the call (it did, now and then, when the final round of a change
         // committed in that gap).
-        await using var cluster = new HostCluster(3, rocksDb: false, id =>
-        {
-            var options = HostCluster.FastOptions(id);
-            options.TickInterval = TimeSpan.FromHours(1);
-            return options;
-        });
+        await using var cluster = WithoutTicks();
+        var leader = await ElectNodeOneAsync(cluster);
+
+        var probe = await leader.ProbeMembershipAsync(Group, 0, 0);
+        await leader.ProposeAsync(Group, KvCommand.Set("k", "w")).WaitAsync(Patience);
+
+        await leader.WaitForProgressAsync(Group, probe, CancellationToken.None).WaitAsync(Patience);
+    }
+
+    /// <summary>Three voter hosts whose tick is an hour: nothing a test does may wait for the timer.</summary>
+    private static HostCluster WithoutTicks() => new(3, rocksDb: false, id =>
+    {
+        var options = HostCluster.FastOptions(id);
+        options.TickInterval = TimeSpan.FromHours(1);
+        return options;
+    });
+
+    /// <summary>Bootstraps the group on nodes 1-3, has node 1 campaign (no timer needed), commits a write, returns node 1's host.</summary>
+    private static async Task<MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot>> ElectNodeOneAsync(HostCluster cluster)
+    {
         foreach (var host in cluster.Hosts.Values)
         {
             await host.BootstrapAsync(Group, BootstrapMode.Fresh(1, 2, 3));
@@ -234,13 +235,10 @@ public sealed class HostMembershipTests
         var leader = cluster.Hosts[1];
         Assert.True(await leader.CampaignAsync(Group));
         await cluster.WriteAsync(Group, "k", "v", Patience);
-
-        var probe = await leader.ProbeMembershipAsync(Group, 0, 0);
-        await leader.ProposeAsync(Group, KvCommand.Set("k", "w")).WaitAsync(Patience);
-
-        await leader.WaitForProgressAsync(Group, probe, CancellationToken.None).WaitAsync(Patience);
+        return leader;
     }
 
+    /// <summary>Bootstraps the group on nodes 1-3 (Fresh) and any other node (Join), commits a write, returns the leader's host.</summary>
     private static async Task<MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot>> StartAsync(HostCluster cluster)
     {
         foreach (var (id, host) in cluster.Hosts)
