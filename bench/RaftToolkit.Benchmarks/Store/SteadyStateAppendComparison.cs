@@ -10,7 +10,7 @@ namespace RaftToolkit.Benchmarks.Store;
 /// for a long run (a BenchmarkDotNet invocation restarts its appenders from idle every few
 /// batches, and an idle store writes the first append alone), against raw RocksDB writing the
 /// same entries in batches of as many, the two sides interleaved so that both see the same
-/// machine weather.
+/// machine weather. Both databases are aged first (<see cref="StoreBenchEnvironment.AgeWal"/>).
 /// </summary>
 /// <remarks>
 /// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- steady [appenders] [entry bytes] [pairs] [entries]</c>
@@ -20,6 +20,9 @@ namespace RaftToolkit.Benchmarks.Store;
 internal static class SteadyStateAppendComparison
 {
     private const int Groups = 10_000;
+
+    /// <summary>Filler written to both databases first, so that both run on reused WALs, as a long-running store does.</summary>
+    private const long AgingBytes = 80L << 20;
 
     public static void Run(string[] args)
     {
@@ -46,7 +49,9 @@ internal static class SteadyStateAppendComparison
     private static double MeasureRaw(int appenders, int entryBytes, int groups, long entries)
     {
         using var env = new StoreBenchEnvironment();
-        using var raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(env.Path("raw"), new RocksDbLogStoreOptions()), groups, entryBytes);
+        var db = RocksDbLogStore.OpenDatabase(env.Path("raw"), new RocksDbLogStoreOptions());
+        StoreBenchEnvironment.AgeWal(db, AgingBytes);
+        using var raw = new RawRocksDbWriter(db, groups, entryBytes);
         long batches = entries / appenders;
         int first = 0;
         var clock = Stopwatch.StartNew();
@@ -63,7 +68,10 @@ internal static class SteadyStateAppendComparison
     private static double MeasureStore(int appenders, int entryBytes, int groups, long entries)
     {
         using var env = new StoreBenchEnvironment();
-        var store = RocksDbLogStore.Open(env.Path("store"), new RocksDbLogStoreOptions());
+        var options = new RocksDbLogStoreOptions();
+        using var db = RocksDbLogStore.OpenDatabase(env.Path("store"), options);
+        StoreBenchEnvironment.AgeWal(db, AgingBytes);
+        var store = RocksDbLogStore.Attach(db, options);
         try
         {
             var payload = new byte[entryBytes];
