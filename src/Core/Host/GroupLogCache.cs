@@ -188,12 +188,6 @@ internal sealed class GroupLogCache : IRaftLogSource
     }
 
     /// <summary>
-    /// Applies a durable write to the view: delete every entry after <paramref name="truncateAfter"/>
-    /// (when <paramref name="hasTruncation"/>), then append <paramref name="entries"/>.
-    /// </summary>
-    public void OnWritten(bool hasTruncation, LogId? truncateAfter, ReadOnlySpan<Entry> entries) => OnWritten(hasTruncation, truncateAfter, null, entries);
-
-    /// <summary>
     /// Applies a durable write to the view in the order the store applied it: delete every entry
     /// after <paramref name="truncateAfter"/> (when <paramref name="hasTruncation"/>), purge up to
     /// <paramref name="purgeUpTo"/> (when set), then append <paramref name="entries"/>.
@@ -321,14 +315,7 @@ internal sealed class GroupLogCache : IRaftLogSource
         ulong next = upTo.Index + 1;
         if (_tailCount > 0 && next > _tailFirst)
         {
-            int drop = (int)Math.Min((ulong)_tailCount, next - _tailFirst);
-            _tail.AsSpan(_tailHead, drop).Clear();
-            _tailHead += drop;
-            _tailCount -= drop;
-            if (_tailCount == 0)
-            {
-                _tailHead = 0;
-            }
+            DropFromTail((int)Math.Min((ulong)_tailCount, next - _tailFirst));
         }
 
         if (_last is not { } last || last.Index <= upTo.Index)

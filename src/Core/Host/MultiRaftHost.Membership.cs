@@ -125,7 +125,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                     continue;
                 }
 
-                MarkActiveAfterWake(group);
+                MarkActive(group);
             }
         }
 
@@ -145,12 +145,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             ticking.RemoveAt(ticking.Count - 1);
         }
 
-        /// <summary>A call woke the node or gave it work: it ticks again and the next round visits it.</summary>
-        private void MarkActiveAfterWake(HostedGroup<TResponse, TSnapshot> group) => MarkActive(group);
-
         public void ChangeMembership(ulong groupId, MembershipChange change, TaskCompletionSource<MembershipChangeResult> done)
         {
-            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            if (!TryGetRunning(groupId, out var group))
             {
                 done.TrySetException(new GroupNotHostedException(groupId, NodeId));
                 return;
@@ -161,7 +158,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             {
                 result = group.Node.ProposeMembershipChange(change);
             }
-            catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+            catch (Exception e) when (IsGroupFault(e))
             {
                 done.TrySetException(new ProposalDroppedException(groupId, ProposalDropReason.GroupStopped, e));
                 FailGroup(group, e);
@@ -171,7 +168,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             if (result.IsAccepted)
             {
                 // The entry is in the node's log: the round persists and replicates it.
-                MarkActiveAfterWake(group);
+                MarkActive(group);
             }
 
             done.TrySetResult(result);
@@ -184,7 +181,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// </summary>
         public void WatchProgress(ulong groupId, ushort seenRound, TaskCompletionSource<Task> registered)
         {
-            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            if (!TryGetRunning(groupId, out var group))
             {
                 // The caller's next probe reports the group gone.
                 registered.TrySetResult(Task.CompletedTask);
@@ -202,7 +199,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         public void ProbeMembership(ulong groupId, ulong watchedIndex, ulong peer, TaskCompletionSource<MembershipProbe> done)
         {
-            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            if (!TryGetRunning(groupId, out var group))
             {
                 done.TrySetException(new GroupNotHostedException(groupId, NodeId));
                 return;
@@ -217,7 +214,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         public void TransferLeadership(ulong groupId, ulong target, TaskCompletionSource<(TransferLeadershipResult, ulong?)> done)
         {
-            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            if (!TryGetRunning(groupId, out var group))
             {
                 done.TrySetException(new GroupNotHostedException(groupId, NodeId));
                 return;
@@ -226,7 +223,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             var result = group.Node.TransferLeadership(target);
             if (result == TransferLeadershipResult.Started || group.Node.HasReady)
             {
-                MarkActiveAfterWake(group);
+                MarkActive(group);
             }
 
             done.TrySetResult((result, group.Node.LeaderHint));

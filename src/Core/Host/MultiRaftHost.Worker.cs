@@ -214,7 +214,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         {
             foreach (var message in messages)
             {
-                if (!_byId.TryGetValue(message.GroupId, out var group) || group.Stopped)
+                if (!TryGetRunning(message.GroupId, out var group))
                 {
                     // A group not (or no longer) here: its peers retry, so dropping is safe.
                     continue;
@@ -229,7 +229,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                     _host._logger.LogWarning(e, "Node {NodeId} group {GroupId}: dropped a malformed message from node {From}.", NodeId, message.GroupId, message.Message.From);
                     continue;
                 }
-                catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+                catch (Exception e) when (IsGroupFault(e))
                 {
                     FailGroup(group, e);
                     continue;
@@ -241,7 +241,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         private void Propose(ulong groupId, ReadOnlyMemory<byte> payload, IResponder<TResponse> responder)
         {
-            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            if (!TryGetRunning(groupId, out var group))
             {
                 responder.Fail(new GroupNotHostedException(groupId, NodeId));
                 return;
@@ -252,7 +252,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             {
                 result = group.Node.Propose(payload);
             }
-            catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+            catch (Exception e) when (IsGroupFault(e))
             {
                 responder.Fail(new ProposalDroppedException(groupId, ProposalDropReason.GroupStopped, e));
                 FailGroup(group, e);
@@ -299,7 +299,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 {
                     group.Node.Tick();
                 }
-                catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+                catch (Exception e) when (IsGroupFault(e))
                 {
                     FailGroup(group, e);
                     StopTickingAt(i--);
@@ -372,7 +372,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 {
                     ready = group.Node.GetReady();
                 }
-                catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+                catch (Exception e) when (IsGroupFault(e))
                 {
                     FailGroup(group, e);
                     continue;
@@ -664,7 +664,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 {
                     group.Node.Advance(ready);
                 }
-                catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException or ArgumentException)
+                catch (Exception e) when (IsGroupFault(e) || e is ArgumentException)
                 {
                     FailGroup(group, e);
                     continue;
@@ -849,7 +849,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         public void Campaign(ulong groupId, TaskCompletionSource<bool> done)
         {
-            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            if (!TryGetRunning(groupId, out var group))
             {
                 done.TrySetException(new GroupNotHostedException(groupId, NodeId));
                 return;
@@ -867,7 +867,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// <summary>Starts a ReadIndex read of the group; <paramref name="done"/> completes with the read index once it is confirmed and applied here.</summary>
         public void ReadIndex(ulong groupId, TaskCompletionSource<ulong> done)
         {
-            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            if (!TryGetRunning(groupId, out var group))
             {
                 done.TrySetException(new GroupNotHostedException(groupId, NodeId));
                 return;
@@ -879,7 +879,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             {
                 status = group.Node.ReadIndex(requestId);
             }
-            catch (Exception e) when (e is RaftStorageException or RaftInvariantException or InvalidOperationException)
+            catch (Exception e) when (IsGroupFault(e))
             {
                 done.TrySetException(new GroupNotHostedException(groupId, NodeId));
                 FailGroup(group, e);
@@ -898,7 +898,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         public void Subscribe(ulong groupId, ChannelWriter<LeadershipState> writer, TaskCompletionSource<bool> done)
         {
-            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            if (!TryGetRunning(groupId, out var group))
             {
                 done.TrySetException(new GroupNotHostedException(groupId, NodeId));
                 return;
@@ -929,7 +929,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         public void QueryMetrics(ulong groupId, TaskCompletionSource<GroupMetrics> done)
         {
-            if (!_byId.TryGetValue(groupId, out var group) || group.Stopped)
+            if (!TryGetRunning(groupId, out var group))
             {
                 done.TrySetException(new GroupNotHostedException(groupId, NodeId));
                 return;
@@ -955,6 +955,16 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             group.WatchSlot = -1;
             group.Subscribers = null;
         }
+
+        /// <summary>The group, when this worker runs it and it has not stopped.</summary>
+        private bool TryGetRunning(ulong groupId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HostedGroup<TResponse, TSnapshot>? group) =>
+            _byId.TryGetValue(groupId, out group) && !group.Stopped;
+
+        /// <summary>
+        /// What a node's step may throw that stops its group (and only its group): a store that
+        /// failed, a broken invariant, or a call the node's state does not allow.
+        /// </summary>
+        private static bool IsGroupFault(Exception e) => e is RaftStorageException or RaftInvariantException or InvalidOperationException;
 
         private void FailGroup(HostedGroup<TResponse, TSnapshot> group, Exception error)
         {

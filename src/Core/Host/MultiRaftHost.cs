@@ -58,8 +58,6 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     private readonly Worker[] _workers;
     private readonly ILogger _logger;
 
-    /// <summary>The Raft config every group runs with (each node of a group seeds its timeouts with the group id).</summary>
-    private readonly RaftConfig _raftConfig;
 
     /// <summary>Every group running or starting here; guards against two bootstraps of one group.</summary>
     private readonly ConcurrentDictionary<ulong, byte> _groups = new();
@@ -112,7 +110,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
         _stateMachineFactory = stateMachineFactory;
         _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RaftToolkit.Host");
         _nodeTag = new KeyValuePair<string, object?>("raftkit.node", options.NodeId);
-        _raftConfig = options.EffectiveRaft(options.Raft.RandomSeed);
+        RaftConfig = options.EffectiveRaft();
         _workers = new Worker[options.WorkerCount];
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -137,8 +135,8 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
 
     internal MultiRaftHostOptions Options => _options;
 
-    /// <summary>The Raft config every group runs with.</summary>
-    internal RaftConfig RaftConfig => _raftConfig;
+    /// <summary>The Raft config every group runs with (each node of a group salts its election timeouts with the group id).</summary>
+    internal RaftConfig RaftConfig { get; }
 
     internal IMultiGroupLogStore Store => _store;
 

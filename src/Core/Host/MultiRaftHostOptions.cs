@@ -104,7 +104,7 @@ public sealed class MultiRaftHostOptions
         }
 
         // The groups run with the merged config: check it as a whole.
-        EffectiveRaft(Raft.RandomSeed).Validate();
+        EffectiveRaft().Validate();
         if (RetainedAppliedEntries < 0)
         {
             throw new ArgumentException($"RetainedAppliedEntries cannot be negative, got {RetainedAppliedEntries}.", nameof(RetainedAppliedEntries));
@@ -117,7 +117,7 @@ public sealed class MultiRaftHostOptions
     }
 
     /// <summary>The Raft config the groups run with: <see cref="Raft"/> with the snapshot policy set here.</summary>
-    internal RaftConfig EffectiveRaft(ulong randomSeed) => new()
+    internal RaftConfig EffectiveRaft() => new()
     {
         ElectionTicks = Raft.ElectionTicks,
         HeartbeatTicks = Raft.HeartbeatTicks,
@@ -132,7 +132,7 @@ public sealed class MultiRaftHostOptions
         PurgeKeepEntries = PurgeKeepEntries ?? Raft.PurgeKeepEntries,
         SnapshotChunkBytes = SnapshotChunkBytes ?? Raft.SnapshotChunkBytes,
         PurgeHoldElectionTimeouts = Raft.PurgeHoldElectionTimeouts,
-        RandomSeed = randomSeed,
+        RandomSeed = Raft.RandomSeed,
     };
 
     /// <summary>Ticks of peer silence after which the host wakes the groups it shares with the peer; 0 when the detector is off.</summary>

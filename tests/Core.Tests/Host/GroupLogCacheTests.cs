@@ -15,8 +15,8 @@ public sealed class GroupLogCacheTests
     public void HostLogCache_KnowsTheIdOfEveryWrittenIndexFromLeaderRuns()
     {
         var cache = Empty();
-        cache.OnWritten(false, null, Entries(1, 0, 5));
-        cache.OnWritten(false, null, Entries(3, 5, 5));
+        cache.OnWritten(false, null, null, Entries(1, 0, 5));
+        cache.OnWritten(false, null, null, Entries(3, 5, 5));
 
         Assert.True(cache.TryGetLogId(4, out var fourth));
         Assert.Equal(new LogId(1, 1, 4), fourth);
@@ -30,10 +30,10 @@ public sealed class GroupLogCacheTests
     public void HostLogCache_TruncationForgetsEntriesAndIdsAfterTheKeptOne()
     {
         var cache = Empty();
-        cache.OnWritten(false, null, Entries(1, 0, 5));
-        cache.OnWritten(false, null, Entries(2, 5, 5));
+        cache.OnWritten(false, null, null, Entries(1, 0, 5));
+        cache.OnWritten(false, null, null, Entries(2, 5, 5));
 
-        cache.OnWritten(true, new LogId(1, 1, 3), Entries(4, 4, 1));
+        cache.OnWritten(true, new LogId(1, 1, 3), null, Entries(4, 4, 1));
 
         Assert.Equal(new LogId(4, 1, 4), cache.LastLogId);
         Assert.True(cache.TryGetLogId(3, out var kept));
@@ -47,7 +47,7 @@ public sealed class GroupLogCacheTests
     public void HostLogCache_TrimKeepsUnappliedAndRetainedEntriesAndRecordsAMissBelowThem()
     {
         var cache = Empty();
-        cache.OnWritten(false, null, Entries(1, 0, 100));
+        cache.OnWritten(false, null, null, Entries(1, 0, 100));
 
         cache.Trim(appliedNext: 90, retain: 10);
 
@@ -67,7 +67,7 @@ public sealed class GroupLogCacheTests
     {
         var cache = Empty();
         var all = Entries(1, 0, 100);
-        cache.OnWritten(false, null, all);
+        cache.OnWritten(false, null, null, all);
         cache.Trim(appliedNext: 100, retain: 0);
         Assert.False(cache.TryGetEntry(20, out _));
         Assert.True(cache.TakeMiss(10, out ulong from, out ulong end));
@@ -109,7 +109,7 @@ public sealed class GroupLogCacheTests
     public void HostLogCache_ReleaseDropsEveryAppliedEntryButKeepsTheUnappliedOnesAndTheIds()
     {
         var cache = Empty();
-        cache.OnWritten(false, null, Entries(1, 0, 10));
+        cache.OnWritten(false, null, null, Entries(1, 0, 10));
 
         cache.Release(appliedNext: 8);
 
@@ -126,11 +126,11 @@ public sealed class GroupLogCacheTests
     public void HostLogCache_ReleasedCacheTakesNewWritesAfterTheLastEntry()
     {
         var cache = Empty();
-        cache.OnWritten(false, null, Entries(1, 0, 3));
+        cache.OnWritten(false, null, null, Entries(1, 0, 3));
         cache.Release(appliedNext: 3);
         Assert.Equal(0, cache.CachedEntries);
 
-        cache.OnWritten(false, null, Entries(2, 3, 2));
+        cache.OnWritten(false, null, null, Entries(2, 3, 2));
 
         Assert.True(cache.TryGetEntry(4, out var entry));
         Assert.Equal(new LogId(2, 1, 4), entry.LogId);
@@ -141,9 +141,9 @@ public sealed class GroupLogCacheTests
     public void HostLogCache_PurgeKeepsTheRunsAfterThePurgedId()
     {
         var cache = Empty();
-        cache.OnWritten(false, null, Entries(1, 0, 5));
-        cache.OnWritten(false, null, Entries(2, 5, 5));
-        cache.OnWritten(false, null, Entries(3, 10, 5));
+        cache.OnWritten(false, null, null, Entries(1, 0, 5));
+        cache.OnWritten(false, null, null, Entries(2, 5, 5));
+        cache.OnWritten(false, null, null, Entries(3, 10, 5));
 
         cache.Purge(new LogId(2, 1, 6));
 

@@ -272,14 +272,13 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         };
         var options = new MultiRaftHostOptions { NodeId = 1, Raft = raft, SnapshotAfterEntries = 50, PurgeKeepEntries = 60 };
 
-        var effective = options.EffectiveRaft(777);
+        var effective = options.EffectiveRaft();
 
         // Every setting reaches the groups (a new RaftConfig property not copied fails here)...
         foreach (var property in typeof(RaftConfig).GetProperties())
         {
             object? expected = property.Name switch
             {
-                nameof(RaftConfig.RandomSeed) => 777UL,
                 nameof(RaftConfig.SnapshotAfterEntries) => 50,
                 nameof(RaftConfig.PurgeKeepEntries) => 60,
                 _ => property.GetValue(raft),
@@ -311,7 +310,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     public void HostSnapshot_LogCachePurgeKeepsTheTailAndAnswersThePurgedIndex()
     {
         var cache = new GroupLogCache(null, null, [], []);
-        cache.OnWritten(false, null, Entries(1, 0, 10));
+        cache.OnWritten(false, null, null, Entries(1, 0, 10));
 
         cache.OnWritten(false, null, new LogId(1, 1, 6), Entries(2, 10, 2));
 
@@ -331,9 +330,9 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     public void HostSnapshot_LogCachePurgeKeepsTheLeaderOfEveryLaterIndex()
     {
         var cache = new GroupLogCache(null, null, [], []);
-        cache.OnWritten(false, null, Entries(1, 0, 5));
-        cache.OnWritten(false, null, Entries(2, 5, 5));
-        cache.OnWritten(false, null, Entries(3, 10, 2));
+        cache.OnWritten(false, null, null, Entries(1, 0, 5));
+        cache.OnWritten(false, null, null, Entries(2, 5, 5));
+        cache.OnWritten(false, null, null, Entries(3, 10, 2));
 
         cache.Purge(new LogId(2, 1, 6));
         cache.Purge(new LogId(1, 1, 3));
@@ -346,7 +345,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
             Assert.Equal(index < 10 ? 2UL : 3UL, id.Term);
         }
 
-        cache.OnWritten(false, null, Entries(4, 12, 1));
+        cache.OnWritten(false, null, null, Entries(4, 12, 1));
         Assert.True(cache.TryGetLogId(12, out var appended));
         Assert.Equal(new LogId(4, 1, 12), appended);
     }
@@ -355,7 +354,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     public void HostSnapshot_LogCachePurgePastTheEndEmptiesTheViewWhichContinuesAfterTheSnapshot()
     {
         var cache = new GroupLogCache(null, null, [], []);
-        cache.OnWritten(false, null, Entries(1, 0, 5));
+        cache.OnWritten(false, null, null, Entries(1, 0, 5));
         var snapshotLast = new LogId(3, 2, 40);
 
         cache.OnWritten(true, snapshotLast, snapshotLast, []);
@@ -368,7 +367,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         Assert.False(cache.TryGetEntry(4, out _));
         Assert.False(cache.HasMiss);
 
-        cache.OnWritten(false, null, Entries(3, 41, 2));
+        cache.OnWritten(false, null, null, Entries(3, 41, 2));
         Assert.Equal(new LogId(3, 1, 42), cache.LastLogId);
         Assert.True(cache.TryGetEntry(41, out var next));
         Assert.Equal(41UL, next.Index);
