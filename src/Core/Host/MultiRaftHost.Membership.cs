@@ -129,22 +129,6 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
         }
 
-        /// <summary>Puts a group back on the tick (it left it while quiescent).</summary>
-        private void StartTicking(HostedGroup<TResponse, TSnapshot> group)
-        {
-            group.Ticking = true;
-            _ticking.Add(group);
-        }
-
-        /// <summary>Takes the group at <paramref name="index"/> off the tick (the last one takes its place).</summary>
-        private void StopTickingAt(int index)
-        {
-            var ticking = _ticking;
-            ticking[index].Ticking = false;
-            ticking[index] = ticking[^1];
-            ticking.RemoveAt(ticking.Count - 1);
-        }
-
         public void ChangeMembership(ulong groupId, MembershipChange change, TaskCompletionSource<MembershipChangeResult> done)
         {
             if (!TryGetRunning(groupId, out var group))

@@ -315,6 +315,22 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             Interlocked.Add(ref _host.Statistics.TickedGroupsValue, ticked);
         }
 
+        /// <summary>Puts a group back on the tick (it left it while quiescent).</summary>
+        private void StartTicking(HostedGroup<TResponse, TSnapshot> group)
+        {
+            group.Ticking = true;
+            _ticking.Add(group);
+        }
+
+        /// <summary>Takes the group at <paramref name="index"/> off the tick (the last one takes its place).</summary>
+        private void StopTickingAt(int index)
+        {
+            var ticking = _ticking;
+            ticking[index].Ticking = false;
+            ticking[index] = ticking[^1];
+            ticking.RemoveAt(ticking.Count - 1);
+        }
+
         /// <summary>
         /// Once per tick: gives back the room that the rounds since the last tick did not use in
         /// the round's buffers. A burst (every group electing at once) grows them to the number of

@@ -100,7 +100,7 @@ public static class GroupLifecycle
             }
 
             var stateMachine = host.CreateStateMachine(groupId);
-            await RestoreFromSnapshotAsync(stateMachine, cancellationToken).ConfigureAwait(false);
+            var snapshot = await RestoreFromSnapshotAsync(stateMachine, cancellationToken).ConfigureAwait(false);
             var initial = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine, cancellationToken).ConfigureAwait(false);
 
             if (initial.LastPurgedLogId is { } purged && LogIds.Compare(initial.LastApplied, purged) < 0)
@@ -112,7 +112,6 @@ public static class GroupLifecycle
 
             // The node sends its current snapshot to followers that need purged entries, so it
             // starts with the snapshot's bytes, not just its description.
-            var snapshot = await stateMachine.GetCurrentSnapshotAsync(cancellationToken).ConfigureAwait(false);
             if (snapshot is { Meta.LastLogId: { } covered } && LogIds.Compare(covered, initial.LastApplied) > 0)
             {
                 // A snapshot ahead of what is applied cannot be the node's: it would claim entries the state machine lacks.
@@ -189,14 +188,14 @@ public static class GroupLifecycle
     /// <summary>
     /// Brings a state machine that restarted behind its own durable snapshot up to it: the
     /// snapshot replaces what the log no longer has (purged entries cannot be re-applied).
-    /// A state machine at or past its snapshot is left alone.
+    /// A state machine at or past its snapshot is left alone. Returns the current snapshot, if any.
     /// </summary>
-    private static async ValueTask RestoreFromSnapshotAsync<TResponse, TSnapshot>(IRaftStateMachine<TResponse, TSnapshot> stateMachine, CancellationToken cancellationToken)
+    private static async ValueTask<Snapshot<TSnapshot>?> RestoreFromSnapshotAsync<TResponse, TSnapshot>(IRaftStateMachine<TResponse, TSnapshot> stateMachine, CancellationToken cancellationToken)
     {
         var snapshot = await stateMachine.GetCurrentSnapshotAsync(cancellationToken).ConfigureAwait(false);
         if (snapshot is not { Meta.LastLogId: { } covered })
         {
-            return;
+            return snapshot;
         }
 
         var applied = await stateMachine.GetAppliedStateAsync(cancellationToken).ConfigureAwait(false);
@@ -204,6 +203,8 @@ public static class GroupLifecycle
         {
             await stateMachine.InstallSnapshotAsync(snapshot.Meta, snapshot.Data, cancellationToken).ConfigureAwait(false);
         }
+
+        return snapshot;
     }
 
     /// <summary>

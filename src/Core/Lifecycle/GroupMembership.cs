@@ -8,7 +8,8 @@ namespace RaftToolkit.Core.Lifecycle;
 /// Changing a group's members through its leader's host: <see cref="ChangeMembershipAsync"/>,
 /// <see cref="AddLearnerAsync"/>, <see cref="TransferLeadershipAsync"/>, and reading the
 /// membership in force with <see cref="GetMembershipAsync"/>. Every change runs on the group's
-/// worker, as a proposal does; the waiting is done here, by asking the worker once per tick.
+/// worker, as a proposal does; the waiting is done here, by asking the worker again after each
+/// of the group's rounds (or tick).
 /// </summary>
 public static class GroupMembership
 {

@@ -169,7 +169,7 @@ public sealed partial class RaftNode
         _previousStored = committed;
         _effectiveLogId = effective?.LogId;
         _membership = effective?.Membership ?? initial;
-        _peers = OtherMembers(_membership, _id);
+        _peers = _membership.NodesOtherThan(_id);
     }
 
     /// <summary>Called for every entry appended to the view: a membership entry is in force at once.</summary>
@@ -245,7 +245,7 @@ public sealed partial class RaftNode
         }
 
         _membership = membership;
-        _peers = OtherMembers(membership, _id);
+        _peers = membership.NodesOtherThan(_id);
         switch (_role)
         {
             case RaftRole.Leader:
@@ -276,7 +276,7 @@ public sealed partial class RaftNode
     /// </summary>
     private ulong[] LeaderPeers()
     {
-        var peers = OtherMembers(_membership, _id);
+        var peers = _membership.NodesOtherThan(_id);
         if (EffectiveLogId is not { } effective || (_committed is { } committed && committed.Index >= effective.Index))
         {
             return peers;
@@ -391,7 +391,7 @@ public sealed partial class RaftNode
             LeaderChange.FarewellSentFor = effective;
             if (_peers.Length != OtherMembersCount())
             {
-                _peers = OtherMembers(_membership, _id);
+                _peers = _membership.NodesOtherThan(_id);
                 RebuildProgress();
             }
 

@@ -38,7 +38,7 @@ public sealed partial class RaftNode
     /// <summary>The configuration in force: the last membership entry of the log (see RaftNode.Membership.cs).</summary>
     private Membership _membership;
 
-    /// <summary>Every other member (voters and learners) in id order: who the leader replicates to. Possibly shared (see <see cref="OtherMembers"/>): replaced, never changed.</summary>
+    /// <summary>Every other member (voters and learners) in id order: who the leader replicates to. Shared with every group on the same membership instance (see <see cref="Membership.NodesOtherThan"/>): replaced, never changed.</summary>
     private ulong[] _peers;
 
     private RaftRole _role;
@@ -372,9 +372,6 @@ public sealed partial class RaftNode
 
         return text.ToString();
     }
-
-    /// <summary>The other members in id order; shared with every group on the same membership instance, so never changed in place.</summary>
-    private static ulong[] OtherMembers(Membership membership, ulong self) => membership.NodesOtherThan(self);
 
     private void SetVote(Vote vote)
     {

@@ -190,9 +190,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
             }
 
             // Completions run outside the gate: a continuation may submit its next write.
-            batch.CompleteAll(null);
-            batch.Reset();
-            _batches.Return(batch);
+            CompleteAndRecycle(batch, null);
 
             if (inline)
             {
@@ -278,15 +276,19 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         }
 
         var stopped = new StoreFailedException(error);
-        failed.CompleteAll(stopped);
-        failed.Reset();
-        _batches.Return(failed);
+        CompleteAndRecycle(failed, stopped);
         foreach (var batch in unwritten)
         {
-            batch.CompleteAll(stopped);
-            batch.Reset();
-            _batches.Return(batch);
+            CompleteAndRecycle(batch, stopped);
         }
+    }
+
+    /// <summary>Completes every request of <paramref name="batch"/> (outside the gate), then gives the batch back to the pool.</summary>
+    private void CompleteAndRecycle(NativeWriteBatch batch, Exception? error)
+    {
+        batch.CompleteAll(error);
+        batch.Reset();
+        _batches.Return(batch);
     }
 
     private sealed class BatchPolicy : PooledObjectPolicy<NativeWriteBatch>

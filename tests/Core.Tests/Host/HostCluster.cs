@@ -134,10 +134,14 @@ internal sealed class HostCluster : IAsyncDisposable
         throw new TimeoutException($"Writing {key} to group {group} was not acknowledged within {timeout}.", last);
     }
 
-    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe)
+    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), timeout, describe);
+
+    /// <summary>Polls <paramref name="condition"/> (which may ask the hosts) until it holds; fails with <paramref name="describe"/> after <paramref name="timeout"/>.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {
@@ -146,6 +150,28 @@ internal sealed class HostCluster : IAsyncDisposable
 
             await Task.Delay(10);
         }
+    }
+
+    /// <summary>A node other than <paramref name="excluded"/> that leads <paramref name="group"/> now, if any.</summary>
+    public async Task<ulong?> LeaderOtherThanAsync(ulong group, ulong excluded)
+    {
+        foreach (var id in NodeIds)
+        {
+            if (id != excluded && (await Hosts[id].GetMetricsAsync(group)).Role == RaftRole.Leader)
+            {
+                return id;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Waits until a node other than <paramref name="excluded"/> leads <paramref name="group"/>, and returns it.</summary>
+    public async Task<ulong> WaitForLeaderOtherThanAsync(ulong group, ulong excluded, TimeSpan timeout, string failure)
+    {
+        ulong? leader = null;
+        await WaitUntilAsync(async () => (leader = await LeaderOtherThanAsync(group, excluded)) is not null, timeout, () => failure);
+        return leader!.Value;
     }
 
     public async Task<ulong> WaitForLeaderAsync(ulong group, TimeSpan timeout)

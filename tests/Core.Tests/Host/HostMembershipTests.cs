@@ -65,7 +65,7 @@ public sealed class HostMembershipTests
         Assert.Equal([1UL, 2, 3, 4], membership.Membership.Voters);
         Assert.Equal(new KvNode("node-4"), leader.Types.GetNode(membership.Membership, 4));
         Assert.True((await leader.GetMetricsAsync(Group)).Committed!.Value.Index >= membership.LogId!.Value.Index);
-        await HostCluster.WaitUntilAsync(() => cluster.Hosts[4].GetMetricsAsync(Group).Result.Role == RaftRole.Follower, Patience, () => "node 4 never became a follower");
+        await HostCluster.WaitUntilAsync(async () => (await cluster.Hosts[4].GetMetricsAsync(Group)).Role == RaftRole.Follower, Patience, () => "node 4 never became a follower");
         await cluster.WriteAsync(Group, "after", "promotion", Patience);
     }
 
@@ -83,7 +83,7 @@ public sealed class HostMembershipTests
         Assert.False(membership.IsJoint);
         Assert.Equal(remaining, membership.Voters);
         Assert.Equal([removed], membership.Learners);
-        await HostCluster.WaitUntilAsync(() => cluster.Hosts[removed].GetMetricsAsync(Group).Result.Role == RaftRole.Learner, Patience, () => $"node {removed} never became a learner");
+        await HostCluster.WaitUntilAsync(async () => (await cluster.Hosts[removed].GetMetricsAsync(Group)).Role == RaftRole.Learner, Patience, () => $"node {removed} never became a learner");
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class HostMembershipTests
         await using var cluster = new HostCluster(3, rocksDb: false);
         var leader = await StartAsync(cluster);
         var follower = cluster.Hosts[cluster.NodeIds.First(id => id != leader.NodeId)];
-        await HostCluster.WaitUntilAsync(() => follower.GetMetricsAsync(Group).Result.Leader == leader.NodeId, Patience, () => "the follower never learned the leader");
+        await HostCluster.WaitUntilAsync(async () => (await follower.GetMetricsAsync(Group)).Leader == leader.NodeId, Patience, () => "the follower never learned the leader");
 
         var error = await Assert.ThrowsAsync<MembershipException>(() => follower.ChangeMembershipAsync(Group, [leader.NodeId], retain: false));
 
@@ -169,7 +169,7 @@ public sealed class HostMembershipTests
 
         await leader.TransferLeadershipAsync(Group, target).WaitAsync(Patience);
 
-        await HostCluster.WaitUntilAsync(() => cluster.Hosts[target].GetMetricsAsync(Group).Result.Role == RaftRole.Leader, Patience, () => $"node {target} never led");
+        await HostCluster.WaitUntilAsync(async () => (await cluster.Hosts[target].GetMetricsAsync(Group)).Role == RaftRole.Leader, Patience, () => $"node {target} never led");
         Assert.Equal(target, (await leader.GetMetricsAsync(Group)).Leader);
     }
 

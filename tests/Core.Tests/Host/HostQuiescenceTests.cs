@@ -42,9 +42,6 @@ public sealed class HostQuiescenceTests
         return leaders;
     }
 
-    private static bool LedElsewhere(HostCluster cluster, ulong group, ulong oldLeader) =>
-        cluster.NodeIds.Any(id => id != oldLeader && cluster.Hosts[id].GetMetricsAsync(group).Result.Role == RaftRole.Leader);
-
     [Fact]
     public async Task HostQuiescence_WhenALeadersHostFallsSilentTheDetectorWakesItsGroupsAndTheyElectANewLeader()
     {
@@ -57,7 +54,7 @@ public sealed class HostQuiescenceTests
         cluster.Network.Partitions.Isolate(victim);
         foreach (var group in groups.Where(g => leaders[g] == victim))
         {
-            await HostCluster.WaitUntilAsync(() => LedElsewhere(cluster, group, victim), Patience, () => $"group {group} never replaced its silent leader {victim}");
+            await cluster.WaitForLeaderOtherThanAsync(group, victim, Patience, $"group {group} never replaced its silent leader {victim}");
         }
 
         // The survivors keep serving the groups the silent host led.
@@ -90,7 +87,7 @@ public sealed class HostQuiescenceTests
         long start = host.TickSequence;
         await HostCluster.WaitUntilAsync(() => host.TickSequence >= start + 50, Patience, () => "the timer stopped");
 
-        Assert.False(LedElsewhere(cluster, 5, victim), "a quiescent follower elected a leader with nothing to wake it");
+        Assert.True(await cluster.LeaderOtherThanAsync(5, victim) is null, "a quiescent follower elected a leader with nothing to wake it");
         Assert.Equal(victim, (await host.GetMetricsAsync(5)).Leader);
     }
 
@@ -132,10 +129,7 @@ public sealed class HostQuiescenceTests
             cluster.Hosts[id].WakeGroups(leader);
         }
 
-        await HostCluster.WaitUntilAsync(
-            () => cluster.NodeIds.Any(id => id != leader && cluster.Hosts[id].GetMetricsAsync(9).Result.Role == RaftRole.Leader),
-            Patience,
-            () => "no follower took over after being woken");
+        await cluster.WaitForLeaderOtherThanAsync(9, leader, Patience, "no follower took over after being woken");
     }
 
     /// <summary>Waits until no host ticked any group over three periods of its timer.</summary>

@@ -40,7 +40,7 @@ public sealed class HostReadIndexTests
         await cluster.BootstrapFreshAsync([Group]);
         ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
         ulong follower = cluster.NodeIds.First(id => id != leader);
-        await HostCluster.WaitUntilAsync(() => cluster.Hosts[follower].GetMetricsAsync(Group).Result.Leader == leader, Patience, () => "the follower never learned the leader");
+        await HostCluster.WaitUntilAsync(async () => (await cluster.Hosts[follower].GetMetricsAsync(Group)).Leader == leader, Patience, () => "the follower never learned the leader");
 
         for (int i = 0; i < 20; i++)
         {
@@ -68,11 +68,7 @@ public sealed class HostReadIndexTests
         var staleRead = cluster.Hosts[oldLeader].ReadIndexAsync(Group);
 
         // The majority elects a new leader and moves on; the old leader cannot confirm its leadership.
-        await HostCluster.WaitUntilAsync(
-            () => cluster.NodeIds.Any(id => id != oldLeader && cluster.Hosts[id].GetMetricsAsync(Group).Result.Role == RaftRole.Leader),
-            Patience,
-            () => "the majority elected no new leader");
-        ulong newLeader = cluster.NodeIds.First(id => id != oldLeader && cluster.Hosts[id].GetMetricsAsync(Group).Result.Role == RaftRole.Leader);
+        ulong newLeader = await cluster.WaitForLeaderOtherThanAsync(Group, oldLeader, Patience, "the majority elected no new leader");
         await cluster.Hosts[newLeader].ProposeAsync(Group, KvCommand.Set("k", "new")).WaitAsync(Patience);
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => staleRead.WaitAsync(Patience));

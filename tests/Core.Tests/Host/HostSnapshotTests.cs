@@ -176,7 +176,20 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         await using var _ = host;
         var groups = Enumerable.Range(1, 20).Select(g => (ulong)g).ToArray();
         await Task.WhenAll(groups.Select(g => host.BootstrapAsync(g, BootstrapMode.Fresh(1))));
-        await HostCluster.WaitUntilAsync(() => groups.All(g => host.GetMetricsAsync(g).Result.Role == RaftRole.Leader), Patience, () => "not every single-voter group leads");
+        await WaitUntilAsync(
+            async () =>
+            {
+                foreach (var g in groups)
+                {
+                    if ((await host.GetMetricsAsync(g)).Role != RaftRole.Leader)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            () => "not every single-voter group leads");
 
         await Task.WhenAll(groups.Select(async g =>
         {
@@ -229,7 +242,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         await using var _ = host;
         await host.BootstrapAsync(1, BootstrapMode.Fresh(1));
         await host.BootstrapAsync(2, BootstrapMode.Fresh(1));
-        await HostCluster.WaitUntilAsync(() => host.GetMetricsAsync(1).Result.Role == RaftRole.Leader && host.GetMetricsAsync(2).Result.Role == RaftRole.Leader, Patience, () => "the single-voter groups do not lead");
+        await WaitUntilAsync(async () => (await host.GetMetricsAsync(1)).Role == RaftRole.Leader && (await host.GetMetricsAsync(2)).Role == RaftRole.Leader, () => "the single-voter groups do not lead");
 
         var failed = await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
@@ -409,6 +422,8 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         return missing;
     }
 
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> describe) => HostCluster.WaitUntilAsync(condition, Patience, describe);
+
     private static string Describe(HostCluster cluster)
     {
         var parts = new List<string>();
@@ -426,20 +441,6 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         }
 
         return string.Join(" | ", parts);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> describe)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Condition not met within {Patience}: {describe()}");
-            }
-
-            await Task.Delay(10);
-        }
     }
 
     /// <summary>A state machine whose snapshots always fail to build.</summary>

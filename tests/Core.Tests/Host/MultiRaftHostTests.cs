@@ -21,7 +21,7 @@ public sealed class MultiRaftHostTests
         ulong leader = await cluster.WaitForLeaderAsync(7, Patience);
         ulong follower = cluster.NodeIds.First(id => id != leader);
         var followerHost = cluster.Hosts[follower];
-        await HostCluster.WaitUntilAsync(() => followerHost.GetMetricsAsync(7).Result.Leader == leader, Patience, () => "the follower never learned the leader");
+        await HostCluster.WaitUntilAsync(async () => (await followerHost.GetMetricsAsync(7)).Leader == leader, Patience, () => "the follower never learned the leader");
 
         var error = await Assert.ThrowsAsync<NotLeaderException>(() => followerHost.ProposeAsync(7, KvCommand.Set("k", "v")));
 
@@ -142,12 +142,7 @@ public sealed class MultiRaftHostTests
 
         // Accepted by a leader that can no longer reach a quorum: they can never commit.
         var orphans = Enumerable.Range(0, 5).Select(i => cluster.Hosts[oldLeader].ProposeAsync(1, KvCommand.Set($"orphan{i}", "x"))).ToArray();
-        var others = cluster.NodeIds.Where(id => id != oldLeader).ToList();
-        await HostCluster.WaitUntilAsync(
-            () => others.Any(id => cluster.Hosts[id].GetMetricsAsync(1).Result.Role == RaftRole.Leader),
-            Patience,
-            () => "the majority side elected no leader");
-        ulong newLeader = others.First(id => cluster.Hosts[id].GetMetricsAsync(1).Result.Role == RaftRole.Leader);
+        ulong newLeader = await cluster.WaitForLeaderOtherThanAsync(1, oldLeader, Patience, "the majority side elected no leader");
 
         // The new leader's blank entry and this one cover two of the five orphaned indexes; the
         // other three are replaced (truncated) but nothing commits at them while the group idles.
@@ -203,7 +198,7 @@ public sealed class MultiRaftHostTests
         var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1), store, network.CreateTransport(1), _ => new InMemoryStateMachine());
         await using var _ = host;
         await host.BootstrapAsync(1, BootstrapMode.Fresh(1));
-        await HostCluster.WaitUntilAsync(() => host.GetMetricsAsync(1).Result.Role == RaftRole.Leader, Patience, () => "the single voter did not lead");
+        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(1)).Role == RaftRole.Leader, Patience, () => "the single voter did not lead");
         var failure = new StoreFailedException(new IOException("disk gone"));
         store.FailWith = failure;
 
@@ -239,7 +234,7 @@ public sealed class MultiRaftHostTests
         var host = cluster.Hosts[1];
         await host.BootstrapAsync(9, BootstrapMode.Fresh(1));
         await cluster.WriteAsync(9, "k", "v", Patience);
-        await HostCluster.WaitUntilAsync(() => host.GetMetricsAsync(9).Result.Applied?.Index == 2, Patience, () => "not applied");
+        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(9)).Applied?.Index == 2, Patience, () => "not applied");
 
         var metrics = await host.GetMetricsAsync(9);
 
