@@ -48,6 +48,8 @@ public sealed class HostReadIndexLinearizabilityTests(ITestOutputHelper output)
                 cluster.Network.Partitions.Isolate(cluster.NodeIds[faults.Next(cluster.NodeIds.Count)]);
             }
 
+            // The hosts run on real timers (elections, heartbeats), so a fault lasts real time:
+            // 150-400 ms spans one to several election timeouts of the fast options.
             try
             {
                 await Task.Delay(faults.Next(150, 400), stop.Token);
@@ -90,6 +92,8 @@ public sealed class HostReadIndexLinearizabilityTests(ITestOutputHelper output)
                 catch (Exception e) when (e is NotLeaderException or ProposalDroppedException or TimeoutException or GroupNotHostedException)
                 {
                     // Unknown outcome (a NotLeader refusal is certain, but ambiguous is never wrong).
+                    // A client backs off after a refusal: retrying at once while no leader is known
+                    // would only pile up ambiguous operations for the checker to search through.
                     history.Abandon(handle);
                     await Task.Delay(5, CancellationToken.None);
                 }
@@ -107,7 +111,7 @@ public sealed class HostReadIndexLinearizabilityTests(ITestOutputHelper output)
                 catch (Exception e) when (e is NotLeaderException or ReadIndexException or TimeoutException or GroupNotHostedException)
                 {
                     history.Abandon(handle);
-                    await Task.Delay(5, CancellationToken.None);
+                    await Task.Delay(5, CancellationToken.None); // backs off, as after a refused write
                 }
             }
         }
