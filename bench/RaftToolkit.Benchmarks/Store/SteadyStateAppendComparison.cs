@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using RaftToolkit.Core.Model;
-using RaftToolkit.Core.Storage;
 using RaftToolkit.Native;
 
 namespace RaftToolkit.Benchmarks.Store;
@@ -74,35 +72,11 @@ internal static class SteadyStateAppendComparison
         var store = RocksDbLogStore.Attach(db, options);
         try
         {
-            var payload = new byte[entryBytes];
-            Random.Shared.NextBytes(payload);
-            long perAppender = entries / appenders;
+            var workload = new ConcurrentAppendWorkload(store, groups, appenders, entryBytes);
+            int perAppender = checked((int)(entries / appenders));
             var clock = Stopwatch.StartNew();
-            var tasks = new Task[appenders];
-            for (int a = 0; a < appenders; a++)
-            {
-                int appender = a;
-                tasks[a] = Task.Run(async () =>
-                {
-                    var slot = new Entry[1];
-                    var logs = new List<IRaftLogStore>();
-                    for (int g = appender; g < groups; g += appenders)
-                    {
-                        logs.Add(store.ForGroup((ulong)g));
-                    }
-
-                    var next = new ulong[logs.Count];
-                    for (long round = 0; round < perAppender; round++)
-                    {
-                        int i = (int)(round % logs.Count);
-                        slot[0] = Entry.Normal(new LogId(1, 0, next[i]++), payload);
-                        await logs[i].AppendAsync(slot, NoFlushCallback.Instance);
-                    }
-                });
-            }
-
-            Task.WaitAll(tasks);
-            return clock.Elapsed.TotalMicroseconds / (perAppender * appenders);
+            workload.Run(perAppender).GetAwaiter().GetResult();
+            return clock.Elapsed.TotalMicroseconds / ((long)perAppender * appenders);
         }
         finally
         {
