@@ -96,10 +96,12 @@ namespace RaftToolkit.Native.CrashChild
             var payload = new byte[24 + (int)(mix % 1000)];
             BitConverter.TryWriteBytes(payload, group);
             BitConverter.TryWriteBytes(payload.AsSpan(8), index);
+            Span<byte> word = stackalloc byte[sizeof(ulong)];
             for (int offset = 16; offset < payload.Length; offset += sizeof(ulong))
             {
                 mix = (mix * 6364136223846793005) + 1442695040888963407;
-                BitConverter.GetBytes(mix).AsSpan(0, Math.Min(sizeof(ulong), payload.Length - offset)).CopyTo(payload.AsSpan(offset));
+                BitConverter.TryWriteBytes(word, mix);
+                word[..Math.Min(sizeof(ulong), payload.Length - offset)].CopyTo(payload.AsSpan(offset));
             }
 
             return payload;
