@@ -1,3 +1,4 @@
+using RaftToolkit.Native.Interop;
 using RaftToolkit.Native.Keys;
 using RocksDbSharp;
 
@@ -38,7 +39,15 @@ internal static class DatabaseTuning
 
     public static ColumnFamilyOptions CreateColumnFamilyOptions(RocksDbLogStoreOptions options, string name, Cache? blockCache)
     {
-        var family = new ColumnFamilyOptions()
+        var family = new ColumnFamilyOptions();
+        if (options.KeySpace == LogKeySpace.GroupPrefixed && options.UseMemtableInsertHints)
+        {
+            // The binding has no setter for this option; RocksDB's option-string parser has. It is
+            // applied first, onto default options, so it cannot undo any setting made below.
+            RocksDbNative.ApplyOptionsString(family.Handle, $"memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.{GroupPrefixLength}");
+        }
+
+        family
             .SetWriteBufferSize(options.WriteBufferSize)
             .SetMaxWriteBufferNumber(options.MaxWriteBufferNumber)
             .SetCompression(options.Compression);

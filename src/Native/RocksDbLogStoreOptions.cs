@@ -96,6 +96,22 @@ public sealed class RocksDbLogStoreOptions
     /// </summary>
     public bool UseGroupPrefixExtractor { get; set; } = true;
 
+    /// <summary>
+    /// With <see cref="LogKeySpace.GroupPrefixed"/>: keep, in each memtable, the last insert
+    /// position of every group (RocksDB's <c>memtable_insert_with_hint_prefix_extractor</c>, on the
+    /// 8-byte group id), so an append lands next to its group's previous entry instead of
+    /// searching the skip list from the top (default true).
+    /// </summary>
+    /// <remarks>
+    /// A group's log is appended in index order, which is the case the hint is made for. On raw
+    /// RocksDB, an unsynced 64-entry write across 64 of 10,000 groups took 46 µs with the hint
+    /// against 88 µs without (docs/TUNING.md). The cost is memory: about 250 bytes per group
+    /// that wrote to a memtable, for as long as that memtable lives, most of it in the memtable's
+    /// own arena (so it counts toward <see cref="WriteBufferSize"/>). RocksDB ignores the hint
+    /// for writes that insert into a memtable concurrently, which the store never does.
+    /// </remarks>
+    public bool UseMemtableInsertHints { get; set; } = true;
+
     /// <summary>Directory for the write-ahead log, e.g. on a faster device; null keeps it with the data (default).</summary>
     public string? WalDirectory { get; set; }
 

@@ -66,6 +66,48 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
     }
 
     [Fact]
+    public async Task GroupPrefixedFamiliesKeepAnInsertHintPerGroupAndEveryOtherSetting()
+    {
+        await using (RocksDbLogStore.Open(_dir.Sub("db")))
+        {
+        }
+
+        // The hint is set through RocksDB's option-string parser, onto the options the binding
+        // then tunes: both its own value and the binding's settings must survive.
+        foreach (var family in (string[])[RocksDbLogStoreOptions.DefaultLogColumnFamily, RocksDbLogStoreOptions.DefaultMetaColumnFamily])
+        {
+            string written = WrittenFamilyOptions(_dir.Sub("db"), family);
+            Assert.Contains("memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.8", written, StringComparison.Ordinal);
+            Assert.Contains("prefix_extractor=rocksdb.FixedPrefix.8", written, StringComparison.Ordinal);
+            Assert.Contains("compression=kLZ4Compression", written, StringComparison.Ordinal);
+            Assert.Contains($"write_buffer_size={64 << 20}", written, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(LogKeySpace.Flat, true)]
+    [InlineData(LogKeySpace.GroupPrefixed, false)]
+    public async Task NoInsertHintWithoutAGroupPrefixOrWhenTurnedOff(LogKeySpace space, bool hints)
+    {
+        await using (RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { KeySpace = space, UseMemtableInsertHints = hints }))
+        {
+        }
+
+        string written = WrittenFamilyOptions(_dir.Sub("db"), RocksDbLogStoreOptions.DefaultLogColumnFamily);
+        Assert.Contains("memtable_insert_with_hint_prefix_extractor=nullptr", written, StringComparison.Ordinal);
+    }
+
+    /// <summary>The section of the newest OPTIONS file RocksDB wrote for <paramref name="family"/>.</summary>
+    private static string WrittenFamilyOptions(string db, string family)
+    {
+        string written = File.ReadAllText(Directory.GetFiles(db, "OPTIONS-*").Max()!);
+        int start = written.IndexOf($"[CFOptions \"{family}\"]", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"no options section for {family}");
+        int end = written.IndexOf("[CFOptions ", start + 1, StringComparison.Ordinal);
+        return end < 0 ? written[start..] : written[start..end];
+    }
+
+    [Fact]
     public void AWalBoundBelowOneWriteBufferIsRefused()
     {
         var options = new RocksDbLogStoreOptions { WriteBufferSize = 8 << 20, MaxTotalWalSize = 4 << 20 };

@@ -1,4 +1,5 @@
 using RaftToolkit.Native.Interop;
+using RaftToolkit.Native.Keys;
 
 namespace RaftToolkit.Native.Coalescing;
 
@@ -10,6 +11,9 @@ namespace RaftToolkit.Native.Coalescing;
 internal sealed class NativeWriteBatch : IDisposable
 {
     private WriteRequest[] _requests = new WriteRequest[64];
+
+    /// <summary>Scratch for <see cref="Fill"/>'s group order; kept with the pooled batch.</summary>
+    private OpOrder[] _order = new OpOrder[64];
 
     public NativeWriteBatch()
     {
@@ -34,35 +38,9 @@ internal sealed class NativeWriteBatch : IDisposable
     /// <summary>Log entries appended by the batch.</summary>
     public int EntryCount { get; private set; }
 
-    /// <summary>Copies every staged operation of <paramref name="request"/> into the native batch.</summary>
-    public unsafe void Add(WriteRequest request, nint logFamily, nint metaFamily)
+    /// <summary>Takes <paramref name="request"/> into the batch; its operations reach the native batch in <see cref="Fill"/>.</summary>
+    public void Add(WriteRequest request)
     {
-        var data = request.Data.WrittenSpan;
-
-        // SAFETY: the request's buffer is pinned for the duration of the puts, and RocksDB copies
-        // keys and values into the batch before each call returns; offsets were produced by
-        // staging into this very buffer, so every slice lies inside it.
-        fixed (byte* bytes = data)
-        {
-            foreach (ref readonly var op in request.Ops)
-            {
-                nint family = op.Family == StagedFamily.Log ? logFamily : metaFamily;
-                byte* key = bytes + op.KeyOffset;
-                switch (op.Kind)
-                {
-                    case StagedKind.Put:
-                        RocksDbNative.WriteBatchPut(Handle, family, key, (nuint)op.KeyLength, bytes + op.ValueOffset, (nuint)op.ValueLength);
-                        break;
-                    case StagedKind.Delete:
-                        RocksDbNative.WriteBatchDelete(Handle, family, key, (nuint)op.KeyLength);
-                        break;
-                    default:
-                        RocksDbNative.WriteBatchDeleteRange(Handle, family, key, (nuint)op.KeyLength, bytes + op.ValueOffset, (nuint)op.ValueLength);
-                        break;
-                }
-            }
-        }
-
         if (RequestCount == _requests.Length)
         {
             Array.Resize(ref _requests, _requests.Length * 2);
@@ -70,8 +48,105 @@ internal sealed class NativeWriteBatch : IDisposable
 
         _requests[RequestCount++] = request;
         OperationCount += request.OpCount;
-        ByteCount += data.Length;
+        ByteCount += request.Data.WrittenCount;
         EntryCount += request.EntryCount;
+    }
+
+    /// <summary>
+    /// Copies every staged operation into the native batch: in submission order, or, when
+    /// <paramref name="orderByGroup"/>, ordered by group and in submission order within a group.
+    /// </summary>
+    /// <remarks>
+    /// <para>Why order by group: RocksDB inserts a batch into the memtable's skip list one key at a
+    /// time, and an insert next to the previous one (or, with insert hints, next to its group's
+    /// previous one) is far cheaper than one at a random place. Concurrent appenders submit their
+    /// groups in whatever order their threads ran; sorted, a write visits the skip list once,
+    /// from left to right.</para>
+    /// <para>Why that changes nothing a reader can see: the batch applies atomically, and only
+    /// operations on the same key or a range holding it depend on their order. Group-prefixed
+    /// keys start with the group id, and every range the store writes stays inside one group's
+    /// prefix, so operations of different groups commute; those of one group keep their order.
+    /// Flat keys carry no group, so a flat store passes false.</para>
+    /// </remarks>
+    public void Fill(nint logFamily, nint metaFamily, bool orderByGroup)
+    {
+        if (!orderByGroup || !CollectOrderIfUnsorted())
+        {
+            foreach (var request in Requests)
+            {
+                var ops = request.Ops;
+                for (int i = 0; i < ops.Length; i++)
+                {
+                    Put(request, ops[i], logFamily, metaFamily);
+                }
+            }
+
+            return;
+        }
+
+        var order = _order.AsSpan(0, OperationCount);
+        order.Sort();
+        foreach (var op in order)
+        {
+            var request = _requests[op.Request];
+            Put(request, request.Ops[op.Op], logFamily, metaFamily);
+        }
+    }
+
+    /// <summary>
+    /// Lists every operation with its group in <see cref="_order"/>; returns false (and the list
+    /// is not needed) when the operations already come in group order.
+    /// </summary>
+    private bool CollectOrderIfUnsorted()
+    {
+        if (_order.Length < OperationCount)
+        {
+            _order = new OpOrder[Math.Max(OperationCount, _order.Length * 2)];
+        }
+
+        bool sorted = true;
+        ulong previous = 0;
+        int next = 0;
+        for (int r = 0; r < RequestCount; r++)
+        {
+            var request = _requests[r];
+            var data = request.Data.WrittenSpan;
+            var ops = request.Ops;
+            for (int o = 0; o < ops.Length; o++)
+            {
+                ulong group = LogKeys.ReadGroupId(data[ops[o].KeyOffset..]);
+                sorted &= group >= previous;
+                previous = group;
+                _order[next++] = new OpOrder(group, r, o);
+            }
+        }
+
+        return !sorted;
+    }
+
+    private unsafe void Put(WriteRequest request, in StagedOp op, nint logFamily, nint metaFamily)
+    {
+        nint family = op.Family == StagedFamily.Log ? logFamily : metaFamily;
+
+        // SAFETY: the request's buffer is pinned for the duration of the call, and RocksDB copies
+        // keys and values into the batch before it returns; offsets were produced by staging
+        // into this very buffer, so every slice lies inside it.
+        fixed (byte* bytes = request.Data.WrittenSpan)
+        {
+            byte* key = bytes + op.KeyOffset;
+            switch (op.Kind)
+            {
+                case StagedKind.Put:
+                    RocksDbNative.WriteBatchPut(Handle, family, key, (nuint)op.KeyLength, bytes + op.ValueOffset, (nuint)op.ValueLength);
+                    break;
+                case StagedKind.Delete:
+                    RocksDbNative.WriteBatchDelete(Handle, family, key, (nuint)op.KeyLength);
+                    break;
+                default:
+                    RocksDbNative.WriteBatchDeleteRange(Handle, family, key, (nuint)op.KeyLength, bytes + op.ValueOffset, (nuint)op.ValueLength);
+                    break;
+            }
+        }
     }
 
     /// <summary>Completes every request, in submission order.</summary>
@@ -101,5 +176,21 @@ internal sealed class NativeWriteBatch : IDisposable
             RocksDbNative.WriteBatchDestroy(Handle);
             Handle = 0;
         }
+    }
+}
+
+/// <summary>Where an operation goes in a group-ordered batch: by group, then by submission order.</summary>
+internal readonly record struct OpOrder(ulong Group, int Request, int Op) : IComparable<OpOrder>
+{
+    public int CompareTo(OpOrder other)
+    {
+        int byGroup = Group.CompareTo(other.Group);
+        if (byGroup != 0)
+        {
+            return byGroup;
+        }
+
+        int byRequest = Request.CompareTo(other.Request);
+        return byRequest != 0 ? byRequest : Op.CompareTo(other.Op);
     }
 }

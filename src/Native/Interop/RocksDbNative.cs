@@ -71,6 +71,26 @@ internal static unsafe partial class RocksDbNative
     [LibraryImport(Library, EntryPoint = "rocksdb_write")]
     internal static partial void Write(nint db, nint writeOptions, nint batch, out nint error);
 
+    [LibraryImport(Library, EntryPoint = "rocksdb_get_options_from_string", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial void GetOptionsFromString(nint baseOptions, string text, nint newOptions, out nint error);
+
+    /// <summary>
+    /// Sets the options named in <paramref name="text"/> (RocksDB's <c>name=value;...</c> syntax)
+    /// on <paramref name="options"/>, keeping every other setting: for options the binding has no
+    /// setter for. Not a hot call; it lives here because the binding does not expose it typed.
+    /// </summary>
+    /// <exception cref="RocksDbNativeException">RocksDB refused the string.</exception>
+    internal static void ApplyOptionsString(nint options, string text)
+    {
+        // RocksDB builds the new options from a full copy of the base before it writes them, so
+        // base and result may be the same object.
+        GetOptionsFromString(options, text, options, out nint error);
+        if (TakeError(error) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
     [LibraryImport(Library, EntryPoint = "rocksdb_readoptions_create")]
     internal static partial nint ReadOptionsCreate();
 
