@@ -70,7 +70,7 @@ internal sealed class NativeWriteBatch : IDisposable
     /// </remarks>
     public void Fill(nint logFamily, nint metaFamily, bool orderByGroup)
     {
-        if (!orderByGroup || !CollectOrderIfUnsorted())
+        if (!orderByGroup || InGroupOrder())
         {
             foreach (var request in Requests)
             {
@@ -84,7 +84,7 @@ internal sealed class NativeWriteBatch : IDisposable
             return;
         }
 
-        var order = _order.AsSpan(0, OperationCount);
+        var order = CollectOrder();
         order.Sort();
         foreach (var op in order)
         {
@@ -93,19 +93,36 @@ internal sealed class NativeWriteBatch : IDisposable
         }
     }
 
-    /// <summary>
-    /// Lists every operation with its group in <see cref="_order"/>; returns false (and the list
-    /// is not needed) when the operations already come in group order.
-    /// </summary>
-    private bool CollectOrderIfUnsorted()
+    /// <summary>True when every operation's group is at least the previous one's: then there is nothing to sort.</summary>
+    private bool InGroupOrder()
+    {
+        ulong previous = 0;
+        foreach (var request in Requests)
+        {
+            var data = request.Data.WrittenSpan;
+            foreach (ref readonly var op in request.Ops)
+            {
+                ulong group = LogKeys.ReadGroupId(data[op.KeyOffset..]);
+                if (group < previous)
+                {
+                    return false;
+                }
+
+                previous = group;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Lists every operation with its group in <see cref="_order"/>, in submission order.</summary>
+    private Span<OpOrder> CollectOrder()
     {
         if (_order.Length < OperationCount)
         {
             _order = new OpOrder[Math.Max(OperationCount, _order.Length * 2)];
         }
 
-        bool sorted = true;
-        ulong previous = 0;
         int next = 0;
         for (int r = 0; r < RequestCount; r++)
         {
@@ -114,14 +131,11 @@ internal sealed class NativeWriteBatch : IDisposable
             var ops = request.Ops;
             for (int o = 0; o < ops.Length; o++)
             {
-                ulong group = LogKeys.ReadGroupId(data[ops[o].KeyOffset..]);
-                sorted &= group >= previous;
-                previous = group;
-                _order[next++] = new OpOrder(group, r, o);
+                _order[next++] = new OpOrder(LogKeys.ReadGroupId(data[ops[o].KeyOffset..]), r, o);
             }
         }
 
-        return !sorted;
+        return _order.AsSpan(0, next);
     }
 
     private unsafe void Put(WriteRequest request, in StagedOp op, nint logFamily, nint metaFamily)
