@@ -69,12 +69,19 @@ internal sealed class WriteRequest : IValueTaskSource
     private const int RetainedOps = 64;
     private const int RetainedChecks = 16;
 
-    private StagedOp[] _ops = new StagedOp[InitialOps];
-    private GroupCheck[] _checks = new GroupCheck[InitialChecks];
+    // The arrays a request owns for life; larger ones are rented from the shared array pools
+    // and given back there (see Grow), so a host round that spans thousands of groups, every
+    // round, reuses the same few arrays instead of allocating them.
+    private readonly StagedOp[] _ownOps = new StagedOp[InitialOps];
+    private readonly GroupCheck[] _ownChecks = new GroupCheck[InitialChecks];
+    private StagedOp[] _ops;
+    private GroupCheck[] _checks;
 
     public WriteRequest(ObjectPool<WriteRequest> pool)
     {
         _pool = pool;
+        _ops = _ownOps;
+        _checks = _ownChecks;
 
         // Continuations run on the writer thread, outside every lock: a caller that awaits an
         // append and immediately appends again just queues into the next batch, which is what
@@ -330,16 +337,16 @@ internal sealed class WriteRequest : IValueTaskSource
 
         if (_ops.Length > RetainedOps)
         {
-            _ops = new StagedOp[InitialOps];
+            GiveBack(_ops);
+            _ops = _ownOps;
         }
 
+        // Drops the references to group states, whether the array is kept or given back.
+        _checks.AsSpan(0, CheckCount).Clear();
         if (_checks.Length > RetainedChecks)
         {
-            _checks = new GroupCheck[InitialChecks];
-        }
-        else
-        {
-            _checks.AsSpan(0, CheckCount).Clear();
+            GiveBack(_checks);
+            _checks = _ownChecks;
         }
 
         OpCount = 0;
@@ -397,17 +404,42 @@ internal sealed class WriteRequest : IValueTaskSource
     {
         if (OpCount == _ops.Length)
         {
-            Array.Resize(ref _ops, _ops.Length * 2);
+            Grow(ref _ops, OpCount);
         }
 
         _ops[OpCount++] = op;
     }
 
+    /// <summary>Replaces a full staging array with one twice as long from the shared pool, giving a rented one back.</summary>
+    private void Grow<T>(ref T[] array, int used)
+    {
+        var larger = ArrayPool<T>.Shared.Rent(array.Length * 2);
+        array.AsSpan(0, used).CopyTo(larger);
+        if (!IsOwn(array))
+        {
+            // Cleared first: the shared pool must not keep group states alive.
+            array.AsSpan(0, used).Clear();
+            ArrayPool<T>.Shared.Return(array);
+        }
+
+        array = larger;
+    }
+
+    private void GiveBack<T>(T[] array)
+    {
+        if (!IsOwn(array))
+        {
+            ArrayPool<T>.Shared.Return(array);
+        }
+    }
+
+    private bool IsOwn(object array) => ReferenceEquals(array, _ownOps) || ReferenceEquals(array, _ownChecks);
+
     private void AddCheck(in GroupCheck check)
     {
         if (CheckCount == _checks.Length)
         {
-            Array.Resize(ref _checks, _checks.Length * 2);
+            Grow(ref _checks, CheckCount);
         }
 
         _checks[CheckCount++] = check;
