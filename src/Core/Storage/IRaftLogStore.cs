@@ -31,6 +31,11 @@ public interface IRaftLogStore : IRaftLogReader
     /// The entries are readable when the task completes; <paramref name="callback"/> fires when
     /// they are durable (or with the error that made them never durable).
     /// </summary>
+    /// <remarks>
+    /// Consume the returned task exactly once (await it, or read its result), even when the
+    /// callback is all the caller needs: as with any <see cref="ValueTask"/>, a store may pool
+    /// and reuse what backs it, and a task that is never consumed is never given back.
+    /// </remarks>
     /// <exception cref="LogOrderException">The first entry does not follow the last one, or the batch is not contiguous.</exception>
     ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default);
 

@@ -12,7 +12,7 @@ namespace RaftToolkit.Native.Interop;
 /// The binding calls every native function through a delegate field; a <c>LibraryImport</c> stub
 /// is a direct call (the benchmark <c>StoreNativeInteropBenchmarks</c> measures the difference).
 /// Only the calls made per entry or per write live here; options, open and column families stay
-/// on the binding.
+/// on the binding, except the option-string parser (see <see cref="ApplyOptionsString"/>).
 /// SAFETY: every pointer argument must point to memory that stays valid (pinned, stack or
 /// native) for the duration of the call; RocksDB copies keys and values into the write batch.
 /// The only exception is an iterator upper bound (see <see cref="ReadOptionsSetIterateUpperBound"/>).
@@ -77,7 +77,8 @@ internal static unsafe partial class RocksDbNative
     /// <summary>
     /// Sets the options named in <paramref name="text"/> (RocksDB's <c>name=value;...</c> syntax)
     /// on <paramref name="options"/>, keeping every other setting: for options the binding has no
-    /// setter for. Not a hot call; it lives here because the binding does not expose it typed.
+    /// setter for. Not a hot call: it lives here because the binding exposes it only with the
+    /// text as a raw pointer and the error left for the caller to free.
     /// </summary>
     /// <exception cref="RocksDbNativeException">RocksDB refused the string.</exception>
     internal static void ApplyOptionsString(nint options, string text)
