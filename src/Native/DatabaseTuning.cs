@@ -42,9 +42,9 @@ internal static class DatabaseTuning
         var family = new ColumnFamilyOptions();
         if (options.KeySpace == LogKeySpace.GroupPrefixed && options.UseMemtableInsertHints)
         {
-            // The binding has no setter for this option; RocksDB's option-string parser has. It is
-            // applied first, onto default options, so it cannot undo any setting made below.
-            RocksDbNative.ApplyOptionsString(family.Handle, $"memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.{GroupPrefixLength}");
+            // The binding has no setter for this option; RocksDB's option-string parser has. It
+            // comes first, while the options are still defaults, so every setting below stays.
+            RocksDbNative.InitializeOptions(family.Handle, $"memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.{GroupPrefixLength}");
         }
 
         family

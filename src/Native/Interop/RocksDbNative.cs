@@ -12,7 +12,7 @@ namespace RaftToolkit.Native.Interop;
 /// The binding calls every native function through a delegate field; a <c>LibraryImport</c> stub
 /// is a direct call (the benchmark <c>StoreNativeInteropBenchmarks</c> measures the difference).
 /// Only the calls made per entry or per write live here; options, open and column families stay
-/// on the binding, except the option-string parser (see <see cref="ApplyOptionsString"/>).
+/// on the binding, except the option-string parser (see <see cref="InitializeOptions"/>).
 /// SAFETY: every pointer argument must point to memory that stays valid (pinned, stack or
 /// native) for the duration of the call; RocksDB copies keys and values into the write batch.
 /// The only exception is an iterator upper bound (see <see cref="ReadOptionsSetIterateUpperBound"/>).
@@ -74,21 +74,36 @@ internal static unsafe partial class RocksDbNative
     [LibraryImport(Library, EntryPoint = "rocksdb_get_options_from_string", StringMarshalling = StringMarshalling.Utf8)]
     private static partial void GetOptionsFromString(nint baseOptions, string text, nint newOptions, out nint error);
 
+    [LibraryImport(Library, EntryPoint = "rocksdb_options_create")]
+    private static partial nint OptionsCreate();
+
+    [LibraryImport(Library, EntryPoint = "rocksdb_options_destroy")]
+    private static partial void OptionsDestroy(nint options);
+
     /// <summary>
-    /// Sets the options named in <paramref name="text"/> (RocksDB's <c>name=value;...</c> syntax)
-    /// on <paramref name="options"/>, keeping every other setting: for options the binding has no
-    /// setter for. Not a hot call: it lives here because the binding exposes it only with the
-    /// text as a raw pointer and the error left for the caller to free.
+    /// Sets <paramref name="freshOptions"/>, options nothing has been set on yet, to RocksDB's
+    /// defaults plus the options named in <paramref name="text"/> (RocksDB's <c>name=value;...</c>
+    /// syntax): for options the binding has no setter for. Not a hot call: it lives here because
+    /// the binding exposes the parser only with the text as a raw pointer and the error left for
+    /// the caller to free.
     /// </summary>
     /// <exception cref="RocksDbNativeException">RocksDB refused the string.</exception>
-    internal static void ApplyOptionsString(nint options, string text)
+    internal static void InitializeOptions(nint freshOptions, string text)
     {
-        // RocksDB builds the new options from a full copy of the base before it writes them, so
-        // base and result may be the same object.
-        GetOptionsFromString(options, text, options, out nint error);
-        if (TakeError(error) is { } failure)
+        // The parser writes its base plus the text into the target. A separate default base
+        // keeps one object from being read and written by the same call.
+        nint defaults = OptionsCreate();
+        try
         {
-            throw failure;
+            GetOptionsFromString(defaults, text, freshOptions, out nint error);
+            if (TakeError(error) is { } failure)
+            {
+                throw failure;
+            }
+        }
+        finally
+        {
+            OptionsDestroy(defaults);
         }
     }
 
