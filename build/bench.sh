@@ -44,10 +44,23 @@ if [ "$quick" -eq 1 ]; then
     run_quick "$results/run2"
     gate --results "$results/run1,$results/run2" --update-baseline --machine "$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
   elif ! gate --results "$results/run1"; then
-    # A noisy neighbour spoils one run; a real regression shows in every run. Judge the best of two.
-    echo "bench: the gate failed once; running the gating subset again to tell noise from a regression"
-    run_quick "$results/run2"
-    gate --results "$results/run1,$results/run2"
+    # A noisy neighbour spoils a run, now and then two in a row on a shared 2-core machine; a
+    # real regression shows in every run. Judge the best of up to three.
+    runs="$results/run1"
+    passed=0
+    for n in 2 3; do
+      echo "bench: the gate failed; gating run $n of at most 3, to tell noise from a regression"
+      run_quick "$results/run$n"
+      runs="$runs,$results/run$n"
+      if gate --results "$runs"; then
+        passed=1
+        break
+      fi
+    done
+    if [ "$passed" -eq 0 ]; then
+      echo "bench: quick gating run took $(( $(date +%s) - start )) s"
+      exit 1
+    fi
   fi
   echo "bench: quick gating run took $(( $(date +%s) - start )) s"
 else
