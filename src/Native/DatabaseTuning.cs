@@ -39,8 +39,9 @@ internal static class DatabaseTuning
 
     public static ColumnFamilyOptions CreateColumnFamilyOptions(RocksDbLogStoreOptions options, string name, Cache? blockCache)
     {
+        bool groupPrefixed = options.KeySpace == LogKeySpace.GroupPrefixed;
         var family = new ColumnFamilyOptions();
-        if (options.KeySpace == LogKeySpace.GroupPrefixed && options.UseMemtableInsertHints)
+        if (groupPrefixed && options.UseMemtableInsertHints)
         {
             // The binding has no setter for this option; RocksDB's option-string parser has. It
             // comes first, while the options are still defaults, so every setting below stays.
@@ -66,7 +67,7 @@ internal static class DatabaseTuning
             table.SetFilterPolicy(BloomFilterPolicy.Create(options.BloomBitsPerKey, false));
         }
 
-        if (options.KeySpace == LogKeySpace.GroupPrefixed && options.UseGroupPrefixExtractor)
+        if (groupPrefixed && options.UseGroupPrefixExtractor)
         {
             family.SetPrefixExtractor(SliceTransform.CreateFixedPrefix(GroupPrefixLength));
             table.SetWholeKeyFiltering(true);

@@ -337,7 +337,7 @@ internal sealed class WriteRequest : IValueTaskSource
 
         if (_ops.Length > RetainedOps)
         {
-            GiveBack(_ops);
+            GiveBack(_ops, _ownOps);
             _ops = _ownOps;
         }
 
@@ -345,7 +345,7 @@ internal sealed class WriteRequest : IValueTaskSource
         _checks.AsSpan(0, CheckCount).Clear();
         if (_checks.Length > RetainedChecks)
         {
-            GiveBack(_checks);
+            GiveBack(_checks, _ownChecks);
             _checks = _ownChecks;
         }
 
@@ -404,42 +404,38 @@ internal sealed class WriteRequest : IValueTaskSource
     {
         if (OpCount == _ops.Length)
         {
-            Grow(ref _ops, OpCount);
+            Grow(ref _ops, OpCount, _ownOps);
         }
 
         _ops[OpCount++] = op;
     }
 
-    /// <summary>Replaces a full staging array with one twice as long from the shared pool, giving a rented one back.</summary>
-    private void Grow<T>(ref T[] array, int used)
+    /// <summary>Replaces a full staging array with one twice as long from the shared pool, giving back a rented one.</summary>
+    private static void Grow<T>(ref T[] array, int used, T[] own)
     {
         var larger = ArrayPool<T>.Shared.Rent(array.Length * 2);
         array.AsSpan(0, used).CopyTo(larger);
-        if (!IsOwn(array))
-        {
-            // Cleared first: the shared pool must not keep group states alive.
-            array.AsSpan(0, used).Clear();
-            ArrayPool<T>.Shared.Return(array);
-        }
 
+        // Cleared first: the shared pool must not keep group states alive.
+        array.AsSpan(0, used).Clear();
+        GiveBack(array, own);
         array = larger;
     }
 
-    private void GiveBack<T>(T[] array)
+    /// <summary>Returns <paramref name="array"/> to the shared pool unless it is the request's own.</summary>
+    private static void GiveBack<T>(T[] array, T[] own)
     {
-        if (!IsOwn(array))
+        if (!ReferenceEquals(array, own))
         {
             ArrayPool<T>.Shared.Return(array);
         }
     }
-
-    private bool IsOwn(object array) => ReferenceEquals(array, _ownOps) || ReferenceEquals(array, _ownChecks);
 
     private void AddCheck(in GroupCheck check)
     {
         if (CheckCount == _checks.Length)
         {
-            Grow(ref _checks, CheckCount);
+            Grow(ref _checks, CheckCount, _ownChecks);
         }
 
         _checks[CheckCount++] = check;
