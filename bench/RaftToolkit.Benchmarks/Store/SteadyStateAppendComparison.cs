@@ -1,86 +1,115 @@
 using System.Diagnostics;
+using System.Globalization;
 using RaftToolkit.Native;
 
 namespace RaftToolkit.Benchmarks.Store;
 
 /// <summary>
-/// Workloads (a) and (c) in steady state, outside BenchmarkDotNet: appenders that do not pause
-/// for a long run (a BenchmarkDotNet invocation restarts its appenders from idle every few
-/// batches, and an idle store writes the first append alone), against raw RocksDB writing the
-/// same entries in batches of as many, the two sides interleaved so that both see the same
-/// machine weather. Both databases are aged first (<see cref="StoreBenchEnvironment.AgeWal"/>).
+/// Workloads (a), (b) and (c) in steady state, outside BenchmarkDotNet: the store's appenders
+/// against raw RocksDB writing the same entries in synced batches of as many entries as there
+/// are appenders. Both databases are open side by side and aged first
+/// (<see cref="StoreBenchEnvironment.AgeWal"/>); the run alternates short slices of the two, in
+/// A-B-B-A order, so that drift in the machine's fsync latency (tens of percent over seconds on
+/// a shared machine) falls on both sides alike instead of on whichever ran second.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- steady [appenders] [entry bytes] [pairs] [entries]</c>
-/// (defaults: 64 appenders, 128 B, 5 pairs of 640,000 entries a side): prints each pair's raw and store time per
-/// entry and their ratio (raw ÷ store), then the median ratio.
+/// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- steady [appenders] [entry bytes] [slices] [entries per slice]</c>
+/// (defaults: 64 appenders, 128 B, 40 slices a side of 256 writes' worth of entries): prints the
+/// ratio raw time ÷ store time over the whole run, the median and range of the slice pairs'
+/// ratios, and both sides' time per entry. Each store slice starts its appenders from idle, and
+/// an idle store writes the first append alone: one extra write in 257, against the store.
 /// </remarks>
 internal static class SteadyStateAppendComparison
 {
     private const int Groups = 10_000;
 
-    /// <summary>Filler written to both databases first, so that both run on reused WALs, as a long-running store does.</summary>
-    private const long AgingBytes = 80L << 20;
+    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(5);
 
     public static void Run(string[] args)
     {
-        int appenders = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 64;
-        int entryBytes = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 128;
-        int pairs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
-        long entries = args.Length > 3 ? long.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 640_000;
+        int appenders = ArgOr(args, 0, 64);
+        int entryBytes = ArgOr(args, 1, 128);
+        int slices = ArgOr(args, 2, 40);
+        int rounds = Math.Max(1, ArgOr(args, 3, 256 * appenders) / appenders);
         int groups = Math.Max(Groups, appenders);
 
-        var ratios = new List<double>();
-        for (int pair = 0; pair < pairs; pair++)
-        {
-            double raw = MeasureRaw(appenders, entryBytes, groups, entries);
-            double store = MeasureStore(appenders, entryBytes, groups, entries);
-            ratios.Add(raw / store);
-            Console.WriteLine($"pair {pair + 1}: raw {raw:F2} us/entry, store {store:F2} us/entry, ratio {raw / store:F2}");
-        }
-
-        ratios.Sort();
-        Console.WriteLine($"{appenders} appenders, {entryBytes} B entries: median ratio (raw time / store time) {ratios[ratios.Count / 2]:F2}, range {ratios[0]:F2}-{ratios[^1]:F2}");
-    }
-
-    /// <summary>Raw RocksDB, <paramref name="entries"/> in synced writes of <paramref name="appenders"/> entries each; microseconds per entry.</summary>
-    private static double MeasureRaw(int appenders, int entryBytes, int groups, long entries)
-    {
-        using var env = new StoreBenchEnvironment();
-        var db = RocksDbLogStore.OpenDatabase(env.Path("raw"), new RocksDbLogStoreOptions());
-        StoreBenchEnvironment.AgeWal(db, AgingBytes);
-        using var raw = new RawRocksDbWriter(db, groups, entryBytes);
-        long batches = entries / appenders;
-        int first = 0;
-        var clock = Stopwatch.StartNew();
-        for (long b = 0; b < batches; b++)
-        {
-            raw.WriteBatch(first, appenders);
-            first = (first + appenders) % groups;
-        }
-
-        return clock.Elapsed.TotalMicroseconds / (batches * appenders);
-    }
-
-    /// <summary>The store with <paramref name="appenders"/> appenders that never pause until <paramref name="entries"/> are durable; microseconds per entry.</summary>
-    private static double MeasureStore(int appenders, int entryBytes, int groups, long entries)
-    {
         using var env = new StoreBenchEnvironment();
         var options = new RocksDbLogStoreOptions();
-        using var db = RocksDbLogStore.OpenDatabase(env.Path("store"), options);
-        StoreBenchEnvironment.AgeWal(db, AgingBytes);
-        var store = RocksDbLogStore.Attach(db, options);
+        var rawDb = RocksDbLogStore.OpenDatabase(env.Path("raw"), options);
+        StoreBenchEnvironment.AgeWal(rawDb, StoreBenchEnvironment.DefaultAgingBytes);
+        using var raw = new RawRocksDbWriter(rawDb, groups, entryBytes);
+        using var storeDb = RocksDbLogStore.OpenDatabase(env.Path("store"), options);
+        StoreBenchEnvironment.AgeWal(storeDb, StoreBenchEnvironment.DefaultAgingBytes);
+        var store = RocksDbLogStore.Attach(storeDb, options);
         try
         {
             var workload = new ConcurrentAppendWorkload(store, groups, appenders, entryBytes);
-            int perAppender = checked((int)(entries / appenders));
-            var clock = Stopwatch.StartNew();
-            workload.Run(perAppender).GetAwaiter().GetResult();
-            return clock.Elapsed.TotalMicroseconds / ((long)perAppender * appenders);
+            int firstGroup = 0;
+            double RawSlice()
+            {
+                long started = Stopwatch.GetTimestamp();
+                for (int r = 0; r < rounds; r++)
+                {
+                    raw.WriteBatch(firstGroup, appenders);
+                    firstGroup = (firstGroup + appenders) % groups;
+                }
+
+                return Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+            }
+
+            double StoreSlice()
+            {
+                long started = Stopwatch.GetTimestamp();
+                workload.Run(rounds).GetAwaiter().GetResult();
+                return Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+            }
+
+            // Unmeasured slices first, until the JIT has settled: the store's code starts out
+            // unoptimized and is recompiled as it runs (tiered compilation), which took the first
+            // second or so of workload (a); raw RocksDB's work is native code from the start.
+            var warmUp = Stopwatch.StartNew();
+            while (warmUp.Elapsed < WarmUp)
+            {
+                RawSlice();
+                StoreSlice();
+            }
+
+            double rawTotal = 0;
+            double storeTotal = 0;
+            var pairRatios = new List<double>(slices);
+            for (int slice = 0; slice < slices; slice++)
+            {
+                double rawTime;
+                double storeTime;
+                if (slice % 2 == 0)
+                {
+                    rawTime = RawSlice();
+                    storeTime = StoreSlice();
+                }
+                else
+                {
+                    storeTime = StoreSlice();
+                    rawTime = RawSlice();
+                }
+
+                rawTotal += rawTime;
+                storeTotal += storeTime;
+                pairRatios.Add(rawTime / storeTime);
+            }
+
+            pairRatios.Sort();
+            double entries = (double)slices * rounds * appenders;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{appenders} appenders, {entryBytes} B entries, {slices} slices of {rounds * appenders} entries a side: " +
+                $"ratio (raw time / store time) {rawTotal / storeTotal:F2}; slice pairs median {pairRatios[slices / 2]:F2}, range {pairRatios[0]:F2}-{pairRatios[^1]:F2}; " +
+                $"raw {rawTotal / entries:F2} us/entry, store {storeTotal / entries:F2} us/entry"));
         }
         finally
         {
             store.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
+
+    private static int ArgOr(string[] args, int position, int fallback) =>
+        args.Length > position ? int.Parse(args[position], CultureInfo.InvariantCulture) : fallback;
 }

@@ -32,33 +32,40 @@ internal sealed class StoreBenchEnvironment : IDisposable
 
     /// <summary>
     /// Brings a fresh database to the state of one that has been running for a while: writes
-    /// <paramref name="bytes"/> of filler to the log column family (unsynced, under group ids no
-    /// benchmark uses) and flushes it, twice, so that the WAL has rolled over and the WAL now
-    /// written is a reused one wherever the database's options allow reuse.
+    /// <paramref name="walBytes"/> of filler to the log column family (unsynced, under group ids
+    /// no benchmark uses) and flushes it, <see cref="AgingRounds"/> times over, so that every
+    /// WAL file RocksDB keeps for reuse holds <paramref name="walBytes"/>, and the WAL written
+    /// next is one of them wherever the database's options allow reuse.
     /// </summary>
     /// <remarks>
-    /// A fresh database writes its first WAL file from empty, so a short benchmark never sees
-    /// what WAL reuse (<see cref="RocksDbLogStoreOptions.WalRecycleFileCount"/>) does for a
-    /// store that has been up for more than one write buffer's worth of appends.
+    /// <para>A fresh database writes its first WAL file from empty, so a short benchmark never
+    /// sees what WAL reuse (<see cref="RocksDbLogStoreOptions.WalRecycleFileCount"/>) does for a
+    /// store that has been up for more than one write buffer's worth of appends.</para>
+    /// <para>Why every round is the same size, and under one write buffer: a synced write into a
+    /// reused file stays cheap only while it lands inside the file's old length (beyond it, the
+    /// file grows, and the sync must write the file's new size too). A round larger than the
+    /// write buffer would leave a short WAL behind it (RocksDB switches WALs when a memtable
+    /// fills), and a benchmark that later reuses that short file pays for growing it: about
+    /// half again per synced write on the machine this was measured on.</para>
     /// </remarks>
-    public static void AgeWal(RocksDb db, long bytes)
+    public static void AgeWal(RocksDb db, long walBytes)
     {
         var family = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
         var noSync = new WriteOptions().SetSync(false);
         var value = new byte[64 << 10];
         var key = new byte[16];
         var flush = new FlushOptions().SetWaitForFlush(true);
-        for (int round = 0; round < 2; round++)
+        long chunks = walBytes / value.Length;
+        for (int round = 0; round < AgingRounds; round++)
         {
-            long chunks = round == 0 ? bytes / value.Length : 1;
             for (long i = 0; i < chunks; i++)
             {
                 WriteRawKey(key, FillerGroup, (ulong)((round * chunks) + i));
                 db.Put(key, value, family, noSync);
             }
 
-            // The first flush retires the filled WALs; the second switches to a new WAL, which
-            // is a retired one when reuse is on.
+            // Retires this round's WAL (kept for reuse, up to the recycle count) and switches to
+            // a new one, itself a reused file from the second round on.
             RocksDbSharp.Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, family.Handle, out nint error);
             if (error != 0)
             {
@@ -66,6 +73,18 @@ internal sealed class StoreBenchEnvironment : IDisposable
             }
         }
     }
+
+    /// <summary>Filler to age a database with the store's default options: seven eighths of its 64 MiB write buffer.</summary>
+    public const long DefaultAgingBytes = 56L << 20;
+
+    /// <summary>
+    /// Two rounds: the first round's WAL is new and retires full; the second round writes into a
+    /// second new file (nothing was retired yet when it was created) and its flush switches to
+    /// the first one. So the WAL written next, and the one kept for reuse, are both full. Not
+    /// more: a fourth flushed file would start an L0 compaction, which would still be running,
+    /// on one of the two cores, when the measurement starts.
+    /// </summary>
+    private const int AgingRounds = 2;
 
     /// <summary>A group id far above any benchmark's groups, for filler.</summary>
     private const ulong FillerGroup = 1UL << 62;

@@ -10,8 +10,8 @@ namespace RaftToolkit.Benchmarks.Store;
 /// over a database opened with RocksDB's default options. Per appended entry.
 /// </summary>
 /// <remarks>
-/// Both databases are aged first (<see cref="StoreBenchEnvironment.AgeWal"/>, the same 80 MiB of
-/// filler on each): a store runs for far longer than a benchmark, and WAL reuse, one of the
+/// Both databases are aged first (<see cref="StoreBenchEnvironment.AgeWal"/>, the same filler on
+/// each): a store runs for far longer than a benchmark, and WAL reuse, one of the
 /// defaults that differ, only shows once a WAL has rolled over.
 /// </remarks>
 [Config(typeof(BenchConfig))]
@@ -22,7 +22,6 @@ public class StoreTuningBenchmarks
     private const int Rounds = 32;
 
     private StoreBenchEnvironment _env = null!;
-    private const long AgingBytes = 80L << 20;
 
     private RocksDbLogStore _tuned = null!;
     private RocksDb _tunedDb = null!;
@@ -37,13 +36,13 @@ public class StoreTuningBenchmarks
         _env = new StoreBenchEnvironment();
         var tuning = new RocksDbLogStoreOptions();
         _tunedDb = RocksDbLogStore.OpenDatabase(_env.Path("tuned"), tuning);
-        StoreBenchEnvironment.AgeWal(_tunedDb, AgingBytes);
+        StoreBenchEnvironment.AgeWal(_tunedDb, StoreBenchEnvironment.DefaultAgingBytes);
         _tuned = RocksDbLogStore.Attach(_tunedDb, tuning);
         var families = new ColumnFamilies();
         families.Add(RocksDbLogStoreOptions.DefaultLogColumnFamily, new ColumnFamilyOptions());
         families.Add(RocksDbLogStoreOptions.DefaultMetaColumnFamily, new ColumnFamilyOptions());
         _plainDb = RocksDb.Open(new DbOptions().SetCreateIfMissing(true).SetCreateMissingColumnFamilies(true), _env.Path("plain"), families);
-        StoreBenchEnvironment.AgeWal(_plainDb, AgingBytes);
+        StoreBenchEnvironment.AgeWal(_plainDb, StoreBenchEnvironment.DefaultAgingBytes);
         _plain = RocksDbLogStore.Attach(_plainDb);
         _tunedWorkload = new ConcurrentAppendWorkload(_tuned, Groups, Appenders, 128);
         _plainWorkload = new ConcurrentAppendWorkload(_plain, Groups, Appenders, 128);
