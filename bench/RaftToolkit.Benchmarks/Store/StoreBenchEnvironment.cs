@@ -81,9 +81,9 @@ internal sealed class StoreBenchEnvironment : IDisposable
     /// <summary>
     /// Two rounds: the first round's WAL is new and retires full; the second round writes into a
     /// second new file (nothing was retired yet when it was created) and its flush switches to
-    /// the first one. So the WAL written next, and the one kept for reuse, are both full. Not
-    /// more: a fourth flushed file would start an L0 compaction, which would still be running,
-    /// on one of the two cores, when the measurement starts.
+    /// the first one. So the WAL written next, and the one kept for reuse, are both full. More
+    /// rounds add nothing, and from the fourth on, a flushed file starts an L0 compaction that
+    /// would still be running, on one of the two cores, when the measurement starts.
     /// </summary>
     private const int AgingRounds = 2;
 
