@@ -70,22 +70,12 @@ internal sealed class NativeWriteBatch : IDisposable
     /// </remarks>
     public void Fill(nint logFamily, nint metaFamily, bool orderByGroup)
     {
-        if (!orderByGroup || InGroupOrder())
+        var order = ListOperations(orderByGroup, out bool inOrder);
+        if (!inOrder)
         {
-            foreach (var request in Requests)
-            {
-                var ops = request.Ops;
-                for (int i = 0; i < ops.Length; i++)
-                {
-                    Put(request, ops[i], logFamily, metaFamily);
-                }
-            }
-
-            return;
+            order.Sort();
         }
 
-        var order = CollectOrder();
-        order.Sort();
         foreach (var op in order)
         {
             var request = _requests[op.Request];
@@ -93,36 +83,20 @@ internal sealed class NativeWriteBatch : IDisposable
         }
     }
 
-    /// <summary>True when every operation's group is at least the previous one's: then there is nothing to sort.</summary>
-    private bool InGroupOrder()
-    {
-        ulong previous = 0;
-        foreach (var request in Requests)
-        {
-            var data = request.Data.WrittenSpan;
-            foreach (ref readonly var op in request.Ops)
-            {
-                ulong group = LogKeys.ReadGroupId(data[op.KeyOffset..]);
-                if (group < previous)
-                {
-                    return false;
-                }
-
-                previous = group;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Lists every operation with its group in <see cref="_order"/>, in submission order.</summary>
-    private Span<OpOrder> CollectOrder()
+    /// <summary>
+    /// Lists every operation in submission order in <see cref="_order"/>, with its group when
+    /// <paramref name="byGroup"/>; <paramref name="inOrder"/> tells whether that is already group
+    /// order (always, without groups), so a batch that arrives sorted is not sorted again.
+    /// </summary>
+    private Span<OpOrder> ListOperations(bool byGroup, out bool inOrder)
     {
         if (_order.Length < OperationCount)
         {
             _order = new OpOrder[Math.Max(OperationCount, _order.Length * 2)];
         }
 
+        inOrder = true;
+        ulong previous = 0;
         int next = 0;
         for (int r = 0; r < RequestCount; r++)
         {
@@ -131,7 +105,10 @@ internal sealed class NativeWriteBatch : IDisposable
             var ops = request.Ops;
             for (int o = 0; o < ops.Length; o++)
             {
-                _order[next++] = new OpOrder(LogKeys.ReadGroupId(data[ops[o].KeyOffset..]), r, o);
+                ulong group = byGroup ? LogKeys.ReadGroupId(data[ops[o].KeyOffset..]) : 0;
+                inOrder &= group >= previous;
+                previous = group;
+                _order[next++] = new OpOrder(group, r, o);
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.Extensions.ObjectPool;
@@ -417,7 +418,10 @@ internal sealed class WriteRequest : IValueTaskSource
         array.AsSpan(0, used).CopyTo(larger);
 
         // Cleared first: the shared pool must not keep group states alive.
-        array.AsSpan(0, used).Clear();
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        {
+            array.AsSpan(0, used).Clear();
+        }
         GiveBack(array, own);
         array = larger;
     }
