@@ -176,7 +176,7 @@ public sealed partial class RocksDbLogStore
             throw new LogEntryNotFoundException(state.GroupId, index, "past the end of the log");
         }
 
-        return new(ReadEntryRecord(state.GroupId, index)?.LogId
+        return new(ReadEntryLogId(state.GroupId, index)
             ?? throw new LogEntryNotFoundException(state.GroupId, index, "not written yet"));
     }
 

@@ -103,7 +103,7 @@ public sealed partial class RocksDbLogStore
                         {
                             ulong index = LogKeys.ReadIndex(key, _space);
                             var value = new ReadOnlySpan<byte>(RocksDbNative.IteratorValue(iterator, out nuint valueBytes), (int)valueBytes);
-                            last = LogRecordFormat.Decode(value, groupId, index).LogId;
+                            last = LogRecordFormat.DecodeLogId(value, groupId, index);
                         }
                     }
 
@@ -124,12 +124,12 @@ public sealed partial class RocksDbLogStore
         }
     }
 
-    /// <summary>The entry at <paramref name="index"/>, or null when it is not stored.</summary>
-    private Entry? ReadEntryRecord(ulong groupId, ulong index)
+    /// <summary>The id of the entry at <paramref name="index"/> (its record verified, its body not copied), or null when it is not stored.</summary>
+    private LogId? ReadEntryLogId(ulong groupId, ulong index)
     {
         Span<byte> key = stackalloc byte[LogKeys.MaxKeyLength];
         int keyLength = LogKeys.WriteLogKey(key, _space, groupId, index);
-        return TryGetPinned(_logFamily, key[..keyLength], groupId, new EntryDecoder(index), out Entry entry) ? entry : null;
+        return TryGetPinned(_logFamily, key[..keyLength], groupId, new EntryLogIdDecoder(index), out LogId logId) ? logId : null;
     }
 
     private Vote? ReadVoteRecord(ulong groupId)
@@ -193,9 +193,9 @@ public sealed partial class RocksDbLogStore
         T Decode(ReadOnlySpan<byte> value, ulong groupId);
     }
 
-    private readonly struct EntryDecoder(ulong index) : IRecordDecoder<Entry>
+    private readonly struct EntryLogIdDecoder(ulong index) : IRecordDecoder<LogId>
     {
-        public Entry Decode(ReadOnlySpan<byte> value, ulong groupId) => LogRecordFormat.Decode(value, groupId, index);
+        public LogId Decode(ReadOnlySpan<byte> value, ulong groupId) => LogRecordFormat.DecodeLogId(value, groupId, index);
     }
 
     private readonly struct VoteDecoder : IRecordDecoder<Vote>

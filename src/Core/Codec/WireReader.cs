@@ -49,6 +49,34 @@ public ref struct WireReader
     /// <summary>Reads a little-endian unsigned 64-bit integer.</summary>
     public ulong ReadUInt64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(sizeof(ulong)));
 
+    /// <summary>
+    /// Reads an unsigned integer written by <see cref="WireWriter.WriteVarUInt64"/>. A value
+    /// that runs past ten bytes or past 64 bits is Invalid; a padded form (a zero high group, as
+    /// in <c>80 00</c> for zero) is read as its value.
+    /// </summary>
+    public ulong ReadVarUInt64()
+    {
+        ulong value = 0;
+        for (int shift = 0; shift < 63; shift += 7)
+        {
+            byte group = ReadByte();
+            value |= (ulong)(group & 0x7F) << shift;
+            if (group < 0x80)
+            {
+                return value;
+            }
+        }
+
+        // Nine groups carried 63 bits; the tenth may only carry the last one, and must end.
+        byte last = ReadByte();
+        if (last > 1)
+        {
+            throw Invalid($"A variable-length integer does not fit 64 bits (its tenth byte is {last}).");
+        }
+
+        return value | ((ulong)last << 63);
+    }
+
     /// <summary>Reads a 32-bit length and checks that so many items of <paramref name="itemSize"/> bytes can follow.</summary>
     public int ReadCount(int itemSize)
     {

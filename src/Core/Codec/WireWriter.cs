@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Text;
 
 namespace RaftToolkit.Core.Codec;
@@ -33,6 +34,31 @@ public static class WireWriter
         BinaryPrimitives.WriteUInt64LittleEndian(output.GetSpan(sizeof(ulong)), value);
         output.Advance(sizeof(ulong));
     }
+
+    /// <summary>The most bytes <see cref="WriteVarUInt64"/> writes: ten, for values of 2^63 and up.</summary>
+    public const int MaxVarUInt64Length = 10;
+
+    /// <summary>
+    /// Writes an unsigned integer in LEB128 form: seven bits a byte, low bits first, the high bit
+    /// set on every byte but the last. Values under 128 take one byte, so small numbers (terms,
+    /// node ids) cost one or two bytes instead of eight.
+    /// </summary>
+    public static void WriteVarUInt64(IBufferWriter<byte> output, ulong value)
+    {
+        var span = output.GetSpan(MaxVarUInt64Length);
+        int length = 0;
+        while (value >= 0x80)
+        {
+            span[length++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        span[length++] = (byte)value;
+        output.Advance(length);
+    }
+
+    /// <summary>The bytes <see cref="WriteVarUInt64"/> writes for <paramref name="value"/>.</summary>
+    public static int VarUInt64Size(ulong value) => Math.Max(1, (64 - BitOperations.LeadingZeroCount(value) + 6) / 7);
 
     /// <summary>Writes raw bytes.</summary>
     public static void WriteBytes(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)

@@ -40,7 +40,7 @@ public sealed class WriteRequestTests : IDisposable
         Assert.Same(buffer, request.Data);
         Assert.Equal(0, request.Data.WrittenCount);
 
-        request.StageAppend(LogKeySpace.GroupPrefixed, group, Range(1, 0, 1000, payloadBytes: 1024));
+        request.StageAppend(LogKeySpace.GroupPrefixed, group, Range(1, 0, 1100, payloadBytes: 1024));
         Assert.True(request.Data.Capacity > 1 << 20);
         request.ResetForReuse();
         Assert.True(request.Data.Capacity <= 128 * 1024, $"a pooled request kept {request.Data.Capacity} bytes after a 1 MiB write");
