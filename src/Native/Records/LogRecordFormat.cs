@@ -90,8 +90,8 @@ public static class LogRecordFormat
         try
         {
             var reader = new WireReader(record[1..^ChecksumLength]);
-            var kind = (EntryKind)reader.ReadByte();
-            var logId = new LogId(ReadLeaderId(ref reader), index);
+            var (kind, leader) = ReadHeader(ref reader);
+            var logId = new LogId(leader, index);
             switch (kind)
             {
                 case EntryKind.Blank:
@@ -99,17 +99,15 @@ public static class LogRecordFormat
                     return Entry.Blank(logId);
                 case EntryKind.Normal:
                     return Entry.Normal(logId, reader.ReadRemaining().ToArray());
-                case EntryKind.Membership:
+                default:
                     var membership = ModelFormats.ReadMembership(ref reader);
                     ExpectEnd(ref reader);
                     return Entry.ForMembership(logId, membership);
-                default:
-                    throw WireReader.Invalid($"Unknown entry kind {(byte)kind}.");
             }
         }
         catch (CodecException e)
         {
-            throw new LogCorruptionException(groupId, index, $"the payload does not decode ({e.Message})");
+            throw Undecodable(groupId, index, e);
         }
     }
 
@@ -125,13 +123,12 @@ public static class LogRecordFormat
 
         try
         {
-            // The kind byte comes first; the leader id follows it whatever the kind.
-            var reader = new WireReader(record[2..^ChecksumLength]);
-            return new LogId(ReadLeaderId(ref reader), index);
+            var reader = new WireReader(record[1..^ChecksumLength]);
+            return new LogId(ReadHeader(ref reader).Leader, index);
         }
         catch (CodecException e)
         {
-            throw new LogCorruptionException(groupId, index, $"the payload does not decode ({e.Message})");
+            throw Undecodable(groupId, index, e);
         }
     }
 
@@ -160,7 +157,20 @@ public static class LogRecordFormat
         }
     }
 
-    private static LeaderId ReadLeaderId(ref WireReader reader) => new(reader.ReadVarUInt64(), reader.ReadVarUInt64());
+    /// <summary>Reads the kind (one of the three known) and the leader id that follow the version byte.</summary>
+    private static (EntryKind Kind, LeaderId Leader) ReadHeader(ref WireReader reader)
+    {
+        var kind = (EntryKind)reader.ReadByte();
+        if (kind is not (EntryKind.Blank or EntryKind.Normal or EntryKind.Membership))
+        {
+            throw WireReader.Invalid($"Unknown entry kind {(byte)kind}.");
+        }
+
+        return (kind, new LeaderId(reader.ReadVarUInt64(), reader.ReadVarUInt64()));
+    }
+
+    private static LogCorruptionException Undecodable(ulong groupId, ulong index, CodecException error) =>
+        new(groupId, index, $"the payload does not decode ({error.Message})");
 
     private static void ExpectEnd(ref WireReader reader)
     {
@@ -179,7 +189,7 @@ public static class LogRecordFormat
         }
         catch (CodecException e)
         {
-            throw new LogCorruptionException(groupId, index, $"the payload does not decode ({e.Message})");
+            throw Undecodable(groupId, index, e);
         }
 
         if (entry.Index != index)

@@ -113,8 +113,10 @@ public sealed class LogRecordFormatTests
     {
         var record = Encode(Entry.Blank(new LogId(1, 1, 3)));
         record[1] = 9;
-        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(Reseal(record, 3), Group, 3));
+        Reseal(record, 3);
+        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, Group, 3));
         Assert.Contains("does not decode", error.Message, StringComparison.Ordinal);
+        Assert.Throws<LogCorruptionException>(() => LogRecordFormat.DecodeLogId(record, Group, 3));
     }
 
     [Fact]
