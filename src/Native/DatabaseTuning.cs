@@ -18,6 +18,7 @@ internal static class DatabaseTuning
             .SetWalRecoveryMode(options.WalRecoveryMode)
             .SetRecycleLogFileNum(options.WalRecycleFileCount)
             .SetMaxTotalWalSize(options.EffectiveMaxTotalWalSize)
+            .SetKeepLogFileNum(options.InfoLogFilesKept)
             .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
             .SetMaxBackgroundFlushes(Math.Max(1, Environment.ProcessorCount / 4));
         if (options.WalDirectory is { } walDirectory)

@@ -135,6 +135,14 @@ public sealed class RocksDbLogStoreOptions
     public ulong WalRecycleFileCount { get; set; } = 2;
 
     /// <summary>
+    /// How many of RocksDB's own text logs (<c>LOG</c>, and <c>LOG.old.*</c> from earlier opens)
+    /// to keep in the database directory (default 10). RocksDB starts a new one at every open and
+    /// otherwise keeps 1,000, so a store opened and closed often (tools, tests, restarts) would
+    /// fill its directory with them.
+    /// </summary>
+    public ulong InfoLogFilesKept { get; set; } = 10;
+
+    /// <summary>
     /// RocksDB pipelined writes (default false). Only helps many concurrent writers; the write
     /// coalescer already issues one write at a time.
     /// </summary>
@@ -216,6 +224,11 @@ public sealed class RocksDbLogStoreOptions
         if (WalRecycleFileCount > 64)
         {
             throw new ArgumentOutOfRangeException(nameof(WalRecycleFileCount), WalRecycleFileCount, "At most 64 WAL files may be recycled.");
+        }
+
+        if (InfoLogFilesKept < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(InfoLogFilesKept), InfoLogFilesKept, "At least the current RocksDB log file is kept.");
         }
 
         if (!Enum.IsDefined(SyncMode))

@@ -116,6 +116,29 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
     }
 
     [Fact]
+    public async Task ReopeningAStoreKeepsOnlyAsManyRocksDbInfoLogsAsAllowed()
+    {
+        var options = new RocksDbLogStoreOptions { InfoLogFilesKept = 3 };
+        for (int open = 0; open < 6; open++)
+        {
+            await using (RocksDbLogStore.Open(_dir.Sub("db"), options))
+            {
+            }
+        }
+
+        // The current LOG and at most two LOG.old.* from earlier opens.
+        var infoLogs = Directory.GetFiles(_dir.Sub("db"), "LOG*");
+        Assert.Equal(3, infoLogs.Length);
+    }
+
+    [Fact]
+    public void KeepingNoInfoLogIsRefused()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new RocksDbLogStoreOptions { InfoLogFilesKept = 0 }.Validate());
+        Assert.Equal(nameof(RocksDbLogStoreOptions.InfoLogFilesKept), error.ParamName);
+    }
+
+    [Fact]
     public void DefaultsAreValid() => new RocksDbLogStoreOptions().Validate();
 
     [Fact]
