@@ -26,7 +26,8 @@ public sealed class LogRecordFormatTests
         {
             0 => Entry.Blank(id),
             1 => Entry.Normal(id, data),
-            _ => Entry.ForMembership(id, Membership.FromVoters([1, 2, node], [term % 5 + 10])),
+            // node, node ^ 1 and node ^ 2 are three distinct ids for any node.
+            _ => Entry.ForMembership(id, Membership.FromVoters([node, node ^ 1], [node ^ 2])),
         };
     });
 
