@@ -57,6 +57,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         _space = options.KeySpace;
         var logFamily = FindColumnFamily(db, options.LogColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.LogColumnFamily, path);
         var metaFamily = FindColumnFamily(db, options.MetaColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.MetaColumnFamily, path);
+        KeySpaceMarker.CheckOrWrite(db, metaFamily, options.MetaColumnFamily, options.KeySpace, path);
 
         _dbHandle = db.Handle;
         _logFamily = logFamily.Handle;
@@ -83,6 +84,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// </summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
+    /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
     public static RocksDbLogStore Open(string path, RocksDbLogStoreOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -106,6 +108,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// dispose the store first.
     /// </summary>
     /// <exception cref="ColumnFamilyNotFoundException">A configured column family does not exist in <paramref name="db"/>.</exception>
+    /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
     public static RocksDbLogStore Attach(RocksDb db, RocksDbLogStoreOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(db);

@@ -30,7 +30,8 @@ public sealed class RocksDbLogStoreOptions
 
     /// <summary>
     /// How keys are laid out: <see cref="LogKeySpace.GroupPrefixed"/> (default) for many groups
-    /// in one database, <see cref="LogKeySpace.Flat"/> for one group per database.
+    /// in one database, <see cref="LogKeySpace.Flat"/> for one group per database. Fixed for the
+    /// database's life: opening it in the other key space throws <see cref="KeySpaceMismatchException"/>.
     /// </summary>
     public LogKeySpace KeySpace { get; set; } = LogKeySpace.GroupPrefixed;
 

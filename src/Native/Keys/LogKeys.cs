@@ -28,6 +28,14 @@ public static class LogKeys
     /// <summary>The separator between the group id and the label of a group-prefixed meta key.</summary>
     public const byte MetaSeparator = (byte)'/';
 
+    /// <summary>
+    /// The meta key of the store's key-space marker (<see cref="KeySpaceMarker"/>): one zero
+    /// byte. No meta key of either key space is that short or starts with a zero byte and ends
+    /// there (a flat label is ASCII text; a group-prefixed key is at least nine bytes), and a
+    /// scan for group ids skips every key shorter than a group id.
+    /// </summary>
+    public static ReadOnlySpan<byte> KeySpaceMarkerKey => [0];
+
     private static ReadOnlySpan<byte> VoteLabel => "vote"u8;
 
     private static ReadOnlySpan<byte> CommittedLabel => "committed"u8;

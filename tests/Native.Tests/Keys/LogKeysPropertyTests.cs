@@ -103,6 +103,24 @@ public sealed class LogKeysPropertyTests(ITestOutputHelper output)
         });
 
     [Fact]
+    public void TheKeySpaceMarkerIsNoMetaKeyAndNoGroupsMetaRangeHoldsIt() =>
+        Sample(Gen.Select(Id, Label), t =>
+        {
+            var (group, label) = t;
+            var marker = LogKeys.KeySpaceMarkerKey;
+            foreach (var space in (LogKeySpace[])[LogKeySpace.Flat, LogKeySpace.GroupPrefixed])
+            {
+                Assert.False(marker.SequenceEqual(MetaKey(space, group, label)), $"{space}: the marker equals meta key ({group}, {label})");
+            }
+
+            var start = new byte[9];
+            var end = new byte[9];
+            LogKeys.WriteMetaRange(start, end, group);
+            Assert.True(marker.SequenceCompareTo(start) < 0, $"the marker falls inside group {group}'s meta range");
+            Assert.True(marker.Length < sizeof(ulong), "a scan for group ids would read the marker as a group");
+        });
+
+    [Fact]
     public void KeysAreLaidOutByteForByteAsDesigned()
     {
         Assert.Equal(Convert.FromHexString("0000000000000102"), LogKey(LogKeySpace.Flat, 99, 0x0102));

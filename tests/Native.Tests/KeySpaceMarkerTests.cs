@@ -1,0 +1,91 @@
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Keys;
+using static RaftToolkit.Native.Tests.TestEntries;
+
+namespace RaftToolkit.Native.Tests;
+
+/// <summary>A database remembers the key space its log was written in, and refuses the other one.</summary>
+public sealed class KeySpaceMarkerTests : IDisposable
+{
+    private const ulong Group = 3;
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static RocksDbLogStoreOptions In(LogKeySpace space) => new() { KeySpace = space, FlatGroupId = Group };
+
+    private async Task<string> DatabaseWrittenIn(LogKeySpace space)
+    {
+        string path = _dir.Sub(space.ToString());
+        await using var store = RocksDbLogStore.Open(path, In(space));
+        var log = store.ForGroup(Group);
+        await log.AppendAsync(Range(2, 0, 3), IgnoringCallback.Instance);
+        await log.SaveVoteAsync(new Vote(new LeaderId(2, 1), true));
+        return path;
+    }
+
+    [Theory]
+    [InlineData(LogKeySpace.GroupPrefixed, LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.Flat, LogKeySpace.GroupPrefixed)]
+    public async Task OpeningInTheOtherKeySpaceIsRefusedAndChangesNothing(LogKeySpace written, LogKeySpace requested)
+    {
+        string path = await DatabaseWrittenIn(written);
+
+        var error = Assert.Throws<KeySpaceMismatchException>(() => RocksDbLogStore.Open(path, In(requested)));
+        Assert.Equal(written, error.Stored);
+        Assert.Equal(requested, error.Requested);
+        Assert.Contains(written.ToString(), error.Message, StringComparison.Ordinal);
+
+        await using var store = RocksDbLogStore.Open(path, In(written));
+        var log = store.ForGroup(Group);
+        Assert.Equal(Id(2, 2), (await log.GetLogStateAsync()).LastLogId);
+        Assert.Equal(new Vote(new LeaderId(2, 1), true), await log.ReadVoteAsync());
+    }
+
+    [Fact]
+    public async Task AttachingInTheOtherKeySpaceIsRefusedToo()
+    {
+        string path = await DatabaseWrittenIn(LogKeySpace.GroupPrefixed);
+        using var db = RocksDbLogStore.OpenDatabase(path, In(LogKeySpace.GroupPrefixed));
+        Assert.Throws<KeySpaceMismatchException>(() => RocksDbLogStore.Attach(db, In(LogKeySpace.Flat)));
+    }
+
+    [Fact]
+    public async Task ADatabaseWithoutAMarkerTakesTheKeySpaceItIsFirstOpenedIn()
+    {
+        string path = await DatabaseWrittenIn(LogKeySpace.GroupPrefixed);
+        using (var db = RocksDbLogStore.OpenDatabase(path, In(LogKeySpace.GroupPrefixed)))
+        {
+            db.Remove(LogKeys.KeySpaceMarkerKey.ToArray(), db.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily));
+        }
+
+        await using (var store = RocksDbLogStore.Open(path, In(LogKeySpace.GroupPrefixed)))
+        {
+            Assert.Equal(Id(2, 2), (await store.ForGroup(Group).GetLogStateAsync()).LastLogId);
+        }
+
+        Assert.Throws<KeySpaceMismatchException>(() => RocksDbLogStore.Open(path, In(LogKeySpace.Flat)));
+    }
+
+    [Fact]
+    public async Task AnUnreadableMarkerIsATypedErrorNamingTheColumnFamily()
+    {
+        string path = await DatabaseWrittenIn(LogKeySpace.Flat);
+        using (var db = RocksDbLogStore.OpenDatabase(path, In(LogKeySpace.Flat)))
+        {
+            db.Put(LogKeys.KeySpaceMarkerKey.ToArray(), new byte[] { 9, 9 }, db.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily));
+        }
+
+        var error = Assert.Throws<RaftStorageException>(() => RocksDbLogStore.Open(path, In(LogKeySpace.Flat)));
+        Assert.Contains(RocksDbLogStoreOptions.DefaultMetaColumnFamily, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheMarkerIsNotAGroup()
+    {
+        string path = await DatabaseWrittenIn(LogKeySpace.GroupPrefixed);
+        await using var store = RocksDbLogStore.Open(path, In(LogKeySpace.GroupPrefixed));
+        Assert.Equal([Group], await store.ListGroupsAsync());
+    }
+}
