@@ -8,8 +8,8 @@ public sealed class KeySpaceMismatchException : RaftStorageException
 {
     /// <summary>Creates the error naming both key spaces.</summary>
     public KeySpaceMismatchException(LogKeySpace stored, LogKeySpace requested, string metaColumnFamily, string? path)
-        : base($"The log in column family '{metaColumnFamily}'{KeySpaceMarker.Where(path)} was written with key space {stored}; " +
-               $"the store was opened with {requested}. Open it with KeySpace = {stored}.")
+        : base($"The database{KeySpaceMarker.Where(path)} holds a log written with key space {stored} (so says the marker in column family " +
+               $"'{metaColumnFamily}'); the store was opened with {requested}. Open it with KeySpace = {stored}.")
     {
         Stored = stored;
         Requested = requested;
