@@ -7,7 +7,7 @@ public sealed class ColumnFamilyNotFoundException : RaftStorageException
 {
     /// <summary>Creates the error naming the column family.</summary>
     public ColumnFamilyNotFoundException(string columnFamily, string? path)
-        : base($"The RocksDB database{(path is null ? string.Empty : $" at '{path}'")} has no column family '{columnFamily}'.")
+        : base($"The RocksDB database{DatabaseLocation.Suffix(path)} has no column family '{columnFamily}'.")
     {
         ColumnFamily = columnFamily;
     }

@@ -39,7 +39,7 @@ internal static class KeySpaceMarker
         if (stored is not [MarkerVersion, var space] || space > Encode(LogKeySpace.GroupPrefixed))
         {
             throw new RaftToolkit.Core.Storage.RaftStorageException(
-                $"The key-space marker in column family '{metaFamilyName}' of the database{Where(path)} is unreadable ({Convert.ToHexString(stored)}).");
+                $"The key-space marker in column family '{metaFamilyName}' of the database{DatabaseLocation.Suffix(path)} is unreadable ({Convert.ToHexString(stored)}).");
         }
 
         var actual = space == Encode(LogKeySpace.Flat) ? LogKeySpace.Flat : LogKeySpace.GroupPrefixed;
@@ -50,7 +50,4 @@ internal static class KeySpaceMarker
     }
 
     private static byte Encode(LogKeySpace space) => space == LogKeySpace.Flat ? (byte)0 : (byte)1;
-
-    /// <summary>" at 'path'" for a database opened by path; nothing for one handed to the store.</summary>
-    internal static string Where(string? path) => path is null ? string.Empty : $" at '{path}'";
 }

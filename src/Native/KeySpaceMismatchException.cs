@@ -8,7 +8,7 @@ public sealed class KeySpaceMismatchException : RaftStorageException
 {
     /// <summary>Creates the error naming both key spaces.</summary>
     public KeySpaceMismatchException(LogKeySpace stored, LogKeySpace requested, string metaColumnFamily, string? path)
-        : base($"The database{KeySpaceMarker.Where(path)} holds a log written with key space {stored} (so says the marker in column family " +
+        : base($"The database{DatabaseLocation.Suffix(path)} holds a log written with key space {stored} (so says the marker in column family " +
                $"'{metaColumnFamily}'); the store was opened with {requested}. Open it with KeySpace = {stored}.")
     {
         Stored = stored;

@@ -50,7 +50,7 @@ public ref struct WireReader
     public ulong ReadUInt64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(sizeof(ulong)));
 
     /// <summary>
-    /// Reads an unsigned integer written by <see cref="WireWriter.WriteVarUInt64"/>. A value
+    /// Reads an unsigned integer written by <see cref="WireWriter.WriteVarUInt64(System.Buffers.IBufferWriter{byte}, ulong)"/>. A value
     /// that runs past ten bytes or past 64 bits is Invalid; a padded form (a zero high group, as
     /// in <c>80 00</c> for zero) is read as its value.
     /// </summary>

@@ -35,7 +35,7 @@ public static class WireWriter
         output.Advance(sizeof(ulong));
     }
 
-    /// <summary>The most bytes <see cref="WriteVarUInt64"/> writes: ten, for values of 2^63 and up.</summary>
+    /// <summary>The most bytes <see cref="WriteVarUInt64(IBufferWriter{byte}, ulong)"/> writes: ten, for values of 2^63 and up.</summary>
     public const int MaxVarUInt64Length = 10;
 
     /// <summary>
@@ -43,21 +43,29 @@ public static class WireWriter
     /// set on every byte but the last. Values under 128 take one byte, so small numbers (terms,
     /// node ids) cost one or two bytes instead of eight.
     /// </summary>
-    public static void WriteVarUInt64(IBufferWriter<byte> output, ulong value)
+    public static void WriteVarUInt64(IBufferWriter<byte> output, ulong value) =>
+        output.Advance(WriteVarUInt64(output.GetSpan(MaxVarUInt64Length), value));
+
+    /// <summary>
+    /// Writes <paramref name="value"/> as <see cref="WriteVarUInt64(IBufferWriter{byte}, ulong)"/>
+    /// does, at the start of <paramref name="destination"/>, and returns the bytes written: for a
+    /// caller that fills one span with several fields and advances its writer once.
+    /// </summary>
+    /// <exception cref="IndexOutOfRangeException"><paramref name="destination"/> is shorter than the value needs.</exception>
+    public static int WriteVarUInt64(Span<byte> destination, ulong value)
     {
-        var span = output.GetSpan(MaxVarUInt64Length);
         int length = 0;
         while (value >= 0x80)
         {
-            span[length++] = (byte)(value | 0x80);
+            destination[length++] = (byte)(value | 0x80);
             value >>= 7;
         }
 
-        span[length++] = (byte)value;
-        output.Advance(length);
+        destination[length++] = (byte)value;
+        return length;
     }
 
-    /// <summary>The bytes <see cref="WriteVarUInt64"/> writes for <paramref name="value"/>.</summary>
+    /// <summary>The bytes <see cref="WriteVarUInt64(IBufferWriter{byte}, ulong)"/> writes for <paramref name="value"/>.</summary>
     public static int VarUInt64Size(ulong value) => Math.Max(1, (64 - BitOperations.LeadingZeroCount(value) + 6) / 7);
 
     /// <summary>Writes raw bytes.</summary>

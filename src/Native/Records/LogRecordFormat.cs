@@ -58,9 +58,9 @@ public static class LogRecordFormat
         var header = output.GetSpan(MaxHeaderLength);
         header[0] = Version;
         header[1] = (byte)entry.Kind;
-        output.Advance(2);
-        WireWriter.WriteVarUInt64(output, entry.LogId.LeaderId.Term);
-        WireWriter.WriteVarUInt64(output, entry.LogId.LeaderId.NodeId);
+        int headerLength = 2 + WireWriter.WriteVarUInt64(header[2..], entry.LogId.LeaderId.Term);
+        headerLength += WireWriter.WriteVarUInt64(header[headerLength..], entry.LogId.LeaderId.NodeId);
+        output.Advance(headerLength);
         switch (entry.Kind)
         {
             case EntryKind.Normal:

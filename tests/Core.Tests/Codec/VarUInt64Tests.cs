@@ -6,7 +6,7 @@ using Xunit;
 namespace RaftToolkit.Core.Tests.Codec;
 
 /// <summary>
-/// The variable-length unsigned integer (LEB128) of <see cref="WireWriter.WriteVarUInt64"/> and
+/// The variable-length unsigned integer (LEB128) of <see cref="WireWriter.WriteVarUInt64(IBufferWriter{byte}, ulong)"/> (and its span form) and
 /// <see cref="WireReader.ReadVarUInt64"/>. CsCheck prints the seed of a failing case; set the
 /// CsCheck_Seed environment variable to it to replay.
 /// </summary>
@@ -35,6 +35,8 @@ public sealed class VarUInt64Tests
             {
                 var bytes = Encode(value);
                 Assert.Equal(WireWriter.VarUInt64Size(value), bytes.Length);
+                Span<byte> span = stackalloc byte[WireWriter.MaxVarUInt64Length];
+                Assert.Equal(bytes, span[..WireWriter.WriteVarUInt64(span, value)].ToArray());
                 Assert.Equal(value, Decode(bytes, out int consumed));
                 Assert.Equal(bytes.Length, consumed);
             });

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Hashing;
 using RaftToolkit.Core.Codec;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Native.Keys;
@@ -21,8 +19,7 @@ public sealed class FormatUpgradeTests : IDisposable
         var framed = WireCodec.Encode(1, entry, ModelFormats.Entry);
         var record = new byte[framed.Length + sizeof(uint)];
         framed.CopyTo(record, 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(framed.Length), (uint)XxHash3.HashToUInt64(framed, unchecked((long)entry.Index)));
-        return record;
+        return RecordChecksum.Reseal(record, entry.Index);
     }
 
     [Fact]

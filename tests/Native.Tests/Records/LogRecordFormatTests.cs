@@ -1,10 +1,9 @@
-using System.Buffers.Binary;
-using System.IO.Hashing;
 using CommunityToolkit.HighPerformance.Buffers;
 using CsCheck;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Records;
+using static RaftToolkit.Native.Tests.Records.RecordChecksum;
 
 namespace RaftToolkit.Native.Tests.Records;
 
@@ -37,14 +36,6 @@ public sealed class LogRecordFormatTests
         int length = LogRecordFormat.Encode(output, entry);
         Assert.Equal(output.WrittenCount, length);
         return output.WrittenSpan.ToArray();
-    }
-
-    /// <summary>Rewrites the checksum so a deliberately malformed body passes the checksum check.</summary>
-    private static byte[] Reseal(byte[] record, ulong index)
-    {
-        uint checksum = (uint)XxHash3.HashToUInt64(record.AsSpan(0, record.Length - 4), unchecked((long)index));
-        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(record.Length - 4), checksum);
-        return record;
     }
 
     [Fact]
