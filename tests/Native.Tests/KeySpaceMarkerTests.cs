@@ -88,4 +88,20 @@ public sealed class KeySpaceMarkerTests : IDisposable
         await using var store = RocksDbLogStore.Open(path, In(LogKeySpace.GroupPrefixed));
         Assert.Equal([Group], await store.ListGroupsAsync());
     }
+
+    [Fact]
+    public async Task ANewDatabasesMarkerLeavesNoWriteInTheMemtableToPinItsFirstWal()
+    {
+        // A write in a column family's memtable keeps the WAL holding it alive, and a live WAL
+        // cannot be reused: the marker, the meta column family's only write until a vote, would
+        // keep every WAL after the first from being a reused one.
+        using var db = RocksDbLogStore.OpenDatabase(_dir.Sub("new"), In(LogKeySpace.GroupPrefixed));
+        await using (RocksDbLogStore.Attach(db, In(LogKeySpace.GroupPrefixed)))
+        {
+        }
+
+        var meta = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily);
+        Assert.Equal("0", db.GetProperty("rocksdb.num-entries-active-mem-table", meta));
+        Assert.Equal([1, 1], db.Get(LogKeys.KeySpaceMarkerKey.ToArray(), meta));
+    }
 }
