@@ -65,7 +65,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         _writeOptions = new WriteOptions().SetSync(options.SyncMode == LogSyncMode.Sync);
         _readOptions = new ReadOptions();
         _requests = new RequestPool();
-        _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, orderByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup);
+        _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup);
         if (_space == LogKeySpace.Flat)
         {
             _flatView = StateOf(options.FlatGroupId);

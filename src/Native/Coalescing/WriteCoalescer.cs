@@ -11,11 +11,11 @@ namespace RaftToolkit.Native.Coalescing;
 /// (synced) RocksDB write, and tells each caller when its write is durable.
 /// </summary>
 /// <remarks>
-/// <para>Order: a request is checked against the group caches and taken into the open batch
-/// under one gate, so batches, and requests within them, are in submission order. The writer
-/// copies a batch's operations into the native batch outside the gate, grouped by group in a
-/// group-prefixed store (see <see cref="NativeWriteBatch.Fill"/>); every group's writes apply
-/// in the order issued.</para>
+/// <para>Order: a request is checked against the group caches and copied into the open native
+/// batch under one gate, so batches, and requests within them, are in submission order, and
+/// every group's writes apply in the order issued. In a group-prefixed store, a request's
+/// operations go in in group order, and callers are answered so that the next batch tends to
+/// arrive in group order too (see <see cref="NativeWriteBatch.Add"/>).</para>
 /// <para>Writing: when no write is in flight, the submitting thread writes its batch itself (a
 /// lone appender pays no thread hop); requests that arrive meanwhile collect in the next batch,
 /// which a thread-pool work item writes as soon as the current write returns. Batches are
@@ -35,9 +35,6 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     private readonly ObjectPool<NativeWriteBatch> _batches;
     private readonly nint _db;
     private readonly nint _writeOptions;
-    private readonly nint _logFamily;
-    private readonly nint _metaFamily;
-    private readonly bool _orderByGroup;
     private readonly int _maxBatchBytes;
     private readonly int _maxBatchOperations;
     private readonly Action<GroupLogState>? _onGroupRemoved;
@@ -66,18 +63,15 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     /// <summary>Test seam: when set, the next native write fails with this error instead of being issued.</summary>
     private Exception? _injectedFailure;
 
-    public WriteCoalescer(nint db, nint writeOptions, nint logFamily, nint metaFamily, bool orderByGroup, int maxBatchBytes, int maxBatchOperations, Action<GroupLogState>? onGroupRemoved)
+    public WriteCoalescer(nint db, nint writeOptions, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, Action<GroupLogState>? onGroupRemoved)
     {
         _db = db;
         _writeOptions = writeOptions;
-        _logFamily = logFamily;
-        _metaFamily = metaFamily;
-        _orderByGroup = orderByGroup;
         _maxBatchBytes = maxBatchBytes;
         _maxBatchOperations = maxBatchOperations;
         _onGroupRemoved = onGroupRemoved;
         // The provider's pool disposes native batches it does not retain, and all of them when disposed.
-        _batches = new DefaultObjectPoolProvider { MaximumRetained = 16 }.Create(new BatchPolicy());
+        _batches = new DefaultObjectPoolProvider { MaximumRetained = 16 }.Create(new BatchPolicy(logFamily, metaFamily, keysByGroup));
     }
 
     /// <summary>The lock guarding the group caches (and the coalescer's queue).</summary>
@@ -186,9 +180,6 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
                 }
             }
 
-            // Outside the gate: the batch left the queue, and its requests' buffers stay untouched
-            // until they are completed.
-            batch.Fill(_logFamily, _metaFamily, _orderByGroup);
             var error = WriteNative(batch);
             if (error is not null)
             {
@@ -298,9 +289,9 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         _batches.Return(batch);
     }
 
-    private sealed class BatchPolicy : PooledObjectPolicy<NativeWriteBatch>
+    private sealed class BatchPolicy(nint logFamily, nint metaFamily, bool keysByGroup) : PooledObjectPolicy<NativeWriteBatch>
     {
-        public override NativeWriteBatch Create() => new();
+        public override NativeWriteBatch Create() => new(logFamily, metaFamily, keysByGroup);
 
         public override bool Return(NativeWriteBatch obj) => true;
     }

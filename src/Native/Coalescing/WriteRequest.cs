@@ -157,7 +157,8 @@ internal sealed class WriteRequest : IValueTaskSource
     {
         var (keyOffset, keyLength) = WriteMetaKey(space, state.GroupId, MetaLabel.Vote);
         int valueOffset = Data.WrittenCount;
-        int valueLength = MetaRecordFormat.EncodeVote(Data, vote);
+        MetaRecordFormat.EncodeVote(Data, vote);
+        int valueLength = Data.WrittenCount - valueOffset;
         AddOp(new(StagedKind.Put, StagedFamily.Meta, keyOffset, keyLength, valueOffset, valueLength));
         AddCheck(new(state, CheckKind.None, null, default, default));
     }
@@ -381,7 +382,8 @@ internal sealed class WriteRequest : IValueTaskSource
     {
         var (keyOffset, keyLength) = WriteMetaKey(space, groupId, label);
         int valueOffset = Data.WrittenCount;
-        int valueLength = MetaRecordFormat.EncodeLogId(Data, logId);
+        MetaRecordFormat.EncodeLogId(Data, logId);
+        int valueLength = Data.WrittenCount - valueOffset;
         AddOp(new(StagedKind.Put, StagedFamily.Meta, keyOffset, keyLength, valueOffset, valueLength));
     }
 

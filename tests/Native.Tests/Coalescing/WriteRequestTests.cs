@@ -1,4 +1,3 @@
-using Microsoft.Extensions.ObjectPool;
 using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Keys;
 using static RaftToolkit.Native.Tests.TestEntries;
@@ -11,21 +10,7 @@ public sealed class WriteRequestTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private sealed class Policy : PooledObjectPolicy<WriteRequest>
-    {
-        public ObjectPool<WriteRequest>? Pool { get; set; }
-
-        public override WriteRequest Create() => new(Pool!);
-
-        public override bool Return(WriteRequest obj) => true;
-    }
-
-    private static WriteRequest NewRequest()
-    {
-        var policy = new Policy();
-        policy.Pool = new DefaultObjectPool<WriteRequest>(policy);
-        return policy.Pool.Get();
-    }
+    private static WriteRequest NewRequest() => RequestPool.Create().Get();
 
     [Fact]
     public async Task AReusedRequestKeepsItsBufferForSmallWritesAndGivesBackOneGrownForALargeWrite()
