@@ -26,6 +26,11 @@ internal static class DatabaseTuning
             db.SetWalDir(walDirectory);
         }
 
+        if (options.FlushColumnFamiliesTogether)
+        {
+            RocksDbSharp.Native.Instance.rocksdb_options_set_atomic_flush(db.Handle, 1);
+        }
+
         if (options.EnablePipelinedWrite)
         {
             RocksDbSharp.Native.Instance.rocksdb_options_set_enable_pipelined_write(db.Handle, 1);

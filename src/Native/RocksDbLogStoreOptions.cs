@@ -71,7 +71,9 @@ public sealed class RocksDbLogStoreOptions
     /// with data in it has flushed. RocksDB's own bound is four times the memtables of all
     /// column families (2 GiB here), so without this the meta family would keep up to 2 GiB of
     /// WAL alive: that much disk, that much to replay after a crash, and no finished WAL to
-    /// reuse (see <see cref="WalRecycleFileCount"/>).
+    /// reuse (see <see cref="WalRecycleFileCount"/>). With
+    /// <see cref="FlushColumnFamiliesTogether"/> (the default), the meta family flushes with the
+    /// log, and this bound is the backstop.
     /// </summary>
     public ulong? MaxTotalWalSize { get; set; }
 
@@ -134,6 +136,20 @@ public sealed class RocksDbLogStoreOptions
     /// leftover records from new ones by the log number each record carries.
     /// </summary>
     public ulong WalRecycleFileCount { get; set; } = 2;
+
+    /// <summary>
+    /// Flush both column families whenever either flushes (RocksDB's atomic flush; default
+    /// true). A WAL file is freed, and can be reused (<see cref="WalRecycleFileCount"/>), only
+    /// once every column family with data in it has flushed. The meta column family takes a few
+    /// small writes (votes, commit and purge marks) and seldom fills a memtable, so on its own it
+    /// would keep each finished WAL alive until the WAL bound (<see cref="MaxTotalWalSize"/>)
+    /// forced it to flush, and most WALs would be new files, whose synced writes cost more. Flushed
+    /// with the log, it frees each WAL as soon as the log's memtable is flushed: with a commit
+    /// mark saved every millisecond beside 64 concurrent appenders, a synced round took
+    /// 269-273 µs instead of 340-344 µs. The cost is one small table file of the meta column
+    /// family per write buffer of log.
+    /// </summary>
+    public bool FlushColumnFamiliesTogether { get; set; } = true;
 
     /// <summary>
     /// How many of RocksDB's own text logs (<c>LOG</c>, and <c>LOG.old.*</c> from earlier opens)

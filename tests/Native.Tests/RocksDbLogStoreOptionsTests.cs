@@ -63,6 +63,38 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         Assert.Contains("wal_recovery_mode=kPointInTimeRecovery", written, StringComparison.Ordinal);
         Assert.Contains("recycle_log_file_num=2", written, StringComparison.Ordinal);
         Assert.Contains($"max_total_wal_size={256 << 20}", written, StringComparison.Ordinal);
+        Assert.Contains("atomic_flush=true", written, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true, "0")]
+    [InlineData(false, "1")]
+    public async Task TheMetaColumnFamilyFlushesWithTheLogSoItKeepsNoFinishedWalAlive(bool together, string metaEntriesLeft)
+    {
+        var options = new RocksDbLogStoreOptions { WriteBufferSize = 64 << 10, FlushColumnFamiliesTogether = together };
+        using var db = RocksDbLogStore.OpenDatabase(_dir.Sub("db"), options);
+        await using (var store = RocksDbLogStore.Attach(db, options))
+        {
+            var log = store.ForGroup(1);
+            await log.SaveVoteAsync(new Core.Model.Vote(new Core.Model.LeaderId(1, 1), false));
+
+            // Four write buffers of log: the log column family flushes at least three times.
+            for (ulong first = 0; first < 64; first += 8)
+            {
+                await log.AppendAsync(Range(1, first, 8, payloadBytes: 4096), IgnoringCallback.Instance);
+            }
+        }
+
+        var logFamily = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (db.GetProperty("rocksdb.num-running-flushes") != "0" || db.GetProperty("rocksdb.mem-table-flush-pending", logFamily) != "0")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the log column family's flushes did not finish in 30 s");
+            await Task.Delay(10);
+        }
+
+        var meta = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily);
+        Assert.Equal(metaEntriesLeft, db.GetProperty("rocksdb.num-entries-active-mem-table", meta));
     }
 
     [Fact]
