@@ -157,8 +157,7 @@ internal sealed class WriteRequest : IValueTaskSource
     {
         var (keyOffset, keyLength) = WriteMetaKey(space, state.GroupId, MetaLabel.Vote);
         int valueOffset = Data.WrittenCount;
-        MetaRecordFormat.EncodeVote(Data, vote);
-        int valueLength = Data.WrittenCount - valueOffset;
+        int valueLength = MetaRecordFormat.EncodeVote(Data, vote);
         AddOp(new(StagedKind.Put, StagedFamily.Meta, keyOffset, keyLength, valueOffset, valueLength));
         AddCheck(new(state, CheckKind.None, null, default, default));
     }
@@ -382,8 +381,7 @@ internal sealed class WriteRequest : IValueTaskSource
     {
         var (keyOffset, keyLength) = WriteMetaKey(space, groupId, label);
         int valueOffset = Data.WrittenCount;
-        MetaRecordFormat.EncodeLogId(Data, logId);
-        int valueLength = Data.WrittenCount - valueOffset;
+        int valueLength = MetaRecordFormat.EncodeLogId(Data, logId);
         AddOp(new(StagedKind.Put, StagedFamily.Meta, keyOffset, keyLength, valueOffset, valueLength));
     }
 

@@ -1,6 +1,5 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using CommunityToolkit.HighPerformance.Buffers;
+using System.Buffers.Binary;
 using System.IO.Hashing;
 using RaftToolkit.Core.Codec;
 using RaftToolkit.Core.Model;
@@ -36,6 +35,8 @@ public static class LogRecordFormat
 
     private const int ChecksumLength = sizeof(uint);
 
+    /// <summary>Version, kind, and the two varints of the leader id, at their longest.</summary>
+    private const int MaxHeaderLength = 2 + (2 * WireWriter.MaxVarUInt64Length);
 
     /// <summary>The exact stored size of <paramref name="entry"/>.</summary>
     public static int RecordSize(in Entry entry)
@@ -51,36 +52,28 @@ public static class LogRecordFormat
     }
 
     /// <summary>Appends the record of <paramref name="entry"/> to <paramref name="output"/> and returns its length.</summary>
-    /// <remarks>
-    /// The record's size is known before it is written (<see cref="RecordSize"/>), so it is
-    /// written in place, into one span of <paramref name="output"/>, and sealed there: one
-    /// request for room and one copy of the entry's data.
-    /// </remarks>
-    public static int Encode(IBufferWriter<byte> output, in Entry entry)
+    public static int Encode(ArrayPoolBufferWriter<byte> output, in Entry entry)
     {
-        int size = RecordSize(entry);
-        Span<byte> record;
-        if (entry.Kind == EntryKind.Membership)
+        int start = output.WrittenCount;
+        var header = output.GetSpan(MaxHeaderLength);
+        header[0] = Version;
+        header[1] = (byte)entry.Kind;
+        int headerLength = 2 + WireWriter.WriteVarUInt64(header[2..], entry.LogId.LeaderId.Term);
+        headerLength += WireWriter.WriteVarUInt64(header[headerLength..], entry.LogId.LeaderId.NodeId);
+        output.Advance(headerLength);
+        switch (entry.Kind)
         {
-            // The membership codec writes to a buffer writer; this one is the record's body.
-            var memory = output.GetMemory(size)[..size];
-            record = memory.Span;
-            int headerLength = WriteHeader(record, entry);
-            ModelFormats.WriteMembership(new MemoryBufferWriter<byte>(memory[headerLength..^ChecksumLength]), entry.Membership!);
-        }
-        else
-        {
-            record = output.GetSpan(size)[..size];
-            int headerLength = WriteHeader(record, entry);
-            if (entry.Kind == EntryKind.Normal)
-            {
-                entry.Data.Span.CopyTo(record[headerLength..]);
-            }
+            case EntryKind.Normal:
+                WireWriter.WriteBytes(output, entry.Data.Span);
+                break;
+            case EntryKind.Membership:
+                ModelFormats.WriteMembership(output, entry.Membership!);
+                break;
         }
 
-        BinaryPrimitives.WriteUInt32LittleEndian(record[^ChecksumLength..], Checksum(record[..^ChecksumLength], entry.Index));
-        output.Advance(size);
-        return size;
+        uint checksum = Checksum(output.WrittenSpan[start..], entry.Index);
+        WireWriter.WriteUInt32(output, checksum);
+        return output.WrittenCount - start;
     }
 
     /// <summary>Decodes and verifies the record of <paramref name="groupId"/> stored at <paramref name="index"/>.</summary>
@@ -204,15 +197,6 @@ public static class LogRecordFormat
         }
 
         return entry;
-    }
-
-    /// <summary>Writes version, kind and leader id at the start of <paramref name="record"/>; returns their length.</summary>
-    private static int WriteHeader(Span<byte> record, in Entry entry)
-    {
-        record[0] = Version;
-        record[1] = (byte)entry.Kind;
-        int length = 2 + WireWriter.WriteVarUInt64(record[2..], entry.LogId.LeaderId.Term);
-        return length + WireWriter.WriteVarUInt64(record[length..], entry.LogId.LeaderId.NodeId);
     }
 
     private static uint Checksum(ReadOnlySpan<byte> framed, ulong index) => (uint)XxHash3.HashToUInt64(framed, unchecked((long)index));

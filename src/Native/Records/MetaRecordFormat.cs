@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using RaftToolkit.Core.Codec;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Native.Keys;
@@ -14,11 +14,21 @@ public static class MetaRecordFormat
     /// <summary>The format version written today.</summary>
     public const byte Version = 1;
 
-    /// <summary>Appends the record of <paramref name="vote"/>.</summary>
-    public static void EncodeVote(IBufferWriter<byte> output, Vote vote) => WireCodec.Encode(Version, vote, ModelFormats.Vote, output);
+    /// <summary>Appends the record of <paramref name="vote"/> and returns its length.</summary>
+    public static int EncodeVote(ArrayPoolBufferWriter<byte> output, Vote vote)
+    {
+        int start = output.WrittenCount;
+        WireCodec.Encode(Version, vote, ModelFormats.Vote, output);
+        return output.WrittenCount - start;
+    }
 
-    /// <summary>Appends the record of a log id (committed, last purged).</summary>
-    public static void EncodeLogId(IBufferWriter<byte> output, LogId? logId) => WireCodec.Encode(Version, logId, ModelFormats.OptionalLogId, output);
+    /// <summary>Appends the record of a log id (committed, last purged) and returns its length.</summary>
+    public static int EncodeLogId(ArrayPoolBufferWriter<byte> output, LogId? logId)
+    {
+        int start = output.WrittenCount;
+        WireCodec.Encode(Version, logId, ModelFormats.OptionalLogId, output);
+        return output.WrittenCount - start;
+    }
 
     /// <summary>Decodes a stored vote.</summary>
     /// <exception cref="MetaRecordCorruptionException">The record does not decode.</exception>
