@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using RaftToolkit.Native;
+using RaftToolkit.Native.Diagnostics;
 
 namespace RaftToolkit.Benchmarks.Store;
 
@@ -16,7 +18,9 @@ namespace RaftToolkit.Benchmarks.Store;
 /// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- steady [appenders] [entry bytes] [slices] [entries per slice]</c>
 /// (defaults: 64 appenders, 128 B, 40 slices a side of 256 writes' worth of entries): prints the
 /// ratio raw time ÷ store time over the whole run, the median and range of the slice pairs'
-/// ratios, and both sides' time per entry. Each store slice starts its appenders from idle, and
+/// ratios, both sides' time per entry, and how a round splits: the synced write (time inside
+/// RocksDB's write call) against everything else (building the batch; for the store, completing
+/// the appends and taking the next ones). Each store slice starts its appenders from idle, and
 /// an idle store writes the first append alone: one extra write in 257, against the store.
 /// </remarks>
 internal static class SteadyStateAppendComparison
@@ -33,6 +37,7 @@ internal static class SteadyStateAppendComparison
         int rounds = Math.Max(1, ArgOr(args, 3, 256 * appenders) / appenders);
         int groups = Math.Max(Groups, appenders);
 
+        using var storeWrites = new StoreWriteTimes();
         using var env = new StoreBenchEnvironment();
         var options = new RocksDbLogStoreOptions();
         var rawDb = RocksDbLogStore.OpenDatabase(env.Path("raw"), options);
@@ -76,6 +81,8 @@ internal static class SteadyStateAppendComparison
 
             double rawTotal = 0;
             double storeTotal = 0;
+            raw.WriteTicks = raw.Writes = 0;
+            storeWrites.Reset();
             var pairRatios = new List<double>(slices);
             for (int slice = 0; slice < slices; slice++)
             {
@@ -102,7 +109,9 @@ internal static class SteadyStateAppendComparison
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{appenders} appenders, {entryBytes} B entries, {slices} slices of {rounds * appenders} entries a side: " +
                 $"ratio (raw time / store time) {rawTotal / storeTotal:F2}; slice pairs median {pairRatios[slices / 2]:F2}, range {pairRatios[0]:F2}-{pairRatios[^1]:F2}; " +
-                $"raw {rawTotal / entries:F2} us/entry, store {storeTotal / entries:F2} us/entry"));
+                $"raw {rawTotal / entries:F2} us/entry, store {storeTotal / entries:F2} us/entry; " +
+                $"a round: raw {rawTotal / raw.Writes:F0} us with a {Stopwatch.GetElapsedTime(0, raw.WriteTicks).TotalMicroseconds / raw.Writes:F0} us write, " +
+                $"store {storeTotal / storeWrites.Count:F0} us with a {storeWrites.TotalMicroseconds / storeWrites.Count:F0} us write"));
         }
         finally
         {
@@ -112,4 +121,43 @@ internal static class SteadyStateAppendComparison
 
     private static int ArgOr(string[] args, int position, int fallback) =>
         args.Length > position ? int.Parse(args[position], CultureInfo.InvariantCulture) : fallback;
+}
+
+/// <summary>Sums the store's write latency (its <c>raftkit.storage.write_latency</c> instrument) while alive.</summary>
+internal sealed class StoreWriteTimes : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private double _totalMilliseconds;
+    private long _count;
+
+    public StoreWriteTimes()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == StorageMetrics.MeterName && instrument.Name == "raftkit.storage.write_latency")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+
+        // Only the coalescer's writing thread records, one write at a time.
+        _listener.SetMeasurementEventCallback<double>((_, milliseconds, _, _) =>
+        {
+            _totalMilliseconds += milliseconds;
+            _count++;
+        });
+        _listener.Start();
+    }
+
+    public long Count => _count;
+
+    public double TotalMicroseconds => _totalMilliseconds * 1000;
+
+    public void Reset()
+    {
+        _totalMilliseconds = 0;
+        _count = 0;
+    }
+
+    public void Dispose() => _listener.Dispose();
 }

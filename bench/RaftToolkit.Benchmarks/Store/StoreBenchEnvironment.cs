@@ -130,8 +130,17 @@ internal sealed class RawRocksDbWriter : IDisposable
             _batch.Put(_key, _value, _family);
         }
 
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         _db.Write(_batch, _writeOptions);
+        WriteTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        Writes++;
     }
+
+    /// <summary>Stopwatch ticks spent inside RocksDB's write call (fsync included), over <see cref="Writes"/> writes.</summary>
+    public long WriteTicks { get; set; }
+
+    /// <summary>Writes issued since <see cref="WriteTicks"/> was last reset.</summary>
+    public long Writes { get; set; }
 
     public void Dispose()
     {
