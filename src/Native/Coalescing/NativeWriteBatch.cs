@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RaftToolkit.Native.Interop;
 using RaftToolkit.Native.Keys;
 
@@ -18,13 +19,10 @@ internal sealed class NativeWriteBatch : IDisposable
 
     private WriteRequest[] _requests = new WriteRequest[64];
 
-    /// <summary>The group of each request's first operation, in group order (0 when keys carry no group).</summary>
-    private ulong[] _firstGroups = new ulong[64];
-
     /// <summary>Scratch for putting one request's operations, or completing the requests, in group order; kept with the pooled batch.</summary>
     private OpOrder[] _order = new OpOrder[64];
 
-    /// <summary>The group of the last operation put into the native batch.</summary>
+    /// <summary>The group of the last operation put into the native batch (0 while empty, so a first request is always in order).</summary>
     private ulong _lastGroup;
 
     /// <summary>Every request so far continued the batch in group order.</summary>
@@ -84,7 +82,6 @@ internal sealed class NativeWriteBatch : IDisposable
         if (RequestCount == _requests.Length)
         {
             Array.Resize(ref _requests, _requests.Length * 2);
-            Array.Resize(ref _firstGroups, _requests.Length);
         }
 
         var ops = ListInGroupOrder(request, out ulong firstGroup, out ulong lastGroup);
@@ -93,10 +90,9 @@ internal sealed class NativeWriteBatch : IDisposable
             Put(request, request.Ops[op.Op]);
         }
 
-        _inGroupOrder &= RequestCount == 0 || firstGroup >= _lastGroup;
+        _inGroupOrder &= firstGroup >= _lastGroup;
         _singleGroupRequests &= firstGroup == lastGroup;
         _lastGroup = lastGroup;
-        _firstGroups[RequestCount] = firstGroup;
         _requests[RequestCount++] = request;
         OperationCount += request.OpCount;
         ByteCount += request.Data.WrittenCount;
@@ -111,29 +107,18 @@ internal sealed class NativeWriteBatch : IDisposable
     private Span<OpOrder> ListInGroupOrder(WriteRequest request, out ulong firstGroup, out ulong lastGroup)
     {
         var ops = request.Ops;
-        if (ops.IsEmpty)
-        {
-            firstGroup = lastGroup = _lastGroup;
-            return [];
-        }
-
-        if (_order.Length < ops.Length)
-        {
-            _order = new OpOrder[Math.Max(ops.Length, _order.Length * 2)];
-        }
-
-        var data = request.Data.WrittenSpan;
+        Debug.Assert(!ops.IsEmpty, "every staged request holds at least one operation");
+        var order = OrderScratch(ops.Length);
         bool inOrder = true;
         ulong previous = 0;
         for (int o = 0; o < ops.Length; o++)
         {
-            ulong group = _keysByGroup ? LogKeys.ReadGroupId(data[ops[o].KeyOffset..]) : 0;
+            ulong group = GroupOf(request, ops[o]);
             inOrder &= group >= previous;
             previous = group;
-            _order[o] = new OpOrder(group, 0, o);
+            order[o] = new OpOrder(group, 0, o);
         }
 
-        var order = _order.AsSpan(0, ops.Length);
         if (!inOrder)
         {
             order.Sort();
@@ -143,6 +128,21 @@ internal sealed class NativeWriteBatch : IDisposable
         lastGroup = order[^1].Group;
         return order;
     }
+
+    /// <summary>The first <paramref name="length"/> slots of <see cref="_order"/>, grown (and kept) when too short.</summary>
+    private Span<OpOrder> OrderScratch(int length)
+    {
+        if (_order.Length < length)
+        {
+            _order = new OpOrder[Math.Max(length, _order.Length * 2)];
+        }
+
+        return _order.AsSpan(0, length);
+    }
+
+    /// <summary>The group <paramref name="op"/> writes to; 0 for every operation when keys carry no group.</summary>
+    private ulong GroupOf(WriteRequest request, in StagedOp op) =>
+        _keysByGroup ? LogKeys.ReadGroupId(request.Data.WrittenSpan[op.KeyOffset..]) : 0;
 
     private unsafe void Put(WriteRequest request, in StagedOp op)
     {
@@ -192,15 +192,11 @@ internal sealed class NativeWriteBatch : IDisposable
             return;
         }
 
-        if (_order.Length < RequestCount)
-        {
-            _order = new OpOrder[Math.Max(RequestCount, _order.Length * 2)];
-        }
-
-        var order = _order.AsSpan(0, RequestCount);
+        var order = OrderScratch(RequestCount);
         for (int r = 0; r < order.Length; r++)
         {
-            order[r] = new OpOrder(_firstGroups[r], r, 0);
+            // Each request wrote one group, so any of its operations names it.
+            order[r] = new OpOrder(GroupOf(_requests[r], _requests[r].Ops[0]), r, 0);
         }
 
         order.Sort();

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Microsoft.Extensions.ObjectPool;
+using RaftToolkit.Core.Codec;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Keys;
@@ -114,34 +115,19 @@ public sealed class NativeWriteBatchTests : IDisposable
     {
         byte[] rep = RocksDbSharp.Native.Instance.rocksdb_writebatch_data(batch.Handle);
         var keys = new List<(ulong, ulong)>();
-        int at = 12;
-        while (at < rep.Length)
+
+        // RocksDB's varints are LEB128, the wire codec's own.
+        var reader = new WireReader(rep.AsSpan(12));
+        while (reader.Remaining > 0)
         {
-            Assert.Equal(5, rep[at++]);
-            ReadVarint(rep, ref at);
-            int keyLength = ReadVarint(rep, ref at);
-            var key = rep.AsSpan(at, keyLength);
+            Assert.Equal(5, reader.ReadByte());
+            reader.ReadVarUInt64();
+            var key = reader.ReadBytes((int)reader.ReadVarUInt64());
             keys.Add((BinaryPrimitives.ReadUInt64BigEndian(key), BinaryPrimitives.ReadUInt64BigEndian(key[^8..])));
-            at += keyLength;
-            int valueLength = ReadVarint(rep, ref at);
-            at += valueLength;
+            reader.ReadBytes((int)reader.ReadVarUInt64());
         }
 
         return keys;
-    }
-
-    private static int ReadVarint(byte[] bytes, ref int at)
-    {
-        int value = 0;
-        for (int shift = 0; ; shift += 7)
-        {
-            byte b = bytes[at++];
-            value |= (b & 0x7f) << shift;
-            if (b < 0x80)
-            {
-                return value;
-            }
-        }
     }
 
     private sealed class Answer(List<string> answered, string name) : IFlushCallback
