@@ -44,8 +44,8 @@ internal static class SteadyStateAppendComparison
         StoreBenchEnvironment.AgeWal(rawDb, StoreBenchEnvironment.DefaultAgingBytes);
         using var raw = new RawRocksDbWriter(rawDb, groups, entryBytes);
         using var storeDb = RocksDbLogStore.OpenDatabase(env.Path("store"), options);
-        StoreBenchEnvironment.AgeWal(storeDb, StoreBenchEnvironment.DefaultAgingBytes);
         var store = RocksDbLogStore.Attach(storeDb, options);
+        StoreBenchEnvironment.AgeWal(storeDb, StoreBenchEnvironment.DefaultAgingBytes);
         try
         {
             var workload = new ConcurrentAppendWorkload(store, groups, appenders, entryBytes);
