@@ -20,7 +20,8 @@ namespace RaftToolkit.Benchmarks.Store;
 /// ratio raw time ÷ store time over the whole run, the median and range of the slice pairs'
 /// ratios, both sides' time per entry, and how a round splits: the synced write (time inside
 /// RocksDB's write call) against everything else (building the batch; for the store, completing
-/// the appends and taking the next ones). Each store slice starts its appenders from idle, and
+/// the appends and taking the next ones), and how many writes the store took per round of
+/// appends (1 in steady state). Each store slice starts its appenders from idle, and
 /// an idle store writes the first append alone: one extra write in 257, against the store.
 /// Keep slices at the default 256 rounds for (c) too (<c>steady 1024 1024 10</c>): 1,024
 /// appenders start over a few writes, and more while a background flush holds the cores (17
@@ -115,7 +116,8 @@ internal static class SteadyStateAppendComparison
                 $"ratio (raw time / store time) {rawTotal / storeTotal:F2}; slice pairs median {pairRatios[slices / 2]:F2}, range {pairRatios[0]:F2}-{pairRatios[^1]:F2}; " +
                 $"raw {rawTotal / entries:F2} us/entry, store {storeTotal / entries:F2} us/entry; " +
                 $"a round: raw {rawTotal / raw.Writes:F0} us with a {Stopwatch.GetElapsedTime(0, raw.WriteTicks).TotalMicroseconds / raw.Writes:F0} us write, " +
-                $"store {storeTotal / storeWrites.Count:F0} us with a {storeWrites.TotalMicroseconds / storeWrites.Count:F0} us write"));
+                $"store {storeTotal / storeWrites.Count:F0} us with a {storeWrites.TotalMicroseconds / storeWrites.Count:F0} us write, " +
+                $"{storeWrites.Count / ((double)slices * rounds):F3} writes a round"));
         }
         finally
         {
