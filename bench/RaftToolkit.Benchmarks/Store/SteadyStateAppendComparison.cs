@@ -49,8 +49,7 @@ internal static class SteadyStateAppendComparison
         StoreBenchEnvironment.AgeWal(rawDb, StoreBenchEnvironment.DefaultAgingBytes);
         using var raw = new RawRocksDbWriter(rawDb, groups, entryBytes);
         using var storeDb = RocksDbLogStore.OpenDatabase(env.Path("store"), options);
-        var store = RocksDbLogStore.Attach(storeDb, options);
-        StoreBenchEnvironment.AgeWal(storeDb, StoreBenchEnvironment.DefaultAgingBytes);
+        var store = StoreBenchEnvironment.AttachAged(storeDb, options);
         try
         {
             var workload = new ConcurrentAppendWorkload(store, groups, appenders, entryBytes);

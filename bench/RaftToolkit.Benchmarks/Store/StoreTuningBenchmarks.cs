@@ -36,14 +36,12 @@ public class StoreTuningBenchmarks
         _env = new StoreBenchEnvironment();
         var tuning = new RocksDbLogStoreOptions();
         _tunedDb = RocksDbLogStore.OpenDatabase(_env.Path("tuned"), tuning);
-        _tuned = RocksDbLogStore.Attach(_tunedDb, tuning);
-        StoreBenchEnvironment.AgeWal(_tunedDb, StoreBenchEnvironment.DefaultAgingBytes);
+        _tuned = StoreBenchEnvironment.AttachAged(_tunedDb, tuning);
         var families = new ColumnFamilies();
         families.Add(RocksDbLogStoreOptions.DefaultLogColumnFamily, new ColumnFamilyOptions());
         families.Add(RocksDbLogStoreOptions.DefaultMetaColumnFamily, new ColumnFamilyOptions());
         _plainDb = RocksDb.Open(new DbOptions().SetCreateIfMissing(true).SetCreateMissingColumnFamilies(true), _env.Path("plain"), families);
-        _plain = RocksDbLogStore.Attach(_plainDb);
-        StoreBenchEnvironment.AgeWal(_plainDb, StoreBenchEnvironment.DefaultAgingBytes);
+        _plain = StoreBenchEnvironment.AttachAged(_plainDb);
         _tunedWorkload = new ConcurrentAppendWorkload(_tuned, Groups, Appenders, 128);
         _plainWorkload = new ConcurrentAppendWorkload(_plain, Groups, Appenders, 128);
     }
