@@ -31,9 +31,10 @@ internal static class KeySpaceMarker
         var stored = db.Get(key, metaFamily);
         if (stored is null)
         {
-            // Synced whatever the store's sync mode: it is written once per database.
+            // Durable through the flush (a synced table file and manifest), whatever the store's
+            // sync mode; a crash before it leaves no marker, and the next open writes it again.
             byte[] marker = [MarkerVersion, Encode(requested)];
-            db.Put(key, marker, metaFamily, new WriteOptions().SetSync(true));
+            db.Put(key, marker, metaFamily);
             FlushMarker(db, metaFamily, metaFamilyName, path);
             return;
         }
@@ -51,7 +52,7 @@ internal static class KeySpaceMarker
         }
     }
 
-    /// <summary>Moves the marker from the memtable into a table file of its own.</summary>
+    /// <summary>Moves the marker from the memtable into a table file of its own, durably.</summary>
     /// <remarks>
     /// Why: a write that sits in a column family's memtable keeps the WAL holding it alive. Left
     /// there, the marker would pin the database's first WAL until the meta column family's next
