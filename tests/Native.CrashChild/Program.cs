@@ -14,6 +14,8 @@ using RaftToolkit.Native.CrashChild;
 //   READY
 //   A <group> <last index>     entries up to <last index> are durable
 //   V <group> <term>           a vote of <term> is durable
+//   F <error>                  a writer's write failed: the store stopped (one line per writer)
+// Exit code: 3 when the store stopped after an I/O error (a writer printed F).
 if (args.Length is not (4 or 5))
 {
     Console.Error.WriteLine("usage: <db path> <seed> <groups> <writers> [write buffer bytes]");
@@ -48,38 +50,50 @@ for (int w = 0; w < writers; w++)
     int writer = w;
     tasks[w] = Task.Run(async () =>
     {
-        // Each group belongs to one writer, so its writes are issued in order.
         var random = new Random(seed * 7919 + writer);
-        while (true)
+        try
         {
-            int g = writer + (writers * random.Next((groups - writer + writers - 1) / writers));
-            var log = store.ForGroup((ulong)g);
-            if (random.Next(10) == 0)
-            {
-                ulong term = ++terms[g];
-                await log.SaveVoteAsync(new Vote(term, (ulong)writer));
-                Console.Out.WriteLine($"V {g} {term}");
-            }
-            else
-            {
-                int count = 1 + random.Next(3);
-                var entries = new Entry[count];
-                for (int i = 0; i < count; i++)
-                {
-                    ulong index = next[g] + (ulong)i;
-                    entries[i] = Entry.Normal(new LogId(terms[g], 0, index), CrashPayload.For((ulong)g, index));
-                }
-
-                await log.AppendAsync(entries, NoCallback.Instance);
-                next[g] += (ulong)count;
-                Console.Out.WriteLine($"A {g} {next[g] - 1}");
-            }
+            await WriteForever(writer, random);
+        }
+        catch (StoreFailedException e)
+        {
+            Console.Out.WriteLine($"F {e.InnerException?.Message ?? e.Message}");
         }
     });
 }
 
 await Task.WhenAll(tasks);
-return 0;
+return 3;
+
+// Writes until the store fails; each group belongs to one writer, so its writes are issued in order.
+async Task WriteForever(int writer, Random random)
+{
+    while (true)
+    {
+        int g = writer + (writers * random.Next((groups - writer + writers - 1) / writers));
+        var log = store.ForGroup((ulong)g);
+        if (random.Next(10) == 0)
+        {
+            ulong term = ++terms[g];
+            await log.SaveVoteAsync(new Vote(term, (ulong)writer));
+            Console.Out.WriteLine($"V {g} {term}");
+        }
+        else
+        {
+            int count = 1 + random.Next(3);
+            var entries = new Entry[count];
+            for (int i = 0; i < count; i++)
+            {
+                ulong index = next[g] + (ulong)i;
+                entries[i] = Entry.Normal(new LogId(terms[g], 0, index), CrashPayload.For((ulong)g, index));
+            }
+
+            await log.AppendAsync(entries, NoCallback.Instance);
+            next[g] += (ulong)count;
+            Console.Out.WriteLine($"A {g} {next[g] - 1}");
+        }
+    }
+}
 
 namespace RaftToolkit.Native.CrashChild
 {

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Text;
-using RaftToolkit.Native.CrashChild;
 using Xunit.Abstractions;
 
 namespace RaftToolkit.Native.Tests;
@@ -17,8 +15,6 @@ namespace RaftToolkit.Native.Tests;
 /// </remarks>
 public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 {
-    private const int Groups = 1024;
-    private const int Writers = 64;
     private const ulong SmallWriteBuffer = 64 << 10;
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(60);
     private readonly TempDirectory _dir = new("raftkit-crash");
@@ -30,14 +26,10 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
     {
         int seed = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int fixedSeed) ? fixedSeed : Random.Shared.Next();
         int kills = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_CRASH_KILLS"), out int k) ? k : 20;
-        output.WriteLine($"seed {seed} (replay: RAFTKIT_SEED={seed}), {kills} kills, {Groups} groups, {Writers} writers");
+        output.WriteLine($"seed {seed} (replay: RAFTKIT_SEED={seed}), {kills} kills, {CrashChildRuns.Groups} groups, {CrashChildRuns.Writers} writers");
         var random = new Random(seed);
         string path = _dir.Sub("db");
-        var acknowledgedLast = new long[Groups];
-        var acknowledgedTerm = new ulong[Groups];
-        var previousTerm = new ulong[Groups];
-        Array.Fill(acknowledgedLast, -1);
-        long totalAcks = 0;
+        var acknowledged = new AcknowledgedWrites();
 
         for (int round = 0; round < kills; round++)
         {
@@ -45,25 +37,12 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
             bool smallBuffer = round % 2 == 1;
             int acksBeforeKill = smallBuffer ? 500 + random.Next(1500) : 1 + random.Next(400);
             ulong? writeBuffer = smallBuffer ? SmallWriteBuffer : null;
-            var acks = await RunAndKill(path, random.Next(), acksBeforeKill, writeBuffer);
-            foreach (var ack in acks)
-            {
-                if (ack.Vote)
-                {
-                    acknowledgedTerm[ack.Group] = Math.Max(acknowledgedTerm[ack.Group], ack.Value);
-                }
-                else
-                {
-                    acknowledgedLast[ack.Group] = Math.Max(acknowledgedLast[ack.Group], (long)ack.Value);
-                }
-            }
-
-            totalAcks += acks.Count;
-            await VerifySurvivors(path, round, acknowledgedLast, acknowledgedTerm, previousTerm);
+            acknowledged.Record(await RunAndKill(path, random.Next(), acksBeforeKill, writeBuffer));
+            await acknowledged.VerifyAsync(path, $"round {round}");
         }
 
-        output.WriteLine($"{totalAcks} acknowledged writes checked over {kills} kills");
-        Assert.True(totalAcks >= kills, "the child acknowledged fewer writes than it was killed");
+        output.WriteLine($"{acknowledged.Count} acknowledged writes checked over {kills} kills");
+        Assert.True(acknowledged.Count >= kills, "the child acknowledged fewer writes than it was killed");
         if (kills >= 4)
         {
             // RocksDB's info log names every WAL file it reuses: the kills did land on recycled WALs.
@@ -73,28 +52,9 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private readonly record struct Ack(bool Vote, int Group, ulong Value);
-
-    private async Task<List<Ack>> RunAndKill(string path, int childSeed, int acksBeforeKill, ulong? writeBuffer)
+    private static async Task<List<Ack>> RunAndKill(string path, int childSeed, int acksBeforeKill, ulong? writeBuffer)
     {
-        string child = Path.Combine(AppContext.BaseDirectory, "RaftToolkit.Native.CrashChild.dll");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in (string[])[child, path, childSeed.ToString(System.Globalization.CultureInfo.InvariantCulture), Groups.ToString(System.Globalization.CultureInfo.InvariantCulture), Writers.ToString(System.Globalization.CultureInfo.InvariantCulture)])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        if (writeBuffer is { } bytes)
-        {
-            start.ArgumentList.Add(bytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the crash child");
+        using var process = Process.Start(CrashChildRuns.StartInfo(path, childSeed, writeBuffer)) ?? throw new InvalidOperationException("could not start the crash child");
         var stdout = new MemoryStream();
         int lines = 0;
         var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -123,44 +83,8 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         await pump.WaitAsync(StepTimeout);
         Assert.True(process.ExitCode != 0 || lines > acksBeforeKill, $"the child exited on its own: {await stderr}");
 
-        // Only complete lines count: a line cut by the kill was never fully acknowledged.
-        string text = Encoding.UTF8.GetString(stdout.GetBuffer(), 0, (int)stdout.Length);
-        int lastNewline = text.LastIndexOf('\n');
-        var acks = new List<Ack>();
-        foreach (var line in text[..(lastNewline + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var parts = line.Split(' ');
-            if (parts[0] is "A" or "V")
-            {
-                acks.Add(new Ack(parts[0] == "V", int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture), ulong.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture)));
-            }
-            else
-            {
-                Assert.Equal("READY", line);
-            }
-        }
-
-        return acks;
-    }
-
-    private static async Task VerifySurvivors(string path, int round, long[] acknowledgedLast, ulong[] acknowledgedTerm, ulong[] previousTerm)
-    {
-        await using var store = RocksDbLogStore.Open(path);
-        for (int g = 0; g < Groups; g++)
-        {
-            var log = store.ForGroup((ulong)g);
-            var entries = await log.TryGetLogEntriesAsync(0, ulong.MaxValue - 2);
-            for (int i = 0; i < entries.Count; i++)
-            {
-                Assert.True(entries[i].Index == (ulong)i, $"round {round}: group {g} log is not contiguous from 0 at position {i} (index {entries[i].Index})");
-                Assert.True(entries[i].Data.Span.SequenceEqual(CrashPayload.For((ulong)g, (ulong)i)), $"round {round}: group {g} entry {i} has the wrong payload");
-            }
-
-            Assert.True(entries.Count - 1 >= acknowledgedLast[g], $"round {round}: group {g} lost acknowledged entries: has {entries.Count}, acknowledged up to index {acknowledgedLast[g]}");
-            ulong term = (await log.ReadVoteAsync())?.Term ?? 0;
-            Assert.True(term >= acknowledgedTerm[g], $"round {round}: group {g} lost an acknowledged vote: has term {term}, acknowledged {acknowledgedTerm[g]}");
-            Assert.True(term >= previousTerm[g], $"round {round}: group {g} vote went backwards from term {previousTerm[g]} to {term}");
-            previousTerm[g] = term;
-        }
+        var printed = CrashChildRuns.Parse(stdout.GetBuffer().AsSpan(0, (int)stdout.Length));
+        Assert.True(printed.Failures.Count == 0, $"the child's store failed before the kill: {string.Join("; ", printed.Failures)}");
+        return printed.Acks;
     }
 }
