@@ -7,29 +7,39 @@ using Xunit.Abstractions;
 namespace RaftToolkit.Native.Tests;
 
 /// <summary>
-/// A real I/O error, not an injected one: the crash child appends to many groups under a
-/// 4 MiB file size limit, so the write that would grow the WAL past it fails in the kernel
-/// (EFBIG). The store must stop, fail every writer with that one error, and have reported
-/// durable only what a reopened store still holds.
+/// A real I/O error, not an injected one: the crash child appends to many groups under a file
+/// size limit, so the kernel refuses (EFBIG) the write that would grow a file past it. The store
+/// must stop, fail every writer with that one error, and have reported durable only what a
+/// reopened store still holds.
 /// </summary>
 public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
 {
-    /// <summary>Far below the WAL's size at a memtable flush, so the WAL is the file that hits it.</summary>
-    private const int FileSizeLimitKiB = 4096;
-
     private static readonly TimeSpan ChildTimeout = TimeSpan.FromSeconds(120);
     private readonly TempDirectory _dir = new("raftkit-ioerror");
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
-    public async Task AFilesystemErrorStopsTheStoreAndEveryAcknowledgedWriteSurvivesIt()
+    /// <summary>
+    /// Where the error strikes, by the file refused: the WAL (<c>.log</c>), in the store's own
+    /// write, when it outgrows 4 MiB (far below its size at a memtable flush); or a table
+    /// (<c>.sst</c>), in a background compaction, when an output outgrows 1 MiB with a 64 KiB
+    /// write buffer, and RocksDB then refuses the store's next write.
+    /// </summary>
+    public static TheoryData<string, int, ulong?> Failures => new()
+    {
+        { ".log", 4096, null },
+        { ".sst", 1024, 64 << 10 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Failures))]
+    public async Task AFilesystemErrorStopsTheStoreAndEveryAcknowledgedWriteSurvivesIt(string refusedFile, int fileSizeLimitKiB, ulong? writeBuffer)
     {
         int seed = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int fixedSeed) ? fixedSeed : Random.Shared.Next();
-        output.WriteLine($"seed {seed} (replay: RAFTKIT_SEED={seed})");
+        output.WriteLine($"{refusedFile}: seed {seed} (replay: RAFTKIT_SEED={seed})");
         string path = _dir.Sub("db");
 
-        using var process = Process.Start(CrashChildRuns.StartInfo(path, seed, fileSizeLimitKiB: FileSizeLimitKiB))
+        using var process = Process.Start(CrashChildRuns.StartInfo(path, seed, writeBuffer, fileSizeLimitKiB))
             ?? throw new InvalidOperationException("could not start the crash child");
         var stdout = new MemoryStream();
         var pump = process.StandardOutput.BaseStream.CopyToAsync(stdout);
@@ -43,10 +53,10 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
         Assert.NotEmpty(printed.Acks);
 
         // Every writer learned of the failure, each from the one original error: those in the
-        // failed batch, and those that wrote after it and were refused at once.
+        // batch that failed, and those that wrote after it and were refused at once.
         Assert.Equal(CrashChildRuns.Writers, printed.Failures.Count);
         Assert.Single(printed.Failures.Distinct());
-        Assert.Contains("File too large", printed.Failures[0], StringComparison.Ordinal);
+        Assert.Contains($"{refusedFile}: File too large", printed.Failures[0], StringComparison.Ordinal);
 
         var acknowledged = new AcknowledgedWrites();
         acknowledged.Record(printed.Acks);
