@@ -39,7 +39,7 @@ public sealed partial class RocksDbLogStore
                 {
                     RocksDbNative.IteratorSeek(iterator, lowerKey, (nuint)keyLength);
                     long bytes = 0;
-                    ulong expected = 0;
+                    ulong expected = start;
                     while (into.Count < maxEntries && bytes < maxBytes && RocksDbNative.IteratorValid(iterator) != 0)
                     {
                         // SAFETY: key and value point into the iterator's current block and stay
@@ -58,8 +58,10 @@ public sealed partial class RocksDbLogStore
                         RocksDbNative.IteratorNext(iterator);
                     }
 
+                    // The log is contiguous, so a block RocksDB finds damaged holds the first
+                    // entry not read.
                     RocksDbNative.IteratorGetError(iterator, out nint error);
-                    ThrowIfReadFailed(error, groupId);
+                    ThrowIfReadFailed(error, groupId, new EntryLogIdDecoder(expected));
                 }
                 finally
                 {
@@ -161,7 +163,7 @@ public sealed partial class RocksDbLogStore
             fixed (byte* keyBytes = key)
             {
                 nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, family, keyBytes, (nuint)key.Length, out nint error);
-                ThrowIfReadFailed(error, groupId);
+                ThrowIfReadFailed(error, groupId, decoder);
                 if (slice == 0)
                 {
                     value = default!;
@@ -187,8 +189,15 @@ public sealed partial class RocksDbLogStore
         }
     }
 
+    /// <summary>Names one stored record in a corruption error.</summary>
+    private interface IRecordName
+    {
+        /// <summary>The error for this record, which RocksDB found damaged (<paramref name="cause"/>) before it could be decoded.</summary>
+        RaftStorageException Damaged(ulong groupId, RocksDbNativeException cause);
+    }
+
     /// <summary>Decodes one kind of stored record (and names it in a corruption error).</summary>
-    private interface IRecordDecoder<out T>
+    private interface IRecordDecoder<out T> : IRecordName
     {
         T Decode(ReadOnlySpan<byte> value, ulong groupId);
     }
@@ -196,16 +205,23 @@ public sealed partial class RocksDbLogStore
     private readonly struct EntryLogIdDecoder(ulong index) : IRecordDecoder<LogId>
     {
         public LogId Decode(ReadOnlySpan<byte> value, ulong groupId) => LogRecordFormat.DecodeLogId(value, groupId, index);
+
+        public RaftStorageException Damaged(ulong groupId, RocksDbNativeException cause) =>
+            new LogCorruptionException(groupId, index, $"RocksDB found the stored block holding it damaged ({cause.Message})", cause);
     }
 
     private readonly struct VoteDecoder : IRecordDecoder<Vote>
     {
         public Vote Decode(ReadOnlySpan<byte> value, ulong groupId) => MetaRecordFormat.DecodeVote(value, groupId);
+
+        public RaftStorageException Damaged(ulong groupId, RocksDbNativeException cause) => new MetaRecordCorruptionException(groupId, MetaLabel.Vote, cause);
     }
 
     private readonly struct LogIdDecoder(MetaLabel label) : IRecordDecoder<LogId?>
     {
         public LogId? Decode(ReadOnlySpan<byte> value, ulong groupId) => MetaRecordFormat.DecodeLogId(value, groupId, label);
+
+        public RaftStorageException Damaged(ulong groupId, RocksDbNativeException cause) => new MetaRecordCorruptionException(groupId, label, cause);
     }
 
     /// <summary>Every group with a key in either column family, ascending.</summary>
@@ -319,7 +335,24 @@ public sealed partial class RocksDbLogStore
     {
         if (RocksDbNative.TakeError(error) is { } failure)
         {
-            throw new RaftStorageException($"Reading the log of group {groupId} failed: {failure.Message}", failure);
+            throw ReadFailed(groupId, failure);
         }
     }
+
+    /// <summary>
+    /// As <see cref="ThrowIfReadFailed(nint, ulong)"/>, but a read that RocksDB refused because
+    /// its own checks (block checksums, table contents) found the stored data damaged is
+    /// reported as corruption of the record <paramref name="record"/> names.
+    /// </summary>
+    private static void ThrowIfReadFailed<TRecord>(nint error, ulong groupId, TRecord record)
+        where TRecord : struct, IRecordName
+    {
+        if (RocksDbNative.TakeError(error) is { } failure)
+        {
+            throw failure.Message.StartsWith("Corruption:", StringComparison.Ordinal) ? record.Damaged(groupId, failure) : ReadFailed(groupId, failure);
+        }
+    }
+
+    private static RaftStorageException ReadFailed(ulong groupId, RocksDbNativeException failure) =>
+        new($"Reading the log of group {groupId} failed: {failure.Message}", failure);
 }

@@ -77,9 +77,9 @@ public sealed class LogEntryNotFoundException : RaftStorageException
 /// <summary>A stored record failed its format-version or checksum check; it was not returned as data.</summary>
 public sealed class LogCorruptionException : RaftStorageException
 {
-    /// <summary>Creates the error naming the record.</summary>
-    public LogCorruptionException(ulong groupId, ulong index, string reason)
-        : base($"Corrupted log record in group {groupId} at index {index}: {reason}.")
+    /// <summary>Creates the error naming the record, and the lower-level error that found it, if any.</summary>
+    public LogCorruptionException(ulong groupId, ulong index, string reason, Exception? cause = null)
+        : base($"Corrupted log record in group {groupId} at index {index}: {reason}.", cause)
     {
         GroupId = groupId;
         Index = index;

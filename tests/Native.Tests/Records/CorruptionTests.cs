@@ -88,4 +88,46 @@ public sealed class CorruptionTests : IDisposable
         var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(Group).GetLogStateAsync());
         Assert.Equal(2UL, error.Index);
     }
+
+    /// <summary>
+    /// Damage below the record format: a flipped byte in a table file on disk. RocksDB's block
+    /// checksum catches it, and the store reports it as corruption of the first entry it could
+    /// not read, for range and point reads alike; the other groups in the same file read on.
+    /// </summary>
+    [Fact]
+    public async Task AFlippedByteInATableFileIsReportedAsCorruptionNamingGroupAndIndex()
+    {
+        string path = _dir.Sub("table");
+        var options = new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed };
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            for (ulong group = 1; group <= 3; group++)
+            {
+                await store.ForGroup(group).AppendAsync(Range(1, 0, 200, payloadBytes: 100), IgnoringCallback.Instance);
+            }
+
+            var database = store.Database;
+            var flush = new FlushOptions().SetWaitForFlush(true);
+            RocksDbSharp.Native.Instance.rocksdb_flush_cf(database.Handle, flush.Handle, database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily).Handle, out nint error);
+            Assert.Equal(0, error);
+        }
+
+        // The log's table is the largest (the meta family holds a few bytes), and its first data
+        // block holds group 1's first entries: keys sort by group, then index.
+        string table = Directory.GetFiles(path, "*.sst").MaxBy(file => new FileInfo(file).Length)!;
+        var bytes = await File.ReadAllBytesAsync(table);
+        bytes[10] ^= 0x40;
+        await File.WriteAllBytesAsync(table, bytes);
+
+        await using var reopened = RocksDbLogStore.Open(path, options);
+        var range = await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(1).TryGetLogEntriesAsync(0, 200));
+        Assert.Equal(1UL, range.GroupId);
+        Assert.Equal(0UL, range.Index);
+        Assert.Contains("block checksum mismatch", range.Message, StringComparison.Ordinal);
+
+        var point = await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(1).GetLogIdAsync(3));
+        Assert.Equal(3UL, point.Index);
+
+        Assert.Equal(200, (await reopened.ForGroup(3).TryGetLogEntriesAsync(0, 200)).Count);
+    }
 }
