@@ -1,46 +1,63 @@
+using System.Globalization;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native;
 using RaftToolkit.Native.CrashChild;
 
-// A process to be killed: appends to many groups through one store's write coalescer and prints
-// each write once it is acknowledged durable, so the crash test can check that everything
-// printed survived a SIGKILL.
+// A process to be killed: writes to many groups through one store's write coalescer (appends,
+// votes, truncations and purges) and prints each write once it is acknowledged durable, so the
+// crash test can check that everything printed survived a SIGKILL.
 //
-// Usage: RaftToolkit.Native.CrashChild <db path> <seed> <groups> <concurrent writers> [write buffer bytes]
+// Usage: RaftToolkit.Native.CrashChild <db path> <seed> <groups> <concurrent writers> <first term> [write buffer bytes]
+// Entries carry terms from <first term> up, one more after each truncation, so an entry that a
+// durable truncation removed can never be mistaken for one appended after it; each run is
+// given a first term above every term of the runs before it.
 // A small write buffer makes the store flush memtables and roll (and reuse) WAL files often, so
 // the kill also lands during flushes and on recycled WALs.
-// Output lines (one per acknowledged write):
+// Output lines, each group's in the order its writes were issued (a group belongs to one writer,
+// which issues its next write only after the last one was acknowledged):
 //   READY
-//   A <group> <last index>     entries up to <last index> are durable
-//   V <group> <term>           a vote of <term> is durable
-//   F <error>                  a writer's write failed: the store stopped (one line per writer)
+//   A <group> <first> <last> <term>    entries first..last, of <term>, are durable
+//   V <group> <term>                   a vote of <term> is durable
+//   t <group> <index>                  about to truncate after <index> (it may or may not happen)
+//   T <group> <index> <term>           the truncation is durable; later entries are of <term> or more
+//   p <group> <index>                  about to purge up to <index> (it may or may not happen)
+//   P <group> <index>                  the purge is durable
+//   F <error>                          a writer's write failed: the store stopped (one line per writer)
 // Exit code: 3 when the store stopped after an I/O error (a writer printed F).
-if (args.Length is not (4 or 5))
+if (args.Length is not (5 or 6))
 {
-    Console.Error.WriteLine("usage: <db path> <seed> <groups> <writers> [write buffer bytes]");
+    Console.Error.WriteLine("usage: <db path> <seed> <groups> <writers> <first term> [write buffer bytes]");
     return 2;
 }
 
 string path = args[0];
-int seed = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
-int groups = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
-int writers = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
+int seed = int.Parse(args[1], CultureInfo.InvariantCulture);
+int groups = int.Parse(args[2], CultureInfo.InvariantCulture);
+int writers = int.Parse(args[3], CultureInfo.InvariantCulture);
+ulong firstTerm = ulong.Parse(args[4], CultureInfo.InvariantCulture);
 
 var options = new RocksDbLogStoreOptions();
-if (args.Length == 5)
+if (args.Length == 6)
 {
-    options.WriteBufferSize = ulong.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture);
+    options.WriteBufferSize = ulong.Parse(args[5], CultureInfo.InvariantCulture);
 }
 
 await using var store = RocksDbLogStore.Open(path, options);
+
+// Per group: the next index, the last purged index (-1: none), the term of new entries, the vote's term.
 var next = new ulong[groups];
-var terms = new ulong[groups];
+var purged = new long[groups];
+var entryTerms = new ulong[groups];
+var voteTerms = new ulong[groups];
 for (int g = 0; g < groups; g++)
 {
     var log = store.ForGroup((ulong)g);
-    next[g] = (await log.GetLogStateAsync()).LastLogId.NextIndex();
-    terms[g] = (await log.ReadVoteAsync())?.Term ?? 0;
+    var state = await log.GetLogStateAsync();
+    next[g] = state.LastLogId.NextIndex();
+    purged[g] = state.LastPurgedLogId is { } lastPurged ? (long)lastPurged.Index : -1;
+    entryTerms[g] = firstTerm;
+    voteTerms[g] = (await log.ReadVoteAsync())?.Term ?? 0;
 }
 
 Console.Out.WriteLine("READY");
@@ -65,32 +82,54 @@ for (int w = 0; w < writers; w++)
 await Task.WhenAll(tasks);
 return 3;
 
-// Writes until the store fails; each group belongs to one writer, so its writes are issued in order.
+// Writes until the store fails. Truncations and purges are rare and short, so logs grow.
 async Task WriteForever(int writer, Random random)
 {
     while (true)
     {
         int g = writer + (writers * random.Next((groups - writer + writers - 1) / writers));
         var log = store.ForGroup((ulong)g);
-        if (random.Next(10) == 0)
+        long last = (long)next[g] - 1;
+        int dice = random.Next(100);
+        if (dice < 10)
         {
-            ulong term = ++terms[g];
+            ulong term = ++voteTerms[g];
             await log.SaveVoteAsync(new Vote(term, (ulong)writer));
             Console.Out.WriteLine($"V {g} {term}");
+        }
+        else if (dice < 14 && last - purged[g] >= 2)
+        {
+            // Keep at least one entry after the purged ones; drop one to three.
+            ulong after = (ulong)random.NextInt64(Math.Max(purged[g] + 1, last - 3), last);
+            Console.Out.WriteLine($"t {g} {after}");
+            await log.TruncateAfterAsync(await log.GetLogIdAsync(after));
+            next[g] = after + 1;
+            entryTerms[g]++;
+            Console.Out.WriteLine($"T {g} {after} {entryTerms[g]}");
+        }
+        else if (dice < 18 && last - purged[g] >= 3)
+        {
+            // Keep at least two entries.
+            ulong upTo = (ulong)random.NextInt64(purged[g] + 1, last - 1);
+            Console.Out.WriteLine($"p {g} {upTo}");
+            await log.PurgeAsync(await log.GetLogIdAsync(upTo));
+            purged[g] = (long)upTo;
+            Console.Out.WriteLine($"P {g} {upTo}");
         }
         else
         {
             int count = 1 + random.Next(3);
+            ulong first = next[g];
             var entries = new Entry[count];
             for (int i = 0; i < count; i++)
             {
-                ulong index = next[g] + (ulong)i;
-                entries[i] = Entry.Normal(new LogId(terms[g], 0, index), CrashPayload.For((ulong)g, index));
+                ulong index = first + (ulong)i;
+                entries[i] = Entry.Normal(new LogId(entryTerms[g], 0, index), CrashPayload.For((ulong)g, index, entryTerms[g]));
             }
 
             await log.AppendAsync(entries, NoCallback.Instance);
             next[g] += (ulong)count;
-            Console.Out.WriteLine($"A {g} {next[g] - 1}");
+            Console.Out.WriteLine($"A {g} {first} {next[g] - 1} {entryTerms[g]}");
         }
     }
 }
@@ -98,15 +137,15 @@ async Task WriteForever(int writer, Random random)
 namespace RaftToolkit.Native.CrashChild
 {
     /// <summary>
-    /// The payload of each entry is a function of its group and index, so survivors can be
-    /// checked. Lengths vary from 24 bytes to about 1 KiB (about 500 on average), so a few
+    /// The payload of each entry is a function of its group, index and term, so survivors can
+    /// be checked. Lengths vary from 24 bytes to about 1 KiB (about 500 on average), so a few
     /// hundred writes fill a small write buffer.
     /// </summary>
     public static class CrashPayload
     {
-        public static byte[] For(ulong group, ulong index)
+        public static byte[] For(ulong group, ulong index, ulong term)
         {
-            ulong mix = group ^ (index * 0x9E3779B97F4A7C15);
+            ulong mix = group ^ (index * 0x9E3779B97F4A7C15) ^ (term * 0xC2B2AE3D27D4EB4F);
             var payload = new byte[24 + (int)(mix % 1000)];
             BitConverter.TryWriteBytes(payload, group);
             BitConverter.TryWriteBytes(payload.AsSpan(8), index);

@@ -1,15 +1,38 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.CrashChild;
 
 namespace RaftToolkit.Native.Tests;
 
-/// <summary>One write the crash child printed as acknowledged: entries up to an index, or a vote's term.</summary>
-internal readonly record struct Ack(bool Vote, int Group, ulong Value);
+/// <summary>What one line of the crash child says about a group's write.</summary>
+internal enum ReportKind
+{
+    /// <summary>Entries First..Last, of Term, are durable.</summary>
+    Append,
 
-/// <summary>What the crash child printed: its acknowledged writes, and a line per writer that saw the store fail.</summary>
-internal sealed record ChildOutput(List<Ack> Acks, List<string> Failures);
+    /// <summary>A vote of Term is durable.</summary>
+    Vote,
+
+    /// <summary>A truncation after First was issued; it may or may not happen.</summary>
+    TruncateIssued,
+
+    /// <summary>The truncation after First is durable; later entries are of Term or more.</summary>
+    Truncated,
+
+    /// <summary>A purge up to First was issued; it may or may not happen.</summary>
+    PurgeIssued,
+
+    /// <summary>The purge up to First is durable.</summary>
+    Purged,
+}
+
+/// <summary>One line the crash child printed about a group's write (see its usage for the format).</summary>
+internal readonly record struct GroupReport(ReportKind Kind, int Group, ulong First, ulong Last = 0, ulong Term = 0);
+
+/// <summary>What the crash child printed: its writes issued and acknowledged, and a line per writer that saw the store fail.</summary>
+internal sealed record ChildOutput(List<GroupReport> Reports, List<string> Failures);
 
 /// <summary>Starting the crash child (<c>RaftToolkit.Native.CrashChild</c>) and reading what it printed.</summary>
 internal static class CrashChildRuns
@@ -24,11 +47,12 @@ internal static class CrashChildRuns
     public const int StoppedAfterIoError = 3;
 
     /// <summary>
-    /// A child on the database at <paramref name="path"/>. With <paramref name="fileSizeLimitKiB"/>,
+    /// A child on the database at <paramref name="path"/>, writing entries of
+    /// <paramref name="firstTerm"/> and up. With <paramref name="fileSizeLimitKiB"/>,
     /// it runs under that file size limit (RLIMIT_FSIZE) with SIGXFSZ ignored, so the write that
     /// would grow a file past it fails with EFBIG, a real I/O error, instead of killing the process.
     /// </summary>
-    public static ProcessStartInfo StartInfo(string path, int seed, ulong? writeBuffer = null, int? fileSizeLimitKiB = null)
+    public static ProcessStartInfo StartInfo(string path, int seed, ulong firstTerm, ulong? writeBuffer = null, int? fileSizeLimitKiB = null)
     {
         var start = new ProcessStartInfo(fileSizeLimitKiB is null ? "dotnet" : "bash")
         {
@@ -50,7 +74,7 @@ internal static class CrashChildRuns
         }
 
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RaftToolkit.Native.CrashChild.dll"));
-        foreach (var arg in (string[])[path, seed.ToString(CultureInfo.InvariantCulture), Groups.ToString(CultureInfo.InvariantCulture), Writers.ToString(CultureInfo.InvariantCulture)])
+        foreach (var arg in (string[])[path, seed.ToString(CultureInfo.InvariantCulture), Groups.ToString(CultureInfo.InvariantCulture), Writers.ToString(CultureInfo.InvariantCulture), firstTerm.ToString(CultureInfo.InvariantCulture)])
         {
             start.ArgumentList.Add(arg);
         }
@@ -70,59 +94,74 @@ internal static class CrashChildRuns
     public static ChildOutput Parse(ReadOnlySpan<byte> stdout)
     {
         string text = Encoding.UTF8.GetString(stdout);
-        var acks = new List<Ack>();
+        var reports = new List<GroupReport>();
         var failures = new List<string>();
         foreach (var line in text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            var parts = line.Split(' ', 3);
-            switch (parts[0])
+            if (line.StartsWith("F ", StringComparison.Ordinal))
             {
-                case "A" or "V":
-                    acks.Add(new Ack(parts[0] == "V", int.Parse(parts[1], CultureInfo.InvariantCulture), ulong.Parse(parts[2], CultureInfo.InvariantCulture)));
-                    break;
-                case "F":
-                    failures.Add(line[2..]);
-                    break;
-                default:
-                    Assert.Equal("READY", line);
-                    break;
+                failures.Add(line[2..]);
+                continue;
             }
+
+            if (line == "READY")
+            {
+                continue;
+            }
+
+            var parts = line.Split(' ');
+            int group = int.Parse(parts[1], CultureInfo.InvariantCulture);
+            ulong Number(int at) => ulong.Parse(parts[at], CultureInfo.InvariantCulture);
+            reports.Add(parts[0] switch
+            {
+                "A" => new GroupReport(ReportKind.Append, group, Number(2), Number(3), Number(4)),
+                "V" => new GroupReport(ReportKind.Vote, group, 0, Term: Number(2)),
+                "t" => new GroupReport(ReportKind.TruncateIssued, group, Number(2)),
+                "T" => new GroupReport(ReportKind.Truncated, group, Number(2), Term: Number(3)),
+                "p" => new GroupReport(ReportKind.PurgeIssued, group, Number(2)),
+                "P" => new GroupReport(ReportKind.Purged, group, Number(2)),
+                _ => throw new InvalidDataException($"the crash child printed an unknown line: {line}"),
+            });
         }
 
-        return new ChildOutput(acks, failures);
+        return new ChildOutput(reports, failures);
     }
 }
 
 /// <summary>
-/// Everything the crash child acknowledged, over all its runs, and the check that a reopened
-/// store still holds it: every acknowledged entry present with its payload, each group's log
-/// contiguous from index 0, and no vote lost or gone backwards.
+/// What the crash child acknowledged over all its runs, and what it issued last in each group,
+/// and the check that a reopened store holds exactly what that allows:
+/// <list type="bullet">
+/// <item>each group's log contiguous, starting right after its last purged id (a purge deletes
+/// and records in one atomic batch), every entry with the payload of its index and term;</item>
+/// <item>every acknowledged entry present with its term, unless an issued truncation or purge
+/// took it; no entry that an acknowledged truncation removed back;</item>
+/// <item>no purge lost or beyond what was issued, and no vote lost or gone backwards.</item>
+/// </list>
+/// A group's writes are issued one at a time, so after a kill at most one of them is in doubt: an
+/// append (its entries may be there), a vote (either term), or a truncation or purge, which the
+/// child announces before issuing (it happened entirely or not at all).
 /// </summary>
 internal sealed class AcknowledgedWrites
 {
-    private readonly long[] _last = new long[CrashChildRuns.Groups];
-    private readonly ulong[] _term = new ulong[CrashChildRuns.Groups];
-    private readonly ulong[] _termSeen = new ulong[CrashChildRuns.Groups];
-
-    public AcknowledgedWrites() => Array.Fill(_last, -1);
+    private readonly GroupModel[] _groups = Enumerable.Range(0, CrashChildRuns.Groups).Select(_ => new GroupModel()).ToArray();
 
     /// <summary>Acknowledged writes recorded so far.</summary>
     public long Count { get; private set; }
 
-    public void Record(IEnumerable<Ack> acks)
-    {
-        foreach (var ack in acks)
-        {
-            if (ack.Vote)
-            {
-                _term[ack.Group] = Math.Max(_term[ack.Group], ack.Value);
-            }
-            else
-            {
-                _last[ack.Group] = Math.Max(_last[ack.Group], (long)ack.Value);
-            }
+    /// <summary>Acknowledged truncations and purges recorded so far.</summary>
+    public long TruncationsAndPurges { get; private set; }
 
-            Count++;
+    /// <summary>Truncations and purges in doubt when a store was checked, and how many of them had happened.</summary>
+    public (long InDoubt, long Happened) Doubtful { get; private set; }
+
+    public void Record(IEnumerable<GroupReport> reports)
+    {
+        foreach (var report in reports)
+        {
+            _groups[report.Group].Apply(report);
+            Count += report.Kind is ReportKind.TruncateIssued or ReportKind.PurgeIssued ? 0 : 1;
+            TruncationsAndPurges += report.Kind is ReportKind.Truncated or ReportKind.Purged ? 1 : 0;
         }
     }
 
@@ -130,21 +169,137 @@ internal sealed class AcknowledgedWrites
     public async Task VerifyAsync(string path, string when)
     {
         await using var store = RocksDbLogStore.Open(path);
-        for (int g = 0; g < CrashChildRuns.Groups; g++)
+        for (int g = 0; g < _groups.Length; g++)
         {
-            var log = store.ForGroup((ulong)g);
-            var entries = await log.TryGetLogEntriesAsync(0, ulong.MaxValue - 2);
-            for (int i = 0; i < entries.Count; i++)
+            if (await _groups[g].VerifyAsync(store.ForGroup((ulong)g), g, when) is { } happened)
             {
-                Assert.True(entries[i].Index == (ulong)i, $"{when}: group {g} log is not contiguous from 0 at position {i} (index {entries[i].Index})");
-                Assert.True(entries[i].Data.Span.SequenceEqual(CrashPayload.For((ulong)g, (ulong)i)), $"{when}: group {g} entry {i} has the wrong payload");
+                Doubtful = (Doubtful.InDoubt + 1, Doubtful.Happened + (happened ? 1 : 0));
+            }
+        }
+    }
+
+    private sealed class GroupModel
+    {
+        /// <summary>
+        /// The term of every entry known to be in the log, by index: acknowledged ones, and 0
+        /// for entries written but never acknowledged that later acknowledged ones follow.
+        /// </summary>
+        private readonly List<ulong> _terms = [];
+
+        private long _purged = -1;
+
+        /// <summary>Entries after the last acknowledged truncation are of this term or more.</summary>
+        private ulong _termFloor;
+
+        private ulong _voteTerm;
+        private ulong _voteTermSeen;
+
+        /// <summary>The truncation or purge issued and not acknowledged, if any.</summary>
+        private GroupReport? _inDoubt;
+
+        private long Last => _terms.Count - 1;
+
+        public void Apply(GroupReport report)
+        {
+            switch (report.Kind)
+            {
+                case ReportKind.Append:
+                    Assert.True((long)report.First > Last, $"the child appended at {report.First} over acknowledged entries up to {Last}");
+                    CoverUpTo((long)report.First - 1);
+                    for (ulong index = report.First; index <= report.Last; index++)
+                    {
+                        _terms.Add(report.Term);
+                    }
+
+                    break;
+                case ReportKind.Vote:
+                    _voteTerm = Math.Max(_voteTerm, report.Term);
+                    break;
+                case ReportKind.TruncateIssued or ReportKind.PurgeIssued:
+                    _inDoubt = report;
+                    break;
+                case ReportKind.Truncated:
+                    CoverUpTo((long)report.First);
+                    _terms.RemoveRange((int)report.First + 1, _terms.Count - (int)report.First - 1);
+                    _termFloor = report.Term;
+                    _inDoubt = null;
+                    break;
+                case ReportKind.Purged:
+                    _purged = (long)report.First;
+                    _inDoubt = null;
+                    break;
+            }
+        }
+
+        /// <summary>
+        /// Entries up to <paramref name="index"/> are in the log: those past the acknowledged
+        /// ones were written by a run that was killed before it acknowledged them (term unknown).
+        /// </summary>
+        private void CoverUpTo(long index)
+        {
+            while (Last < index)
+            {
+                _terms.Add(0);
+            }
+        }
+
+        /// <summary>Checks the group; returns whether the truncation or purge in doubt happened (null: none was).</summary>
+        public async Task<bool?> VerifyAsync(IRaftLogStore log, int g, string when)
+        {
+            var state = await log.GetLogStateAsync();
+            var entries = await log.TryGetLogEntriesAsync(0, ulong.MaxValue - 2);
+            long purged = state.LastPurgedLogId is { } lastPurged ? (long)lastPurged.Index : -1;
+            long last = state.LastLogId is { } lastLogId ? (long)lastLogId.Index : -1;
+            string context = $"{when}: group {g}";
+
+            // A purge deletes its entries and records its id in one batch: the log starts right after it.
+            long first = entries.Count > 0 ? (long)entries[0].Index : last + 1;
+            Assert.True(first == purged + 1, $"{context}: the log starts at {first}, but entries up to {purged} are purged");
+            Assert.True(first + entries.Count - 1 == last, $"{context}: the log's state says it ends at {last}, but its entries end at {first + entries.Count - 1}");
+
+            var purge = _inDoubt is { Kind: ReportKind.PurgeIssued } issuedPurge ? issuedPurge : (GroupReport?)null;
+            Assert.True(purged == _purged || (purge is { } p && purged == (long)p.First), $"{context}: purged up to {purged}, acknowledged {_purged}, issued {Describe(purge)}");
+
+            long kept = Last;
+            if (_inDoubt is { Kind: ReportKind.TruncateIssued } truncation && last < Last)
+            {
+                Assert.True(last == (long)truncation.First, $"{context}: the log ends at {last}, short of the acknowledged {Last}, and the truncation issued was after {truncation.First}");
+                kept = last;
+            }
+            else
+            {
+                Assert.True(last >= Last, $"{context}: lost acknowledged entries: the log ends at {last}, acknowledged up to {Last}");
             }
 
-            Assert.True(entries.Count - 1 >= _last[g], $"{when}: group {g} lost acknowledged entries: has {entries.Count}, acknowledged up to index {_last[g]}");
-            ulong term = (await log.ReadVoteAsync())?.Term ?? 0;
-            Assert.True(term >= _term[g], $"{when}: group {g} lost an acknowledged vote: has term {term}, acknowledged {_term[g]}");
-            Assert.True(term >= _termSeen[g], $"{when}: group {g} vote went backwards from term {_termSeen[g]} to {term}");
-            _termSeen[g] = term;
+            for (int i = 0; i < entries.Count; i++)
+            {
+                var entry = entries[i];
+                Assert.True(entry.Index == (ulong)(first + i), $"{context}: the log is not contiguous at position {i} (index {entry.Index})");
+                Assert.True(entry.Data.Span.SequenceEqual(CrashPayload.For((ulong)g, entry.Index, entry.LogId.LeaderId.Term)), $"{context}: entry {entry.Index} has the wrong payload");
+                if ((long)entry.Index <= kept)
+                {
+                    ulong term = _terms[(int)entry.Index];
+                    Assert.True(term == 0 || entry.LogId.LeaderId.Term == term, $"{context}: entry {entry.Index} is of term {entry.LogId.LeaderId.Term}, acknowledged of term {term}");
+                }
+                else
+                {
+                    Assert.True(entry.LogId.LeaderId.Term >= _termFloor, $"{context}: entry {entry.Index} of term {entry.LogId.LeaderId.Term} is back after an acknowledged truncation (later entries are of term {_termFloor} or more)");
+                }
+            }
+
+            ulong voteTerm = (await log.ReadVoteAsync())?.Term ?? 0;
+            Assert.True(voteTerm >= _voteTerm, $"{context}: lost an acknowledged vote: has term {voteTerm}, acknowledged {_voteTerm}");
+            Assert.True(voteTerm >= _voteTermSeen, $"{context}: vote went backwards from term {_voteTermSeen} to {voteTerm}");
+            _voteTermSeen = voteTerm;
+
+            // What the write in doubt did is now known; the next run starts from it.
+            bool? happened = _inDoubt is null ? null : purged != _purged || kept < Last;
+            _purged = purged;
+            _terms.RemoveRange((int)(kept + 1), _terms.Count - (int)(kept + 1));
+            _inDoubt = null;
+            return happened;
         }
+
+        private static string Describe(GroupReport? report) => report is { } r ? $"up to {r.First}" : "none";
     }
 }

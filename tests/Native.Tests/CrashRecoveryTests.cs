@@ -4,8 +4,10 @@ using Xunit.Abstractions;
 namespace RaftToolkit.Native.Tests;
 
 /// <summary>
-/// Kills a child process that appends to many groups through the write coalescer with SIGKILL
-/// at random moments, and checks after each kill that everything it acknowledged survived.
+/// Kills a child process that writes to many groups through the write coalescer (appends, votes,
+/// truncations and purges) with SIGKILL at random moments, and checks after each kill that
+/// everything it acknowledged survived, and that a truncation or purge in flight happened
+/// entirely or not at all (<see cref="AcknowledgedWrites"/>).
 /// Every other child runs with a 64 KiB write buffer, so that memtables flush and WAL files
 /// roll over and are reused (the default <see cref="RocksDbLogStoreOptions.WalRecycleFileCount"/>)
 /// while the kills land.
@@ -37,12 +39,21 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
             bool smallBuffer = round % 2 == 1;
             int acksBeforeKill = smallBuffer ? 500 + random.Next(1500) : 1 + random.Next(400);
             ulong? writeBuffer = smallBuffer ? SmallWriteBuffer : null;
-            acknowledged.Record(await RunAndKill(path, random.Next(), acksBeforeKill, writeBuffer));
+            // Each run's terms start above every earlier run's.
+            ulong firstTerm = ((ulong)round + 1) << 32;
+            acknowledged.Record(await RunAndKill(path, random.Next(), firstTerm, acksBeforeKill, writeBuffer));
             await acknowledged.VerifyAsync(path, $"round {round}");
         }
 
-        output.WriteLine($"{acknowledged.Count} acknowledged writes checked over {kills} kills");
+        output.WriteLine($"{acknowledged.Count} acknowledged writes checked over {kills} kills, {acknowledged.TruncationsAndPurges} of them truncations and purges");
+        output.WriteLine($"{acknowledged.Doubtful.InDoubt} truncations and purges in flight at a kill, {acknowledged.Doubtful.Happened} of them found done");
         Assert.True(acknowledged.Count >= kills, "the child acknowledged fewer writes than it was killed");
+        if (kills >= 4)
+        {
+            Assert.True(acknowledged.TruncationsAndPurges > 0, "the child acknowledged no truncation or purge: their crash paths went untested");
+            Assert.True(acknowledged.Doubtful.InDoubt > 0, "no kill landed during a truncation or purge: their all-or-nothing went untested");
+        }
+
         if (kills >= 4)
         {
             // RocksDB's info log names every WAL file it reuses: the kills did land on recycled WALs.
@@ -52,9 +63,9 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static async Task<List<Ack>> RunAndKill(string path, int childSeed, int acksBeforeKill, ulong? writeBuffer)
+    private static async Task<List<GroupReport>> RunAndKill(string path, int childSeed, ulong firstTerm, int acksBeforeKill, ulong? writeBuffer)
     {
-        using var process = Process.Start(CrashChildRuns.StartInfo(path, childSeed, writeBuffer)) ?? throw new InvalidOperationException("could not start the crash child");
+        using var process = Process.Start(CrashChildRuns.StartInfo(path, childSeed, firstTerm, writeBuffer)) ?? throw new InvalidOperationException("could not start the crash child");
         var stdout = new MemoryStream();
         int lines = 0;
         var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -85,6 +96,6 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 
         var printed = CrashChildRuns.Parse(stdout.GetBuffer().AsSpan(0, (int)stdout.Length));
         Assert.True(printed.Failures.Count == 0, $"the child's store failed before the kill: {string.Join("; ", printed.Failures)}");
-        return printed.Acks;
+        return printed.Reports;
     }
 }

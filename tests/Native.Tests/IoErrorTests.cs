@@ -39,7 +39,7 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"{refusedFile}: seed {seed} (replay: RAFTKIT_SEED={seed})");
         string path = _dir.Sub("db");
 
-        using var process = Process.Start(CrashChildRuns.StartInfo(path, seed, writeBuffer, fileSizeLimitKiB))
+        using var process = Process.Start(CrashChildRuns.StartInfo(path, seed, firstTerm: 1, writeBuffer, fileSizeLimitKiB))
             ?? throw new InvalidOperationException("could not start the crash child");
         var stdout = new MemoryStream();
         var pump = process.StandardOutput.BaseStream.CopyToAsync(stdout);
@@ -49,8 +49,8 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
         Assert.True(process.ExitCode == CrashChildRuns.StoppedAfterIoError, $"the child exited with {process.ExitCode}, not after a failed write: {await stderr}");
 
         var printed = CrashChildRuns.Parse(stdout.GetBuffer().AsSpan(0, (int)stdout.Length));
-        output.WriteLine($"{printed.Acks.Count} writes acknowledged before the error: {printed.Failures[0]}");
-        Assert.NotEmpty(printed.Acks);
+        output.WriteLine($"{printed.Reports.Count} writes reported before the error: {printed.Failures[0]}");
+        Assert.NotEmpty(printed.Reports);
 
         // Every writer learned of the failure, each from the one original error: those in the
         // batch that failed, and those that wrote after it and were refused at once.
@@ -59,13 +59,13 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
         Assert.Contains($"{refusedFile}: File too large", printed.Failures[0], StringComparison.Ordinal);
 
         var acknowledged = new AcknowledgedWrites();
-        acknowledged.Record(printed.Acks);
+        acknowledged.Record(printed.Reports);
         await acknowledged.VerifyAsync(path, "reopened after the I/O error");
 
         // Reopened without the limit, the store writes again: one more entry in every group.
         await using (var store = RocksDbLogStore.Open(path))
         {
-            var appends = new Task<Ack>[CrashChildRuns.Groups];
+            var appends = new Task<GroupReport>[CrashChildRuns.Groups];
             for (int g = 0; g < appends.Length; g++)
             {
                 appends[g] = AppendNext(store.ForGroup((ulong)g), g);
@@ -77,10 +77,13 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
         await acknowledged.VerifyAsync(path, "reopened after writing again");
     }
 
-    private static async Task<Ack> AppendNext(IRaftLogStore log, int group)
+    /// <summary>Above every term of the child, which starts at 1 and adds one per truncation.</summary>
+    private const ulong NextRunTerm = 1UL << 32;
+
+    private static async Task<GroupReport> AppendNext(IRaftLogStore log, int group)
     {
         ulong index = (await log.GetLogStateAsync()).LastLogId.NextIndex();
-        await log.AppendAsync(new[] { Entry.Normal(new LogId(1, 0, index), CrashPayload.For((ulong)group, index)) }, IgnoringCallback.Instance);
-        return new Ack(false, group, index);
+        await log.AppendAsync(new[] { Entry.Normal(new LogId(NextRunTerm, 0, index), CrashPayload.For((ulong)group, index, NextRunTerm)) }, IgnoringCallback.Instance);
+        return new GroupReport(ReportKind.Append, group, index, index, NextRunTerm);
     }
 }
