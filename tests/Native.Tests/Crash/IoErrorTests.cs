@@ -4,7 +4,7 @@ using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.CrashChild;
 using Xunit.Abstractions;
 
-namespace RaftToolkit.Native.Tests;
+namespace RaftToolkit.Native.Tests.Crash;
 
 /// <summary>
 /// A real I/O error, not an injected one: the crash child appends to many groups under a file

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Xunit.Abstractions;
 
-namespace RaftToolkit.Native.Tests;
+namespace RaftToolkit.Native.Tests.Crash;
 
 /// <summary>
 /// Kills a child process that writes to many groups through the write coalescer (appends, votes,
