@@ -138,6 +138,35 @@ public sealed class RocksDbLogStoreTests : IDisposable
         Assert.Equal(new LogState(Id(1, 5), Id(1, 9)), await log.GetLogStateAsync());
     }
 
+    /// <summary>Purges are ordered by index: a later term does not make an earlier index a later purge.</summary>
+    [Fact]
+    public async Task PurgeBeforeTheLastPurgedIndexIsRejectedWhateverItsTerm()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+        await log.PurgeAsync(Id(1, 5));
+        await Assert.ThrowsAsync<LogOrderException>(async () => await log.PurgeAsync(Id(2, 3)));
+        Assert.Equal(new LogState(Id(1, 5), Id(1, 9)), await log.GetLogStateAsync());
+    }
+
+    /// <summary>What the store says after a truncation is what it reads back after reopening.</summary>
+    [Fact]
+    public async Task TruncatingAfterTheLastPurgedIndexLeavesThePurgedIdLast()
+    {
+        await using (var store = OpenPrefixed())
+        {
+            var log = store.ForGroup(1);
+            await log.AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+            await log.PurgeAsync(Id(1, 5));
+            await log.TruncateAfterAsync(Id(3, 5));
+            Assert.Equal(new LogState(Id(1, 5), Id(1, 5)), await log.GetLogStateAsync());
+        }
+
+        await using var reopened = OpenPrefixed();
+        Assert.Equal(new LogState(Id(1, 5), Id(1, 5)), await reopened.ForGroup(1).GetLogStateAsync());
+    }
+
     [Fact]
     public async Task VoteAndCommittedAreReadBackAfterReopen()
     {

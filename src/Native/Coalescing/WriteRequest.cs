@@ -246,13 +246,17 @@ internal sealed class WriteRequest : IValueTaskSource
                     }
                     else if (state.PendingLastLogId is { } last && after.Index < last.Index)
                     {
-                        state.PendingLastLogId = after;
+                        // Truncating after the last purged index leaves only the purged id, whatever
+                        // id the caller named there: the cache says what a reload would read.
+                        state.PendingLastLogId = state.PendingPurged is { } purgedId && after.Index == purgedId.Index ? purgedId : after;
                     }
 
                     break;
                 case CheckKind.Purge:
+                    // By index, as truncation is checked: a purge that moved the purged index back
+                    // would leave the log starting after entries it claims to keep.
                     var upTo = check.LogId!.Value;
-                    if (state.PendingPurged is { } previous && upTo < previous)
+                    if (state.PendingPurged is { } previous && upTo.Index < previous.Index)
                     {
                         throw new LogOrderException(state.GroupId, $"cannot purge up to {upTo}: already purged up to {previous}.");
                     }

@@ -1,0 +1,328 @@
+using System.Text;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Keys;
+using RaftToolkit.Testing.Storage;
+using Xunit.Abstractions;
+
+namespace RaftToolkit.Native.Tests.Conformance;
+
+/// <summary>
+/// The store against the test kit's in-memory store, which keeps the contract in plain
+/// collections: a seeded random run of writes (valid and not), multi-group batches, reads and
+/// group removals goes to both, and every outcome, a result or the type of error, must match.
+/// The RocksDB store is closed and reopened now and then, and runs with a 64 KiB write buffer,
+/// so its answers come from what it cached, from memtables and from table files alike.
+/// </summary>
+/// <remarks>Steps per run: 3,000; more with RAFTKIT_MODEL_STEPS. Replay with RAFTKIT_SEED.</remarks>
+public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly ulong[] PrefixedGroups = [1, 2, 3, 1_000_000];
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    [InlineData(LogKeySpace.Flat)]
+    public async Task ARandomRunOfWritesReadsAndReopensMatchesTheInMemoryStore(LogKeySpace space)
+    {
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int fixedSeed) ? fixedSeed : Random.Shared.Next();
+        int steps = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_MODEL_STEPS"), out int s) ? s : 3_000;
+        output.WriteLine($"{space}: seed {seed} (replay: RAFTKIT_SEED={seed}), {steps} steps");
+
+        var options = new RocksDbLogStoreOptions { KeySpace = space, FlatGroupId = 7, WriteBufferSize = 64 << 10 };
+        ulong[] groups = space == LogKeySpace.Flat ? [options.FlatGroupId] : PrefixedGroups;
+        string path = _dir.Sub("db");
+        var run = new Run(new Random(seed), groups, space == LogKeySpace.GroupPrefixed);
+        var store = RocksDbLogStore.Open(path, options);
+        await using var model = new InMemoryMultiGroupLogStore();
+        int reopens = 0;
+        int refused = 0;
+        var trail = new Queue<string>();
+        try
+        {
+            for (int step = 0; step < steps; step++)
+            {
+                if (run.Random.Next(100) == 0)
+                {
+                    await store.DisposeAsync();
+                    store = RocksDbLogStore.Open(path, options);
+                    reopens++;
+                    trail.Enqueue($"{step}: reopen");
+                }
+
+                var (name, operation) = await run.NextAsync(model);
+                string expected = await Outcome(() => operation(model));
+                string actual = await Outcome(() => operation(store));
+                refused += expected.StartsWith("throws", StringComparison.Ordinal) ? 1 : 0;
+                trail.Enqueue($"{step}: {name}: {expected}");
+                if (trail.Count > 12)
+                {
+                    trail.Dequeue();
+                }
+
+                Assert.True(expected == actual, $"step {step} (seed {seed}), {name}:\n  in-memory: {expected}\n  RocksDB:   {actual}\nthe steps before:\n{string.Join("\n", trail.SkipLast(1))}");
+            }
+
+            await store.DisposeAsync();
+            store = RocksDbLogStore.Open(path, options);
+            foreach (ulong group in groups)
+            {
+                Assert.Equal(await Outcome(() => Run.DescribeGroup(model, group)), await Outcome(() => Run.DescribeGroup(store, group)));
+            }
+        }
+        finally
+        {
+            await store.DisposeAsync();
+        }
+
+        output.WriteLine($"{run.Counts}; {refused} refused by both; {reopens} reopens");
+    }
+
+    /// <summary>The operation's result, or the type of the error it threw.</summary>
+    private static async Task<string> Outcome(Func<Task<string>> operation)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (RaftStorageException e)
+        {
+            return $"throws {e.GetType().Name}";
+        }
+        catch (ArgumentException e)
+        {
+            return $"throws {e.GetType().Name}";
+        }
+    }
+
+    /// <summary>Draws the next operation from what the in-memory store holds now.</summary>
+    private sealed class Run(Random random, ulong[] groups, bool multiGroup)
+    {
+        private readonly Dictionary<string, int> _counts = [];
+        private ulong _term = 1;
+
+        public Random Random => random;
+
+        /// <summary>A term has one leader, as in Raft, so ids order by index within a log.</summary>
+        private ulong Leader => _term % 3;
+
+        public string Counts => string.Join(", ", _counts.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value}"));
+
+        public async Task<(string Name, Func<IMultiGroupLogStore, Task<string>> Operation)> NextAsync(InMemoryMultiGroupLogStore model)
+        {
+            ulong group = groups[random.Next(groups.Length)];
+            var state = await model.ForGroup(group).GetLogStateAsync();
+            long purged = state.LastPurgedLogId is { } p ? (long)p.Index : -1;
+            long last = state.LastLogId is { } l ? (long)l.Index : -1;
+            ulong next = (ulong)(last + 1);
+            _term += random.Next(20) == 0 ? 1UL : 0;
+            int dice = random.Next(100);
+            var (name, operation) = dice switch
+            {
+                < 30 => Append(group, Entries(next, 1 + random.Next(4))),
+                < 33 => Append(group, Entries(next == 0 || random.Next(2) == 0 ? next + 1 : next - 1, 1 + random.Next(3))),
+                < 39 => await TruncateAsync(model, group, purged, last),
+                < 44 => await PurgeAsync(model, group, purged, last),
+                < 48 => Vote(group),
+                < 52 => Committed(group, last),
+                < 58 when multiGroup => ("batch", Batch()),
+                < 60 when multiGroup => ("remove", RemoveGroup(group)),
+                < 70 => ReadRange(group, purged, last),
+                < 78 => ReadLogId(group, purged, last),
+                < 84 => ReadLimited(group, purged, last),
+                _ => ("read state", (Func<IMultiGroupLogStore, Task<string>>)(store => DescribeGroup(store, group))),
+            };
+            string kind = name.Split(' ')[0];
+            _counts[kind] = _counts.GetValueOrDefault(kind) + 1;
+            return ($"{name} in group {group}", operation);
+        }
+
+        /// <summary>Everything the store says about a group: its log state, every entry, vote and committed id.</summary>
+        public static async Task<string> DescribeGroup(IMultiGroupLogStore store, ulong group)
+        {
+            var log = store.ForGroup(group);
+            var state = await log.GetLogStateAsync();
+            var entries = await log.TryGetLogEntriesAsync(0, ulong.MaxValue - 2);
+            return $"state {state}, vote {await log.ReadVoteAsync()}, committed {await log.ReadCommittedAsync()}, entries {Describe(entries)}";
+        }
+
+        private Entry[] Entries(ulong first, int count)
+        {
+            var entries = new Entry[count];
+            for (int i = 0; i < count; i++)
+            {
+                var logId = new LogId(_term, Leader, first + (ulong)i);
+                entries[i] = random.Next(20) switch
+                {
+                    0 => Entry.Blank(logId),
+                    1 => Entry.ForMembership(logId, Membership.FromVoters([1, 2, (ulong)(3 + random.Next(3))], [9])),
+                    _ => Entry.Normal(logId, Payload(random.Next(300))),
+                };
+            }
+
+            return entries;
+        }
+
+        private byte[] Payload(int length)
+        {
+            var payload = new byte[length];
+            random.NextBytes(payload);
+            return payload;
+        }
+
+        private static (string, Func<IMultiGroupLogStore, Task<string>>) Append(ulong group, Entry[] entries) => ($"append {entries[0].LogId}..{entries[^1].Index}", async store =>
+        {
+            await store.ForGroup(group).AppendAsync(entries, IgnoringCallback.Instance);
+            return "appended";
+        });
+
+        /// <summary>After an existing entry (by its id), after none, or after an index past the end, or before the purged ones.</summary>
+        private async Task<(string, Func<IMultiGroupLogStore, Task<string>>)> TruncateAsync(IMultiGroupLogStore model, ulong group, long purged, long last)
+        {
+            LogId? after = random.Next(10) == 0 ? null : await IdAtAsync(model, group, RandomIndex(purged - 1, last + 2));
+            return ($"truncate after {after}", async store =>
+            {
+                await store.ForGroup(group).TruncateAfterAsync(after);
+                return "truncated";
+            });
+        }
+
+        private async Task<(string, Func<IMultiGroupLogStore, Task<string>>)> PurgeAsync(IMultiGroupLogStore model, ulong group, long purged, long last)
+        {
+            var upTo = await IdAtAsync(model, group, RandomIndex(purged - 1, last + 3));
+            return ($"purge up to {upTo}", async store =>
+            {
+                await store.ForGroup(group).PurgeAsync(upTo);
+                return "purged";
+            });
+        }
+
+        private (string, Func<IMultiGroupLogStore, Task<string>>) Vote(ulong group)
+        {
+            var vote = new Vote(new LeaderId(_term, Leader), random.Next(2) == 0);
+            return ($"vote {vote}", async store =>
+            {
+                await store.ForGroup(group).SaveVoteAsync(vote);
+                return "voted";
+            });
+        }
+
+        private (string, Func<IMultiGroupLogStore, Task<string>>) Committed(ulong group, long last)
+        {
+            LogId? committed = random.Next(8) == 0 ? null : new LogId(_term, Leader, RandomIndex(-1, last));
+            return ($"committed {committed}", async store =>
+            {
+                await store.ForGroup(group).SaveCommittedAsync(committed);
+                return "saved";
+            });
+        }
+
+        /// <summary>Appends, votes and committed ids over several groups, sometimes with one bad append that must fail the whole batch.</summary>
+        private Func<IMultiGroupLogStore, Task<string>> Batch()
+        {
+            var plan = new List<(ulong Group, int Kind, int Count, bool Bad)>();
+            for (int i = 1 + random.Next(4); i > 0; i--)
+            {
+                plan.Add((groups[random.Next(groups.Length)], random.Next(3), 1 + random.Next(3), random.Next(25) == 0));
+            }
+
+            var vote = new Vote(new LeaderId(_term, Leader), true);
+            var committed = new LogId(_term, Leader, (ulong)random.Next(5));
+            var payloads = plan.Select(_ => Payload(random.Next(200))).ToArray();
+            return async store =>
+            {
+                // Build from the store's own state, as a host does, so that both stores get the same batch.
+                var batch = new LogWriteBatch();
+                var next = new Dictionary<ulong, ulong>();
+                for (int i = 0; i < plan.Count; i++)
+                {
+                    var (group, kind, count, bad) = plan[i];
+                    if (!next.TryGetValue(group, out ulong index))
+                    {
+                        index = (await store.ForGroup(group).GetLogStateAsync()).LastLogId.NextIndex();
+                    }
+
+                    switch (kind)
+                    {
+                        case 0:
+                            ulong first = bad ? index + 1 : index;
+                            batch.Append(group, Enumerable.Range(0, count).Select(e => Entry.Normal(new LogId(_term, Leader, first + (ulong)e), payloads[i])).ToArray());
+                            next[group] = first + (ulong)count;
+                            break;
+                        case 1:
+                            batch.SaveVote(group, vote);
+                            break;
+                        default:
+                            batch.SaveCommitted(group, committed);
+                            break;
+                    }
+                }
+
+                await store.WriteAsync(batch);
+                return "written";
+            };
+        }
+
+        private static Func<IMultiGroupLogStore, Task<string>> RemoveGroup(ulong group) => async store =>
+        {
+            await store.RemoveGroupAsync(group);
+            return string.Join(",", await store.ListGroupsAsync());
+        };
+
+        private (string, Func<IMultiGroupLogStore, Task<string>>) ReadRange(ulong group, long purged, long last)
+        {
+            ulong start = RandomIndex(purged - 2, last + 2);
+            ulong end = random.Next(10) == 0 ? ulong.MaxValue - 2 : start + (ulong)random.Next(12);
+            return ($"read [{start}, {end})", async store => Describe(await store.ForGroup(group).TryGetLogEntriesAsync(start, end)));
+        }
+
+        /// <summary>A limited read may stop early (the stores' bounds differ), but what it returns must be a prefix of the full read.</summary>
+        private (string, Func<IMultiGroupLogStore, Task<string>>) ReadLimited(ulong group, long purged, long last)
+        {
+            ulong start = RandomIndex(purged - 2, last + 2);
+            return ($"read limited from {start}", async store =>
+            {
+                var reader = store.ForGroup(group);
+                var limited = await reader.LimitedGetLogEntriesAsync(start, ulong.MaxValue - 2);
+                var all = await reader.TryGetLogEntriesAsync(start, ulong.MaxValue - 2);
+                bool prefix = (limited.Count > 0 || all.Count == 0) && limited.SequenceEqual(all.Take(limited.Count));
+                return prefix ? $"a prefix of {all.Count} entries" : $"not a prefix: {Describe(limited)} of {Describe(all)}";
+            });
+        }
+
+        private (string, Func<IMultiGroupLogStore, Task<string>>) ReadLogId(ulong group, long purged, long last)
+        {
+            ulong index = RandomIndex(purged - 1, last + 1);
+            return ($"read the id at {index}", async store => (await store.ForGroup(group).GetLogIdAsync(index)).ToString());
+        }
+
+        /// <summary>The id of the entry at <paramref name="index"/> if it exists, else an id with the current term.</summary>
+        private async Task<LogId> IdAtAsync(IMultiGroupLogStore model, ulong group, ulong index)
+        {
+            try
+            {
+                return await model.ForGroup(group).GetLogIdAsync(index);
+            }
+            catch (LogEntryNotFoundException)
+            {
+                return new LogId(_term, Leader, index);
+            }
+        }
+
+        /// <summary>An index in <c>[from, to]</c>, clamped at 0.</summary>
+        private ulong RandomIndex(long from, long to) => (ulong)Math.Max(0, random.NextInt64(from, Math.Max(from, to) + 1));
+
+        private static string Describe(IReadOnlyList<Entry> entries)
+        {
+            var text = new StringBuilder().Append(entries.Count).Append(" [");
+            foreach (var entry in entries)
+            {
+                text.Append(entry.LogId).Append(' ').Append(entry.Kind).Append(' ').Append(Convert.ToHexString(entry.Data.Span)).Append(' ').Append(entry.Membership).Append("; ");
+            }
+
+            return text.Append(']').ToString();
+        }
+    }
+}
