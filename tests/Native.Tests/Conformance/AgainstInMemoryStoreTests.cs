@@ -17,59 +17,55 @@ namespace RaftToolkit.Native.Tests.Conformance;
 /// <remarks>Steps per run: 3,000; more with RAFTKIT_MODEL_STEPS. Replay with RAFTKIT_SEED.</remarks>
 public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly ulong[] PrefixedGroups = [1, 2, 3, 1_000_000];
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
 
+    /// <summary>
+    /// One writer drives a few groups; several writers drive three groups each at once, through
+    /// the store's write coalescer, each group still written in order by its own writer. The store
+    /// is reopened between phases of 1 to 200 steps a writer.
+    /// </summary>
     [Theory]
-    [InlineData(LogKeySpace.GroupPrefixed)]
-    [InlineData(LogKeySpace.Flat)]
-    public async Task ARandomRunOfWritesReadsAndReopensMatchesTheInMemoryStore(LogKeySpace space)
+    [InlineData(LogKeySpace.GroupPrefixed, 1)]
+    [InlineData(LogKeySpace.Flat, 1)]
+    [InlineData(LogKeySpace.GroupPrefixed, 4)]
+    public async Task ARandomRunOfWritesReadsAndReopensMatchesTheInMemoryStore(LogKeySpace space, int writers)
     {
         int seed = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int fixedSeed) ? fixedSeed : Random.Shared.Next();
         int steps = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_MODEL_STEPS"), out int s) ? s : 3_000;
-        output.WriteLine($"{space}: seed {seed} (replay: RAFTKIT_SEED={seed}), {steps} steps");
+        output.WriteLine($"{space}, {writers} writers: seed {seed} (replay: RAFTKIT_SEED={seed}; with several writers, each writer's own steps replay), {steps} steps a writer");
 
         var options = new RocksDbLogStoreOptions { KeySpace = space, FlatGroupId = 7, WriteBufferSize = 64 << 10 };
-        ulong[] groups = space == LogKeySpace.Flat ? [options.FlatGroupId] : PrefixedGroups;
+        var runs = new Run[writers];
+        for (int w = 0; w < writers; w++)
+        {
+            ulong[] groups = space == LogKeySpace.Flat ? [options.FlatGroupId] : writers == 1 ? [1, 2, 3, 1_000_000] : [(ulong)(3 * w) + 1, (ulong)(3 * w) + 2, 1_000_000 + (ulong)w];
+            runs[w] = new Run(new Random(seed + w), groups, multiGroup: space == LogKeySpace.GroupPrefixed);
+        }
+
         string path = _dir.Sub("db");
-        var run = new Run(new Random(seed), groups, space == LogKeySpace.GroupPrefixed);
+        var phases = new Random(seed);
         var store = RocksDbLogStore.Open(path, options);
         await using var model = new InMemoryMultiGroupLogStore();
         int reopens = 0;
-        int refused = 0;
-        var trail = new Queue<string>();
         try
         {
-            for (int step = 0; step < steps; step++)
+            for (int done = 0; done < steps; reopens++)
             {
-                if (run.Random.Next(100) == 0)
-                {
-                    await store.DisposeAsync();
-                    store = RocksDbLogStore.Open(path, options);
-                    reopens++;
-                    trail.Enqueue($"{step}: reopen");
-                }
-
-                var (name, operation) = await run.NextAsync(model);
-                string expected = await Outcome(() => operation(model));
-                string actual = await Outcome(() => operation(store));
-                refused += expected.StartsWith("throws", StringComparison.Ordinal) ? 1 : 0;
-                trail.Enqueue($"{step}: {name}: {expected}");
-                if (trail.Count > 12)
-                {
-                    trail.Dequeue();
-                }
-
-                Assert.True(expected == actual, $"step {step} (seed {seed}), {name}:\n  in-memory: {expected}\n  RocksDB:   {actual}\nthe steps before:\n{string.Join("\n", trail.SkipLast(1))}");
+                int phase = Math.Min(steps - done, 1 + phases.Next(200));
+                await Task.WhenAll(runs.Select(run => Task.Run(() => run.StepAsync(model, store, phase, seed))));
+                done += phase;
+                await store.DisposeAsync();
+                store = RocksDbLogStore.Open(path, options);
             }
 
-            await store.DisposeAsync();
-            store = RocksDbLogStore.Open(path, options);
-            foreach (ulong group in groups)
+            foreach (var run in runs)
             {
-                Assert.Equal(await Outcome(() => Run.DescribeGroup(model, group)), await Outcome(() => Run.DescribeGroup(store, group)));
+                foreach (ulong group in run.Groups)
+                {
+                    Assert.Equal(await Outcome(() => Run.DescribeGroup(model, group)), await Outcome(() => Run.DescribeGroup(store, group)));
+                }
             }
         }
         finally
@@ -77,7 +73,12 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
             await store.DisposeAsync();
         }
 
-        output.WriteLine($"{run.Counts}; {refused} refused by both; {reopens} reopens");
+        foreach (var run in runs)
+        {
+            output.WriteLine($"{run.Counts}; {run.Refused} refused by both");
+        }
+
+        output.WriteLine($"{reopens} reopens");
     }
 
     /// <summary>The operation's result, or the type of the error it threw.</summary>
@@ -101,16 +102,22 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
     private sealed class Run(Random random, ulong[] groups, bool multiGroup)
     {
         private readonly Dictionary<string, int> _counts = [];
+        private readonly Queue<string> _trail = new();
         private ulong _term = 1;
+        private int _step;
 
-        public Random Random => random;
+        /// <summary>The groups this run writes; no other run touches them.</summary>
+        public ulong[] Groups => groups;
+
+        /// <summary>Operations both stores refused, with the same error.</summary>
+        public int Refused { get; private set; }
 
         /// <summary>A term has one leader, as in Raft, so ids order by index within a log.</summary>
         private ulong Leader => _term % 3;
 
         public string Counts => string.Join(", ", _counts.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value}"));
 
-        public async Task<(string Name, Func<IMultiGroupLogStore, Task<string>> Operation)> NextAsync(InMemoryMultiGroupLogStore model)
+        private async Task<(string Name, Func<IMultiGroupLogStore, Task<string>> Operation)> NextAsync(IMultiGroupLogStore model)
         {
             ulong group = groups[random.Next(groups.Length)];
             var state = await model.ForGroup(group).GetLogStateAsync();
@@ -137,6 +144,27 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
             string kind = name.Split(' ')[0];
             _counts[kind] = _counts.GetValueOrDefault(kind) + 1;
             return ($"{name} in group {group}", operation);
+        }
+
+        /// <summary>Runs <paramref name="steps"/> operations on both stores, each outcome compared.</summary>
+        public async Task StepAsync(IMultiGroupLogStore model, IMultiGroupLogStore store, int steps, int seed)
+        {
+            for (int end = _step + steps; _step < end; _step++)
+            {
+                var (name, operation) = await NextAsync(model);
+                string expected = await Outcome(() => operation(model));
+                string actual = await Outcome(() => operation(store));
+                Refused += expected.StartsWith("throws", StringComparison.Ordinal) ? 1 : 0;
+                _trail.Enqueue($"{_step}: {name}: {expected}");
+                if (_trail.Count > 12)
+                {
+                    _trail.Dequeue();
+                }
+
+                Assert.True(expected == actual, $"step {_step} (seed {seed}, groups {string.Join(",", groups)}), {name}:\n  in-memory: {expected}\n  RocksDB:   {actual}\nthe steps before:\n{string.Join("\n", _trail.SkipLast(1))}");
+            }
+
+            _trail.Enqueue($"{_step}: reopen");
         }
 
         /// <summary>Everything the store says about a group: its log state, every entry, vote and committed id.</summary>
@@ -265,10 +293,11 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
             };
         }
 
+        /// <summary>Removes the group; answers whether the store still lists it (other runs' groups come and go meanwhile).</summary>
         private static Func<IMultiGroupLogStore, Task<string>> RemoveGroup(ulong group) => async store =>
         {
             await store.RemoveGroupAsync(group);
-            return string.Join(",", await store.ListGroupsAsync());
+            return (await store.ListGroupsAsync()).Contains(group) ? "still listed" : "removed";
         };
 
         private (string, Func<IMultiGroupLogStore, Task<string>>) ReadRange(ulong group, long purged, long last)
