@@ -39,14 +39,18 @@ public interface IRaftLogStore : IRaftLogReader
     /// <exception cref="LogOrderException">The first entry does not follow the last one, or the batch is not contiguous.</exception>
     ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes every entry after <paramref name="logId"/>; every entry when null.</summary>
-    /// <exception cref="LogOrderException"><paramref name="logId"/> is before the last purged id.</exception>
+    /// <summary>
+    /// Deletes every entry after <paramref name="logId"/>; every entry when null. Name the id of
+    /// a stored entry, or the last purged id: the log then ends at that entry (at the purged id
+    /// when <paramref name="logId"/>'s index is the last purged index).
+    /// </summary>
+    /// <exception cref="LogOrderException"><paramref name="logId"/>'s index is below the last purged index, or it is null when entries are purged.</exception>
     ValueTask TruncateAfterAsync(LogId? logId, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes every entry up to and including <paramref name="logId"/> and records it as the
     /// last purged id in the same atomic write. Purging past the end empties the log.
     /// </summary>
-    /// <exception cref="LogOrderException"><paramref name="logId"/> is before the last purged id.</exception>
+    /// <exception cref="LogOrderException"><paramref name="logId"/>'s index is below the last purged index.</exception>
     ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default);
 }
