@@ -139,6 +139,8 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
                 < 70 => ReadRange(group, purged, last),
                 < 78 => ReadLogId(group, purged, last),
                 < 84 => ReadLimited(group, purged, last),
+                < 88 => ReadStream(group, purged, last),
+                < 91 => ReadLeaderBoundedStream(group, purged, last),
                 _ => ("read state", (Func<IMultiGroupLogStore, Task<string>>)(store => DescribeGroup(store, group))),
             };
             string kind = name.Split(' ')[0];
@@ -318,6 +320,40 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
                 var all = await reader.TryGetLogEntriesAsync(start, ulong.MaxValue - 2);
                 bool prefix = (limited.Count > 0 || all.Count == 0) && limited.SequenceEqual(all.Take(limited.Count));
                 return prefix ? $"a prefix of {all.Count} entries" : $"not a prefix: {Describe(limited)} of {Describe(all)}";
+            });
+        }
+
+        /// <summary>Streams a range through a reader taken from the log (a reader may outlive writes).</summary>
+        private (string, Func<IMultiGroupLogStore, Task<string>>) ReadStream(ulong group, long purged, long last)
+        {
+            ulong start = RandomIndex(purged - 2, last + 2);
+            ulong end = random.Next(4) == 0 ? ulong.MaxValue - 2 : start + (ulong)random.Next(40);
+            return ($"stream [{start}, {end})", async store =>
+            {
+                var entries = new List<Entry>();
+                await foreach (var entry in store.ForGroup(group).GetReader().EntriesStreamAsync(start, end))
+                {
+                    entries.Add(entry);
+                }
+
+                return Describe(entries);
+            });
+        }
+
+        /// <summary>Streams from the start for the leader of the current term (committed or not in the vote) or another.</summary>
+        private (string, Func<IMultiGroupLogStore, Task<string>>) ReadLeaderBoundedStream(ulong group, long purged, long last)
+        {
+            ulong start = RandomIndex(purged - 2, last + 2);
+            var leader = new LeaderId(_term, random.Next(4) == 0 ? Leader + 1 : Leader);
+            return ($"stream for {leader} from {start}", async store =>
+            {
+                var entries = new List<Entry>();
+                await foreach (var entry in store.ForGroup(group).LeaderBoundedStreamAsync(leader, start, ulong.MaxValue - 2))
+                {
+                    entries.Add(entry);
+                }
+
+                return Describe(entries);
             });
         }
 
