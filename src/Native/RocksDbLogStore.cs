@@ -85,6 +85,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
     /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
+    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open).</exception>
     public static RocksDbLogStore Open(string path, RocksDbLogStoreOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -122,6 +123,9 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// families, without a store: for tools and for benchmarks that compare against raw RocksDB
     /// under the same options.
     /// </summary>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
+    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open).</exception>
     public static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -150,7 +154,14 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             families.Add(name, DatabaseTuning.CreateColumnFamilyOptions(options, name, blockCache));
         }
 
-        return RocksDb.Open(dbOptions, path, families);
+        try
+        {
+            return RocksDb.Open(dbOptions, path, families);
+        }
+        catch (RocksDbException e)
+        {
+            throw new StoreOpenException(path, e);
+        }
     }
 
     /// <inheritdoc />

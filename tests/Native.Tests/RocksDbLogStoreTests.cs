@@ -35,6 +35,30 @@ public sealed class RocksDbLogStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task OpeningADatabaseAStoreHasOpenFailsSayingItIsInUse()
+    {
+        await using var first = OpenPrefixed();
+        var error = Assert.Throws<StoreOpenException>(() => OpenPrefixed());
+        Assert.True(error.InUse);
+        Assert.Equal(_dir.Sub("db"), error.Path);
+        Assert.Contains("is in use", error.Message, StringComparison.Ordinal);
+
+        await first.ForGroup(1).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
+        Assert.Equal(Range(1, 0, 1), await first.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+    }
+
+    [Fact]
+    public void OpeningAFileFailsAndLeavesItAsItWas()
+    {
+        string file = _dir.Sub("file");
+        File.WriteAllText(file, "not a database");
+        var error = Assert.Throws<StoreOpenException>(() => RocksDbLogStore.Open(file));
+        Assert.False(error.InUse);
+        Assert.Contains(file, error.Message, StringComparison.Ordinal);
+        Assert.Equal("not a database", File.ReadAllText(file));
+    }
+
+    [Fact]
     public async Task FlatStoreIsItselfTheGroupsLog()
     {
         await using (var store = OpenFlat())

@@ -89,6 +89,9 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         var stderr = process.StandardError.ReadToEndAsync();
 
         await enough.Task.WaitAsync(StepTimeout);
+
+        // The child holds the database: opening it here must fail, and change nothing.
+        Assert.True(Assert.Throws<StoreOpenException>(() => RocksDbLogStore.Open(path)).InUse, "the crash child's database opened twice");
         process.Kill(entireProcessTree: false);
         await process.WaitForExitAsync().WaitAsync(StepTimeout);
         await pump.WaitAsync(StepTimeout);
