@@ -385,7 +385,7 @@ internal sealed class WriteRequest : IValueTaskSource
     {
         var (keyOffset, keyLength) = WriteMetaKey(space, groupId, label);
         int valueOffset = Data.WrittenCount;
-        int valueLength = MetaRecordFormat.EncodeLogId(Data, logId);
+        int valueLength = MetaRecordFormat.EncodeLogId(Data, logId, label);
         AddOp(new(StagedKind.Put, StagedFamily.Meta, keyOffset, keyLength, valueOffset, valueLength));
     }
 

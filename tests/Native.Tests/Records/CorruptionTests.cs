@@ -1,5 +1,7 @@
+using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Keys;
+using RaftToolkit.Native.Records;
 using RocksDbSharp;
 using static RaftToolkit.Native.Tests.TestEntries;
 
@@ -129,5 +131,22 @@ public sealed class CorruptionTests : IDisposable
         Assert.Equal(3UL, point.Index);
 
         Assert.Equal(200, (await reopened.ForGroup(3).TryGetLogEntriesAsync(0, 200)).Count);
+    }
+
+    [Fact]
+    public async Task AFlippedBitInAStoredVoteIsReportedAsCorruptionNamingGroupAndValue()
+    {
+        await using var store = await StoreWithEntries(LogKeySpace.GroupPrefixed);
+        await store.ForGroup(Group).SaveVoteAsync(new Vote(new LeaderId(9, 2), true));
+        var family = store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily);
+        var key = new byte[LogKeys.MaxKeyLength];
+        key = key[..LogKeys.WriteMetaKey(key, LogKeySpace.GroupPrefixed, Group, MetaLabel.Vote)];
+        var record = store.Database.Get(key, family);
+        record[1] ^= 0x01;
+        store.Database.Put(key, record, family);
+
+        var error = await Assert.ThrowsAsync<MetaRecordCorruptionException>(async () => await store.ForGroup(Group).ReadVoteAsync());
+        Assert.Equal(Group, error.GroupId);
+        Assert.Equal(MetaLabel.Vote, error.Label);
     }
 }

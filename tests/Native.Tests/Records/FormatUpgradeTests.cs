@@ -1,6 +1,7 @@
 using RaftToolkit.Core.Codec;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Native.Keys;
+using RaftToolkit.Native.Records;
 using static RaftToolkit.Native.Tests.TestEntries;
 
 namespace RaftToolkit.Native.Tests.Records;
@@ -46,5 +47,36 @@ public sealed class FormatUpgradeTests : IDisposable
         var appended = Range(term: 2, first: 3, count: 2);
         await log.AppendAsync(appended, IgnoringCallback.Instance);
         Assert.Equal([.. old, .. appended], await log.TryGetLogEntriesAsync(0, 5));
+    }
+
+    [Fact]
+    public async Task MetaValuesWrittenInTheFirstFormatReadAndAreRewrittenInTheSecondWhenSaved()
+    {
+        string path = _dir.Sub("meta");
+        var vote = new Vote(new LeaderId(3, 2), true);
+        var purged = new LogId(2, 1, 4);
+        using (var db = RocksDbLogStore.OpenDatabase(path, new RocksDbLogStoreOptions()))
+        {
+            var family = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily);
+            db.Put(MetaKey(MetaLabel.Vote), WireCodec.Encode(MetaRecordFormat.Version1, vote, ModelFormats.Vote), family);
+            db.Put(MetaKey(MetaLabel.LastPurged), WireCodec.Encode(MetaRecordFormat.Version1, (LogId?)purged, ModelFormats.OptionalLogId), family);
+        }
+
+        await using var store = RocksDbLogStore.Open(path);
+        var log = store.ForGroup(Group);
+        Assert.Equal(vote, await log.ReadVoteAsync());
+        Assert.Equal(new LogState(purged, purged), await log.GetLogStateAsync());
+
+        var next = new Vote(new LeaderId(4, 1), false);
+        await log.SaveVoteAsync(next);
+        var stored = store.Database.Get(MetaKey(MetaLabel.Vote), store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily));
+        Assert.Equal(MetaRecordFormat.Version, stored[0]);
+        Assert.Equal(next, await log.ReadVoteAsync());
+    }
+
+    private static byte[] MetaKey(MetaLabel label)
+    {
+        var key = new byte[LogKeys.MaxKeyLength];
+        return key[..LogKeys.WriteMetaKey(key, LogKeySpace.GroupPrefixed, Group, label)];
     }
 }
