@@ -74,7 +74,10 @@ public sealed class LogEntryNotFoundException : RaftStorageException
     public ulong Index { get; }
 }
 
-/// <summary>A stored record failed its format-version or checksum check; it was not returned as data.</summary>
+/// <summary>
+/// A stored log record failed its format-version or checksum check, or RocksDB found the block
+/// holding it damaged; it was not returned as data.
+/// </summary>
 public sealed class LogCorruptionException : RaftStorageException
 {
     /// <summary>Creates the error naming the record, and the lower-level error that found it, if any.</summary>

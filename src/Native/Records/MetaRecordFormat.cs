@@ -89,23 +89,29 @@ public static class MetaRecordFormat
     /// <exception cref="CodecException">The record is empty, of an unknown version, too short, or fails its checksum.</exception>
     private static ReadOnlySpan<byte> Verified(ReadOnlySpan<byte> record, MetaLabel label)
     {
-        switch (record.IsEmpty ? (byte)0 : record[0])
+        if (record.IsEmpty)
+        {
+            throw new CodecException(CodecErrorKind.Empty, "The record is empty.");
+        }
+
+        switch (record[0])
         {
             case Version1:
                 return record;
-            case Version when record.Length > ChecksumLength:
+            case Version:
+                if (record.Length <= ChecksumLength)
+                {
+                    throw new CodecException(CodecErrorKind.Truncated, $"The record is {record.Length} bytes long, shorter than its framing.");
+                }
+
                 var framed = record[..^ChecksumLength];
                 uint stored = BinaryPrimitives.ReadUInt32LittleEndian(record[^ChecksumLength..]);
                 uint actual = Checksum(framed, label);
                 return stored == actual
                     ? framed
                     : throw new CodecException(CodecErrorKind.Invalid, $"Checksum mismatch (stored {stored:x8}, computed {actual:x8}).");
-            case Version:
-                throw new CodecException(CodecErrorKind.Truncated, $"The record is {record.Length} bytes long, shorter than its framing.");
             default:
-                throw record.IsEmpty
-                    ? new CodecException(CodecErrorKind.Empty, "The record is empty.")
-                    : CodecException.VersionMismatch(Version, record[0]);
+                throw CodecException.VersionMismatch(Version, record[0]);
         }
     }
 
