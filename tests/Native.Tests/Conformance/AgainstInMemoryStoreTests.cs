@@ -249,13 +249,17 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
             });
         }
 
-        /// <summary>Appends, votes and committed ids over several groups, sometimes with one bad append that must fail the whole batch.</summary>
+        /// <summary>
+        /// Appends, votes, committed ids, truncations and purges over several groups, each checked
+        /// against the ones before it in the batch; sometimes one of them is bad (an append with a
+        /// hole, a truncation below the purged entries), which must fail the whole batch.
+        /// </summary>
         private Func<IMultiGroupLogStore, Task<string>> Batch()
         {
-            var plan = new List<(ulong Group, int Kind, int Count, bool Bad)>();
+            var plan = new List<(ulong Group, int Kind, int Count, bool Bad, double At)>();
             for (int i = 1 + random.Next(4); i > 0; i--)
             {
-                plan.Add((groups[random.Next(groups.Length)], random.Next(3), 1 + random.Next(3), random.Next(25) == 0));
+                plan.Add((groups[random.Next(groups.Length)], random.Next(5), 1 + random.Next(3), random.Next(25) == 0, random.NextDouble()));
             }
 
             var vote = new Vote(new LeaderId(_term, Leader), true);
@@ -263,31 +267,52 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
             var payloads = plan.Select(_ => Payload(random.Next(200))).ToArray();
             return async store =>
             {
-                // Build from the store's own state, as a host does, so that both stores get the same batch.
+                // Build from the store's own state, as a host does, so that both stores get the same
+                // batch. Per group: the last index once the batch's earlier operations apply, the
+                // last purged index, and the last index stored before the batch.
                 var batch = new LogWriteBatch();
-                var next = new Dictionary<ulong, ulong>();
+                var ends = new Dictionary<ulong, (long Last, long Purged, long Stored)>();
                 for (int i = 0; i < plan.Count; i++)
                 {
-                    var (group, kind, count, bad) = plan[i];
-                    if (!next.TryGetValue(group, out ulong index))
+                    var (group, kind, count, bad, at) = plan[i];
+                    var log = store.ForGroup(group);
+                    if (!ends.TryGetValue(group, out var end))
                     {
-                        index = (await store.ForGroup(group).GetLogStateAsync()).LastLogId.NextIndex();
+                        var state = await log.GetLogStateAsync();
+                        long last = state.LastLogId is { } l ? (long)l.Index : -1;
+                        end = (last, state.LastPurgedLogId is { } p ? (long)p.Index : -1, last);
                     }
 
+                    // Truncations and purges name an entry stored before the batch and still kept.
+                    long lo = end.Purged + 1, hi = Math.Min(end.Stored, end.Last);
+                    ulong target = (ulong)(lo + (long)(at * (hi - lo + 1)));
                     switch (kind)
                     {
                         case 0:
-                            ulong first = bad ? index + 1 : index;
+                            ulong first = (ulong)(end.Last + 1) + (bad ? 1UL : 0);
                             batch.Append(group, Enumerable.Range(0, count).Select(e => Entry.Normal(new LogId(_term, Leader, first + (ulong)e), payloads[i])).ToArray());
-                            next[group] = first + (ulong)count;
+                            end.Last = (long)first + count - 1;
                             break;
                         case 1:
                             batch.SaveVote(group, vote);
+                            break;
+                        case 3 when bad && end.Purged > 0:
+                            batch.TruncateAfter(group, new LogId(_term, Leader, (ulong)end.Purged - 1));
+                            break;
+                        case 3 when hi >= lo:
+                            batch.TruncateAfter(group, await log.GetLogIdAsync(target));
+                            end.Last = (long)target;
+                            break;
+                        case 4 when hi >= lo:
+                            batch.Purge(group, await log.GetLogIdAsync(target));
+                            end.Purged = (long)target;
                             break;
                         default:
                             batch.SaveCommitted(group, committed);
                             break;
                     }
+
+                    ends[group] = end;
                 }
 
                 await store.WriteAsync(batch);
