@@ -11,8 +11,8 @@ namespace RaftToolkit.Native.Tests.Conformance;
 /// The store against the test kit's in-memory store, which keeps the contract in plain
 /// collections: a seeded random run of writes (valid and not), multi-group batches, reads and
 /// group removals goes to both, and every outcome, a result or the type of error, must match.
-/// The RocksDB store is closed and reopened now and then, and runs with a 64 KiB write buffer,
-/// so its answers come from what it cached, from memtables and from table files alike.
+/// The RocksDB store is closed and reopened between phases of the run, and has a 64 KiB write
+/// buffer, so its answers come from what it cached, from memtables and from table files alike.
 /// </summary>
 /// <remarks>Steps per run: 3,000; more with RAFTKIT_MODEL_STEPS. Replay with RAFTKIT_SEED.</remarks>
 public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDisposable
@@ -98,7 +98,7 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
         }
     }
 
-    /// <summary>Draws the next operation from what the in-memory store holds now.</summary>
+    /// <summary>One writer: draws each operation from what the in-memory store holds now, and runs it on both stores.</summary>
     private sealed class Run(Random random, ulong[] groups, bool multiGroup)
     {
         private readonly Dictionary<string, int> _counts = [];
