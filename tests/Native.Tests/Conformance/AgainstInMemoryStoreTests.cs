@@ -41,7 +41,7 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
         for (int w = 0; w < writers; w++)
         {
             ulong[] groups = space == LogKeySpace.Flat ? [options.FlatGroupId] : writers == 1 ? [1, 2, 3, 1_000_000] : [(ulong)(3 * w) + 1, (ulong)(3 * w) + 2, 1_000_000 + (ulong)w];
-            runs[w] = new Run(new Random(seed + w), groups, multiGroup: space == LogKeySpace.GroupPrefixed);
+            runs[w] = new Run(new Random(seed + w), groups, removable: space == LogKeySpace.GroupPrefixed);
         }
 
         string path = _dir.Sub("db");
@@ -99,7 +99,7 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
     }
 
     /// <summary>One writer: draws each operation from what the in-memory store holds now, and runs it on both stores.</summary>
-    private sealed class Run(Random random, ulong[] groups, bool multiGroup)
+    private sealed class Run(Random random, ulong[] groups, bool removable)
     {
         private readonly Dictionary<string, int> _counts = [];
         private readonly Queue<string> _trail = new();
@@ -134,8 +134,8 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
                 < 44 => await PurgeAsync(model, group, purged, last),
                 < 48 => Vote(group),
                 < 52 => Committed(group, last),
-                < 58 when multiGroup => ("batch", Batch()),
-                < 60 when multiGroup => ("remove", RemoveGroup(group)),
+                < 58 => ("batch", Batch()),
+                < 60 when removable => ("remove", RemoveGroup(group)),
                 < 70 => ReadRange(group, purged, last),
                 < 78 => ReadLogId(group, purged, last),
                 < 84 => ReadLimited(group, purged, last),
