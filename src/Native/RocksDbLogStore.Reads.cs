@@ -16,6 +16,9 @@ public sealed partial class RocksDbLogStore
     /// <summary>Most record bytes a limited read returns (at least one entry is always returned).</summary>
     private const long LimitedReadBytes = 4L << 20;
 
+    /// <summary>The most entries a read makes room for before it has read any.</summary>
+    private const int InitialReadCapacity = 256;
+
     /// <summary>Reads the entries of <c>[start, end)</c> that exist, in order, up to the limits.</summary>
     private unsafe void ReadRange(ulong groupId, ulong start, ulong end, int maxEntries, long maxBytes, List<Entry> into)
     {
