@@ -9,9 +9,10 @@ using RaftToolkit.Native.CrashChild;
 // crash test can check that everything printed survived a SIGKILL.
 //
 // Usage: RaftToolkit.Native.CrashChild <db path> <seed> <groups> <concurrent writers> <first term> [write buffer bytes]
-// Entries carry terms from <first term> up, one more after each truncation, so an entry that a
-// durable truncation removed can never be mistaken for one appended after it; each run is
-// given a first term above every term of the runs before it.
+// Entries carry terms from <first term> up, one more after each truncation or group removal, so
+// an entry that a durable truncation or removal deleted can never be mistaken for one appended
+// after it; each run is given a first term above every term of the runs before it, and its
+// votes start there too.
 // A small write buffer makes the store flush memtables and roll (and reuse) WAL files often, so
 // the kill also lands during flushes and on recycled WALs.
 // Output lines, each group's in the order its writes were issued (a group belongs to one writer,
@@ -23,6 +24,9 @@ using RaftToolkit.Native.CrashChild;
 //   T <group> <index> <term>           the truncation is durable; later entries are of <term> or more
 //   p <group> <index>                  about to purge up to <index> (it may or may not happen)
 //   P <group> <index>                  the purge is durable
+//   r <group>                          about to remove the group (it may or may not happen)
+//   R <group> <term> <vote term>       the removal is durable; later entries are of <term> or
+//                                      more, later votes of <vote term> or more
 //   F <error>                          a writer's write failed: the store stopped (one line per writer)
 // Exit code: 3 when the store stopped after an I/O error (a writer printed F).
 if (args.Length is not (5 or 6))
@@ -57,7 +61,7 @@ for (int g = 0; g < groups; g++)
     next[g] = state.LastLogId.NextIndex();
     purged[g] = state.LastPurgedLogId is { } lastPurged ? (long)lastPurged.Index : -1;
     entryTerms[g] = firstTerm;
-    voteTerms[g] = (await log.ReadVoteAsync())?.Term ?? 0;
+    voteTerms[g] = Math.Max((await log.ReadVoteAsync())?.Term ?? 0, firstTerm);
 }
 
 Console.Out.WriteLine("READY");
@@ -82,7 +86,8 @@ for (int w = 0; w < writers; w++)
 await Task.WhenAll(tasks);
 return 3;
 
-// Writes until the store fails. Truncations and purges are rare and short, so logs grow.
+// Writes until the store fails: 10 % votes, 4 % truncations (short), 4 % purges, 1 % group
+// removals, the rest appends, so logs grow.
 async Task WriteForever(int writer, Random random)
 {
     while (true)
@@ -115,6 +120,15 @@ async Task WriteForever(int writer, Random random)
             await log.PurgeAsync(await log.GetLogIdAsync(upTo));
             purged[g] = (long)upTo;
             Console.Out.WriteLine($"P {g} {upTo}");
+        }
+        else if (dice == 18)
+        {
+            Console.Out.WriteLine($"r {g}");
+            await store.RemoveGroupAsync((ulong)g);
+            next[g] = 0;
+            purged[g] = -1;
+            entryTerms[g]++;
+            Console.Out.WriteLine($"R {g} {entryTerms[g]} {voteTerms[g] + 1}");
         }
         else
         {

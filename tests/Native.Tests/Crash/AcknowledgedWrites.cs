@@ -11,11 +11,13 @@ namespace RaftToolkit.Native.Tests.Crash;
 /// and records in one atomic batch), every entry with the payload of its index and term;</item>
 /// <item>every acknowledged entry present with its term, unless an issued truncation or purge
 /// took it; no entry that an acknowledged truncation removed back;</item>
-/// <item>no purge lost or beyond what was issued, and no vote lost or gone backwards.</item>
+/// <item>no purge lost or beyond what was issued, and no vote lost or gone backwards;</item>
+/// <item>after an acknowledged group removal, nothing of the group from before it: no entry, no
+/// purge, no vote.</item>
 /// </list>
 /// A group's writes are issued one at a time, so after a kill at most one of them is in doubt: an
-/// append (its entries may be there), a vote (either term), or a truncation or purge, which the
-/// child announces before issuing (it happened entirely or not at all).
+/// append (its entries may be there), a vote (either term), or a truncation, purge or removal,
+/// which the child announces before issuing (it happened entirely or not at all).
 /// </summary>
 internal sealed class AcknowledgedWrites
 {
@@ -24,10 +26,13 @@ internal sealed class AcknowledgedWrites
     /// <summary>Acknowledged writes recorded so far.</summary>
     public long Count { get; private set; }
 
-    /// <summary>Acknowledged truncations and purges recorded so far.</summary>
-    public long TruncationsAndPurges { get; private set; }
+    /// <summary>Acknowledged truncations, purges and group removals recorded so far.</summary>
+    public long Deletions { get; private set; }
 
-    /// <summary>Truncations and purges in doubt when a store was checked, and how many of them had happened.</summary>
+    /// <summary>Acknowledged group removals recorded so far.</summary>
+    public long Removals { get; private set; }
+
+    /// <summary>Truncations, purges and removals in doubt when a store was checked, and how many of them had happened.</summary>
     public (long InDoubt, long Happened) Doubtful { get; private set; }
 
     public void Record(IEnumerable<GroupReport> reports)
@@ -35,18 +40,23 @@ internal sealed class AcknowledgedWrites
         foreach (var report in reports)
         {
             _groups[report.Group].Apply(report);
-            Count += report.Kind is ReportKind.TruncateIssued or ReportKind.PurgeIssued ? 0 : 1;
-            TruncationsAndPurges += report.Kind is ReportKind.Truncated or ReportKind.Purged ? 1 : 0;
+            Count += report.Kind is ReportKind.TruncateIssued or ReportKind.PurgeIssued or ReportKind.RemoveIssued ? 0 : 1;
+            Deletions += report.Kind is ReportKind.Truncated or ReportKind.Purged or ReportKind.Removed ? 1 : 0;
+            Removals += report.Kind is ReportKind.Removed ? 1 : 0;
         }
     }
 
-    /// <summary>Opens the store at <paramref name="path"/> and checks every group; <paramref name="when"/> names the moment in failures.</summary>
-    public async Task VerifyAsync(string path, string when)
+    /// <summary>
+    /// Opens the store at <paramref name="path"/> and checks every group; <paramref name="when"/>
+    /// names the moment in failures. <paramref name="nextFirstTerm"/> is where the next run's terms
+    /// start, for its entries and its votes.
+    /// </summary>
+    public async Task VerifyAsync(string path, string when, ulong nextFirstTerm)
     {
         await using var store = RocksDbLogStore.Open(path);
         for (int g = 0; g < _groups.Length; g++)
         {
-            if (await _groups[g].VerifyAsync(store.ForGroup((ulong)g), g, when) is { } happened)
+            if (await _groups[g].VerifyAsync(store.ForGroup((ulong)g), g, when, nextFirstTerm) is { } happened)
             {
                 Doubtful = (Doubtful.InDoubt + 1, Doubtful.Happened + (happened ? 1 : 0));
             }
@@ -63,13 +73,16 @@ internal sealed class AcknowledgedWrites
 
         private long _purged = -1;
 
-        /// <summary>Entries after the last acknowledged truncation are of this term or more.</summary>
+        /// <summary>Entries after the last acknowledged truncation or removal are of this term or more.</summary>
         private ulong _termFloor;
 
         private ulong _voteTerm;
         private ulong _voteTermSeen;
 
-        /// <summary>The truncation or purge issued and not acknowledged, if any.</summary>
+        /// <summary>A vote saved since the last acknowledged removal is of this term or more.</summary>
+        private ulong _voteFloor;
+
+        /// <summary>The truncation, purge or removal issued and not acknowledged, if any.</summary>
         private GroupReport? _inDoubt;
 
         private long Last => _terms.Count - 1;
@@ -90,8 +103,11 @@ internal sealed class AcknowledgedWrites
                 case ReportKind.Vote:
                     _voteTerm = Math.Max(_voteTerm, report.Term);
                     break;
-                case ReportKind.TruncateIssued or ReportKind.PurgeIssued:
+                case ReportKind.TruncateIssued or ReportKind.PurgeIssued or ReportKind.RemoveIssued:
                     _inDoubt = report;
+                    break;
+                case ReportKind.Removed:
+                    Forget(report.Term, report.Last);
                     break;
                 case ReportKind.Truncated:
                     CoverUpTo((long)report.First);
@@ -118,14 +134,35 @@ internal sealed class AcknowledgedWrites
             }
         }
 
-        /// <summary>Checks the group; returns whether the truncation or purge in doubt happened (null: none was).</summary>
-        public async Task<bool?> VerifyAsync(IRaftLogStore log, int g, string when)
+        /// <summary>The group was removed: nothing of it from before may come back.</summary>
+        private void Forget(ulong termFloor, ulong voteFloor)
+        {
+            _terms.Clear();
+            _purged = -1;
+            _termFloor = termFloor;
+            _voteTerm = 0;
+            _voteTermSeen = 0;
+            _voteFloor = voteFloor;
+            _inDoubt = null;
+        }
+
+        /// <summary>Checks the group; returns whether the truncation, purge or removal in doubt happened (null: none was).</summary>
+        public async Task<bool?> VerifyAsync(IRaftLogStore log, int g, string when, ulong nextFirstTerm)
         {
             var state = await log.GetLogStateAsync();
             var entries = await log.TryGetLogEntriesAsync(0, ulong.MaxValue - 2);
             long purged = state.LastPurgedLogId is { } lastPurged ? (long)lastPurged.Index : -1;
             long last = state.LastLogId is { } lastLogId ? (long)lastLogId.Index : -1;
+            ulong voteTerm = (await log.ReadVoteAsync())?.Term ?? 0;
             string context = $"{when}: group {g}";
+
+            // A removal in doubt happened if nothing of the group is left. The next run's entries and
+            // votes start above everything before, so nothing from before may come back.
+            if (_inDoubt is { Kind: ReportKind.RemoveIssued } && last == -1 && purged == -1 && voteTerm == 0)
+            {
+                Forget(nextFirstTerm, nextFirstTerm);
+                return true;
+            }
 
             // A purge deletes its entries and records its id in one batch: the log starts right after it.
             long first = entries.Count > 0 ? (long)entries[0].Index : last + 1;
@@ -162,8 +199,8 @@ internal sealed class AcknowledgedWrites
                 }
             }
 
-            ulong voteTerm = (await log.ReadVoteAsync())?.Term ?? 0;
             Assert.True(voteTerm >= _voteTerm, $"{context}: lost an acknowledged vote: has term {voteTerm}, acknowledged {_voteTerm}");
+            Assert.True(voteTerm == 0 || voteTerm >= _voteFloor, $"{context}: a vote of term {voteTerm} is back after an acknowledged removal (later votes are of term {_voteFloor} or more)");
             Assert.True(voteTerm >= _voteTermSeen, $"{context}: vote went backwards from term {_voteTermSeen} to {voteTerm}");
             _voteTermSeen = voteTerm;
 

@@ -24,6 +24,12 @@ internal enum ReportKind
 
     /// <summary>The purge up to First is durable.</summary>
     Purged,
+
+    /// <summary>A removal of the group was issued; it may or may not happen.</summary>
+    RemoveIssued,
+
+    /// <summary>The removal is durable; later entries are of Term or more, later votes of Last or more.</summary>
+    Removed,
 }
 
 /// <summary>One line the crash child printed about a group's write (see its usage for the format).</summary>
@@ -118,6 +124,8 @@ internal static class CrashChildRuns
                 "T" => new GroupReport(ReportKind.Truncated, group, Number(2), Term: Number(3)),
                 "p" => new GroupReport(ReportKind.PurgeIssued, group, Number(2)),
                 "P" => new GroupReport(ReportKind.Purged, group, Number(2)),
+                "r" => new GroupReport(ReportKind.RemoveIssued, group, 0),
+                "R" => new GroupReport(ReportKind.Removed, group, 0, Last: Number(3), Term: Number(2)),
                 _ => throw new InvalidDataException($"the crash child printed an unknown line: {line}"),
             });
         }

@@ -5,9 +5,9 @@ namespace RaftToolkit.Native.Tests.Crash;
 
 /// <summary>
 /// Kills a child process that writes to many groups through the write coalescer (appends, votes,
-/// truncations and purges) with SIGKILL at random moments, and checks after each kill that
-/// everything it acknowledged survived, and that a truncation or purge in flight happened
-/// entirely or not at all (<see cref="AcknowledgedWrites"/>).
+/// truncations, purges and group removals) with SIGKILL at random moments, and checks after each
+/// kill that everything it acknowledged survived, and that a truncation, purge or removal in
+/// flight happened entirely or not at all (<see cref="AcknowledgedWrites"/>).
 /// Every other child runs with a 64 KiB write buffer, so that memtables flush and WAL files
 /// roll over and are reused (the default <see cref="RocksDbLogStoreOptions.WalRecycleFileCount"/>)
 /// while the kills land.
@@ -42,16 +42,16 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
             // Each run's terms start above every earlier run's.
             ulong firstTerm = ((ulong)round + 1) << 32;
             acknowledged.Record(await RunAndKill(path, random.Next(), firstTerm, acksBeforeKill, writeBuffer));
-            await acknowledged.VerifyAsync(path, $"round {round}");
+            await acknowledged.VerifyAsync(path, $"round {round}", nextFirstTerm: firstTerm + (1UL << 32));
         }
 
-        output.WriteLine($"{acknowledged.Count} acknowledged writes checked over {kills} kills, {acknowledged.TruncationsAndPurges} of them truncations and purges");
-        output.WriteLine($"{acknowledged.Doubtful.InDoubt} truncations and purges in flight at a kill, {acknowledged.Doubtful.Happened} of them found done");
+        output.WriteLine($"{acknowledged.Count} acknowledged writes checked over {kills} kills, {acknowledged.Deletions} of them truncations, purges and group removals ({acknowledged.Removals} removals)");
+        output.WriteLine($"{acknowledged.Doubtful.InDoubt} truncations, purges and removals in flight at a kill, {acknowledged.Doubtful.Happened} of them found done");
         Assert.True(acknowledged.Count >= kills, "the child acknowledged fewer writes than it was killed");
         if (kills >= 4)
         {
-            Assert.True(acknowledged.TruncationsAndPurges > 0, "the child acknowledged no truncation or purge: their crash paths went untested");
-            Assert.True(acknowledged.Doubtful.InDoubt > 0, "no kill landed during a truncation or purge: their all-or-nothing went untested");
+            Assert.True(acknowledged.Deletions > 0 && acknowledged.Removals > 0, "the child acknowledged no truncation, purge or group removal: their crash paths went untested");
+            Assert.True(acknowledged.Doubtful.InDoubt > 0, "no kill landed during a truncation, purge or removal: their all-or-nothing went untested");
         }
 
         if (kills >= 4)

@@ -60,7 +60,7 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
 
         var acknowledged = new AcknowledgedWrites();
         acknowledged.Record(printed.Reports);
-        await acknowledged.VerifyAsync(path, "reopened after the I/O error");
+        await acknowledged.VerifyAsync(path, "reopened after the I/O error", NextRunTerm);
 
         // Reopened without the limit, the store writes again: one more entry in every group.
         await using (var store = RocksDbLogStore.Open(path))
@@ -74,7 +74,7 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
             acknowledged.Record(await Task.WhenAll(appends));
         }
 
-        await acknowledged.VerifyAsync(path, "reopened after writing again");
+        await acknowledged.VerifyAsync(path, "reopened after writing again", NextRunTerm + 1);
     }
 
     /// <summary>Above every term of the child, which starts at 1 and adds one per truncation.</summary>
