@@ -56,7 +56,6 @@ internal sealed class StoreBenchEnvironment : IDisposable
         var noSync = new WriteOptions().SetSync(false);
         var value = new byte[64 << 10];
         var key = new byte[16];
-        var flush = new FlushOptions().SetWaitForFlush(true);
         long chunks = walBytes / value.Length;
         for (int round = 0; round < AgingRounds; round++)
         {
@@ -68,11 +67,19 @@ internal sealed class StoreBenchEnvironment : IDisposable
 
             // Retires this round's WAL (kept for reuse, up to the recycle count) and switches to
             // a new one, itself a reused file from the second round on.
-            RocksDbSharp.Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, family.Handle, out nint error);
-            if (error != 0)
-            {
-                throw new InvalidOperationException("flushing the aged database failed");
-            }
+            FlushLog(db);
+        }
+    }
+
+    /// <summary>Flushes the log column family's memtable into a table file, and waits for it.</summary>
+    public static void FlushLog(RocksDb db)
+    {
+        var family = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
+        var flush = new FlushOptions().SetWaitForFlush(true);
+        RocksDbSharp.Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, family.Handle, out nint error);
+        if (error != 0)
+        {
+            throw new InvalidOperationException("flushing the log column family failed");
         }
     }
 

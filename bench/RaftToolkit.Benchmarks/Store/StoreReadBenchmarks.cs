@@ -49,14 +49,8 @@ public class StoreReadBenchmarks
         }
 
         // From table files, as a follower far behind is served: the memtables are flushed.
-        var database = _store.Database;
-        _family = database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
-        var flush = new FlushOptions().SetWaitForFlush(true);
-        RocksDbSharp.Native.Instance.rocksdb_flush_cf(database.Handle, flush.Handle, _family.Handle, out nint error);
-        if (error != 0)
-        {
-            throw new InvalidOperationException("flushing the log column family failed");
-        }
+        StoreBenchEnvironment.FlushLog(_store.Database);
+        _family = _store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
     }
 
     [GlobalCleanup]

@@ -12,7 +12,7 @@ public sealed class MetaRecordCorruptionException : RaftStorageException
 {
     /// <summary>Creates the error naming the group and the value, and the error that found it.</summary>
     public MetaRecordCorruptionException(ulong groupId, MetaLabel label, Exception cause)
-        : base($"Corrupted meta record '{label}' of group {groupId}: {cause?.Message}", cause)
+        : base($"Corrupted meta record '{label}' of group {groupId}: {cause.Message}", cause)
     {
         GroupId = groupId;
         Label = label;

@@ -32,7 +32,7 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
     [InlineData(LogKeySpace.GroupPrefixed, 4)]
     public async Task ARandomRunOfWritesReadsAndReopensMatchesTheInMemoryStore(LogKeySpace space, int writers)
     {
-        int seed = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int fixedSeed) ? fixedSeed : Random.Shared.Next();
+        int seed = TestSeed.FromEnvironmentOrNew();
         int steps = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_MODEL_STEPS"), out int s) ? s : 3_000;
         output.WriteLine($"{space}, {writers} writers: seed {seed} (replay: RAFTKIT_SEED={seed}; with several writers, each writer's own steps replay), {steps} steps a writer");
 

@@ -26,7 +26,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task EveryAcknowledgedWriteSurvivesSigkill()
     {
-        int seed = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int fixedSeed) ? fixedSeed : Random.Shared.Next();
+        int seed = TestSeed.FromEnvironmentOrNew();
         int kills = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_CRASH_KILLS"), out int k) ? k : 20;
         output.WriteLine($"seed {seed} (replay: RAFTKIT_SEED={seed}), {kills} kills, {CrashChildRuns.Groups} groups, {CrashChildRuns.Writers} writers");
         var random = new Random(seed);

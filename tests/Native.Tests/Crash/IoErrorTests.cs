@@ -35,7 +35,7 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
     [MemberData(nameof(Failures))]
     public async Task AFilesystemErrorStopsTheStoreAndEveryAcknowledgedWriteSurvivesIt(string refusedFile, int fileSizeLimitKiB, ulong? writeBuffer)
     {
-        int seed = int.TryParse(Environment.GetEnvironmentVariable("RAFTKIT_SEED"), out int fixedSeed) ? fixedSeed : Random.Shared.Next();
+        int seed = TestSeed.FromEnvironmentOrNew();
         output.WriteLine($"{refusedFile}: seed {seed} (replay: RAFTKIT_SEED={seed})");
         string path = _dir.Sub("db");
 
