@@ -230,7 +230,7 @@ public sealed partial class RocksDbLogStore
         // No write of this group can be queued while it is unloaded (writes load first), so the
         // database holds its whole state; two racing loaders read the same values.
         var purged = ReadMetaLogId(state.GroupId, MetaLabel.LastPurged);
-        var last = ReadLastEntryId(state.GroupId) ?? purged;
+        var last = ReadLastEntryId(state.GroupId, purged is { } p ? p.Index + 1 : 0) ?? purged;
         lock (_coalescer.Gate)
         {
             if (!state.Loaded)

@@ -43,7 +43,7 @@ public sealed partial class RocksDbLogStore
                     RocksDbNative.IteratorSeek(iterator, lowerKey, (nuint)keyLength);
                     long bytes = 0;
                     ulong expected = start;
-                    while (into.Count < maxEntries && bytes < maxBytes && RocksDbNative.IteratorValid(iterator) != 0)
+                    while (RocksDbNative.IteratorValid(iterator) != 0)
                     {
                         // SAFETY: key and value point into the iterator's current block and stay
                         // valid until the next move; both are consumed before IteratorNext.
@@ -58,6 +58,15 @@ public sealed partial class RocksDbLogStore
                         into.Add(LogRecordFormat.Decode(new ReadOnlySpan<byte>(value, (int)valueBytes), groupId, index));
                         bytes += (long)valueBytes;
                         expected = index + 1;
+
+                        // Stop on the last entry wanted rather than step past it: stepping can
+                        // load the next block, costing a read and, if that block is damaged,
+                        // failing a read that holds every entry it asked for.
+                        if (expected == end || into.Count == maxEntries || bytes >= maxBytes)
+                        {
+                            break;
+                        }
+
                         RocksDbNative.IteratorNext(iterator);
                     }
 
@@ -80,7 +89,21 @@ public sealed partial class RocksDbLogStore
     }
 
     /// <summary>The id of the group's last stored entry, if any.</summary>
-    private unsafe LogId? ReadLastEntryId(ulong groupId)
+    /// <param name="groupId">The group.</param>
+    /// <param name="firstIndex">The first index the group's log may hold (one past its last purged index): where a
+    /// damaged block is looked for, if the backward probe meets one.</param>
+    private LogId? ReadLastEntryId(ulong groupId, ulong firstIndex)
+    {
+        var last = ProbeLastEntryId(groupId, out bool damaged);
+        return damaged ? ScanForLastEntryId(groupId, firstIndex) : last;
+    }
+
+    /// <summary>
+    /// The group's last entry by one backward seek. <paramref name="damaged"/> is set, and null
+    /// returned, when RocksDB found a block on the way damaged: the seek cannot tell which
+    /// entry that block held, or whether it was this group's at all.
+    /// </summary>
+    private unsafe LogId? ProbeLastEntryId(ulong groupId, out bool damaged)
     {
         Span<byte> probe = stackalloc byte[16];
         int keyLength = LogKeys.WriteLogKey(probe, _space, groupId, LogKeys.EndIndex - 1);
@@ -113,8 +136,14 @@ public sealed partial class RocksDbLogStore
                     }
 
                     RocksDbNative.IteratorGetError(iterator, out nint error);
-                    ThrowIfReadFailed(error, groupId);
-                    return last;
+                    var failure = RocksDbNative.TakeError(error);
+                    if (failure is not null && !IsDamage(failure))
+                    {
+                        throw ReadFailed(groupId, failure);
+                    }
+
+                    damaged = failure is not null;
+                    return damaged ? null : last;
                 }
                 finally
                 {
@@ -126,6 +155,32 @@ public sealed partial class RocksDbLogStore
         finally
         {
             EndRead();
+        }
+    }
+
+    /// <summary>
+    /// The group's last entry by reading its log forward, chunk by chunk: the slow path, taken
+    /// only after the backward probe met a damaged block. A damaged block in the group's log
+    /// fails the read as <see cref="LogCorruptionException"/> naming the first entry it holds
+    /// (see <see cref="ReadRange"/>); if the whole log reads, the damage lay in a neighbouring
+    /// group's block that the probe touched, and this group's last entry is the one read last.
+    /// </summary>
+    private LogId? ScanForLastEntryId(ulong groupId, ulong firstIndex)
+    {
+        var chunk = new List<Entry>(InitialReadCapacity);
+        LogId? last = null;
+        ulong next = firstIndex;
+        while (true)
+        {
+            chunk.Clear();
+            ReadRange(groupId, next, LogKeys.EndIndex, LimitedReadEntries, LimitedReadBytes, chunk);
+            if (chunk.Count == 0)
+            {
+                return last;
+            }
+
+            last = chunk[^1].LogId;
+            next = last.Value.Index + 1;
         }
     }
 
@@ -316,7 +371,7 @@ public sealed partial class RocksDbLogStore
     private bool ReadFlatHasState()
     {
         ulong group = _options.FlatGroupId;
-        return ReadLastEntryId(group) is not null
+        return ReadLastEntryId(group, firstIndex: 0) is not null
             || ReadVoteRecord(group) is not null
             || ReadMetaLogId(group, MetaLabel.Committed) is not null
             || ReadMetaLogId(group, MetaLabel.LastPurged) is not null;
@@ -352,9 +407,12 @@ public sealed partial class RocksDbLogStore
     {
         if (RocksDbNative.TakeError(error) is { } failure)
         {
-            throw failure.Message.StartsWith("Corruption:", StringComparison.Ordinal) ? record.Damaged(groupId, failure) : ReadFailed(groupId, failure);
+            throw IsDamage(failure) ? record.Damaged(groupId, failure) : ReadFailed(groupId, failure);
         }
     }
+
+    /// <summary>Whether RocksDB refused a read because its own checks (block checksums, table contents) found stored data damaged.</summary>
+    private static bool IsDamage(RocksDbNativeException failure) => failure.Message.StartsWith("Corruption:", StringComparison.Ordinal);
 
     private static RaftStorageException ReadFailed(ulong groupId, RocksDbNativeException failure) =>
         new($"Reading the log of group {groupId} failed: {failure.Message}", failure);

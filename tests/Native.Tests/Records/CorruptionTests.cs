@@ -30,6 +30,34 @@ public sealed class CorruptionTests : IDisposable
         store.Database.Put(key, record, family);
     }
 
+    /// <summary>Writes the log family's memtable to a table file.</summary>
+    private static void FlushLog(RocksDbLogStore store)
+    {
+        var database = store.Database;
+        var flush = new FlushOptions().SetWaitForFlush(true);
+        RocksDbSharp.Native.Instance.rocksdb_flush_cf(database.Handle, flush.Handle, database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily).Handle, out nint error);
+        Assert.Equal(0, error);
+    }
+
+    /// <summary>Flips one bit of the only table file holding <paramref name="content"/> (stored uncompressed), where it holds it.</summary>
+    private static async Task FlipByteOf(string path, byte[] content)
+    {
+        var holding = new List<(string File, int Offset)>();
+        foreach (var table in Directory.GetFiles(path, "*.sst"))
+        {
+            int offset = (await File.ReadAllBytesAsync(table)).AsSpan().IndexOf(content);
+            if (offset >= 0)
+            {
+                holding.Add((table, offset));
+            }
+        }
+
+        var (file, at) = Assert.Single(holding);
+        var bytes = await File.ReadAllBytesAsync(file);
+        bytes[at + (content.Length / 2)] ^= 0x40;
+        await File.WriteAllBytesAsync(file, bytes);
+    }
+
     private async Task<RocksDbLogStore> StoreWithEntries(LogKeySpace space)
     {
         var store = RocksDbLogStore.Open(_dir.Sub(space.ToString()), new RocksDbLogStoreOptions { KeySpace = space, FlatGroupId = Group });
@@ -108,10 +136,7 @@ public sealed class CorruptionTests : IDisposable
                 await store.ForGroup(group).AppendAsync(Range(1, 0, 200, payloadBytes: 100), IgnoringCallback.Instance);
             }
 
-            var database = store.Database;
-            var flush = new FlushOptions().SetWaitForFlush(true);
-            RocksDbSharp.Native.Instance.rocksdb_flush_cf(database.Handle, flush.Handle, database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily).Handle, out nint error);
-            Assert.Equal(0, error);
+            FlushLog(store);
         }
 
         // The log's table is the largest (the meta family holds a few bytes), and its first data
@@ -131,6 +156,68 @@ public sealed class CorruptionTests : IDisposable
         Assert.Equal(3UL, point.Index);
 
         Assert.Equal(200, (await reopened.ForGroup(3).TryGetLogEntriesAsync(0, 200)).Count);
+    }
+
+    /// <summary>
+    /// Loading a group finds its last entry by one backward seek, which cannot tell which entry a
+    /// damaged block held. The store then reads the group's log forward, and names the first
+    /// entry of the damaged block, as a range read does.
+    /// </summary>
+    [Fact]
+    public async Task ADamagedBlockHoldingAGroupsLastEntriesFailsLoadingItNamingTheFirstEntryItHolds()
+    {
+        string path = _dir.Sub("last-block");
+        var options = new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed, Compression = Compression.No };
+        var marker = "the last entry of group 1"u8.ToArray();
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 199, payloadBytes: 100), IgnoringCallback.Instance);
+            await store.ForGroup(1).AppendAsync(new[] { Entry.Normal(new LogId(1, 0, 199), marker) }, IgnoringCallback.Instance);
+            await store.ForGroup(3).AppendAsync(Range(1, 0, 200, payloadBytes: 100), IgnoringCallback.Instance);
+            FlushLog(store);
+        }
+
+        await FlipByteOf(path, marker);
+
+        await using var reopened = RocksDbLogStore.Open(path, options);
+        var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(1).GetLogStateAsync());
+        Assert.Equal(1UL, error.GroupId);
+        Assert.InRange(error.Index, 1UL, 199UL);
+        Assert.Contains("block checksum mismatch", error.Message, StringComparison.Ordinal);
+
+        // The damaged block starts at the named entry: everything before it reads.
+        Assert.Equal((int)error.Index, (await reopened.ForGroup(1).TryGetLogEntriesAsync(0, error.Index)).Count);
+        Assert.Equal(new LogId(1, 0, 199), (await reopened.ForGroup(3).GetLogStateAsync()).LastLogId);
+    }
+
+    /// <summary>
+    /// The backward seek that finds a group's last entry can land in the next group's first
+    /// block. Damage there belongs to the next group: this group still loads, and only reads of
+    /// the damaged group fail.
+    /// </summary>
+    [Fact]
+    public async Task ADamagedBlockOfTheNextGroupDoesNotStopAGroupFromLoading()
+    {
+        string path = _dir.Sub("next-group");
+        var options = new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed, Compression = Compression.No };
+        var marker = "the first entry of group 2"u8.ToArray();
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            await store.ForGroup(1).SaveVoteAsync(new Vote(new LeaderId(1, 1), false));
+            await store.ForGroup(2).AppendAsync(new[] { Entry.Normal(new LogId(1, 0, 0), marker) }, IgnoringCallback.Instance);
+            await store.ForGroup(2).AppendAsync(Range(1, 1, 99, payloadBytes: 100), IgnoringCallback.Instance);
+            FlushLog(store);
+        }
+
+        await FlipByteOf(path, marker);
+
+        await using var reopened = RocksDbLogStore.Open(path, options);
+        var state = await reopened.ForGroup(1).GetLogStateAsync();
+        Assert.Null(state.LastLogId);
+        await reopened.ForGroup(1).AppendAsync(Range(2, 0, 1), IgnoringCallback.Instance);
+
+        var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(2).TryGetLogEntriesAsync(0, 10));
+        Assert.Equal((2UL, 0UL), (error.GroupId, error.Index));
     }
 
     [Fact]
