@@ -8,6 +8,12 @@ if (args is ["steady", .. var steadyArgs])
     return;
 }
 
+if (args is ["purge-reads", .. var purgeArgs])
+{
+    RaftToolkit.Benchmarks.Store.PurgeReadComparison.Run(purgeArgs);
+    return;
+}
+
 // Every benchmark class carries [Config(typeof(BenchConfig))]; an empty config here keeps the
 // defaults from adding a second set of loggers and exporters.
 BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(args, ManualConfig.CreateEmpty());

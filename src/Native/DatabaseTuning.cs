@@ -58,6 +58,11 @@ internal static class DatabaseTuning
             .SetWriteBufferSize(options.WriteBufferSize)
             .SetMaxWriteBufferNumber(options.MaxWriteBufferNumber)
             .SetCompression(options.Compression);
+        if (options.MaxRangeDeletionsPerMemtable > 0)
+        {
+            RocksDbSharp.Native.Instance.rocksdb_options_set_memtable_max_range_deletions(family.Handle, (uint)options.MaxRangeDeletionsPerMemtable);
+        }
+
         var table = new BlockBasedTableOptions();
         if (blockCache is not null)
         {

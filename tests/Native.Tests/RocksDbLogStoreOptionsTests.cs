@@ -129,6 +129,56 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         Assert.Contains("memtable_insert_with_hint_prefix_extractor=nullptr", written, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1024, "1024")]
+    [InlineData(0, "0")]
+    public async Task EveryFamilyBoundsTheRangeDeletionsItsMemtableHolds(int bound, string written)
+    {
+        await using (RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { MaxRangeDeletionsPerMemtable = bound }))
+        {
+        }
+
+        foreach (var family in (string[])[RocksDbLogStoreOptions.DefaultLogColumnFamily, RocksDbLogStoreOptions.DefaultMetaColumnFamily])
+        {
+            Assert.Contains($"memtable_max_range_deletions={written}", WrittenFamilyOptions(_dir.Sub("db"), family), StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// Purges are range deletions, and each one makes the next read of the memtable rebuild the
+    /// list of all of them: past the bound, the memtable is flushed and the list starts over.
+    /// </summary>
+    [Theory]
+    [InlineData(8, true)]
+    [InlineData(0, false)]
+    public async Task PurgesPastTheBoundFlushTheLogsMemtable(int bound, bool flushed)
+    {
+        var options = new RocksDbLogStoreOptions { MaxRangeDeletionsPerMemtable = bound };
+        using var db = RocksDbLogStore.OpenDatabase(_dir.Sub("db"), options);
+        var logFamily = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
+        await using (var store = RocksDbLogStore.Attach(db, options))
+        {
+            var log = store.ForGroup(1);
+            await log.AppendAsync(Range(1, 0, 16), IgnoringCallback.Instance);
+            for (ulong purged = 0; purged < 8; purged++)
+            {
+                await log.PurgeAsync(new Core.Model.LogId(1, 0, purged));
+            }
+
+            // RocksDB switches a memtable marked for flush on the next write.
+            await log.AppendAsync(Range(1, 16, 1), IgnoringCallback.Instance);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (db.GetProperty("rocksdb.num-running-flushes") != "0" || db.GetProperty("rocksdb.mem-table-flush-pending", logFamily) != "0")
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the log column family's flushes did not finish in 30 s");
+                await Task.Delay(10);
+            }
+
+            Assert.Equal(flushed ? "1" : "0", db.GetProperty("rocksdb.num-files-at-level0", logFamily));
+            Assert.Equal(Enumerable.Range(8, 9).Select(i => (ulong)i), (await log.TryGetLogEntriesAsync(0, 100)).Select(e => e.Index));
+        }
+    }
+
     /// <summary>The section of the newest OPTIONS file RocksDB wrote for <paramref name="family"/>.</summary>
     private static string WrittenFamilyOptions(string db, string family)
     {
@@ -168,6 +218,13 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
     {
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new RocksDbLogStoreOptions { InfoLogFilesKept = 0 }.Validate());
         Assert.Equal(nameof(RocksDbLogStoreOptions.InfoLogFilesKept), error.ParamName);
+    }
+
+    [Fact]
+    public void ANegativeBoundOnRangeDeletionsIsRefused()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new RocksDbLogStoreOptions { MaxRangeDeletionsPerMemtable = -1 }.Validate());
+        Assert.Equal(nameof(RocksDbLogStoreOptions.MaxRangeDeletionsPerMemtable), error.ParamName);
     }
 
     [Fact]

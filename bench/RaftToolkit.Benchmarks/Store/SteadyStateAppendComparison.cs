@@ -36,10 +36,10 @@ internal static class SteadyStateAppendComparison
 
     public static void Run(string[] args)
     {
-        int appenders = ArgOr(args, 0, 64);
-        int entryBytes = ArgOr(args, 1, 128);
-        int slices = ArgOr(args, 2, 40);
-        int rounds = Math.Max(1, ArgOr(args, 3, 256 * appenders) / appenders);
+        int appenders = BenchArgs.IntOr(args, 0, 64);
+        int entryBytes = BenchArgs.IntOr(args, 1, 128);
+        int slices = BenchArgs.IntOr(args, 2, 40);
+        int rounds = Math.Max(1, BenchArgs.IntOr(args, 3, 256 * appenders) / appenders);
         int groups = Math.Max(Groups, appenders);
 
         using var storeWrites = new StoreWriteTimes();
@@ -123,9 +123,6 @@ internal static class SteadyStateAppendComparison
             store.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
-
-    private static int ArgOr(string[] args, int position, int fallback) =>
-        args.Length > position ? int.Parse(args[position], CultureInfo.InvariantCulture) : fallback;
 }
 
 /// <summary>Sums the store's write latency (its <c>raftkit.storage.write_latency</c> instrument) while alive.</summary>
