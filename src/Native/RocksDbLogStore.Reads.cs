@@ -379,12 +379,23 @@ public sealed partial class RocksDbLogStore
 
     private void BeginRead()
     {
+        if (!TryBeginRead())
+        {
+            throw new StoreClosedException();
+        }
+    }
+
+    /// <summary>Counts a read in, unless the store is closing: disposal waits for counted reads before it frees the database.</summary>
+    private bool TryBeginRead()
+    {
         Interlocked.Increment(ref _activeReads);
         if (Volatile.Read(ref _closed) != 0)
         {
             Interlocked.Decrement(ref _activeReads);
-            throw new StoreClosedException();
+            return false;
         }
+
+        return true;
     }
 
     private void EndRead() => Interlocked.Decrement(ref _activeReads);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Coalescing;
+using RaftToolkit.Native.Diagnostics;
 using RaftToolkit.Native.Keys;
 using RocksDbSharp;
 
@@ -70,6 +71,9 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         {
             _flatView = StateOf(options.FlatGroupId);
         }
+
+        MetricsName = path ?? AttachedName();
+        StorageMetrics.Track(this);
     }
 
     /// <summary>The key space this store was opened with.</summary>
@@ -286,6 +290,8 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         {
             return;
         }
+
+        StorageMetrics.Untrack(this);
 
         await _coalescer.CloseAsync().ConfigureAwait(false);
         var spin = default(SpinWait);

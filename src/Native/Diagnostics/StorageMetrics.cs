@@ -6,6 +6,14 @@ namespace RaftToolkit.Native.Diagnostics;
 /// The store's instruments, on the meter <see cref="MeterName"/>. Recording is tag-free so the
 /// write path allocates nothing when a listener is attached.
 /// </summary>
+/// <remarks>
+/// Besides what the write path records, observable gauges report each open store's RocksDB
+/// state when a listener asks (tagged <c>raftkit.storage.database</c> with the store's path):
+/// memtable bytes, immutable memtables waiting for a flush, level-0 files, bytes compaction is
+/// behind, live table file bytes, RocksDB's write slowdown and stop, and the groups the store
+/// caches. RocksDB slows and then stops writes when flushes or compactions fall behind; these
+/// show it coming, where the write latency only shows it once it happened.
+/// </remarks>
 public static class StorageMetrics
 {
     /// <summary>The meter's name: <c>RaftToolkit.Storage</c>.</summary>
@@ -30,4 +38,71 @@ public static class StorageMetrics
 
     /// <summary>Failed native writes (each stops the store).</summary>
     internal static readonly Counter<long> Errors = StorageMeter.CreateCounter<long>("raftkit.storage.errors", "{error}", "RocksDB writes that failed and stopped the store.");
+
+    /// <summary>The tag naming the store a gauge's measurement is of.</summary>
+    public const string DatabaseTag = "raftkit.storage.database";
+
+    /// <summary>The stores the gauges report on; guarded by itself.</summary>
+    private static readonly List<RocksDbLogStore> OpenStores = [];
+
+    /// <summary>Created with the other instruments, on the type's first use (a field, not a static constructor, so the type stays <c>beforefieldinit</c>).</summary>
+    private static readonly bool GaugesCreated = CreateGauges();
+
+    private static bool CreateGauges()
+    {
+        Families("raftkit.storage.memtable_bytes", "rocksdb.cur-size-all-mem-tables", "By", "Bytes in the store's memtables, active and immutable, both column families.");
+        Families("raftkit.storage.immutable_memtables", "rocksdb.num-immutable-mem-table", "{memtable}", "Full memtables waiting to be flushed.");
+        Families("raftkit.storage.level0_files", "rocksdb.num-files-at-level0", "{file}", "Table files at level 0; RocksDB slows writes when they pile up.");
+        Families("raftkit.storage.pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes", "By", "RocksDB's estimate of the bytes compaction is behind.");
+        Families("raftkit.storage.sst_bytes", "rocksdb.live-sst-files-size", "By", "Bytes of the store's live table files.");
+        Database("raftkit.storage.delayed_write_rate", "rocksdb.actual-delayed-write-rate", "By/s", "The rate RocksDB holds writes to while it slows them; 0 while it does not.");
+        Database("raftkit.storage.writes_stopped", "rocksdb.is-write-stopped", "{boolean}", "1 while RocksDB stops writes until flushes or compactions catch up.");
+        StorageMeter.CreateObservableGauge("raftkit.storage.cached_groups", () => Observe(store => store.CachedGroups), "{group}", "Groups whose log state the store caches.");
+        return true;
+    }
+
+    /// <summary>Starts reporting <paramref name="store"/> on the gauges.</summary>
+    internal static void Track(RocksDbLogStore store)
+    {
+        lock (OpenStores)
+        {
+            OpenStores.Add(store);
+        }
+    }
+
+    /// <summary>Stops reporting <paramref name="store"/>, which is closing.</summary>
+    internal static void Untrack(RocksDbLogStore store)
+    {
+        lock (OpenStores)
+        {
+            OpenStores.Remove(store);
+        }
+    }
+
+    private static void Families(string name, string property, string unit, string description) =>
+        StorageMeter.CreateObservableGauge(name, () => Observe(store => store.ReadFamiliesProperty(property)), unit, description);
+
+    private static void Database(string name, string property, string unit, string description) =>
+        StorageMeter.CreateObservableGauge(name, () => Observe(store => store.ReadDatabaseProperty(property)), unit, description);
+
+    /// <summary>One measurement per open store that could be read (a closing store is skipped).</summary>
+    private static List<Measurement<long>> Observe(Func<RocksDbLogStore, long?> read)
+    {
+        RocksDbLogStore[] stores;
+        lock (OpenStores)
+        {
+            stores = [.. OpenStores];
+        }
+
+        var measurements = new List<Measurement<long>>(stores.Length);
+        foreach (var store in stores)
+        {
+            if (read(store) is { } value)
+            {
+                measurements.Add(new Measurement<long>(value, new KeyValuePair<string, object?>(DatabaseTag, store.MetricsName)));
+            }
+        }
+
+        return measurements;
+    }
 }

@@ -1,0 +1,77 @@
+using RaftToolkit.Native.Diagnostics;
+
+namespace RaftToolkit.Native;
+
+/// <summary>What the store's observable gauges read from RocksDB (see <see cref="StorageMetrics"/>).</summary>
+public sealed partial class RocksDbLogStore
+{
+    /// <summary>Gives attached stores, whose path the store is not told, distinct names in metrics.</summary>
+    private static int s_attachedStores;
+
+    /// <summary>The value of the <c>raftkit.storage.database</c> tag on this store's gauges: its path, or <c>attached-N</c>.</summary>
+    internal string MetricsName { get; }
+
+    /// <summary>Groups whose log state the store caches.</summary>
+    internal long CachedGroups => _groups.Count;
+
+    /// <summary>
+    /// An integer RocksDB property, summed over the store's two column families; null once the
+    /// store is closing (a gauge read then reports nothing rather than touch a closed database).
+    /// </summary>
+    internal long? ReadFamiliesProperty(string property)
+    {
+        if (!TryBeginRead())
+        {
+            return null;
+        }
+
+        try
+        {
+            return ReadFamilyProperty(_logFamily, property) + ReadFamilyProperty(_metaFamily, property);
+        }
+        finally
+        {
+            EndRead();
+        }
+    }
+
+    /// <summary>
+    /// One family's value of an integer property: RocksDB answers some (memtable sizes) as
+    /// integers, others (files per level) only as text.
+    /// </summary>
+    private unsafe long? ReadFamilyProperty(nint family, string property)
+    {
+        ulong value = 0;
+
+        // SAFETY: the output is a local of this frame; RocksDB writes it before returning.
+        if (RocksDbSharp.Native.Instance.rocksdb_property_int_cf(_dbHandle, family, property, (nint)(&value)) == 0)
+        {
+            return (long)value;
+        }
+
+        return long.TryParse(RocksDbSharp.Native.Instance.rocksdb_property_value_cf_string(_dbHandle, family, property), out long parsed) ? parsed : null;
+    }
+
+    /// <summary>An integer RocksDB property of the whole database; null once the store is closing.</summary>
+    internal unsafe long? ReadDatabaseProperty(string property)
+    {
+        if (!TryBeginRead())
+        {
+            return null;
+        }
+
+        try
+        {
+            ulong value = 0;
+
+            // SAFETY: the output is a local of this frame; RocksDB writes it before returning.
+            return RocksDbSharp.Native.Instance.rocksdb_property_int(_dbHandle, property, (nint)(&value)) == 0 ? (long)value : null;
+        }
+        finally
+        {
+            EndRead();
+        }
+    }
+
+    private static string AttachedName() => $"attached-{Interlocked.Increment(ref s_attachedStores)}";
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics.Metrics;
+using RaftToolkit.Native.Diagnostics;
+using RocksDbSharp;
+using static RaftToolkit.Native.Tests.TestEntries;
+
+namespace RaftToolkit.Native.Tests.Diagnostics;
+
+public sealed class StorageGaugesTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Asks every storage gauge for its measurements now; returns those of <paramref name="database"/>, by gauge name.</summary>
+    private static Dictionary<string, long> Gauges(string database)
+    {
+        var seen = new Dictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == StorageMetrics.MeterName && instrument.GetType().Name.StartsWith("ObservableGauge", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == StorageMetrics.DatabaseTag && (string?)tag.Value == database)
+                {
+                    Assert.True(seen.TryAdd(instrument.Name, value), $"{instrument.Name} reported the store twice");
+                }
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return seen;
+    }
+
+    [Fact]
+    public async Task GaugesReportEachOpenStoresRocksDbStateUnderItsPath()
+    {
+        string path = _dir.Sub("db");
+        var store = RocksDbLogStore.Open(path);
+        for (ulong group = 1; group <= 3; group++)
+        {
+            await store.ForGroup(group).AppendAsync(Range(1, 0, 10, payloadBytes: 1000), IgnoringCallback.Instance);
+        }
+
+        var open = Gauges(path);
+        Assert.InRange(open["raftkit.storage.memtable_bytes"], 30 * 1000, long.MaxValue);
+        Assert.Equal(3, open["raftkit.storage.cached_groups"]);
+        Assert.Equal(0, open["raftkit.storage.immutable_memtables"]);
+        Assert.Equal(0, open["raftkit.storage.writes_stopped"]);
+        Assert.Equal(0, open["raftkit.storage.delayed_write_rate"]);
+        Assert.True(open.ContainsKey("raftkit.storage.pending_compaction_bytes"));
+
+        var database = store.Database;
+        var flush = new FlushOptions().SetWaitForFlush(true);
+        RocksDbSharp.Native.Instance.rocksdb_flush_cf(database.Handle, flush.Handle, database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily).Handle, out nint error);
+        Assert.Equal(0, error);
+        var flushed = Gauges(path);
+        Assert.Equal(open["raftkit.storage.level0_files"] + 1, flushed["raftkit.storage.level0_files"]);
+        Assert.InRange(flushed["raftkit.storage.sst_bytes"], open["raftkit.storage.sst_bytes"] + 1, long.MaxValue);
+        Assert.InRange(flushed["raftkit.storage.memtable_bytes"], 0, open["raftkit.storage.memtable_bytes"] - (30 * 1000));
+
+        await store.DisposeAsync();
+        Assert.Empty(Gauges(path));
+    }
+
+    [Fact]
+    public async Task AttachedStoresAreReportedUnderNamesOfTheirOwn()
+    {
+        var options = new RocksDbLogStoreOptions();
+        using var firstDb = RocksDbLogStore.OpenDatabase(_dir.Sub("a"), options);
+        using var secondDb = RocksDbLogStore.OpenDatabase(_dir.Sub("b"), options);
+        await using var first = RocksDbLogStore.Attach(firstDb, options);
+        await using var second = RocksDbLogStore.Attach(secondDb, options);
+        await first.ForGroup(1).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
+
+        Assert.StartsWith("attached-", first.MetricsName, StringComparison.Ordinal);
+        Assert.NotEqual(first.MetricsName, second.MetricsName);
+        Assert.Equal(1, Gauges(first.MetricsName)["raftkit.storage.cached_groups"]);
+        Assert.Equal(0, Gauges(second.MetricsName)["raftkit.storage.cached_groups"]);
+    }
+}
