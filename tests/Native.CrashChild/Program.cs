@@ -14,7 +14,9 @@ using RaftToolkit.Native.CrashChild;
 // after it; each run is given a first term above every term of the runs before it, and its
 // votes start there too.
 // A small write buffer makes the store flush memtables and roll (and reuse) WAL files often, so
-// the kill also lands during flushes and on recycled WALs.
+// the kill also lands during flushes and on recycled WALs; such a child also flushes after every
+// 16 range deletions (truncations, purges, removals), so flushes of memtables full of them are
+// killed too.
 // Output lines, each group's in the order its writes were issued (a group belongs to one writer,
 // which issues its next write only after the last one was acknowledged):
 //   READY
@@ -45,6 +47,7 @@ var options = new RocksDbLogStoreOptions();
 if (args.Length == 6)
 {
     options.WriteBufferSize = ulong.Parse(args[5], CultureInfo.InvariantCulture);
+    options.MaxRangeDeletionsPerMemtable = 16;
 }
 
 await using var store = RocksDbLogStore.Open(path, options);
