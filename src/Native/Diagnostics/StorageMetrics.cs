@@ -39,27 +39,27 @@ public static class StorageMetrics
     /// <summary>Failed native writes (each stops the store).</summary>
     internal static readonly Counter<long> Errors = StorageMeter.CreateCounter<long>("raftkit.storage.errors", "{error}", "RocksDB writes that failed and stopped the store.");
 
-    /// <summary>The tag naming the store a gauge's measurement is of.</summary>
+    /// <summary>The tag naming the store a gauge's measurement is of: its path, or <c>attached-N</c>.</summary>
     public const string DatabaseTag = "raftkit.storage.database";
 
     /// <summary>The stores the gauges report on; guarded by itself.</summary>
     private static readonly List<RocksDbLogStore> OpenStores = [];
 
-    /// <summary>Created with the other instruments, on the type's first use (a field, not a static constructor, so the type stays <c>beforefieldinit</c>).</summary>
-    private static readonly bool GaugesCreated = CreateGauges();
+    internal static readonly ObservableGauge<long> MemtableBytes = FamiliesGauge("raftkit.storage.memtable_bytes", "rocksdb.cur-size-all-mem-tables", "By", "Bytes in the store's memtables, active and immutable, both column families.");
 
-    private static bool CreateGauges()
-    {
-        Families("raftkit.storage.memtable_bytes", "rocksdb.cur-size-all-mem-tables", "By", "Bytes in the store's memtables, active and immutable, both column families.");
-        Families("raftkit.storage.immutable_memtables", "rocksdb.num-immutable-mem-table", "{memtable}", "Full memtables waiting to be flushed.");
-        Families("raftkit.storage.level0_files", "rocksdb.num-files-at-level0", "{file}", "Table files at level 0; RocksDB slows writes when they pile up.");
-        Families("raftkit.storage.pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes", "By", "RocksDB's estimate of the bytes compaction is behind.");
-        Families("raftkit.storage.sst_bytes", "rocksdb.live-sst-files-size", "By", "Bytes of the store's live table files.");
-        Database("raftkit.storage.delayed_write_rate", "rocksdb.actual-delayed-write-rate", "By/s", "The rate RocksDB holds writes to while it slows them; 0 while it does not.");
-        Database("raftkit.storage.writes_stopped", "rocksdb.is-write-stopped", "{boolean}", "1 while RocksDB stops writes until flushes or compactions catch up.");
-        StorageMeter.CreateObservableGauge("raftkit.storage.cached_groups", () => Observe(store => store.CachedGroups), "{group}", "Groups whose log state the store caches.");
-        return true;
-    }
+    internal static readonly ObservableGauge<long> ImmutableMemtables = FamiliesGauge("raftkit.storage.immutable_memtables", "rocksdb.num-immutable-mem-table", "{memtable}", "Full memtables waiting to be flushed.");
+
+    internal static readonly ObservableGauge<long> Level0Files = FamiliesGauge("raftkit.storage.level0_files", "rocksdb.num-files-at-level0", "{file}", "Table files at level 0; RocksDB slows writes when they pile up.");
+
+    internal static readonly ObservableGauge<long> PendingCompactionBytes = FamiliesGauge("raftkit.storage.pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes", "By", "RocksDB's estimate of the bytes compaction is behind.");
+
+    internal static readonly ObservableGauge<long> SstBytes = FamiliesGauge("raftkit.storage.sst_bytes", "rocksdb.live-sst-files-size", "By", "Bytes of the store's live table files.");
+
+    internal static readonly ObservableGauge<long> DelayedWriteRate = DatabaseGauge("raftkit.storage.delayed_write_rate", "rocksdb.actual-delayed-write-rate", "By/s", "The rate RocksDB holds writes to while it slows them; 0 while it does not.");
+
+    internal static readonly ObservableGauge<long> WritesStopped = DatabaseGauge("raftkit.storage.writes_stopped", "rocksdb.is-write-stopped", "{boolean}", "1 while RocksDB stops writes until flushes or compactions catch up.");
+
+    internal static readonly ObservableGauge<long> CachedGroups = StorageMeter.CreateObservableGauge("raftkit.storage.cached_groups", () => Observe(store => store.CachedGroups), "{group}", "Groups whose log state the store caches.");
 
     /// <summary>Starts reporting <paramref name="store"/> on the gauges.</summary>
     internal static void Track(RocksDbLogStore store)
@@ -79,10 +79,12 @@ public static class StorageMetrics
         }
     }
 
-    private static void Families(string name, string property, string unit, string description) =>
+    /// <summary>A gauge of a RocksDB property counted per column family, summed over the store's two.</summary>
+    private static ObservableGauge<long> FamiliesGauge(string name, string property, string unit, string description) =>
         StorageMeter.CreateObservableGauge(name, () => Observe(store => store.ReadFamiliesProperty(property)), unit, description);
 
-    private static void Database(string name, string property, string unit, string description) =>
+    /// <summary>A gauge of a RocksDB property of the whole database.</summary>
+    private static ObservableGauge<long> DatabaseGauge(string name, string property, string unit, string description) =>
         StorageMeter.CreateObservableGauge(name, () => Observe(store => store.ReadDatabaseProperty(property)), unit, description);
 
     /// <summary>One measurement per open store that could be read (a closing store is skipped).</summary>

@@ -18,7 +18,7 @@ public sealed class StorageGaugesTests : IDisposable
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == StorageMetrics.MeterName && instrument.GetType().Name.StartsWith("ObservableGauge", StringComparison.Ordinal))
+            if (instrument.Meter.Name == StorageMetrics.MeterName && instrument is ObservableGauge<long>)
             {
                 l.EnableMeasurementEvents(instrument);
             }
