@@ -39,6 +39,25 @@ public sealed class CorruptionTests : IDisposable
         Assert.Equal(0, error);
     }
 
+    /// <summary>
+    /// A group-prefixed store, written by <paramref name="write"/> and flushed to a table file
+    /// stored uncompressed, then damaged where that file holds <paramref name="marker"/> (so in
+    /// the block holding the entry it is the payload of), and reopened.
+    /// </summary>
+    private async Task<RocksDbLogStore> ReopenedWithDamageAt(byte[] marker, Func<RocksDbLogStore, Task> write)
+    {
+        string path = _dir.Sub(Guid.NewGuid().ToString("N"));
+        var options = new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed, Compression = Compression.No };
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            await write(store);
+            FlushLog(store);
+        }
+
+        await FlipByteOf(path, marker);
+        return RocksDbLogStore.Open(path, options);
+    }
+
     /// <summary>Flips one bit of the only table file holding <paramref name="content"/> (stored uncompressed), where it holds it.</summary>
     private static async Task FlipByteOf(string path, byte[] content)
     {
@@ -166,20 +185,13 @@ public sealed class CorruptionTests : IDisposable
     [Fact]
     public async Task ADamagedBlockHoldingAGroupsLastEntriesFailsLoadingItNamingTheFirstEntryItHolds()
     {
-        string path = _dir.Sub("last-block");
-        var options = new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed, Compression = Compression.No };
         var marker = "the last entry of group 1"u8.ToArray();
-        await using (var store = RocksDbLogStore.Open(path, options))
+        await using var reopened = await ReopenedWithDamageAt(marker, async store =>
         {
             await store.ForGroup(1).AppendAsync(Range(1, 0, 199, payloadBytes: 100), IgnoringCallback.Instance);
             await store.ForGroup(1).AppendAsync(new[] { Entry.Normal(new LogId(1, 0, 199), marker) }, IgnoringCallback.Instance);
             await store.ForGroup(3).AppendAsync(Range(1, 0, 200, payloadBytes: 100), IgnoringCallback.Instance);
-            FlushLog(store);
-        }
-
-        await FlipByteOf(path, marker);
-
-        await using var reopened = RocksDbLogStore.Open(path, options);
+        });
         var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(1).GetLogStateAsync());
         Assert.Equal(1UL, error.GroupId);
         Assert.InRange(error.Index, 1UL, 199UL);
@@ -198,20 +210,13 @@ public sealed class CorruptionTests : IDisposable
     [Fact]
     public async Task ADamagedBlockOfTheNextGroupDoesNotStopAGroupFromLoading()
     {
-        string path = _dir.Sub("next-group");
-        var options = new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed, Compression = Compression.No };
         var marker = "the first entry of group 2"u8.ToArray();
-        await using (var store = RocksDbLogStore.Open(path, options))
+        await using var reopened = await ReopenedWithDamageAt(marker, async store =>
         {
             await store.ForGroup(1).SaveVoteAsync(new Vote(new LeaderId(1, 1), false));
             await store.ForGroup(2).AppendAsync(new[] { Entry.Normal(new LogId(1, 0, 0), marker) }, IgnoringCallback.Instance);
             await store.ForGroup(2).AppendAsync(Range(1, 1, 99, payloadBytes: 100), IgnoringCallback.Instance);
-            FlushLog(store);
-        }
-
-        await FlipByteOf(path, marker);
-
-        await using var reopened = RocksDbLogStore.Open(path, options);
+        });
         var state = await reopened.ForGroup(1).GetLogStateAsync();
         Assert.Null(state.LastLogId);
         await reopened.ForGroup(1).AppendAsync(Range(2, 0, 1), IgnoringCallback.Instance);
