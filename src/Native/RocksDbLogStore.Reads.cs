@@ -370,11 +370,13 @@ public sealed partial class RocksDbLogStore
     /// <summary>True when the flat database holds any log record or meta value.</summary>
     private bool ReadFlatHasState()
     {
+        // The purged id first: only when there is none does the log start at index 0, where the
+        // last-entry read looks for a damaged block if it meets one.
         ulong group = _options.FlatGroupId;
-        return ReadLastEntryId(group, firstIndex: 0) is not null
+        return ReadMetaLogId(group, MetaLabel.LastPurged) is not null
+            || ReadLastEntryId(group, firstIndex: 0) is not null
             || ReadVoteRecord(group) is not null
-            || ReadMetaLogId(group, MetaLabel.Committed) is not null
-            || ReadMetaLogId(group, MetaLabel.LastPurged) is not null;
+            || ReadMetaLogId(group, MetaLabel.Committed) is not null;
     }
 
     private void BeginRead()
