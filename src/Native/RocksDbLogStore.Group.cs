@@ -1,5 +1,6 @@
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Keys;
 
 namespace RaftToolkit.Native;
@@ -36,6 +37,7 @@ public sealed partial class RocksDbLogStore
         var request = _requests.Get();
         try
         {
+            request.Reserve(WriteRequest.AppendBytes(_space, span));
             request.StageAppend(_space, state, span);
             request.Callback = callback;
             return Submit(request);

@@ -246,6 +246,13 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         var request = _requests.Get();
         try
         {
+            long bytes = 0;
+            for (int i = 0; i < operations.Length; i++)
+            {
+                bytes += operations[i].Kind == LogWriteOpKind.Append ? WriteRequest.AppendBytes(_space, operations[i].Entries.Span) : WriteRequest.OtherOperationBytes;
+            }
+
+            request.Reserve(bytes);
             for (int i = 0; i < operations.Length; i++)
             {
                 ref readonly var op = ref operations[i];

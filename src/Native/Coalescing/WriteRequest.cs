@@ -114,6 +114,28 @@ internal sealed class WriteRequest : IValueTaskSource
     /// <summary>The token of the current use, for the <see cref="ValueTask"/> handed to the caller.</summary>
     public short Version => _completion.Version;
 
+    /// <summary>A generous estimate of what any operation but an append stages: two log keys, or a meta key and record.</summary>
+    public const int OtherOperationBytes = 128;
+
+    /// <summary>The bytes staging an append of <paramref name="entries"/> takes: each entry's key and record.</summary>
+    public static long AppendBytes(LogKeySpace space, ReadOnlySpan<Entry> entries)
+    {
+        long bytes = (long)entries.Length * LogKeys.LogKeyLength(space);
+        foreach (ref readonly var entry in entries)
+        {
+            bytes += LogRecordFormat.RecordSize(entry);
+        }
+
+        return bytes;
+    }
+
+    /// <summary>
+    /// Makes room for <paramref name="bytes"/> more staged bytes at once. Staging a large write
+    /// into a buffer that grows as it goes doubles it a dozen times, copying everything staged
+    /// so far each time: a fifth of the time a 1,024-entry write of 1 KiB entries took to stage.
+    /// </summary>
+    public void Reserve(long bytes) => Data.GetSpan((int)Math.Min(bytes, Array.MaxLength - Data.WrittenCount));
+
     /// <summary>Stages the records of <paramref name="entries"/> (validated contiguous by the caller).</summary>
     public void StageAppend(LogKeySpace space, GroupLogState state, ReadOnlySpan<Entry> entries)
     {

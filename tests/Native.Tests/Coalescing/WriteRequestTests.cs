@@ -1,3 +1,4 @@
+using RaftToolkit.Core.Model;
 using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Keys;
 using static RaftToolkit.Native.Tests.TestEntries;
@@ -31,5 +32,33 @@ public sealed class WriteRequestTests : IDisposable
         Assert.True(request.Data.Capacity <= 128 * 1024, $"a pooled request kept {request.Data.Capacity} bytes after a 1 MiB write");
         Assert.Equal(0, request.OpCount);
         Assert.Equal(0, request.CheckCount);
+    }
+
+    /// <summary>
+    /// A large write is given its room before staging, so the buffer is rented once at its
+    /// final size rather than doubled a dozen times, each time copying what was staged.
+    /// </summary>
+    [Theory]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    [InlineData(LogKeySpace.Flat)]
+    public async Task AnAppendStagesExactlyTheBytesReservedForItWithoutGrowingTheBufferAgain(LogKeySpace space)
+    {
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        var group = (GroupLogState)store.ForGroup(1);
+        var request = NewRequest();
+        Entry[] entries =
+        [
+            .. Range(1, 0, 1000, payloadBytes: 1024),
+            Entry.Blank(new LogId(300, 70_000, 1000)),
+            Entry.ForMembership(new LogId(300, 70_000, 1001), Membership.FromVoters([1UL, 2, 3], [4UL])),
+        ];
+
+        long bytes = WriteRequest.AppendBytes(space, entries);
+        request.Reserve(bytes);
+        int reserved = request.Data.Capacity;
+        request.StageAppend(space, group, entries);
+
+        Assert.Equal(bytes, request.Data.WrittenCount);
+        Assert.Equal(reserved, request.Data.Capacity);
     }
 }
