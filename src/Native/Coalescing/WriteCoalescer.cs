@@ -27,7 +27,7 @@ namespace RaftToolkit.Native.Coalescing;
 internal sealed class WriteCoalescer : IThreadPoolWorkItem
 {
     /// <summary>Guards everything below and the group caches.</summary>
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
 
     /// <summary>Full batches waiting to be written, oldest first.</summary>
     private readonly Queue<NativeWriteBatch> _sealed = new();
@@ -75,7 +75,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     }
 
     /// <summary>The lock guarding the group caches (and the coalescer's queue).</summary>
-    public object Gate => _gate;
+    public Lock Gate => _gate;
 
     /// <summary>The error that stopped the store, if any.</summary>
     /// <remarks>Read without the gate: it is written once, under the gate, and never cleared.</remarks>
