@@ -269,9 +269,11 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
             {
                 // Build from the store's own state, as a host does, so that both stores get the same
                 // batch. Per group: the last index once the batch's earlier operations apply, the
-                // last purged index, and the last index stored before the batch.
+                // last purged index, and the last index whose entry is still the one stored before
+                // the batch (a truncation earlier in the batch lowers it: entries past it may be
+                // appended again, under other ids).
                 var batch = new LogWriteBatch();
-                var ends = new Dictionary<ulong, (long Last, long Purged, long Stored)>();
+                var ends = new Dictionary<ulong, (long Last, long Purged, long Kept)>();
                 for (int i = 0; i < plan.Count; i++)
                 {
                     var (group, kind, count, bad, at) = plan[i];
@@ -283,8 +285,9 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
                         end = (last, state.LastPurgedLogId is { } p ? (long)p.Index : -1, last);
                     }
 
-                    // Truncations and purges name an entry stored before the batch and still kept.
-                    long lo = end.Purged + 1, hi = Math.Min(end.Stored, end.Last);
+                    // Truncations and purges name an entry stored before the batch and not replaced
+                    // since: the contract asks for a stored entry's id, which GetLogIdAsync reads.
+                    long lo = end.Purged + 1, hi = Math.Min(end.Kept, end.Last);
                     ulong target = (ulong)(lo + (long)(at * (hi - lo + 1)));
                     switch (kind)
                     {
@@ -302,6 +305,7 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
                         case 3 when hi >= lo:
                             batch.TruncateAfter(group, await log.GetLogIdAsync(target));
                             end.Last = (long)target;
+                            end.Kept = Math.Min(end.Kept, (long)target);
                             break;
                         case 4 when hi >= lo:
                             batch.Purge(group, await log.GetLogIdAsync(target));
