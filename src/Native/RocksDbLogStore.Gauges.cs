@@ -15,10 +15,12 @@ public sealed partial class RocksDbLogStore
     internal long CachedGroups => _groups.Count;
 
     /// <summary>
-    /// An integer RocksDB property, summed over the store's two column families; null once the
-    /// store is closing (a gauge read then reports nothing rather than touch a closed database).
+    /// An integer RocksDB property: of the whole database, or summed over the store's two column
+    /// families when RocksDB counts it <paramref name="perFamily"/>. Null once the store is
+    /// closing (a gauge read then reports nothing rather than touch a closed database), or when
+    /// RocksDB does not know the property.
     /// </summary>
-    internal long? ReadFamiliesProperty(string property)
+    internal unsafe long? ReadProperty(string property, bool perFamily)
     {
         if (!TryBeginRead())
         {
@@ -27,7 +29,15 @@ public sealed partial class RocksDbLogStore
 
         try
         {
-            return ReadFamilyProperty(_logFamily, property) + ReadFamilyProperty(_metaFamily, property);
+            if (perFamily)
+            {
+                return ReadFamilyProperty(_logFamily, property) + ReadFamilyProperty(_metaFamily, property);
+            }
+
+            ulong value = 0;
+
+            // SAFETY: the output is a local of this frame; RocksDB writes it before returning.
+            return RocksDbSharp.Native.Instance.rocksdb_property_int(_dbHandle, property, (nint)(&value)) == 0 ? (long)value : null;
         }
         finally
         {
@@ -50,27 +60,6 @@ public sealed partial class RocksDbLogStore
         }
 
         return long.TryParse(RocksDbSharp.Native.Instance.rocksdb_property_value_cf_string(_dbHandle, family, property), out long parsed) ? parsed : null;
-    }
-
-    /// <summary>An integer RocksDB property of the whole database; null once the store is closing.</summary>
-    internal unsafe long? ReadDatabaseProperty(string property)
-    {
-        if (!TryBeginRead())
-        {
-            return null;
-        }
-
-        try
-        {
-            ulong value = 0;
-
-            // SAFETY: the output is a local of this frame; RocksDB writes it before returning.
-            return RocksDbSharp.Native.Instance.rocksdb_property_int(_dbHandle, property, (nint)(&value)) == 0 ? (long)value : null;
-        }
-        finally
-        {
-            EndRead();
-        }
     }
 
     private static string AttachedName() => $"attached-{Interlocked.Increment(ref s_attachedStores)}";

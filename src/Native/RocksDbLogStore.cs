@@ -237,21 +237,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             return ValueTask.CompletedTask;
         }
 
+        // One pass validates every operation and adds up what staging them will take.
         var operations = batch.Operations;
+        long bytes = 0;
         for (int i = 0; i < operations.Length; i++)
         {
             ValidateOperation(operations[i]);
+            bytes += operations[i].Kind == LogWriteOpKind.Append ? WriteRequest.AppendBytes(_space, operations[i].Entries.Span) : WriteRequest.OtherOperationBytes;
         }
 
         var request = _requests.Get();
         try
         {
-            long bytes = 0;
-            for (int i = 0; i < operations.Length; i++)
-            {
-                bytes += operations[i].Kind == LogWriteOpKind.Append ? WriteRequest.AppendBytes(_space, operations[i].Entries.Span) : WriteRequest.OtherOperationBytes;
-            }
-
             request.Reserve(bytes);
             for (int i = 0; i < operations.Length; i++)
             {

@@ -81,11 +81,11 @@ public static class StorageMetrics
 
     /// <summary>A gauge of a RocksDB property counted per column family, summed over the store's two.</summary>
     private static ObservableGauge<long> FamiliesGauge(string name, string property, string unit, string description) =>
-        StorageMeter.CreateObservableGauge(name, () => Observe(store => store.ReadFamiliesProperty(property)), unit, description);
+        StorageMeter.CreateObservableGauge(name, () => Observe(store => store.ReadProperty(property, perFamily: true)), unit, description);
 
     /// <summary>A gauge of a RocksDB property of the whole database.</summary>
     private static ObservableGauge<long> DatabaseGauge(string name, string property, string unit, string description) =>
-        StorageMeter.CreateObservableGauge(name, () => Observe(store => store.ReadDatabaseProperty(property)), unit, description);
+        StorageMeter.CreateObservableGauge(name, () => Observe(store => store.ReadProperty(property, perFamily: false)), unit, description);
 
     /// <summary>One measurement per open store that could be read (a closing store is skipped).</summary>
     private static List<Measurement<long>> Observe(Func<RocksDbLogStore, long?> read)
