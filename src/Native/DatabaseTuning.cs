@@ -19,6 +19,7 @@ internal static class DatabaseTuning
             .SetRecycleLogFileNum(options.WalRecycleFileCount)
             .SetMaxTotalWalSize(options.EffectiveMaxTotalWalSize)
             .SetKeepLogFileNum(options.InfoLogFilesKept)
+            .SetBytesPerSync(options.BytesPerSync)
             .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
             .SetMaxBackgroundFlushes(Math.Max(1, Environment.ProcessorCount / 4));
         if (options.WalDirectory is { } walDirectory)

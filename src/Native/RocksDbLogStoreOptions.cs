@@ -169,6 +169,23 @@ public sealed class RocksDbLogStoreOptions
     public bool FlushColumnFamiliesTogether { get; set; } = true;
 
     /// <summary>
+    /// While a flush or compaction writes a table file, have the OS write it out every this many
+    /// bytes (RocksDB's <c>bytes_per_sync</c>; default 1 MiB); 0 leaves the file's pages dirty
+    /// until the OS writes them back on its own.
+    /// </summary>
+    /// <remarks>
+    /// Every append waits for a synced WAL write, and a synced write that lands while the OS
+    /// writes back a burst of table-file pages waits behind it. Left to the OS, a flush leaves a
+    /// whole memtable's worth of pages dirty (64 MiB by default) and compactions more, so under
+    /// steady load the WAL's syncs keep meeting such bursts; written out a mebibyte at a time,
+    /// there is never much queued ahead of them. With 1,024 concurrent appenders of 1 KiB
+    /// entries, a synced round took 6.4 ms instead of 7.1 ms on average (raw RocksDB under the
+    /// same options: 5.7 ms instead of 6.1 ms; docs/TUNING.md). Small writes that seldom fill a
+    /// memtable gain little, and lose nothing.
+    /// </remarks>
+    public ulong BytesPerSync { get; set; } = 1UL << 20;
+
+    /// <summary>
     /// How many of RocksDB's own text logs (<c>LOG</c>, and <c>LOG.old.*</c> from earlier opens)
     /// to keep in the database directory (default 10). RocksDB starts a new one at every open and
     /// otherwise keeps 1,000, so a store opened and closed often (tools, tests, restarts) would

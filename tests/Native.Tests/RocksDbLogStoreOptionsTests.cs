@@ -67,6 +67,26 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
     }
 
     [Theory]
+    [InlineData(null, "1048576")]
+    [InlineData(0UL, "0")]
+    [InlineData(256UL << 10, "262144")]
+    public async Task TableFilesAreWrittenOutAsTheyGrowUnlessTurnedOff(ulong? bytesPerSync, string written)
+    {
+        var options = new RocksDbLogStoreOptions();
+        if (bytesPerSync is { } chosen)
+        {
+            options.BytesPerSync = chosen;
+        }
+
+        await using (RocksDbLogStore.Open(_dir.Sub("db"), options))
+        {
+        }
+
+        string file = File.ReadAllText(Directory.GetFiles(_dir.Sub("db"), "OPTIONS-*").Max()!);
+        Assert.Contains($"\n  bytes_per_sync={written}\n", file.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(true, "0")]
     [InlineData(false, "1")]
     public async Task TheMetaColumnFamilyFlushesWithTheLogSoItKeepsNoFinishedWalAlive(bool together, string metaEntriesLeft)

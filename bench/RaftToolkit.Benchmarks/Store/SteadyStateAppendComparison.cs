@@ -15,8 +15,9 @@ namespace RaftToolkit.Benchmarks.Store;
 /// a shared machine) falls on both sides alike instead of on whichever ran second.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- steady [appenders] [entry bytes] [slices] [entries per slice]</c>
-/// (defaults: 64 appenders, 128 B, 40 slices a side of 256 writes' worth of entries): prints the
+/// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- steady [appenders] [entry bytes] [slices] [entries per slice] [bytes per sync]</c>
+/// (defaults: 64 appenders, 128 B, 40 slices a side of 256 writes' worth of entries, and the
+/// store's <see cref="RocksDbLogStoreOptions.BytesPerSync"/> for both databases): prints the
 /// ratio raw time ÷ store time over the whole run, the median and range of the slice pairs'
 /// ratios, both sides' time per entry, and how a round splits: the synced write (time inside
 /// RocksDB's write call) against everything else (building the batch; for the store, completing
@@ -45,6 +46,7 @@ internal static class SteadyStateAppendComparison
         using var storeWrites = new StoreWriteTimes();
         using var env = new StoreBenchEnvironment();
         var options = new RocksDbLogStoreOptions();
+        options.BytesPerSync = (ulong)BenchArgs.IntOr(args, 4, (int)options.BytesPerSync);
         var rawDb = RocksDbLogStore.OpenDatabase(env.Path("raw"), options);
         StoreBenchEnvironment.AgeWal(rawDb, StoreBenchEnvironment.DefaultAgingBytes);
         using var raw = new RawRocksDbWriter(rawDb, groups, entryBytes);
