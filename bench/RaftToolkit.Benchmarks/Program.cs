@@ -8,6 +8,12 @@ if (args is ["steady", .. var steadyArgs])
     return;
 }
 
+if (args is ["steady-control", .. var controlArgs])
+{
+    RaftToolkit.Benchmarks.Store.SteadyStateAppendComparison.Run(controlArgs, control: true);
+    return;
+}
+
 if (args is ["purge-reads", .. var purgeArgs])
 {
     RaftToolkit.Benchmarks.Store.PurgeReadComparison.Run(purgeArgs);

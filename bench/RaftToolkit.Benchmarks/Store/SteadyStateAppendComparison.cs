@@ -28,6 +28,8 @@ namespace RaftToolkit.Benchmarks.Store;
 /// appenders start over a few writes, and more while a background flush holds the cores (17
 /// single-entry writes once), so at 64 rounds a slice, start-up writes were 5–7 % of the
 /// store's writes, and the ratio measured start-up as much as steady state.
+/// <c>steady-control</c>, with the same arguments, puts raw RocksDB on both sides, to check
+/// that the harness itself favours neither database.
 /// </remarks>
 internal static class SteadyStateAppendComparison
 {
@@ -35,7 +37,13 @@ internal static class SteadyStateAppendComparison
 
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(5);
 
-    public static void Run(string[] args)
+    /// <param name="args">The command's positional arguments.</param>
+    /// <param name="control">
+    /// Raw RocksDB on both sides (<c>steady-control</c>): the store's side writes the same
+    /// batches through the binding into the store's database. Checks the harness itself: with
+    /// the same work on both sides, the ratio should read 1.0 within noise.
+    /// </param>
+    public static void Run(string[] args, bool control = false)
     {
         int appenders = BenchArgs.IntOr(args, 0, 64);
         int entryBytes = BenchArgs.IntOr(args, 1, 128);
@@ -52,20 +60,24 @@ internal static class SteadyStateAppendComparison
         using var raw = new RawRocksDbWriter(rawDb, groups, entryBytes);
         using var storeDb = RocksDbLogStore.OpenDatabase(env.Path("store"), options);
         var store = StoreBenchEnvironment.AttachAged(storeDb, options);
+        using var rawInStoreDb = control ? new RawRocksDbWriter(storeDb, groups, entryBytes, ownsDatabase: false) : null;
         try
         {
             var workload = new ConcurrentAppendWorkload(store, groups, appenders, entryBytes);
-            int firstGroup = 0;
-            double RawSlice()
+            Func<double> RawSlices(RawRocksDbWriter writer)
             {
-                long started = Stopwatch.GetTimestamp();
-                for (int r = 0; r < rounds; r++)
+                int firstGroup = 0;
+                return () =>
                 {
-                    raw.WriteBatch(firstGroup, appenders);
-                    firstGroup = (firstGroup + appenders) % groups;
-                }
+                    long started = Stopwatch.GetTimestamp();
+                    for (int r = 0; r < rounds; r++)
+                    {
+                        writer.WriteBatch(firstGroup, appenders);
+                        firstGroup = (firstGroup + appenders) % groups;
+                    }
 
-                return Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+                    return Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+                };
             }
 
             double StoreSlice()
@@ -75,19 +87,23 @@ internal static class SteadyStateAppendComparison
                 return Stopwatch.GetElapsedTime(started).TotalMicroseconds;
             }
 
+            var rawSlice = RawSlices(raw);
+            var storeSlice = rawInStoreDb is null ? StoreSlice : RawSlices(rawInStoreDb);
+
             // Unmeasured slices first, until the JIT has settled: the store's code starts out
             // unoptimized and is recompiled as it runs (tiered compilation), which took the first
             // second or so of workload (a); raw RocksDB's work is native code from the start.
             var warmUp = Stopwatch.StartNew();
             while (warmUp.Elapsed < WarmUp)
             {
-                RawSlice();
-                StoreSlice();
+                rawSlice();
+                storeSlice();
             }
 
             double rawTotal = 0;
             double storeTotal = 0;
             raw.WriteTicks = raw.Writes = 0;
+            rawInStoreDb?.WriteTicks = rawInStoreDb.Writes = 0;
             storeWrites.Reset();
             var pairRatios = new List<double>(slices);
             for (int slice = 0; slice < slices; slice++)
@@ -96,13 +112,13 @@ internal static class SteadyStateAppendComparison
                 double storeTime;
                 if (slice % 2 == 0)
                 {
-                    rawTime = RawSlice();
-                    storeTime = StoreSlice();
+                    rawTime = rawSlice();
+                    storeTime = storeSlice();
                 }
                 else
                 {
-                    storeTime = StoreSlice();
-                    rawTime = RawSlice();
+                    storeTime = storeSlice();
+                    rawTime = rawSlice();
                 }
 
                 rawTotal += rawTime;
@@ -112,13 +128,16 @@ internal static class SteadyStateAppendComparison
 
             pairRatios.Sort();
             double entries = (double)slices * rounds * appenders;
+            double storeWriteCount = rawInStoreDb?.Writes ?? storeWrites.Count;
+            double storeWriteMicroseconds = rawInStoreDb is null ? storeWrites.TotalMicroseconds : Stopwatch.GetElapsedTime(0, rawInStoreDb.WriteTicks).TotalMicroseconds;
+            string storeSide = control ? "raw in the store's database" : "store";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{appenders} appenders, {entryBytes} B entries, {slices} slices of {rounds * appenders} entries a side: " +
-                $"ratio (raw time / store time) {rawTotal / storeTotal:F2}; slice pairs median {pairRatios[slices / 2]:F2}, range {pairRatios[0]:F2}-{pairRatios[^1]:F2}; " +
-                $"raw {rawTotal / entries:F2} us/entry, store {storeTotal / entries:F2} us/entry; " +
+                $"ratio (raw time / {storeSide} time) {rawTotal / storeTotal:F2}; slice pairs median {pairRatios[slices / 2]:F2}, range {pairRatios[0]:F2}-{pairRatios[^1]:F2}; " +
+                $"raw {rawTotal / entries:F2} us/entry, {storeSide} {storeTotal / entries:F2} us/entry; " +
                 $"a round: raw {rawTotal / raw.Writes:F0} us with a {Stopwatch.GetElapsedTime(0, raw.WriteTicks).TotalMicroseconds / raw.Writes:F0} us write, " +
-                $"store {storeTotal / storeWrites.Count:F0} us with a {storeWrites.TotalMicroseconds / storeWrites.Count:F0} us write, " +
-                $"{storeWrites.Count / ((double)slices * rounds):F3} writes a round"));
+                $"{storeSide} {storeTotal / storeWriteCount:F0} us with a {storeWriteMicroseconds / storeWriteCount:F0} us write, " +
+                $"{storeWriteCount / ((double)slices * rounds):F3} writes a round"));
         }
         finally
         {

@@ -131,10 +131,12 @@ internal sealed class RawRocksDbWriter : IDisposable
     private readonly byte[] _key = new byte[16];
     private readonly byte[] _value;
     private readonly ulong[] _next;
+    private readonly bool _ownsDatabase;
 
-    public RawRocksDbWriter(RocksDb db, int groups, int valueBytes, bool sync = true)
+    public RawRocksDbWriter(RocksDb db, int groups, int valueBytes, bool sync = true, bool ownsDatabase = true)
     {
         _db = db;
+        _ownsDatabase = ownsDatabase;
         _writeOptions = new WriteOptions().SetSync(sync);
         _family = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
         _value = new byte[valueBytes];
@@ -168,7 +170,10 @@ internal sealed class RawRocksDbWriter : IDisposable
     public void Dispose()
     {
         _batch.Dispose();
-        _db.Dispose();
+        if (_ownsDatabase)
+        {
+            _db.Dispose();
+        }
     }
 }
 
