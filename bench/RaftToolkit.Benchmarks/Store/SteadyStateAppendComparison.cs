@@ -129,13 +129,13 @@ internal static class SteadyStateAppendComparison
             pairRatios.Sort();
             double entries = (double)slices * rounds * appenders;
             double storeWriteCount = rawInStoreDb?.Writes ?? storeWrites.Count;
-            double storeWriteMicroseconds = rawInStoreDb is null ? storeWrites.TotalMicroseconds : Stopwatch.GetElapsedTime(0, rawInStoreDb.WriteTicks).TotalMicroseconds;
+            double storeWriteMicroseconds = rawInStoreDb?.WriteMicroseconds ?? storeWrites.TotalMicroseconds;
             string storeSide = control ? "raw in the store's database" : "store";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{appenders} appenders, {entryBytes} B entries, {slices} slices of {rounds * appenders} entries a side: " +
                 $"ratio (raw time / {storeSide} time) {rawTotal / storeTotal:F2}; slice pairs median {pairRatios[slices / 2]:F2}, range {pairRatios[0]:F2}-{pairRatios[^1]:F2}; " +
                 $"raw {rawTotal / entries:F2} us/entry, {storeSide} {storeTotal / entries:F2} us/entry; " +
-                $"a round: raw {rawTotal / raw.Writes:F0} us with a {Stopwatch.GetElapsedTime(0, raw.WriteTicks).TotalMicroseconds / raw.Writes:F0} us write, " +
+                $"a round: raw {rawTotal / raw.Writes:F0} us with a {raw.WriteMicroseconds / raw.Writes:F0} us write, " +
                 $"{storeSide} {storeTotal / storeWriteCount:F0} us with a {storeWriteMicroseconds / storeWriteCount:F0} us write, " +
                 $"{storeWriteCount / ((double)slices * rounds):F3} writes a round"));
         }

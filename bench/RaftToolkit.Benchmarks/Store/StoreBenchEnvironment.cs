@@ -167,6 +167,9 @@ internal sealed class RawRocksDbWriter : IDisposable
     /// <summary>Writes issued since <see cref="WriteTicks"/> was last reset.</summary>
     public long Writes { get; set; }
 
+    /// <summary><see cref="WriteTicks"/> in microseconds.</summary>
+    public double WriteMicroseconds => System.Diagnostics.Stopwatch.GetElapsedTime(0, WriteTicks).TotalMicroseconds;
+
     public void Dispose()
     {
         _batch.Dispose();
@@ -174,6 +177,33 @@ internal sealed class RawRocksDbWriter : IDisposable
         {
             _db.Dispose();
         }
+    }
+}
+
+/// <summary>
+/// A store and the raw RocksDB reference it is compared with, under the same options, each in
+/// its own database of one temporary environment; the raw side syncs when the store does.
+/// </summary>
+internal sealed class StoreBesideRaw : IDisposable
+{
+    private readonly StoreBenchEnvironment _env = new();
+
+    public StoreBesideRaw(RocksDbLogStoreOptions options, int rawGroups, int valueBytes)
+    {
+        Store = RocksDbLogStore.Open(_env.Path("store"), options);
+        Raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(_env.Path("raw"), options), rawGroups, valueBytes, sync: options.SyncMode == LogSyncMode.Sync);
+    }
+
+    public RocksDbLogStore Store { get; }
+
+    /// <summary>Writes to groups 0 to <c>rawGroups</c> − 1 of its own database.</summary>
+    public RawRocksDbWriter Raw { get; }
+
+    public void Dispose()
+    {
+        Store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Raw.Dispose();
+        _env.Dispose();
     }
 }
 

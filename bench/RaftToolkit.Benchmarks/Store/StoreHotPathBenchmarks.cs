@@ -21,9 +21,7 @@ public class StoreHotPathBenchmarks
 {
     private const int Appends = 256;
 
-    private StoreBenchEnvironment _env = null!;
-    private RocksDbLogStore _store = null!;
-    private RawRocksDbWriter _raw = null!;
+    private StoreBesideRaw _sides = null!;
     private IRaftLogStore[] _logs = null!;
     private ulong[] _next = null!;
     private readonly Entry[] _slot = new Entry[1];
@@ -41,26 +39,22 @@ public class StoreHotPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _env = new StoreBenchEnvironment();
         // A memtable large enough for the whole run: a flush or compaction starting in the middle
         // of one side's measurement (on a 2-core machine) moved the ratios by 2x between runs.
         var options = new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync, WriteBufferSize = 2UL << 30 };
-        _store = RocksDbLogStore.Open(_env.Path("store"), options);
-        _raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(_env.Path("raw"), options), 16, _payload.Length, sync: false);
+        _sides = new StoreBesideRaw(options, 16, _payload.Length);
         _logs = new IRaftLogStore[16];
         _next = new ulong[16];
         for (int g = 0; g < _logs.Length; g++)
         {
-            _logs[g] = _store.ForGroup((ulong)g);
+            _logs[g] = _sides.Store.ForGroup((ulong)g);
         }
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _raw.Dispose();
-        _env.Dispose();
+        _sides.Dispose();
     }
 
     [Benchmark(OperationsPerInvoke = Appends)]
@@ -68,7 +62,7 @@ public class StoreHotPathBenchmarks
     {
         for (int i = 0; i < Appends; i++)
         {
-            _raw.WriteBatch(i & 15, 1);
+            _sides.Raw.WriteBatch(i & 15, 1);
         }
     }
 
@@ -77,7 +71,7 @@ public class StoreHotPathBenchmarks
     {
         for (int round = 0; round < Appends / 16; round++)
         {
-            _raw.WriteBatch(0, 16);
+            _sides.Raw.WriteBatch(0, 16);
         }
     }
 
@@ -104,7 +98,7 @@ public class StoreHotPathBenchmarks
                 _batch.Append((ulong)group, _batchEntries.AsMemory(group, 1));
             }
 
-            _store.WriteAsync(_batch).GetAwaiter().GetResult();
+            _sides.Store.WriteAsync(_batch).GetAwaiter().GetResult();
         }
     }
 
@@ -118,6 +112,6 @@ public class StoreHotPathBenchmarks
             _wideBatch.Append(FirstWideGroup + (ulong)g, _wideEntries.AsMemory(g, 1));
         }
 
-        _store.WriteAsync(_wideBatch).GetAwaiter().GetResult();
+        _sides.Store.WriteAsync(_wideBatch).GetAwaiter().GetResult();
     }
 }

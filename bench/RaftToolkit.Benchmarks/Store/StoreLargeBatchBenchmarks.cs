@@ -17,9 +17,7 @@ public class StoreLargeBatchBenchmarks
     private const int Groups = 1024;
     private const int PayloadBytes = 1024;
 
-    private StoreBenchEnvironment _env = null!;
-    private RocksDbLogStore _store = null!;
-    private RawRocksDbWriter _raw = null!;
+    private StoreBesideRaw _sides = null!;
     private readonly LogWriteBatch _batch = new();
     private readonly Entry[] _entries = new Entry[Groups];
     private readonly ulong[] _next = new ulong[Groups];
@@ -28,26 +26,22 @@ public class StoreLargeBatchBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _env = new StoreBenchEnvironment();
 
         // A memtable large enough for the whole run, as in the hot-path benchmarks: a flush on
         // one side only, in the middle of its measurement, would decide the ratio.
         var options = new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync, WriteBufferSize = 2UL << 30 };
-        _store = RocksDbLogStore.Open(_env.Path("store"), options);
-        _raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(_env.Path("raw"), options), Groups, PayloadBytes, sync: false);
+        _sides = new StoreBesideRaw(options, Groups, PayloadBytes);
         Random.Shared.NextBytes(_payload);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _raw.Dispose();
-        _env.Dispose();
+        _sides.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Groups)]
-    public void RawThousandEntryBatch() => _raw.WriteBatch(0, Groups);
+    public void RawThousandEntryBatch() => _sides.Raw.WriteBatch(0, Groups);
 
     [Benchmark(OperationsPerInvoke = Groups)]
     public void StoreThousandGroupBatch()
@@ -59,6 +53,6 @@ public class StoreLargeBatchBenchmarks
             _batch.Append((ulong)g, _entries.AsMemory(g, 1));
         }
 
-        _store.WriteAsync(_batch).GetAwaiter().GetResult();
+        _sides.Store.WriteAsync(_batch).GetAwaiter().GetResult();
     }
 }

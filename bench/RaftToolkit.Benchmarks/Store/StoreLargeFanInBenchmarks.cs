@@ -19,27 +19,21 @@ public class StoreLargeFanInBenchmarks
     private const int Rounds = 32;
     private const int PayloadBytes = 1024;
 
-    private StoreBenchEnvironment _env = null!;
-    private RocksDbLogStore _store = null!;
+    private StoreBesideRaw _sides = null!;
     private ConcurrentAppendWorkload _workload = null!;
-    private RawRocksDbWriter _raw = null!;
 
     [GlobalSetup]
     public void Setup()
     {
-        _env = new StoreBenchEnvironment();
         var options = new RocksDbLogStoreOptions();
-        _store = RocksDbLogStore.Open(_env.Path("store"), options);
-        _workload = new ConcurrentAppendWorkload(_store, Appenders, Appenders, PayloadBytes);
-        _raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(_env.Path("raw"), options), Appenders, PayloadBytes);
+        _sides = new StoreBesideRaw(options, Appenders, PayloadBytes);
+        _workload = new ConcurrentAppendWorkload(_sides.Store, Appenders, Appenders, PayloadBytes);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _raw.Dispose();
-        _env.Dispose();
+        _sides.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Appenders * Rounds)]
@@ -47,7 +41,7 @@ public class StoreLargeFanInBenchmarks
     {
         for (int r = 0; r < Rounds; r++)
         {
-            _raw.WriteBatch(0, Appenders);
+            _sides.Raw.WriteBatch(0, Appenders);
         }
     }
 

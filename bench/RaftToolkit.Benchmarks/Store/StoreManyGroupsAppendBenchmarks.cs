@@ -20,28 +20,22 @@ public class StoreManyGroupsAppendBenchmarks
     private const int Rounds = 128;
     private const int PayloadBytes = 128;
 
-    private StoreBenchEnvironment _env = null!;
-    private RocksDbLogStore _store = null!;
+    private StoreBesideRaw _sides = null!;
     private ConcurrentAppendWorkload _workload = null!;
-    private RawRocksDbWriter _raw = null!;
     private int _rawGroup;
 
     [GlobalSetup]
     public void Setup()
     {
-        _env = new StoreBenchEnvironment();
         var options = new RocksDbLogStoreOptions();
-        _store = RocksDbLogStore.Open(_env.Path("store"), options);
-        _workload = new ConcurrentAppendWorkload(_store, Groups, Appenders, PayloadBytes);
-        _raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(_env.Path("raw"), options), Groups, PayloadBytes);
+        _sides = new StoreBesideRaw(options, Groups, PayloadBytes);
+        _workload = new ConcurrentAppendWorkload(_sides.Store, Groups, Appenders, PayloadBytes);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _raw.Dispose();
-        _env.Dispose();
+        _sides.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Appenders * Rounds)]
@@ -49,7 +43,7 @@ public class StoreManyGroupsAppendBenchmarks
     {
         for (int r = 0; r < Rounds; r++)
         {
-            _raw.WriteBatch(_rawGroup, Appenders);
+            _sides.Raw.WriteBatch(_rawGroup, Appenders);
             _rawGroup = (_rawGroup + Appenders) % Groups;
         }
     }

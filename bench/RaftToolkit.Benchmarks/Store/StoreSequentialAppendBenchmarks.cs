@@ -14,10 +14,8 @@ public class StoreSequentialAppendBenchmarks
 {
     private const int Appends = 64;
 
-    private StoreBenchEnvironment _env = null!;
-    private RocksDbLogStore _store = null!;
+    private StoreBesideRaw _sides = null!;
     private IRaftLogStore _log = null!;
-    private RawRocksDbWriter _raw = null!;
     private readonly Entry[] _slot = new Entry[1];
     private readonly byte[] _payload = new byte[128];
     private ulong _next;
@@ -25,19 +23,15 @@ public class StoreSequentialAppendBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _env = new StoreBenchEnvironment();
         var options = new RocksDbLogStoreOptions();
-        _store = RocksDbLogStore.Open(_env.Path("store"), options);
-        _log = _store.ForGroup(1);
-        _raw = new RawRocksDbWriter(RocksDbLogStore.OpenDatabase(_env.Path("raw"), options), 1, _payload.Length);
+        _sides = new StoreBesideRaw(options, 1, _payload.Length);
+        _log = _sides.Store.ForGroup(1);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _raw.Dispose();
-        _env.Dispose();
+        _sides.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Appends)]
@@ -45,7 +39,7 @@ public class StoreSequentialAppendBenchmarks
     {
         for (int i = 0; i < Appends; i++)
         {
-            _raw.WriteBatch(0, 1);
+            _sides.Raw.WriteBatch(0, 1);
         }
     }
 
