@@ -44,6 +44,9 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     private readonly RequestPool _requests;
     private readonly GroupLogState? _flatView;
 
+    /// <summary>Completes when disposal has released everything; every caller of <see cref="DisposeAsync"/> waits for it.</summary>
+    private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Calls reading the database right now; disposal waits for them.</summary>
     private int _activeReads;
 
@@ -287,27 +290,38 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <summary>
     /// Waits for every queued write to complete, then releases the native resources (and the
     /// database, when the store opened it). Later calls fail with <see cref="StoreClosedException"/>.
+    /// Every caller, not only the first, returns once the database is released, so any of them
+    /// may open it again at once.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        // A full fence: a read counted in before this is seen below, and one counted in after it sees the store closed.
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
+            await _disposed.Task.ConfigureAwait(false);
             return;
         }
 
-        StorageMetrics.Untrack(this);
-
-        await _coalescer.CloseAsync().ConfigureAwait(false);
-        var spin = default(SpinWait);
-        while (Volatile.Read(ref _activeReads) != 0)
+        try
         {
-            spin.SpinOnce();
+            StorageMetrics.Untrack(this);
+
+            await _coalescer.CloseAsync().ConfigureAwait(false);
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref _activeReads) != 0)
+            {
+                spin.SpinOnce();
+            }
+
+            _coalescer.DisposeBatches();
+            if (_ownsDb)
+            {
+                _db.Dispose();
+            }
         }
-
-        _coalescer.DisposeBatches();
-        if (_ownsDb)
+        finally
         {
-            _db.Dispose();
+            _disposed.SetResult();
         }
     }
 

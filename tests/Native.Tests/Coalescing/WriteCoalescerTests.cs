@@ -23,30 +23,6 @@ public sealed class WriteCoalescerTests : IDisposable
         }
     }
 
-    /// <summary>
-    /// Runs <paramref name="body"/>(0 .. count-1) each on a thread of its own, all starting
-    /// together. Writes meet in a batch only if their writers really run at once, and a lone
-    /// writer blocks its thread in the synced write: as thread-pool tasks, in a fresh process with
-    /// two pool threads, the appenders ran one after another and no two writes ever met. The
-    /// common start matters too: threads are created one by one, and with fast fsyncs the first
-    /// ones once finished their appends before the last ones started (1,280 appends took 695
-    /// writes; with the common start, 82 to 151).
-    /// </summary>
-    private static async Task OnOwnThreads(int count, Action<int> body)
-    {
-        using var start = new Barrier(count);
-        await Task.WhenAll(Enumerable.Range(0, count).Select(i =>
-            Task.Factory.StartNew(
-                () =>
-                {
-                    start.SignalAndWait();
-                    body(i);
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default)));
-    }
-
     [Fact]
     public async Task ConcurrentAppendsOfManyGroupsShareSyncedWrites()
     {
@@ -54,7 +30,7 @@ public sealed class WriteCoalescerTests : IDisposable
         const int Groups = 64;
         const int PerGroup = 20;
         long before = store.Coalescer.WritesIssued;
-        await OnOwnThreads(Groups, g => AppendSequentially(store.ForGroup((ulong)g), PerGroup));
+        await OwnThreads.Run(Groups, g => AppendSequentially(store.ForGroup((ulong)g), PerGroup));
         long writes = store.Coalescer.WritesIssued - before;
         Assert.True(writes < Groups * PerGroup / 2, $"{Groups * PerGroup} appends took {writes} synced writes; expected them to be merged");
     }
@@ -65,7 +41,7 @@ public sealed class WriteCoalescerTests : IDisposable
         await using var store = Open();
         const int Groups = 32;
         const int PerGroup = 50;
-        await OnOwnThreads(Groups, g => AppendSequentially(store.ForGroup((ulong)g), PerGroup));
+        await OwnThreads.Run(Groups, g => AppendSequentially(store.ForGroup((ulong)g), PerGroup));
         for (int g = 0; g < Groups; g++)
         {
             Assert.Equal(Range(1, 0, PerGroup), await store.ForGroup((ulong)g).TryGetLogEntriesAsync(0, 1000));
@@ -100,7 +76,7 @@ public sealed class WriteCoalescerTests : IDisposable
 
         // Each writer submits all the appends of its groups without waiting in between, and the
         // writers run at once: the batches hold hundreds of requests of many groups.
-        await OnOwnThreads(Writers, w =>
+        await OwnThreads.Run(Writers, w =>
         {
             var pending = new List<Task>();
             for (int i = 0; i < PerGroup; i++)
@@ -125,7 +101,7 @@ public sealed class WriteCoalescerTests : IDisposable
     public async Task BatchesRespectTheOperationBound()
     {
         await using var store = Open(maxBatchOperations: 4);
-        await OnOwnThreads(32, g => AppendSequentially(store.ForGroup((ulong)g), 10));
+        await OwnThreads.Run(32, g => AppendSequentially(store.ForGroup((ulong)g), 10));
         Assert.InRange(store.Coalescer.LargestWriteOperations, 1, 4);
     }
 

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
+using static RaftToolkit.Native.Tests.TestEntries;
+
+namespace RaftToolkit.Native.Tests.Coalescing;
+
+/// <summary>Closing a store while other threads are writing and reading it.</summary>
+public sealed class CloseTests : IDisposable
+{
+    /// <summary>How long a close, or the calls it interrupts, may take before the test calls it hung.</summary>
+    private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
+
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private RocksDbLogStore Open() => RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions());
+
+    [Fact]
+    public async Task ClosingWhileAppendsAndReadsAreInFlightAnswersEveryCallAndKeepsEveryAcknowledgedEntry()
+    {
+        const int Appenders = 16;
+        const int Readers = 2;
+        var store = Open();
+        var acknowledged = new int[Appenders];
+        var callbacks = Enumerable.Range(0, Appenders).Select(_ => new RecordingCallback()).ToArray();
+        var refusals = new ConcurrentBag<Exception>();
+
+        // Each appender appends to its own group, one awaited entry at a time, until the store
+        // refuses; each reader reads every group over and over, until the store refuses.
+        var running = OwnThreads.Run(Appenders + Readers, thread =>
+        {
+            try
+            {
+                if (thread < Appenders)
+                {
+                    var log = store.ForGroup((ulong)thread);
+                    for (int i = 0; ; i++)
+                    {
+                        log.AppendAsync(Range(1, (ulong)i, 1), callbacks[thread]).AsTask().GetAwaiter().GetResult();
+                        Volatile.Write(ref acknowledged[thread], i + 1);
+                    }
+                }
+
+                for (int g = 0; ; g = (g + 1) % Appenders)
+                {
+                    store.ForGroup((ulong)g).TryGetLogEntriesAsync(0, 1_000).AsTask().GetAwaiter().GetResult();
+                }
+            }
+            catch (Exception refused)
+            {
+                refusals.Add(refused);
+            }
+        });
+
+        var started = Stopwatch.StartNew();
+        while (Enumerable.Range(0, Appenders).Any(g => Volatile.Read(ref acknowledged[g]) < 10))
+        {
+            Assert.True(started.Elapsed < HangLimit, "the appenders made no progress");
+            await Task.Delay(1);
+        }
+
+        await store.DisposeAsync().AsTask().WaitAsync(HangLimit);
+        await running.WaitAsync(HangLimit);
+
+        // Every call the close interrupted was refused as closed: none saw a freed database.
+        Assert.Equal(Appenders + Readers, refusals.Count);
+        Assert.All(refusals, refusal => Assert.IsType<StoreClosedException>(refusal));
+
+        // Every append the store took before it closed was written and answered; none after.
+        await using var reopened = Open();
+        for (int g = 0; g < Appenders; g++)
+        {
+            Assert.Equal(Range(1, 0, acknowledged[g]), await reopened.ForGroup((ulong)g).TryGetLogEntriesAsync(0, 1_000_000));
+            Assert.Equal(Enumerable.Repeat<Exception?>(null, acknowledged[g]), callbacks[g].Outcomes);
+        }
+    }
+
+    [Fact]
+    public async Task EveryDisposeReturnsOnlyOnceTheStoreIsClosed()
+    {
+        var store = Open();
+        long writesBefore = store.Coalescer.WritesIssued;
+
+        // A write large enough to be still in flight when the store is told to close.
+        var large = Task.Run(() => store.ForGroup(1).AppendAsync(Range(1, 0, 20_000, payloadBytes: 1_024), IgnoringCallback.Instance).AsTask());
+        var started = Stopwatch.StartNew();
+        while (store.Coalescer.WritesIssued == writesBefore)
+        {
+            Assert.True(started.Elapsed < HangLimit, "the large write was never issued");
+            Thread.SpinWait(100);
+        }
+
+        var first = store.DisposeAsync().AsTask();
+        await store.DisposeAsync().AsTask().WaitAsync(HangLimit);
+
+        // The second caller may reuse the database at once: the first close has released it.
+        await using var reopened = Open();
+        await first.WaitAsync(HangLimit);
+        await large.WaitAsync(HangLimit);
+        Assert.Equal(new LogState(null, Id(1, 19_999)), await reopened.ForGroup(1).GetLogStateAsync());
+    }
+}
