@@ -61,18 +61,28 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         _space = options.KeySpace;
         var logFamily = FindColumnFamily(db, options.LogColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.LogColumnFamily, path);
         var metaFamily = FindColumnFamily(db, options.MetaColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.MetaColumnFamily, path);
-        KeySpaceMarker.CheckOrWrite(db, metaFamily, options.MetaColumnFamily, options.KeySpace, path);
 
-        _dbHandle = db.Handle;
-        _logFamily = logFamily.Handle;
-        _metaFamily = metaFamily.Handle;
-        _writeOptions = new WriteOptions().SetSync(options.SyncMode == LogSyncMode.Sync);
-        _readOptions = new ReadOptions();
-        _requests = new RequestPool();
-        _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup);
-        if (_space == LogKeySpace.Flat)
+        // Claimed before anything is read or written: a refused store changes nothing.
+        ColumnFamilyClaims.Claim(db.Handle, options.LogColumnFamily, options.MetaColumnFamily, path);
+        try
         {
-            _flatView = StateOf(options.FlatGroupId);
+            KeySpaceMarker.CheckOrWrite(db, metaFamily, options.MetaColumnFamily, options.KeySpace, path);
+            _dbHandle = db.Handle;
+            _logFamily = logFamily.Handle;
+            _metaFamily = metaFamily.Handle;
+            _writeOptions = new WriteOptions().SetSync(options.SyncMode == LogSyncMode.Sync);
+            _readOptions = new ReadOptions();
+            _requests = new RequestPool();
+            _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup);
+            if (_space == LogKeySpace.Flat)
+            {
+                _flatView = StateOf(options.FlatGroupId);
+            }
+        }
+        catch
+        {
+            ColumnFamilyClaims.Release(db.Handle, options.LogColumnFamily, options.MetaColumnFamily);
+            throw;
         }
 
         MetricsName = path ?? AttachedName();
@@ -116,6 +126,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// dispose the store first.
     /// </summary>
     /// <exception cref="ColumnFamilyNotFoundException">A configured column family does not exist in <paramref name="db"/>.</exception>
+    /// <exception cref="ColumnFamilyInUseException">Another open store uses one of the column families.</exception>
     /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
     public static RocksDbLogStore Attach(RocksDb db, RocksDbLogStoreOptions? options = null)
     {
@@ -321,6 +332,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         }
         finally
         {
+            ColumnFamilyClaims.Release(_dbHandle, _options.LogColumnFamily, _options.MetaColumnFamily);
             _disposed.SetResult();
         }
     }

@@ -368,6 +368,42 @@ public sealed class RocksDbLogStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ASecondStoreOverColumnFamiliesInUseIsATypedErrorAndChangesNothing()
+    {
+        using var db = RocksDbLogStore.OpenDatabase(_dir.Sub("shared"), new RocksDbLogStoreOptions());
+        var first = RocksDbLogStore.Attach(db);
+        await first.ForGroup(1).AppendAsync(Range(1, 0, 3), IgnoringCallback.Instance);
+        db.CreateColumnFamily(new RocksDbSharp.ColumnFamilyOptions(), "other_log");
+        db.CreateColumnFamily(new RocksDbSharp.ColumnFamilyOptions(), "other_meta");
+
+        var same = Assert.Throws<ColumnFamilyInUseException>(() => RocksDbLogStore.Attach(db));
+        Assert.Equal(RocksDbLogStoreOptions.DefaultLogColumnFamily, same.ColumnFamily);
+
+        // One family shared is one too many; the refused store did not mark its other family
+        // with its key space, as a store that opened would have.
+        var overlapping = Assert.Throws<ColumnFamilyInUseException>(() =>
+            RocksDbLogStore.Attach(db, new RocksDbLogStoreOptions { MetaColumnFamily = "other_meta", KeySpace = LogKeySpace.Flat }));
+        Assert.Equal(RocksDbLogStoreOptions.DefaultLogColumnFamily, overlapping.ColumnFamily);
+        using (var otherMeta = db.NewIterator(db.GetColumnFamily("other_meta")))
+        {
+            Assert.False(otherMeta.SeekToFirst().Valid());
+        }
+
+        // Other column families of the same database make a store of their own.
+        await using (var beside = RocksDbLogStore.Attach(db, new RocksDbLogStoreOptions { LogColumnFamily = "other_log", MetaColumnFamily = "other_meta" }))
+        {
+            await beside.ForGroup(1).AppendAsync(Range(5, 0, 1), IgnoringCallback.Instance);
+        }
+
+        Assert.Equal(Range(1, 0, 3), await first.ForGroup(1).TryGetLogEntriesAsync(0, 100));
+
+        // A disposed store gives its column families back.
+        await first.DisposeAsync();
+        await using var again = RocksDbLogStore.Attach(db);
+        Assert.Equal(Range(1, 0, 3), await again.ForGroup(1).TryGetLogEntriesAsync(0, 100));
+    }
+
+    [Fact]
     public async Task CallerNamedColumnFamiliesAreUsed()
     {
         var options = new RocksDbLogStoreOptions { LogColumnFamily = "a_log", MetaColumnFamily = "a_meta" };
