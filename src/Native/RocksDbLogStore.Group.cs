@@ -37,7 +37,7 @@ public sealed partial class RocksDbLogStore
         var request = _requests.Get();
         try
         {
-            request.Reserve(WriteRequest.AppendBytes(_space, span));
+            request.Reserve(WriteRequest.AppendBytes(_space, span), nameof(entries));
             request.StageAppend(_space, state, span);
             request.Callback = callback;
             return Submit(request);

@@ -21,6 +21,9 @@ namespace RaftToolkit.Native;
 /// <para>With <see cref="LogKeySpace.Flat"/> the database holds one group and the store itself
 /// is that group's <see cref="IRaftLogStore"/> (<see cref="RocksDbLogStoreOptions.FlatGroupId"/>
 /// names it).</para>
+/// <para>One write (an append, or a <see cref="WriteAsync"/> batch) carries at most 1 GiB of
+/// keys and records; a larger one is refused with <see cref="ArgumentException"/> before
+/// anything is written.</para>
 /// <para>Fail-stop: after a failed write every operation fails with
 /// <see cref="StoreFailedException"/>; dispose and reopen to recover.</para>
 /// <para>Completions (flush callbacks and the continuations of awaited writes) run on the
@@ -263,7 +266,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         var request = _requests.Get();
         try
         {
-            request.Reserve(bytes);
+            request.Reserve(bytes, nameof(batch));
             for (int i = 0; i < operations.Length; i++)
             {
                 ref readonly var op = ref operations[i];

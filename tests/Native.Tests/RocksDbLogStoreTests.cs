@@ -110,6 +110,30 @@ public sealed class RocksDbLogStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AWriteOfMoreThanOneGibibyteIsRejectedAndWritesNothing()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+
+        // Three entries sharing one 400 MB payload: 1.2 GB to stage.
+        var payload = new byte[400_000_000];
+        Entry[] huge = [.. Enumerable.Range(0, 3).Select(i => Entry.Normal(Id(1, (ulong)i), payload))];
+
+        var append = await Assert.ThrowsAsync<ArgumentException>(async () => await log.AppendAsync(huge, IgnoringCallback.Instance));
+        Assert.Equal("entries", append.ParamName);
+        var batch = new LogWriteBatch();
+        batch.Append(2, Range(1, 0, 1));
+        batch.Append(1, huge);
+        var write = await Assert.ThrowsAsync<ArgumentException>(async () => await store.WriteAsync(batch));
+        Assert.Equal("batch", write.ParamName);
+
+        Assert.Equal(new LogState(null, null), await log.GetLogStateAsync());
+        Assert.Equal(new LogState(null, null), await store.ForGroup(2).GetLogStateAsync());
+        await log.AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
+        Assert.Equal(Range(1, 0, 1), await log.TryGetLogEntriesAsync(0, 10));
+    }
+
+    [Fact]
     public async Task TruncateAfterDeletesTheTailOnly()
     {
         await using var store = OpenPrefixed();

@@ -130,11 +130,29 @@ internal sealed class WriteRequest : IValueTaskSource
     }
 
     /// <summary>
+    /// The most one write may stage: 1 GiB, less the headroom an entry's encoder asks for beyond
+    /// what it writes. The staging buffer grows to powers of two, and the next one, 2 GiB, is
+    /// past the largest array .NET allocates.
+    /// </summary>
+    public const long MaxStagedBytes = (1L << 30) - 64;
+
+    /// <summary>
     /// Makes room for <paramref name="bytes"/> more staged bytes at once. Staging a large write
     /// into a buffer that grows as it goes doubles it a dozen times, copying everything staged
     /// so far each time: a fifth of the time a 1,024-entry write of 1 KiB entries took to stage.
     /// </summary>
-    public void Reserve(long bytes) => Data.GetSpan((int)Math.Min(bytes, Array.MaxLength - Data.WrittenCount));
+    /// <exception cref="ArgumentException">The write would stage more than <see cref="MaxStagedBytes"/> (reported as <paramref name="paramName"/>).</exception>
+    public void Reserve(long bytes, string paramName)
+    {
+        if (Data.WrittenCount + bytes > MaxStagedBytes)
+        {
+            throw new ArgumentException(
+                $"The write would stage {Data.WrittenCount + bytes:N0} bytes of keys and records; one write carries at most {MaxStagedBytes:N0} (1 GiB): split it into smaller writes.",
+                paramName);
+        }
+
+        Data.GetSpan((int)bytes);
+    }
 
     /// <summary>Stages the records of <paramref name="entries"/> (validated contiguous by the caller).</summary>
     public void StageAppend(LogKeySpace space, GroupLogState state, ReadOnlySpan<Entry> entries)

@@ -54,7 +54,7 @@ public sealed class WriteRequestTests : IDisposable
         ];
 
         long bytes = WriteRequest.AppendBytes(space, entries);
-        request.Reserve(bytes);
+        request.Reserve(bytes, nameof(entries));
         int reserved = request.Data.Capacity;
         request.StageAppend(space, group, entries);
 
