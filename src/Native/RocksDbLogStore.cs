@@ -4,6 +4,8 @@ using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Diagnostics;
 using RaftToolkit.Native.Keys;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using RocksDbSharp;
 
 namespace RaftToolkit.Native;
@@ -46,6 +48,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     private readonly WriteCoalescer _coalescer;
     private readonly RequestPool _requests;
     private readonly GroupLogState? _flatView;
+    private readonly ILogger _logger;
 
     /// <summary>Completes when disposal has released everything; every caller of <see cref="DisposeAsync"/> waits for it.</summary>
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -62,8 +65,11 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         _ownsDb = ownsDb;
         _options = options;
         _space = options.KeySpace;
+        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger(LogCategory);
         var logFamily = FindColumnFamily(db, options.LogColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.LogColumnFamily, path);
         var metaFamily = FindColumnFamily(db, options.MetaColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.MetaColumnFamily, path);
+
+        MetricsName = path ?? AttachedName();
 
         // Claimed before anything is read or written: a refused store changes nothing.
         ColumnFamilyClaims.Claim(db.Handle, options.LogColumnFamily, options.MetaColumnFamily, path);
@@ -75,8 +81,8 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             _metaFamily = metaFamily.Handle;
             _writeOptions = new WriteOptions().SetSync(options.SyncMode == LogSyncMode.Sync);
             _readOptions = new ReadOptions();
-            _requests = new RequestPool();
-            _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup);
+            _requests = new RequestPool(_logger);
+            _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup, _logger, MetricsName);
             if (_space == LogKeySpace.Flat)
             {
                 _flatView = StateOf(options.FlatGroupId);
@@ -88,9 +94,14 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             throw;
         }
 
-        MetricsName = path ?? AttachedName();
         StorageMetrics.Track(this);
+        _logger.LogInformation(
+            "Log store {Store} open: {KeySpace} key space, column families {LogFamily} and {MetaFamily}, {SyncMode}.",
+            MetricsName, _space, options.LogColumnFamily, options.MetaColumnFamily, options.SyncMode);
     }
+
+    /// <summary>The category the store logs under (see <see cref="RocksDbLogStoreOptions.LoggerFactory"/>).</summary>
+    public const string LogCategory = "RaftToolkit.Storage";
 
     /// <summary>The key space this store was opened with.</summary>
     public LogKeySpace KeySpace => _space;
@@ -336,6 +347,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         finally
         {
             ColumnFamilyClaims.Release(_dbHandle, _options.LogColumnFamily, _options.MetaColumnFamily);
+            _logger.LogInformation("Log store {Store} closed.", MetricsName);
             _disposed.SetResult();
         }
     }
@@ -454,18 +466,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <summary>Pools write requests: enough are retained for thousands of concurrent writers.</summary>
     private sealed class RequestPool : Microsoft.Extensions.ObjectPool.DefaultObjectPool<WriteRequest>
     {
-        public RequestPool() : this(new Policy()) { }
+        public RequestPool(ILogger logger) : this(new Policy(logger)) { }
 
         private RequestPool(Policy policy) : base(policy, 4096)
         {
             policy.Owner = this;
         }
 
-        private sealed class Policy : Microsoft.Extensions.ObjectPool.PooledObjectPolicy<WriteRequest>
+        private sealed class Policy(ILogger logger) : Microsoft.Extensions.ObjectPool.PooledObjectPolicy<WriteRequest>
         {
             public RequestPool? Owner { get; set; }
 
-            public override WriteRequest Create() => new(Owner!);
+            public override WriteRequest Create() => new(Owner!, logger);
 
             public override bool Return(WriteRequest obj) => true;
         }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RaftToolkit.Native.Keys;
 using RocksDbSharp;
 
@@ -220,6 +221,13 @@ public sealed class RocksDbLogStoreOptions
     /// by path: raw RocksDB tuning.
     /// </summary>
     public Action<string, ColumnFamilyOptions>? ConfigureColumnFamilyOptions { get; set; }
+
+    /// <summary>
+    /// Where the store logs, under the category <c>RaftToolkit.Storage</c>: opening and closing,
+    /// the failed write that stopped it (Critical), and a flush callback that threw (Error).
+    /// Nothing per write. Default: no logging.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>Checks every option; throws before anything is opened.</summary>
     /// <exception cref="ArgumentException">An option is out of range or inconsistent.</exception>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.ObjectPool;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Diagnostics;
@@ -38,6 +39,10 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     private readonly int _maxBatchBytes;
     private readonly int _maxBatchOperations;
     private readonly Action<GroupLogState>? _onGroupRemoved;
+    private readonly ILogger _logger;
+
+    /// <summary>The store's name in log lines (its path, or a name for an attached database).</summary>
+    private readonly string _storeName;
 
     /// <summary>The batch new requests are copied into; null when nothing is pending.</summary>
     private NativeWriteBatch? _open;
@@ -63,8 +68,10 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     /// <summary>Test seam: when set, the next native write fails with this error instead of being issued.</summary>
     private Exception? _injectedFailure;
 
-    public WriteCoalescer(nint db, nint writeOptions, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, Action<GroupLogState>? onGroupRemoved)
+    public WriteCoalescer(nint db, nint writeOptions, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, Action<GroupLogState>? onGroupRemoved, ILogger logger, string storeName)
     {
+        _logger = logger;
+        _storeName = storeName;
         _db = db;
         _writeOptions = writeOptions;
         _maxBatchBytes = maxBatchBytes;
@@ -273,6 +280,11 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
             StopDraining();
         }
 
+        _logger.LogCritical(
+            error,
+            "Log store {Store} stopped: a write of {Writes} requests ({Operations} operations) failed, and {Queued} queued batches fail with it; every later call fails. Dispose the store and open it again to recover.",
+            _storeName,
+            failed.RequestCount, failed.OperationCount, unwritten.Count);
         var stopped = new StoreFailedException(error);
         CompleteAndRecycle(failed, stopped);
         foreach (var batch in unwritten)

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using CommunityToolkit.HighPerformance.Buffers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
@@ -59,6 +61,7 @@ internal readonly record struct GroupCheck(GroupLogState State, CheckKind Kind, 
 internal sealed class WriteRequest : IValueTaskSource
 {
     private readonly ObjectPool<WriteRequest> _pool;
+    private readonly ILogger _logger;
     private ManualResetValueTaskSourceCore<bool> _completion;
     private const int InitialBytes = 1024;
     private const int InitialOps = 8;
@@ -78,9 +81,10 @@ internal sealed class WriteRequest : IValueTaskSource
     private StagedOp[] _ops;
     private GroupCheck[] _checks;
 
-    public WriteRequest(ObjectPool<WriteRequest> pool)
+    public WriteRequest(ObjectPool<WriteRequest> pool, ILogger? logger = null)
     {
         _pool = pool;
+        _logger = logger ?? NullLogger.Instance;
         _ops = _ownOps;
         _checks = _ownChecks;
 
@@ -342,7 +346,7 @@ internal sealed class WriteRequest : IValueTaskSource
             {
                 // A throwing callback is a bug in the caller; it must not stop the writer thread
                 // or keep the awaiting caller from learning the outcome of its write.
-                Trace.TraceError($"IFlushCallback.OnFlushed threw: {e}");
+                _logger.LogError(e, "A flush callback ({Callback}) threw; the write's outcome stands and goes to its awaiting caller as well.", callback.GetType().Name);
             }
         }
 

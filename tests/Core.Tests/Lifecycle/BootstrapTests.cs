@@ -5,6 +5,7 @@ using RaftToolkit.Core.Raft;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Core.Tests.Host;
 using RaftToolkit.Core.Transport;
+using RaftToolkit.Testing.Diagnostics;
 using RaftToolkit.Testing.KeyValue;
 using RaftToolkit.Testing.Storage;
 using Xunit;
