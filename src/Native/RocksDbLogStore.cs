@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Diagnostics;
 using RaftToolkit.Native.Keys;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using RocksDbSharp;
 
 namespace RaftToolkit.Native;
@@ -95,9 +95,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         }
 
         StorageMetrics.Track(this);
-        _logger.LogInformation(
-            "Log store {Store} open: {KeySpace} key space, column families {LogFamily} and {MetaFamily}, {SyncMode}.",
-            MetricsName, _space, options.LogColumnFamily, options.MetaColumnFamily, options.SyncMode);
+        StoreLog.Opened(_logger, MetricsName, _space, options.LogColumnFamily, options.MetaColumnFamily, options.SyncMode);
     }
 
     /// <summary>The category the store logs under (see <see cref="RocksDbLogStoreOptions.LoggerFactory"/>).</summary>
@@ -347,7 +345,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         finally
         {
             ColumnFamilyClaims.Release(_dbHandle, _options.LogColumnFamily, _options.MetaColumnFamily);
-            _logger.LogInformation("Log store {Store} closed.", MetricsName);
+            StoreLog.Closed(_logger, MetricsName);
             _disposed.SetResult();
         }
     }

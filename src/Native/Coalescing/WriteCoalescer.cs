@@ -70,13 +70,13 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
 
     public WriteCoalescer(nint db, nint writeOptions, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, Action<GroupLogState>? onGroupRemoved, ILogger logger, string storeName)
     {
-        _logger = logger;
-        _storeName = storeName;
         _db = db;
         _writeOptions = writeOptions;
         _maxBatchBytes = maxBatchBytes;
         _maxBatchOperations = maxBatchOperations;
         _onGroupRemoved = onGroupRemoved;
+        _logger = logger;
+        _storeName = storeName;
         // The provider's pool disposes native batches it does not retain, and all of them when disposed.
         _batches = new DefaultObjectPoolProvider { MaximumRetained = 16 }.Create(new BatchPolicy(logFamily, metaFamily, keysByGroup));
     }
@@ -280,17 +280,17 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
             StopDraining();
         }
 
-        _logger.LogCritical(
-            error,
-            "Log store {Store} stopped: a write of {Writes} requests ({Operations} operations) failed, and {Queued} queued batches fail with it; every later call fails. Dispose the store and open it again to recover.",
-            _storeName,
-            failed.RequestCount, failed.OperationCount, unwritten.Count);
+        // Counted before completing: completion resets the batch.
+        int requests = failed.RequestCount;
+        int operations = failed.OperationCount;
         var stopped = new StoreFailedException(error);
         CompleteAndRecycle(failed, stopped);
         foreach (var batch in unwritten)
         {
             CompleteAndRecycle(batch, stopped);
         }
+
+        StoreLog.Stopped(_logger, error, _storeName, requests, operations, unwritten.Count);
     }
 
     /// <summary>Completes every request of <paramref name="batch"/> (outside the gate), then gives the batch back to the pool.</summary>

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Diagnostics;
 using RaftToolkit.Native.Keys;
 using RaftToolkit.Native.Records;
 
@@ -346,7 +347,7 @@ internal sealed class WriteRequest : IValueTaskSource
             {
                 // A throwing callback is a bug in the caller; it must not stop the writer thread
                 // or keep the awaiting caller from learning the outcome of its write.
-                _logger.LogError(e, "A flush callback ({Callback}) threw; the write's outcome stands and goes to its awaiting caller as well.", callback.GetType().Name);
+                StoreLog.CallbackThrew(_logger, e, callback.GetType().Name);
             }
         }
 

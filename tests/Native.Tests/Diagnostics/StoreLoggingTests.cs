@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Testing.Diagnostics;
 using static RaftToolkit.Native.Tests.TestEntries;
@@ -38,5 +39,45 @@ public sealed class StoreLoggingTests : IDisposable
                 $"Critical: Log store {path} stopped: a write of 1 requests (1 operations) failed, and 0 queued batches fail with it; every later call fails. Dispose the store and open it again to recover. [IOException: injected fsync failure]",
                 line),
             line => Assert.Equal($"Information: Log store {path} closed.", line));
+    }
+
+    [Fact]
+    public async Task ALoggerThatThrowsKeepsNoCallerFromItsAnswer()
+    {
+        string path = _dir.Sub("db");
+        var store = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { LoggerFactory = new ThrowingLoggerFactory() });
+        await store.ForGroup(1).AppendAsync(Range(1, 0, 1), new ThrowingCallback());
+        var failure = new IOException("injected fsync failure");
+        store.InjectWriteFailure(failure);
+        var stopped = await Assert.ThrowsAsync<StoreFailedException>(async () => await store.ForGroup(1).AppendAsync(Range(1, 1, 1), IgnoringCallback.Instance));
+        Assert.Same(failure, stopped.InnerException);
+        await store.DisposeAsync();
+
+        await using var reopened = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { LoggerFactory = new ThrowingLoggerFactory() });
+        Assert.Equal(Range(1, 0, 1), await reopened.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+    }
+
+    private sealed class ThrowingLoggerFactory : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => new Logger();
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                throw new InvalidOperationException("the log sink is broken");
+        }
     }
 }
