@@ -143,9 +143,10 @@ public sealed partial class RocksDbLogStore
 
     internal ValueTask<IReadOnlyList<Entry>> ReadEntries(GroupLogState state, ulong start, ulong end, bool limited, CancellationToken cancellationToken)
     {
+        ValidateRange(start, end);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
-        if (start >= end)
+        if (start == end)
         {
             return new(Array.Empty<Entry>());
         }
@@ -185,9 +186,17 @@ public sealed partial class RocksDbLogStore
             ?? throw new LogEntryNotFoundException(state.GroupId, index, "not written yet"));
     }
 
-    internal async IAsyncEnumerable<Entry> StreamEntries(GroupLogState state, LeaderId? leader, ulong start, ulong end, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <exception cref="ArgumentOutOfRangeException">The range ends before it starts (thrown here, not when the stream is first read).</exception>
+    internal IAsyncEnumerable<Entry> StreamEntries(GroupLogState state, LeaderId? leader, ulong start, ulong end, CancellationToken cancellationToken)
+    {
+        ValidateRange(start, end);
+        return StreamChunks(state, leader, start, end, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<Entry> StreamChunks(GroupLogState state, LeaderId? leader, ulong start, ulong end, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ulong next = start;
+        LogId? streamed = null;
         do
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -205,17 +214,21 @@ public sealed partial class RocksDbLogStore
                 yield break;
             }
 
-            var chunk = await ReadEntries(state, next, end, limited: true, cancellationToken).ConfigureAwait(false);
-            if (chunk.Count == 0)
+            // Each chunk after the first starts at the last entry streamed: if the log no longer
+            // holds it, a purge or truncation overtook the stream, which ends there.
+            int first = streamed is null ? 0 : 1;
+            var chunk = await ReadEntries(state, next - (ulong)first, end, limited: true, cancellationToken).ConfigureAwait(false);
+            if (chunk.Count <= first || (streamed is { } last && chunk[0].LogId != last))
             {
                 yield break;
             }
 
-            for (int i = 0; i < chunk.Count; i++)
+            for (int i = first; i < chunk.Count; i++)
             {
                 yield return chunk[i];
             }
 
+            streamed = chunk[^1].LogId;
             next = chunk[^1].Index + 1;
         }
         while (true);

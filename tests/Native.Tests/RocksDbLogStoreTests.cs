@@ -247,6 +247,53 @@ public sealed class RocksDbLogStoreTests : IDisposable
         Assert.Equal(2400UL, expected);
     }
 
+    /// <summary>
+    /// A stream longer than one chunk, whose log is purged past it, or truncated and rewritten
+    /// in a new term, while it runs: it ends, contiguous and of one term, where it would
+    /// otherwise skip the purged entries or go on into the new ones.
+    /// </summary>
+    [Theory]
+    [InlineData("purge")]
+    [InlineData("truncate and rewrite")]
+    public async Task AStreamEndsWhereTheLogChangesUnderItRatherThanSkipOrSplice(string change)
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 2500), IgnoringCallback.Instance);
+        var streamed = new List<LogId>();
+        await foreach (var entry in log.EntriesStreamAsync(0, 2500))
+        {
+            streamed.Add(entry.LogId);
+            if (streamed.Count == 10)
+            {
+                if (change == "purge")
+                {
+                    await log.PurgeAsync(Id(1, 1500));
+                }
+                else
+                {
+                    await log.TruncateAfterAsync(Id(1, 500));
+                    await log.AppendAsync(Range(2, 501, 1999), IgnoringCallback.Instance);
+                }
+            }
+        }
+
+        Assert.InRange(streamed.Count, 10, 2499);
+        Assert.Equal(Range(1, 0, streamed.Count).Select(entry => entry.LogId), streamed);
+    }
+
+    [Fact]
+    public async Task AnInvertedRangeIsRefusedAsAnArgumentError()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await log.TryGetLogEntriesAsync(5, 3));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await log.LimitedGetLogEntriesAsync(5, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.EntriesStreamAsync(5, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.LeaderBoundedStreamAsync(new LeaderId(1, 0), 5, 3));
+        Assert.Empty(await log.TryGetLogEntriesAsync(5, 5));
+    }
+
     [Fact]
     public async Task LeaderBoundedStreamFailsOnceWhenTheVoteNamesAnotherLeader()
     {

@@ -27,13 +27,19 @@ public interface IRaftLogReader
     /// <summary>The persisted vote, if one was ever saved.</summary>
     ValueTask<Vote?> ReadVoteAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Streams the entries in <c>[start, end)</c> that exist, in order.</summary>
+    /// <summary>
+    /// Streams the entries in <c>[start, end)</c> that exist, in order, as one contiguous run of
+    /// the log. A store may read a long range in chunks; if the log changes between two chunks
+    /// so that it no longer holds the last entry streamed (a purge past it, or a truncation and
+    /// new appends), the stream ends there rather than skip entries or splice two logs.
+    /// </summary>
     IAsyncEnumerable<Entry> EntriesStreamAsync(ulong start, ulong end, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Streams the entries in <c>[start, end)</c> while <paramref name="leader"/> is still the
     /// committed leader this store voted for. If the persisted vote is not a committed vote for
     /// that leader, the stream fails once with <see cref="LeaderChangedException"/> and ends.
+    /// Like <see cref="EntriesStreamAsync"/>, it is one contiguous run of the log.
     /// </summary>
     IAsyncEnumerable<Entry> LeaderBoundedStreamAsync(LeaderId leader, ulong start, ulong end, CancellationToken cancellationToken = default);
 }

@@ -289,8 +289,12 @@ public sealed class InMemoryLogStore : IRaftLogStore, IAsyncDisposable
     private async IAsyncEnumerable<Entry> Stream(LeaderId? leader, ulong start, ulong end, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ulong next = start;
+        LogId? streamed = null;
         while (next < end)
         {
+            // Each chunk after the first starts at the last entry streamed: if the log no longer
+            // holds it, a purge or truncation overtook the stream, which ends there.
+            int first = streamed is null ? 0 : 1;
             List<Entry> chunk;
             lock (_sync)
             {
@@ -300,19 +304,20 @@ public sealed class InMemoryLogStore : IRaftLogStore, IAsyncDisposable
                     throw new LeaderChangedException(expected, _log.Vote);
                 }
 
-                chunk = _log.Read(next, end, StreamChunk);
+                chunk = _log.Read(next - (ulong)first, end, StreamChunk + first);
             }
 
-            if (chunk.Count == 0)
+            if (chunk.Count <= first || (streamed is { } last && chunk[0].LogId != last))
             {
                 yield break;
             }
 
-            foreach (var entry in chunk)
+            for (int i = first; i < chunk.Count; i++)
             {
-                yield return entry;
+                yield return chunk[i];
             }
 
+            streamed = chunk[^1].LogId;
             next = chunk[^1].Index + 1;
 
             // Never yields to the thread pool: the in-memory store has nothing to wait for, and a

@@ -55,6 +55,41 @@ public sealed class InMemoryLogStoreTests
         await Assert.ThrowsAsync<StoreClosedException>(async () => await store.ReadVoteAsync());
     }
 
+    /// <summary>
+    /// A stream longer than one chunk, whose log is purged past it, or truncated and rewritten
+    /// in a new term, while it runs: it ends, contiguous and of one term, where it would
+    /// otherwise skip the purged entries or go on into the new ones.
+    /// </summary>
+    [Theory]
+    [InlineData("purge")]
+    [InlineData("truncate and rewrite")]
+    public async Task AStream_EndsWhereTheLogChangesUnderIt_RatherThanSkipOrSplice(string change)
+    {
+        var store = new InMemoryLogStore();
+        await store.AppendAndFlushAsync(Blanks(0, 299));
+        var streamed = new List<LogId>();
+        await foreach (var entry in store.EntriesStreamAsync(0, 300))
+        {
+            streamed.Add(entry.LogId);
+            if (streamed.Count == 10)
+            {
+                if (change == "purge")
+                {
+                    await store.PurgeAsync(new LogId(1, 0, 200));
+                }
+                else
+                {
+                    await store.TruncateAfterAsync(new LogId(1, 0, 5));
+                    var rewritten = Enumerable.Range(6, 294).Select(i => Entry.Blank(new LogId(2, 0, (ulong)i))).ToArray();
+                    await store.AppendAndFlushAsync(rewritten);
+                }
+            }
+        }
+
+        Assert.InRange(streamed.Count, 10, 299);
+        Assert.Equal(Blanks(0, (ulong)streamed.Count - 1).Select(entry => entry.LogId), streamed);
+    }
+
     [Fact]
     public async Task AnInvertedRange_IsRefusedAsAnArgumentError()
     {
