@@ -190,48 +190,22 @@ public sealed partial class RocksDbLogStore
     internal IAsyncEnumerable<Entry> StreamEntries(GroupLogState state, LeaderId? leader, ulong start, ulong end, CancellationToken cancellationToken)
     {
         ValidateRange(start, end);
-        return StreamChunks(state, leader, start, end, cancellationToken);
+        return LogStreams.ContiguousAsync(start, end, (from, to, token) => ReadStreamChunk(state, leader, from, to, token), cancellationToken);
     }
 
-    private async IAsyncEnumerable<Entry> StreamChunks(GroupLogState state, LeaderId? leader, ulong start, ulong end, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>One chunk of a stream: after the leader check, if the stream is leader-bounded.</summary>
+    private async ValueTask<IReadOnlyList<Entry>> ReadStreamChunk(GroupLogState state, LeaderId? leader, ulong from, ulong end, CancellationToken cancellationToken)
     {
-        ulong next = start;
-        LogId? streamed = null;
-        do
+        if (leader is { } bound)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (leader is { } bound)
+            var vote = await ReadVote(state, cancellationToken).ConfigureAwait(false);
+            if (vote is not { Committed: true } granted || granted.LeaderId != bound)
             {
-                var vote = await ReadVote(state, cancellationToken).ConfigureAwait(false);
-                if (vote is not { Committed: true } granted || granted.LeaderId != bound)
-                {
-                    throw new LeaderChangedException(bound, vote);
-                }
+                throw new LeaderChangedException(bound, vote);
             }
-
-            if (next >= end)
-            {
-                yield break;
-            }
-
-            // Each chunk after the first starts at the last entry streamed: if the log no longer
-            // holds it, a purge or truncation overtook the stream, which ends there.
-            int first = streamed is null ? 0 : 1;
-            var chunk = await ReadEntries(state, next - (ulong)first, end, limited: true, cancellationToken).ConfigureAwait(false);
-            if (chunk.Count <= first || (streamed is { } last && chunk[0].LogId != last))
-            {
-                yield break;
-            }
-
-            for (int i = first; i < chunk.Count; i++)
-            {
-                yield return chunk[i];
-            }
-
-            streamed = chunk[^1].LogId;
-            next = chunk[^1].Index + 1;
         }
-        while (true);
+
+        return await ReadEntries(state, from, end, limited: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Loads the group's log ends from the database the first time the group is used.</summary>

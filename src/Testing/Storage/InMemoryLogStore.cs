@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 
@@ -286,44 +285,27 @@ public sealed class InMemoryLogStore : IRaftLogStore, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private async IAsyncEnumerable<Entry> Stream(LeaderId? leader, ulong start, ulong end, [EnumeratorCancellation] CancellationToken cancellationToken)
+    // The chunks are read synchronously, so the stream never yields to the thread pool: the
+    // in-memory store has nothing to wait for, and a simulation driving it stays deterministic
+    // only if no continuation hops threads.
+    private IAsyncEnumerable<Entry> Stream(LeaderId? leader, ulong start, ulong end, CancellationToken cancellationToken) =>
+        LogStreams.ContiguousAsync(start, end, (from, to, token) => ReadStreamChunk(leader, from, to, token), cancellationToken);
+
+    private ValueTask<IReadOnlyList<Entry>> ReadStreamChunk(LeaderId? leader, ulong start, ulong end, CancellationToken cancellationToken)
     {
-        ulong next = start;
-        LogId? streamed = null;
-        while (next < end)
+        if (leader is { } expected)
         {
-            // Each chunk after the first starts at the last entry streamed: if the log no longer
-            // holds it, a purge or truncation overtook the stream, which ends there.
-            int first = streamed is null ? 0 : 1;
-            List<Entry> chunk;
             lock (_sync)
             {
                 Enter(cancellationToken);
-                if (leader is { } expected && !(_log.Vote is { Committed: true } vote && vote.LeaderId == expected))
+                if (!(_log.Vote is { Committed: true } vote && vote.LeaderId == expected))
                 {
                     throw new LeaderChangedException(expected, _log.Vote);
                 }
-
-                chunk = _log.Read(next - (ulong)first, end, StreamChunk + first);
             }
-
-            if (chunk.Count <= first || (streamed is { } last && chunk[0].LogId != last))
-            {
-                yield break;
-            }
-
-            for (int i = first; i < chunk.Count; i++)
-            {
-                yield return chunk[i];
-            }
-
-            streamed = chunk[^1].LogId;
-            next = chunk[^1].Index + 1;
-
-            // Never yields to the thread pool: the in-memory store has nothing to wait for, and a
-            // simulation driving it stays deterministic only if no continuation hops threads.
-            await Task.CompletedTask.ConfigureAwait(false);
         }
+
+        return Read(start, end, StreamChunk, cancellationToken);
     }
 
     private ValueTask<IReadOnlyList<Entry>> Read(ulong start, ulong end, int limit, CancellationToken cancellationToken)
