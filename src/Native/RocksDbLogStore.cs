@@ -81,7 +81,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             _metaFamily = metaFamily.Handle;
             _writeOptions = new WriteOptions().SetSync(options.SyncMode == LogSyncMode.Sync);
             _readOptions = new ReadOptions();
-            _requests = new RequestPool(_logger);
+            _requests = new RequestPool();
             _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup, _logger, MetricsName);
             if (_space == LogKeySpace.Flat)
             {
@@ -472,18 +472,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <summary>Pools write requests: enough are retained for thousands of concurrent writers.</summary>
     private sealed class RequestPool : Microsoft.Extensions.ObjectPool.DefaultObjectPool<WriteRequest>
     {
-        public RequestPool(ILogger logger) : this(new Policy(logger)) { }
+        public RequestPool() : this(new Policy()) { }
 
         private RequestPool(Policy policy) : base(policy, 4096)
         {
             policy.Owner = this;
         }
 
-        private sealed class Policy(ILogger logger) : Microsoft.Extensions.ObjectPool.PooledObjectPolicy<WriteRequest>
+        private sealed class Policy : Microsoft.Extensions.ObjectPool.PooledObjectPolicy<WriteRequest>
         {
             public RequestPool? Owner { get; set; }
 
-            public override WriteRequest Create() => new(Owner!, logger);
+            public override WriteRequest Create() => new(Owner!);
 
             public override bool Return(WriteRequest obj) => true;
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using RaftToolkit.Native.Interop;
 using RaftToolkit.Native.Keys;
 
@@ -180,13 +181,13 @@ internal sealed class NativeWriteBatch : IDisposable
     /// (see <see cref="Add"/>). A request that wrote several groups (a host's round) keeps
     /// submission order, since it may precede another request on any of its groups.
     /// </remarks>
-    public void CompleteAll(Exception? error)
+    public void CompleteAll(Exception? error, ILogger logger)
     {
         if (_inGroupOrder || !_singleGroupRequests)
         {
             foreach (var request in _requests.AsSpan(0, RequestCount))
             {
-                request.Complete(error);
+                request.Complete(error, logger);
             }
 
             return;
@@ -202,7 +203,7 @@ internal sealed class NativeWriteBatch : IDisposable
         order.Sort();
         foreach (var entry in order)
         {
-            _requests[entry.Request].Complete(error);
+            _requests[entry.Request].Complete(error, logger);
         }
     }
 

@@ -296,7 +296,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     /// <summary>Completes every request of <paramref name="batch"/> (outside the gate), then gives the batch back to the pool.</summary>
     private void CompleteAndRecycle(NativeWriteBatch batch, Exception? error)
     {
-        batch.CompleteAll(error);
+        batch.CompleteAll(error, _logger);
         batch.Reset();
         _batches.Return(batch);
     }

@@ -4,7 +4,6 @@ using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
@@ -62,7 +61,6 @@ internal readonly record struct GroupCheck(GroupLogState State, CheckKind Kind, 
 internal sealed class WriteRequest : IValueTaskSource
 {
     private readonly ObjectPool<WriteRequest> _pool;
-    private readonly ILogger _logger;
     private ManualResetValueTaskSourceCore<bool> _completion;
     private const int InitialBytes = 1024;
     private const int InitialOps = 8;
@@ -82,10 +80,9 @@ internal sealed class WriteRequest : IValueTaskSource
     private StagedOp[] _ops;
     private GroupCheck[] _checks;
 
-    public WriteRequest(ObjectPool<WriteRequest> pool, ILogger? logger = null)
+    public WriteRequest(ObjectPool<WriteRequest> pool)
     {
         _pool = pool;
-        _logger = logger ?? NullLogger.Instance;
         _ops = _ownOps;
         _checks = _ownChecks;
 
@@ -334,7 +331,9 @@ internal sealed class WriteRequest : IValueTaskSource
     }
 
     /// <summary>Completes the caller's write: durable when <paramref name="error"/> is null.</summary>
-    public void Complete(Exception? error)
+    /// <param name="error">Why the write failed; null when it is durable.</param>
+    /// <param name="logger">Where a throwing callback is reported (the store's).</param>
+    public void Complete(Exception? error, ILogger logger)
     {
         var callback = Callback;
         if (callback is not null)
@@ -347,7 +346,7 @@ internal sealed class WriteRequest : IValueTaskSource
             {
                 // A throwing callback is a bug in the caller; it must not stop the writer thread
                 // or keep the awaiting caller from learning the outcome of its write.
-                StoreLog.CallbackThrew(_logger, e, callback.GetType().Name);
+                StoreLog.CallbackThrew(logger, e, callback.GetType().Name);
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.ObjectPool;
 using RaftToolkit.Core.Codec;
 using RaftToolkit.Core.Storage;
@@ -44,7 +45,7 @@ public sealed class NativeWriteBatchTests : IDisposable
         batch.Add(Append("c", (9, 1)));
         batch.Add(Append("d", (3, 2)));
 
-        batch.CompleteAll(null);
+        batch.CompleteAll(null, NullLogger.Instance);
 
         Assert.Equal(["b", "d", "a", "c"], _answered);
     }
@@ -57,7 +58,7 @@ public sealed class NativeWriteBatchTests : IDisposable
         batch.Add(Append("early", (9, 1)));
         batch.Add(Append("late", (3, 1), (9, 2)));
 
-        batch.CompleteAll(null);
+        batch.CompleteAll(null, NullLogger.Instance);
 
         Assert.Equal(["early", "late"], _answered);
     }
@@ -69,7 +70,7 @@ public sealed class NativeWriteBatchTests : IDisposable
         batch.Add(Append("host round", (9, 1), (3, 1), (9, 2), (5, 1)));
 
         Assert.Equal([(3UL, 1UL), (5, 1), (9, 1), (9, 2)], KeysOf(batch));
-        batch.CompleteAll(null);
+        batch.CompleteAll(null, NullLogger.Instance);
     }
 
     [Fact]
@@ -82,7 +83,7 @@ public sealed class NativeWriteBatchTests : IDisposable
         batch.Add(request);
 
         Assert.Equal([5UL, 2UL], KeysOf(batch).Select(key => key.Index));
-        batch.CompleteAll(null);
+        batch.CompleteAll(null, NullLogger.Instance);
     }
 
     private nint LogFamily => _db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily).Handle;
