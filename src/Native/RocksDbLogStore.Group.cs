@@ -143,7 +143,7 @@ public sealed partial class RocksDbLogStore
 
     internal ValueTask<IReadOnlyList<Entry>> ReadEntries(GroupLogState state, ulong start, ulong end, bool limited, CancellationToken cancellationToken)
     {
-        ValidateRange(start, end);
+        LogRanges.ThrowIfInverted(start, end);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
         if (start == end)
@@ -189,7 +189,7 @@ public sealed partial class RocksDbLogStore
     /// <exception cref="ArgumentOutOfRangeException">The range ends before it starts (thrown here, not when the stream is first read).</exception>
     internal IAsyncEnumerable<Entry> StreamEntries(GroupLogState state, LeaderId? leader, ulong start, ulong end, CancellationToken cancellationToken)
     {
-        ValidateRange(start, end);
+        LogRanges.ThrowIfInverted(start, end);
         return LogStreams.ContiguousAsync(start, end, (from, to, token) => ReadStreamChunk(state, leader, from, to, token), cancellationToken);
     }
 

@@ -429,14 +429,6 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         }
     }
 
-    private static void ValidateRange(ulong start, ulong end)
-    {
-        if (start > end)
-        {
-            throw new ArgumentOutOfRangeException(nameof(start), start, $"The range [{start}, {end}) ends before it starts.");
-        }
-    }
-
     private static void ValidateIndex(ulong index)
     {
         if (index >= LogKeys.EndIndex - 1)

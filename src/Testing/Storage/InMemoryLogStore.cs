@@ -267,14 +267,14 @@ public sealed class InMemoryLogStore : IRaftLogStore, IAsyncDisposable
     /// <inheritdoc />
     public IAsyncEnumerable<Entry> EntriesStreamAsync(ulong start, ulong end, CancellationToken cancellationToken = default)
     {
-        ThrowIfBadRange(start, end);
+        LogRanges.ThrowIfInverted(start, end);
         return Stream(null, start, end, cancellationToken);
     }
 
     /// <inheritdoc />
     public IAsyncEnumerable<Entry> LeaderBoundedStreamAsync(LeaderId leader, ulong start, ulong end, CancellationToken cancellationToken = default)
     {
-        ThrowIfBadRange(start, end);
+        LogRanges.ThrowIfInverted(start, end);
         return Stream(leader, start, end, cancellationToken);
     }
 
@@ -312,7 +312,7 @@ public sealed class InMemoryLogStore : IRaftLogStore, IAsyncDisposable
     {
         try
         {
-            ThrowIfBadRange(start, end);
+            LogRanges.ThrowIfInverted(start, end);
             lock (_sync)
             {
                 Enter(cancellationToken);
@@ -338,14 +338,6 @@ public sealed class InMemoryLogStore : IRaftLogStore, IAsyncDisposable
         if (_log.Removed)
         {
             throw new UnknownGroupException(_log.GroupId);
-        }
-    }
-
-    private static void ThrowIfBadRange(ulong start, ulong end)
-    {
-        if (start > end)
-        {
-            throw new ArgumentOutOfRangeException(nameof(start), start, $"The range [{start}, {end}) ends before it starts.");
         }
     }
 }
