@@ -68,10 +68,10 @@ internal sealed class GroupLogState : IRaftLogStore
     public ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default) => _store.Purge(this, logId, cancellationToken);
 
     public ValueTask<IReadOnlyList<Entry>> TryGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
-        _store.ReadEntries(this, start, end, limited: false, cancellationToken);
+        _store.ReadEntries(this, start, end, RocksDbLogStore.ReadLimits.Unlimited, cancellationToken);
 
     public ValueTask<IReadOnlyList<Entry>> LimitedGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
-        _store.ReadEntries(this, start, end, limited: true, cancellationToken);
+        _store.ReadEntries(this, start, end, RocksDbLogStore.ReadLimits.Limited, cancellationToken);
 
     public ValueTask<LogId> GetLogIdAsync(ulong index, CancellationToken cancellationToken = default) => _store.GetLogId(this, index, cancellationToken);
 

@@ -141,7 +141,7 @@ public sealed partial class RocksDbLogStore
         return new(ReadMetaLogId(state.GroupId, MetaLabel.Committed));
     }
 
-    internal ValueTask<IReadOnlyList<Entry>> ReadEntries(GroupLogState state, ulong start, ulong end, bool limited, CancellationToken cancellationToken)
+    internal ValueTask<IReadOnlyList<Entry>> ReadEntries(GroupLogState state, ulong start, ulong end, ReadLimits limits, CancellationToken cancellationToken)
     {
         LogRanges.ThrowIfInverted(start, end);
         cancellationToken.ThrowIfCancellationRequested();
@@ -155,7 +155,7 @@ public sealed partial class RocksDbLogStore
         // as much as the entries themselves on a 64-entry replication read. Capped, because an
         // open-ended range ("the rest of the log") says nothing about the log's length.
         var entries = new List<Entry>((int)Math.Min(end - start, InitialReadCapacity));
-        ReadRange(state.GroupId, start, end, limited ? LimitedReadEntries : int.MaxValue, limited ? LimitedReadBytes : long.MaxValue, entries);
+        ReadRange(state.GroupId, start, end, limits, entries);
         return new(entries);
     }
 
@@ -205,7 +205,7 @@ public sealed partial class RocksDbLogStore
             }
         }
 
-        return await ReadEntries(state, from, end, limited: true, cancellationToken).ConfigureAwait(false);
+        return await ReadEntries(state, from, end, ReadLimits.StreamChunk, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Loads the group's log ends from the database the first time the group is used.</summary>

@@ -10,17 +10,11 @@ namespace RaftToolkit.Native;
 /// <summary>Reads through the store's own interop: bounded iterators and pinned gets.</summary>
 public sealed partial class RocksDbLogStore
 {
-    /// <summary>Most entries a limited read (and one chunk of a stream) returns.</summary>
-    private const int LimitedReadEntries = 1024;
-
-    /// <summary>Most record bytes a limited read returns (at least one entry is always returned).</summary>
-    private const long LimitedReadBytes = 4L << 20;
-
     /// <summary>The most entries a read makes room for before it has read any.</summary>
     private const int InitialReadCapacity = 256;
 
-    /// <summary>Reads the entries of <c>[start, end)</c> that exist, in order, up to the limits.</summary>
-    private unsafe void ReadRange(ulong groupId, ulong start, ulong end, int maxEntries, long maxBytes, List<Entry> into)
+    /// <summary>Reads the entries of <c>[start, end)</c> that exist, in order, up to <paramref name="limits"/>.</summary>
+    private unsafe void ReadRange(ulong groupId, ulong start, ulong end, ReadLimits limits, List<Entry> into)
     {
         end = Math.Min(end, LogKeys.EndIndex);
         Span<byte> lower = stackalloc byte[16];
@@ -62,7 +56,7 @@ public sealed partial class RocksDbLogStore
                         // Stop on the last entry wanted rather than step past it: stepping can
                         // load the next block, costing a read and, if that block is damaged,
                         // failing a read that holds every entry it asked for.
-                        if (expected == end || into.Count == maxEntries || bytes >= maxBytes)
+                        if (expected == end || into.Count == limits.MaxEntries || (bytes >= limits.MaxBytes && into.Count >= limits.MinEntries))
                         {
                             break;
                         }
@@ -173,7 +167,7 @@ public sealed partial class RocksDbLogStore
         while (true)
         {
             chunk.Clear();
-            ReadRange(groupId, next, LogKeys.EndIndex, LimitedReadEntries, LimitedReadBytes, chunk);
+            ReadRange(groupId, next, LogKeys.EndIndex, ReadLimits.Limited, chunk);
             if (chunk.Count == 0)
             {
                 return last;
@@ -429,4 +423,22 @@ public sealed partial class RocksDbLogStore
 
     private static RaftStorageException ReadFailed(ulong groupId, RocksDbNativeException failure) =>
         new($"Reading the log of group {groupId} failed: {failure.Message}", failure);
+
+    /// <summary>How much one read returns: it stops at <see cref="MaxEntries"/> entries, or once it holds
+    /// <see cref="MaxBytes"/> record bytes and at least <see cref="MinEntries"/> entries.</summary>
+    internal readonly record struct ReadLimits(int MaxEntries, long MaxBytes, int MinEntries)
+    {
+        /// <summary>Every entry of the range.</summary>
+        public static ReadLimits Unlimited { get; } = new(int.MaxValue, long.MaxValue, 1);
+
+        /// <summary>A limited read: 1,024 entries or 4 MiB, and always the first entry, however large.</summary>
+        public static ReadLimits Limited { get; } = new(1024, 4L << 20, 1);
+
+        /// <summary>
+        /// A stream's chunk: as <see cref="Limited"/>, but at least two entries whatever their size.
+        /// A chunk after the first starts at the entry streamed last (the check that the log still
+        /// holds it), so a chunk of that entry alone would end the stream with entries left to read.
+        /// </summary>
+        public static ReadLimits StreamChunk { get; } = Limited with { MinEntries = 2 };
+    }
 }

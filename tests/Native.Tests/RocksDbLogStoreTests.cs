@@ -248,6 +248,30 @@ public sealed class RocksDbLogStoreTests : IDisposable
     }
 
     /// <summary>
+    /// Entries above a chunk's 4 MiB: each chunk after the first starts at the entry streamed
+    /// last, so a chunk that held that large entry alone would end the stream early, silently.
+    /// </summary>
+    [Fact]
+    public async Task BothStreamsPassEntriesLargerThanAChunk()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        var entries = new[]
+        {
+            Entry.Normal(Id(1, 0), new byte[16]),
+            Entry.Normal(Id(1, 1), new byte[5 << 20]),
+            Entry.Normal(Id(1, 2), new byte[5 << 20]),
+            Entry.Normal(Id(1, 3), new byte[16]),
+        };
+        await log.AppendAsync(entries, IgnoringCallback.Instance);
+        await log.SaveVoteAsync(new Vote(1, 0).Commit());
+
+        Assert.Equal(entries, await log.EntriesStreamAsync(0, 4).ToListAsync());
+        Assert.Equal(entries, await log.LeaderBoundedStreamAsync(new LeaderId(1, 0), 0, 4).ToListAsync());
+        Assert.Equal(entries[1..], await log.EntriesStreamAsync(1, 10).ToListAsync());
+    }
+
+    /// <summary>
     /// A stream longer than one chunk, whose log is purged past it, or truncated and rewritten
     /// in a new term, while it runs: it ends, contiguous and of one term, where it would
     /// otherwise skip the purged entries or go on into the new ones.
