@@ -56,8 +56,9 @@ public sealed class RocksDbLogStoreOptions
     public bool CreateIfMissing { get; set; } = true;
 
     /// <summary>
-    /// Memtable size of each column family, in bytes (default 64 MiB). Larger memtables absorb
-    /// more appends before a flush, and let purges delete entries that never reached an SST.
+    /// Memtable size of each column family, in bytes (default 64 MiB; between 64 KiB and 64 GiB,
+    /// the range RocksDB accepts). Larger memtables absorb more appends before a flush, and let
+    /// purges delete entries that never reached an SST.
     /// </summary>
     public ulong WriteBufferSize { get; set; } = 64UL << 20;
 
@@ -83,7 +84,8 @@ public sealed class RocksDbLogStoreOptions
 
     /// <summary>
     /// Compression of SST blocks (default <see cref="Compression.Lz4"/>: cheap enough not to slow
-    /// flushes, and log payloads often compress).
+    /// flushes, and log payloads often compress). <see cref="Compression.Xpress"/> exists only in
+    /// RocksDB's Windows builds and is refused elsewhere.
     /// </summary>
     public Compression Compression { get; set; } = Compression.Lz4;
 
@@ -139,7 +141,9 @@ public sealed class RocksDbLogStoreOptions
     /// <summary>
     /// How the WAL is replayed after a crash (default <see cref="Recovery.PointInTime"/>: stop at
     /// the first torn or corrupt record, keeping everything before it; a torn tail after a crash
-    /// can only hold writes that were never acknowledged).
+    /// can only hold writes that were never acknowledged). RocksDB turns WAL reuse off under
+    /// <see cref="Recovery.AbsoluteConsistency"/> and <see cref="Recovery.TolerateCorruptedTailRecords"/>,
+    /// so they are refused unless <see cref="WalRecycleFileCount"/> is 0.
     /// </summary>
     public Recovery WalRecoveryMode { get; set; } = Recovery.PointInTime;
 
@@ -196,7 +200,8 @@ public sealed class RocksDbLogStoreOptions
 
     /// <summary>
     /// RocksDB pipelined writes (default false). Only helps many concurrent writers; the write
-    /// coalescer already issues one write at a time.
+    /// coalescer already issues one write at a time. RocksDB cannot combine them with atomic
+    /// flush, so they are refused unless <see cref="FlushColumnFamiliesTogether"/> is false.
     /// </summary>
     public bool EnablePipelinedWrite { get; set; }
 
@@ -245,9 +250,9 @@ public sealed class RocksDbLogStoreOptions
             throw new ArgumentException($"The log and meta column families must differ; both are '{LogColumnFamily}'.", nameof(MetaColumnFamily));
         }
 
-        if (WriteBufferSize < (64UL << 10))
+        if (WriteBufferSize is < (64UL << 10) or > (64UL << 30))
         {
-            throw new ArgumentOutOfRangeException(nameof(WriteBufferSize), WriteBufferSize, "The write buffer must be at least 64 KiB.");
+            throw new ArgumentOutOfRangeException(nameof(WriteBufferSize), WriteBufferSize, "The write buffer must be between 64 KiB and 64 GiB.");
         }
 
         if (MaxTotalWalSize is { } walBound && walBound < WriteBufferSize)
@@ -270,6 +275,11 @@ public sealed class RocksDbLogStoreOptions
             throw new ArgumentOutOfRangeException(nameof(Compression), Compression, "Unknown compression.");
         }
 
+        if (Compression == Compression.Xpress && !OperatingSystem.IsWindows())
+        {
+            throw new ArgumentOutOfRangeException(nameof(Compression), Compression, "Xpress compression exists only in RocksDB's Windows builds.");
+        }
+
         if (BloomBitsPerKey is < 0 or > 64)
         {
             throw new ArgumentOutOfRangeException(nameof(BloomBitsPerKey), BloomBitsPerKey, "Bloom bits per key must be between 0 and 64.");
@@ -285,9 +295,23 @@ public sealed class RocksDbLogStoreOptions
             throw new ArgumentOutOfRangeException(nameof(WalRecoveryMode), WalRecoveryMode, "Unknown WAL recovery mode.");
         }
 
+        if (WalRecycleFileCount > 0 && WalRecoveryMode is Recovery.AbsoluteConsistency or Recovery.TolerateCorruptedTailRecords)
+        {
+            throw new ArgumentException(
+                $"RocksDB turns WAL reuse off under {WalRecoveryMode} recovery; set {nameof(WalRecycleFileCount)} to 0 with it, so that the options say what runs.",
+                nameof(WalRecoveryMode));
+        }
+
         if (WalRecycleFileCount > 64)
         {
             throw new ArgumentOutOfRangeException(nameof(WalRecycleFileCount), WalRecycleFileCount, "At most 64 WAL files may be recycled.");
+        }
+
+        if (EnablePipelinedWrite && FlushColumnFamiliesTogether)
+        {
+            throw new ArgumentException(
+                $"RocksDB cannot combine pipelined writes with atomic flush; set {nameof(FlushColumnFamiliesTogether)} to false with {nameof(EnablePipelinedWrite)}.",
+                nameof(EnablePipelinedWrite));
         }
 
         if (InfoLogFilesKept < 1)

@@ -1,3 +1,4 @@
+using RocksDbSharp;
 using RaftToolkit.Native.Keys;
 using static RaftToolkit.Native.Tests.TestEntries;
 
@@ -249,6 +250,81 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
 
     [Fact]
     public void DefaultsAreValid() => new RocksDbLogStoreOptions().Validate();
+
+    /// <summary>
+    /// Combinations RocksDB refuses at open (pipelined writes with atomic flush) or quietly
+    /// overrides (WAL reuse under the two strict recovery modes) are refused before anything is
+    /// opened, naming the option; with the change the message asks for, the store opens and the
+    /// options file RocksDB writes says what the options say.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(RocksDbLogStoreOptions.EnablePipelinedWrite))]
+    [InlineData(nameof(Recovery.AbsoluteConsistency))]
+    [InlineData(nameof(Recovery.TolerateCorruptedTailRecords))]
+    public async Task CombinationsRocksDbCannotRunAreRefusedAndTheFixTheErrorNamesOpens(string combination)
+    {
+        var options = new RocksDbLogStoreOptions();
+        Action applyFix;
+        string[] written;
+        if (combination == nameof(RocksDbLogStoreOptions.EnablePipelinedWrite))
+        {
+            options.EnablePipelinedWrite = true;
+            applyFix = () => options.FlushColumnFamiliesTogether = false;
+            written = ["enable_pipelined_write=true", "atomic_flush=false"];
+        }
+        else
+        {
+            options.WalRecoveryMode = Enum.Parse<Recovery>(combination);
+            applyFix = () => options.WalRecycleFileCount = 0;
+            written = [$"wal_recovery_mode=k{combination}", "recycle_log_file_num=0"];
+        }
+
+        var error = Assert.Throws<ArgumentException>(() => RocksDbLogStore.Open(_dir.Sub("db"), options));
+        Assert.Equal(combination == nameof(RocksDbLogStoreOptions.EnablePipelinedWrite) ? nameof(options.EnablePipelinedWrite) : nameof(options.WalRecoveryMode), error.ParamName);
+        Assert.False(Directory.Exists(_dir.Sub("db")));
+
+        applyFix();
+        await using (var store = RocksDbLogStore.Open(_dir.Sub("db"), options))
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 3), IgnoringCallback.Instance);
+        }
+
+        string dbOptions = WrittenDbOptions(_dir.Sub("db"));
+        Assert.All(written, setting => Assert.Contains(setting, dbOptions, StringComparison.Ordinal));
+    }
+
+    /// <summary>The <c>[DBOptions]</c> section of the newest OPTIONS file RocksDB wrote.</summary>
+    private static string WrittenDbOptions(string db)
+    {
+        string written = File.ReadAllText(Directory.GetFiles(db, "OPTIONS-*").Max()!);
+        int start = written.IndexOf("[DBOptions]", StringComparison.Ordinal);
+        Assert.True(start >= 0, "no DBOptions section");
+        int end = written.IndexOf('[', start + 1);
+        return end < 0 ? written[start..] : written[start..end];
+    }
+
+    [Fact]
+    public void XpressCompressionIsRefusedWhereRocksDbHasNone()
+    {
+        var options = new RocksDbLogStoreOptions { Compression = Compression.Xpress };
+        if (OperatingSystem.IsWindows())
+        {
+            options.Validate();
+            return;
+        }
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+        Assert.Equal(nameof(RocksDbLogStoreOptions.Compression), error.ParamName);
+    }
+
+    /// <summary>RocksDB clamps a memtable to 64 GiB; a larger one would also overflow the default WAL bound (memtable × count).</summary>
+    [Fact]
+    public void AWriteBufferAbove64GibibytesIsRefused()
+    {
+        new RocksDbLogStoreOptions { WriteBufferSize = 64UL << 30, MaxWriteBufferNumber = 64 }.Validate();
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new RocksDbLogStoreOptions { WriteBufferSize = (64UL << 30) + 1 }.Validate());
+        Assert.Equal(nameof(RocksDbLogStoreOptions.WriteBufferSize), error.ParamName);
+    }
 
     [Fact]
     public void TheDefaultColumnFamilyIsRefused()
