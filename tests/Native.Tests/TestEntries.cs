@@ -49,6 +49,40 @@ public sealed class RecordingCallback : IFlushCallback
     }
 }
 
+/// <summary>
+/// A callback that holds the thread answering it (the store's writing thread) until released:
+/// on every outcome, or only on an error. Lets a test line up writes behind a write in progress.
+/// </summary>
+public sealed class HoldingCallback(bool onErrorOnly = false) : IFlushCallback, IDisposable
+{
+    private static readonly TimeSpan HoldLimit = TimeSpan.FromSeconds(60);
+
+    private readonly ManualResetEventSlim _entered = new();
+    private readonly ManualResetEventSlim _released = new();
+
+    /// <summary>Waits until the writing thread is held here; false if it was not within a minute.</summary>
+    public bool WaitUntilHolding() => _entered.Wait(HoldLimit);
+
+    public void Release() => _released.Set();
+
+    public void OnFlushed(Exception? error)
+    {
+        if (onErrorOnly && error is null)
+        {
+            return;
+        }
+
+        _entered.Set();
+        _released.Wait(HoldLimit);
+    }
+
+    public void Dispose()
+    {
+        _released.Set();
+        _entered.Dispose();
+    }
+}
+
 /// <summary>A callback that ignores the outcome (the awaited task reports it too).</summary>
 public sealed class IgnoringCallback : IFlushCallback
 {

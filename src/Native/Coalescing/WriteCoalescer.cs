@@ -277,7 +277,8 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
                 _open = null;
             }
 
-            StopDraining();
+            // Still draining, though nothing is left to write: a closing store waits until every
+            // caller below has its answer. New submissions already fail fast on _failure.
         }
 
         // Counted before completing: completion resets the batch.
@@ -291,6 +292,10 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         }
 
         StoreLog.Stopped(_logger, error, _storeName, requests, operations, unwritten.Count);
+        lock (_gate)
+        {
+            StopDraining();
+        }
     }
 
     /// <summary>Completes every request of <paramref name="batch"/> (outside the gate), then gives the batch back to the pool.</summary>

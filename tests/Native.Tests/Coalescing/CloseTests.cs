@@ -102,4 +102,37 @@ public sealed class CloseTests : IDisposable
         await large.WaitAsync(HangLimit);
         Assert.Equal(new LogState(null, Id(1, 19_999)), await reopened.ForGroup(1).GetLogStateAsync());
     }
+
+    /// <summary>
+    /// A store stopped by a failed write answers that write's callers on its writing thread; a
+    /// close that lands meanwhile waits for all of them, so no callback fires after it returned.
+    /// </summary>
+    [Fact]
+    public async Task DisposeWaitsUntilEveryCallerOfAFailedWriteIsAnswered()
+    {
+        var store = Open();
+        using var holdWriter = new HoldingCallback();
+        using var holdFailure = new HoldingCallback(onErrorOnly: true);
+        var second = new RecordingCallback();
+
+        // Hold the writing thread in an earlier append's callback while two appends queue behind it.
+        var earlier = Task.Run(() => store.ForGroup(9).AppendAsync(Range(1, 0, 1), holdWriter).AsTask());
+        Assert.True(holdWriter.WaitUntilHolding());
+        var failing = store.ForGroup(1).AppendAsync(Range(1, 0, 1), holdFailure).AsTask();
+        var alsoFailing = store.ForGroup(1).AppendAsync(Range(1, 1, 1), second).AsTask();
+        store.InjectWriteFailure(new IOException("injected"));
+        holdWriter.Release();
+        await earlier.WaitAsync(HangLimit);
+
+        // The queued write failed; its first caller's callback holds the thread answering them.
+        Assert.True(holdFailure.WaitUntilHolding());
+        var dispose = store.DisposeAsync().AsTask();
+        var answeredWhenClosed = dispose.ContinueWith(_ => second.Outcomes.Count, TaskContinuationOptions.ExecuteSynchronously);
+        Assert.NotSame(dispose, await Task.WhenAny(dispose, Task.Delay(TimeSpan.FromMilliseconds(500))));
+
+        holdFailure.Release();
+        Assert.Equal(1, await answeredWhenClosed.WaitAsync(HangLimit));
+        await Assert.ThrowsAsync<StoreFailedException>(() => failing);
+        await Assert.ThrowsAsync<StoreFailedException>(() => alsoFailing);
+    }
 }
