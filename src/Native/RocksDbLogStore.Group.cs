@@ -2,6 +2,7 @@ using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Keys;
+using RaftToolkit.Native.Records;
 
 namespace RaftToolkit.Native;
 
@@ -25,20 +26,19 @@ public sealed partial class RocksDbLogStore
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
         var span = entries.Span;
-        if (span.IsEmpty)
-        {
-            // Nothing to persist: durable at once, as the contract's callback promises.
-            callback.OnFlushed(null);
-            return ValueTask.CompletedTask;
-        }
-
         ValidateEntries(state.GroupId, span);
         EnsureLoaded(state);
         var request = _requests.Get();
         try
         {
-            request.Reserve(WriteRequest.AppendBytes(_space, span), nameof(entries));
-            request.StageAppend(_space, state, span);
+            // An empty append writes nothing, yet is queued like any other: its callback must not
+            // tell the caller "flushed" while the group's earlier writes are still on their way.
+            if (!span.IsEmpty)
+            {
+                request.Reserve(WriteRequest.AppendBytes(_space, span), nameof(entries));
+                request.StageAppend(_space, state, span);
+            }
+
             request.Callback = callback;
             return Submit(request);
         }
@@ -220,6 +220,28 @@ public sealed partial class RocksDbLogStore
         // database holds its whole state; two racing loaders read the same values.
         var purged = ReadMetaLogId(state.GroupId, MetaLabel.LastPurged);
         var last = ReadLastEntryId(state.GroupId, purged is { } p ? p.Index + 1 : 0) ?? purged;
+        SetLoaded(state, purged, last);
+    }
+
+    /// <summary>
+    /// Loads the group before its removal. Removal deletes every key of the group and needs
+    /// neither of its ends, so a group whose stored ends are damaged can still be removed (and
+    /// replicated afresh): its ends are taken as empty, which is what the removal leaves.
+    /// </summary>
+    private void EnsureLoadedForRemoval(GroupLogState state)
+    {
+        try
+        {
+            EnsureLoaded(state);
+        }
+        catch (RaftStorageException damaged) when (damaged is LogCorruptionException or MetaRecordCorruptionException or StorageInconsistencyException)
+        {
+            SetLoaded(state, null, null);
+        }
+    }
+
+    private void SetLoaded(GroupLogState state, LogId? purged, LogId? last)
+    {
         lock (_coalescer.Gate)
         {
             if (!state.Loaded)

@@ -238,7 +238,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         }
 
         var state = StateOf(groupId);
-        EnsureLoaded(state);
+        EnsureLoadedForRemoval(state);
         var request = _requests.Get();
         try
         {
@@ -258,10 +258,6 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable();
-        if (batch.IsEmpty)
-        {
-            return ValueTask.CompletedTask;
-        }
 
         // One pass validates every operation and adds up what staging them will take.
         var operations = batch.Operations;

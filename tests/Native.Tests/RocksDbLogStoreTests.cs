@@ -34,6 +34,40 @@ public sealed class RocksDbLogStoreTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A callback says "flushed" for the caller's write and everything the group wrote before it,
+    /// so an empty append, which writes nothing, is answered after the writes issued before it,
+    /// as is an empty batch. Alone, it costs no write.
+    /// </summary>
+    [Fact]
+    public async Task AnEmptyAppendOrBatchIsAnsweredOnlyAfterTheWritesIssuedBeforeIt()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        using var holdWriter = new HoldingCallback();
+        var earlier = Task.Run(() => store.ForGroup(9).AppendAsync(Range(1, 0, 1), holdWriter).AsTask());
+        Assert.True(holdWriter.WaitUntilHolding());
+
+        var first = new RecordingCallback();
+        var empty = new RecordingCallback();
+        var firstAppend = log.AppendAsync(Range(1, 0, 3), first).AsTask();
+        var emptyAppend = log.AppendAsync(ReadOnlyMemory<Entry>.Empty, empty).AsTask();
+        var emptyBatch = store.WriteAsync(new LogWriteBatch()).AsTask();
+        Assert.Empty(empty.Outcomes);
+        Assert.False(emptyAppend.IsCompleted);
+        Assert.False(emptyBatch.IsCompleted);
+
+        holdWriter.Release();
+        await Task.WhenAll(earlier, firstAppend, emptyAppend, emptyBatch);
+        Assert.Equal([null], first.Outcomes);
+        Assert.Equal([null], empty.Outcomes);
+
+        long writes = store.Coalescer.WritesIssued;
+        await log.AppendAsync(ReadOnlyMemory<Entry>.Empty, empty);
+        Assert.Equal([null, null], empty.Outcomes);
+        Assert.Equal(writes, store.Coalescer.WritesIssued);
+    }
+
     [Fact]
     public async Task OpeningADatabaseAStoreHasOpenFailsSayingItIsInUse()
     {

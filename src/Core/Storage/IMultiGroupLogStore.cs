@@ -24,7 +24,8 @@ public interface IMultiGroupLogStore : IAsyncDisposable
     /// <summary>
     /// Applies every operation of <paramref name="batch"/> in order as one atomic write, and
     /// completes when it is durable. The batch is validated whole before anything is written:
-    /// a bad operation fails the call and writes nothing.
+    /// a bad operation fails the call and writes nothing. An empty batch writes nothing and
+    /// completes once the writes issued before it are durable.
     /// </summary>
     ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default);
 }

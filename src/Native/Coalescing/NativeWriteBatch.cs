@@ -29,7 +29,7 @@ internal sealed class NativeWriteBatch : IDisposable
     /// <summary>Every request so far continued the batch in group order.</summary>
     private bool _inGroupOrder = true;
 
-    /// <summary>Every request so far wrote to one group only.</summary>
+    /// <summary>Every request so far wrote to one group only (a write of nothing counts as not).</summary>
     private bool _singleGroupRequests = true;
 
     public NativeWriteBatch(nint logFamily, nint metaFamily, bool keysByGroup)
@@ -83,6 +83,15 @@ internal sealed class NativeWriteBatch : IDisposable
         if (RequestCount == _requests.Length)
         {
             Array.Resize(ref _requests, _requests.Length * 2);
+        }
+
+        if (request.OpCount == 0)
+        {
+            // A write of nothing (an empty append) only waits its turn: answered in submission
+            // order with everything else in the batch, after every write submitted before it.
+            _singleGroupRequests = false;
+            _requests[RequestCount++] = request;
+            return;
         }
 
         var ops = ListInGroupOrder(request, out ulong firstGroup, out ulong lastGroup);

@@ -228,6 +228,13 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
 
     private Exception? WriteNative(NativeWriteBatch batch)
     {
+        if (batch.OperationCount == 0)
+        {
+            // Only writes of nothing (empty appends): the writes before them are done, which is
+            // all they wait for.
+            return null;
+        }
+
         Interlocked.Increment(ref _writesIssued);
         if (batch.OperationCount > _largestWriteOperations)
         {

@@ -139,6 +139,49 @@ public sealed class CorruptionTests : IDisposable
     }
 
     /// <summary>
+    /// The way back from a damaged group is to drop it and replicate it afresh: removal needs
+    /// neither of the group's ends, so damage to them does not stand in its way, and the group
+    /// takes new entries from index 0 afterwards, in this store and after a reopen.
+    /// </summary>
+    [Theory]
+    [InlineData("last entry")]
+    [InlineData("purge mark")]
+    public async Task AGroupWhoseStoredEndsAreDamagedCanBeRemovedAndWrittenAfresh(string damaged)
+    {
+        string path;
+        await using (var store = await StoreWithEntries(LogKeySpace.GroupPrefixed))
+        {
+            path = _dir.Sub(nameof(LogKeySpace.GroupPrefixed));
+            if (damaged == "last entry")
+            {
+                Tamper(store, LogKeySpace.GroupPrefixed, 2, record => record[^1] ^= 1);
+            }
+            else
+            {
+                await store.ForGroup(Group).PurgeAsync(Id(1, 0));
+                var family = store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily);
+                var key = new byte[LogKeys.MaxKeyLength];
+                key = key[..LogKeys.WriteMetaKey(key, LogKeySpace.GroupPrefixed, Group, MetaLabel.LastPurged)];
+                var record = store.Database.Get(key, family);
+                record[1] ^= 0x01;
+                store.Database.Put(key, record, family);
+            }
+        }
+
+        await using (var reopened = RocksDbLogStore.Open(path))
+        {
+            await Assert.ThrowsAnyAsync<RaftStorageException>(async () => await reopened.ForGroup(Group).GetLogStateAsync());
+            await reopened.RemoveGroupAsync(Group);
+            Assert.DoesNotContain(Group, await reopened.ListGroupsAsync());
+            await reopened.ForGroup(Group).AppendAsync(Range(2, 0, 1), IgnoringCallback.Instance);
+        }
+
+        await using var again = RocksDbLogStore.Open(path);
+        Assert.Equal(new LogState(null, Id(2, 0)), await again.ForGroup(Group).GetLogStateAsync());
+        Assert.Equal(Range(2, 0, 1), await again.ForGroup(Group).TryGetLogEntriesAsync(0, 10));
+    }
+
+    /// <summary>
     /// Damage below the record format: a flipped byte in a table file on disk. RocksDB's block
     /// checksum catches it, and the store reports it as corruption of the first entry it could
     /// not read, for range and point reads alike; the other groups in the same file read on.
