@@ -110,11 +110,13 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             {
                 var group = _all[i];
                 var node = group.Node;
-                if (group.Stopped || !node.IsQuiescent || !node.Membership.Contains(peer))
+                if (group.Stopped || group.Ticking || !node.Membership.Contains(peer))
                 {
                     continue;
                 }
 
+                // Quiescent, or awake but off the tick (which no path should leave it): either
+                // way it must count the peer's silence from now on.
                 try
                 {
                     node.Wake();
@@ -149,12 +151,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 return;
             }
 
-            if (result.IsAccepted)
-            {
-                // The entry is in the node's log: the round persists and replicates it.
-                MarkActive(group);
-            }
-
+            // Accepted, the entry is in the node's log and the round persists and replicates it;
+            // refused, the call still woke a quiescent node.
+            MarkActive(group);
             done.TrySetResult(result);
         }
 
@@ -205,11 +204,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
 
             var result = group.Node.TransferLeadership(target);
-            if (result == TransferLeadershipResult.Started || group.Node.HasReady)
-            {
-                MarkActive(group);
-            }
-
+            MarkActive(group);
             done.TrySetResult((result, group.Node.LeaderHint));
         }
     }

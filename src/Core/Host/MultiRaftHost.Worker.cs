@@ -259,6 +259,8 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 return;
             }
 
+            // Refused or not, the call woke a quiescent node: back on the tick with it.
+            MarkActive(group);
             if (!result.IsAccepted)
             {
                 responder.Fail(new NotLeaderException(groupId, NodeId, result.LeaderHint));
@@ -268,7 +270,6 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             (group.Pending ??= new Queue<PendingProposal<TResponse>>()).Enqueue(new PendingProposal<TResponse>(result.LogId, responder));
             Interlocked.Increment(ref _host.Statistics.ProposalsValue);
             HostMetrics.Proposals.Add(1, _host._nodeTag);
-            MarkActive(group);
         }
 
         private void TickAll()
@@ -358,6 +359,12 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
         }
 
+        /// <summary>
+        /// Puts the group in this round and, if its node is awake, on the tick. Called after every
+        /// call into the node, whatever it answered: a call wakes a quiescent node even when it
+        /// refuses (a proposal to a follower), and an awake node off the tick would never count
+        /// the silence of a leader that died.
+        /// </summary>
         private void MarkActive(HostedGroup<TResponse, TSnapshot> group)
         {
             if (!group.Ticking && !group.Node.IsQuiescent)
@@ -737,6 +744,19 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 MatchProposals(group, committed.Span, items);
                 await group.StateMachine.ApplyAsync(items.AsMemory(0, count)).ConfigureAwait(false);
             }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The group stops, but these proposals already left its pending queue, which is
+                // what stopping fails: fail them here, or their proposers wait forever. A
+                // responder the state machine answered before it threw ignores the call.
+                var dropped = new ProposalDroppedException(group.GroupId, ProposalDropReason.GroupStopped, e);
+                foreach (var item in items.AsSpan(0, count))
+                {
+                    item.Responder?.Fail(dropped);
+                }
+
+                throw;
+            }
             finally
             {
                 items.AsSpan(0, count).Clear();
@@ -872,11 +892,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
 
             bool started = group.Node.Campaign();
-            if (started)
-            {
-                MarkActive(group);
-            }
-
+            MarkActive(group);
             done.TrySetResult(started);
         }
 
@@ -902,6 +918,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 return;
             }
 
+            MarkActive(group);
             if (status == ReadIndexStatus.NotLeader)
             {
                 done.TrySetException(new NotLeaderException(groupId, NodeId, LeaderHintOf(group.Node)));
@@ -909,7 +926,6 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
 
             (group.Reads ??= []).Add(requestId, done);
-            MarkActive(group);
         }
 
         public void Subscribe(ulong groupId, ChannelWriter<LeadershipState> writer, TaskCompletionSource<bool> done)

@@ -4,7 +4,8 @@ namespace RaftToolkit.Core.Storage;
 
 /// <summary>
 /// Receives the response to one proposal: the one-shot responder. The state machine calls
-/// exactly one of its methods, once.
+/// exactly one of its methods, once. If <see cref="IRaftStateMachine{TResponse, TSnapshot}.ApplyAsync"/>
+/// throws, the host fails every responder of that call, so a responder ignores every call after its first.
 /// </summary>
 /// <typeparam name="TResponse">The type configuration's AppDataResponse.</typeparam>
 public interface IResponder<in TResponse>

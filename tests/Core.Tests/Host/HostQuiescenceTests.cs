@@ -132,6 +132,45 @@ public sealed class HostQuiescenceTests
         await cluster.WaitForLeaderOtherThanAsync(9, leader, Patience, "no follower took over after being woken");
     }
 
+    /// <summary>
+    /// A call to a quiescent follower wakes its node even when the follower refuses it (it is not
+    /// the leader); the host must put the woken group back on the tick, or it would never count
+    /// the silence of a leader that dies next, and the detector, which wakes only quiescent
+    /// groups, would pass it by: with every follower asked, the group would stay leaderless.
+    /// </summary>
+    [Theory]
+    [InlineData("propose")]
+    [InlineData("membership change")]
+    [InlineData("transfer leadership")]
+    public async Task HostQuiescence_FollowersThatRefusedACallStillElectWhenTheLeaderFallsSilent(string call)
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, Quiescing);
+        await cluster.BootstrapFreshAsync([5]);
+        await cluster.WriteAsync(5, "k", "v", Patience);
+        ulong leader = await cluster.WaitForLeaderAsync(5, Patience);
+        await WaitUntilNoGroupIsTickedAsync(cluster);
+
+        foreach (var id in cluster.NodeIds.Where(id => id != leader))
+        {
+            var host = cluster.Hosts[id];
+            switch (call)
+            {
+                case "propose":
+                    await Assert.ThrowsAsync<NotLeaderException>(() => host.ProposeAsync(5, KvCommand.Set("k", "refused")));
+                    break;
+                case "membership change":
+                    Assert.Equal(MembershipChangeStatus.NotLeader, (await host.ProposeMembershipChangeAsync(5, MembershipChange.AddLearners(9))).Status);
+                    break;
+                default:
+                    Assert.Equal(TransferLeadershipResult.NotLeader, (await host.StartTransferAsync(5, id)).Result);
+                    break;
+            }
+        }
+
+        cluster.Network.Partitions.Isolate(leader);
+        await cluster.WaitForLeaderOtherThanAsync(5, leader, Patience, $"group 5 never replaced its silent leader {leader} after its followers refused a {call}");
+    }
+
     /// <summary>Waits until no host ticked any group over three periods of its timer.</summary>
     private static async Task WaitUntilNoGroupIsTickedAsync(HostCluster cluster)
     {

@@ -1,5 +1,6 @@
 using RaftToolkit.Core.Host;
 using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Core.Transport;
@@ -188,6 +189,57 @@ public sealed class MultiRaftHostTests
 
         Assert.False(cluster.Hosts[leader].Completion.IsCompleted, "one group's corrupt record does not stop the host");
         await Assert.ThrowsAsync<GroupNotHostedException>(() => cluster.Hosts[leader].ProposeAsync(1, KvCommand.Set("k", "v")));
+    }
+
+    /// <summary>
+    /// A state machine that throws stops its group, not the host; the proposals it was applying
+    /// had already left the group's queue of pending proposals, and must fail all the same.
+    /// </summary>
+    [Fact]
+    public async Task Host_AStateMachineThatThrowsStopsItsGroupAndFailsTheProposalsItWasApplying()
+    {
+        var network = new InMemoryNetwork();
+        var machines = new Dictionary<ulong, BreakableStateMachine>();
+        var host = MultiRaftHost.Create(
+            new KvTypeConfig(), HostCluster.FastOptions(1), new InMemoryMultiGroupLogStore(), network.CreateTransport(1),
+            groupId => machines[groupId] = new BreakableStateMachine());
+        await using var _ = host;
+        foreach (ulong group in (ulong[])[1, 2])
+        {
+            await host.BootstrapAsync(group, BootstrapMode.Fresh(1));
+            await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(group)).Role == RaftRole.Leader, Patience, () => $"group {group} never elected its single voter");
+            await host.ProposeAsync(group, KvCommand.Set("k", "before")).WaitAsync(Patience);
+        }
+
+        var broken = new InvalidOperationException("the state machine broke");
+        machines[1].BreakWith = broken;
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => host.ProposeAsync(1, KvCommand.Set("k", "after")).WaitAsync(Patience));
+
+        Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
+        Assert.Same(broken, dropped.InnerException);
+        Assert.False(host.IsHosted(1));
+        await host.ProposeAsync(2, KvCommand.Set("k", "after")).WaitAsync(Patience);
+    }
+
+    /// <summary>The in-memory key-value state machine, whose apply throws once told to.</summary>
+    private sealed class BreakableStateMachine : IRaftStateMachine<KvResponse, KvSnapshot>
+    {
+        private readonly InMemoryStateMachine _inner = new();
+
+        public Exception? BreakWith { get; set; }
+
+        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) =>
+            BreakWith is { } error ? ValueTask.FromException(error) : _inner.ApplyAsync(items, cancellationToken);
+
+        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => _inner.GetAppliedStateAsync(cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => _inner.BuildSnapshotAsync(force, cancellationToken);
+
+        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => _inner.BeginReceivingSnapshotAsync(cancellationToken);
+
+        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => _inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => _inner.GetCurrentSnapshotAsync(cancellationToken);
     }
 
     [Fact]
