@@ -207,7 +207,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
 
     /// <summary>
     /// Stops <paramref name="groupId"/> on this host: pending proposals fail, leadership streams
-    /// end with Shutdown. With <paramref name="deleteState"/> the group's log is deleted from the store.
+    /// end with Shutdown. With <paramref name="deleteState"/> the group's log is deleted from the
+    /// store, and the id stays taken (<see cref="IsHosted"/>, a bootstrap refused as already
+    /// hosted) until the deletion is done.
     /// </summary>
     /// <exception cref="GroupNotHostedException">The group does not run here.</exception>
     public async Task RemoveGroupAsync(ulong groupId, bool deleteState = false, CancellationToken cancellationToken = default)
@@ -215,10 +217,18 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
         var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         PostControl(groupId, worker => worker.Remove(groupId, done), done);
         await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _groups.TryRemove(groupId, out _);
-        if (deleteState)
+        try
         {
-            await _store.RemoveGroupAsync(groupId, cancellationToken).ConfigureAwait(false);
+            if (deleteState)
+            {
+                await _store.RemoveGroupAsync(groupId, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // The id is free only now: a bootstrap of it while the state is being deleted would
+            // load the old state, part of which the deletion then takes from under the new group.
+            _groups.TryRemove(groupId, out _);
         }
 
         _logger.LogInformation("Node {NodeId} removed group {GroupId} (state {StateAction}).", NodeId, groupId, deleteState ? "deleted" : "kept");

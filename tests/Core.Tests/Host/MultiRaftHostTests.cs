@@ -192,6 +192,36 @@ public sealed class MultiRaftHostTests
     }
 
     /// <summary>
+    /// A removed group's id is taken again only once its deleted state is gone: a bootstrap
+    /// meanwhile would find the old state, and the deletion would then take it from under the
+    /// new group.
+    /// </summary>
+    [Fact]
+    public async Task Host_ARemovedGroupsIdCanBeBootstrappedAgainOnlyOnceItsStateIsDeleted()
+    {
+        var store = new RecordingStore();
+        var network = new InMemoryNetwork();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1), store, network.CreateTransport(1), _ => new InMemoryStateMachine());
+        await using var _ = host;
+        await host.BootstrapAsync(3, BootstrapMode.Fresh(1));
+        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(3)).Role == RaftRole.Leader, Patience, () => "the single voter did not lead");
+        await host.ProposeAsync(3, KvCommand.Set("k", "v")).WaitAsync(Patience);
+
+        store.HoldRemovals = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var removal = host.RemoveGroupAsync(3, deleteState: true);
+        await store.RemovalStarted.Task.WaitAsync(Patience);
+        var early = await Assert.ThrowsAsync<BootstrapException>(() => host.BootstrapAsync(3, BootstrapMode.Fresh(1)));
+        Assert.Equal(BootstrapErrorKind.AlreadyHosted, early.Kind);
+
+        store.HoldRemovals.SetResult();
+        await removal.WaitAsync(Patience);
+        Assert.False(host.IsHosted(3));
+        await host.BootstrapAsync(3, BootstrapMode.Fresh(1));
+        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(3)).Role == RaftRole.Leader, Patience, () => "the group bootstrapped afresh did not lead");
+        await host.ProposeAsync(3, KvCommand.Set("k", "again")).WaitAsync(Patience);
+    }
+
+    /// <summary>
     /// A state machine that throws stops its group, not the host; the proposals it was applying
     /// had already left the group's queue of pending proposals, and must fail all the same.
     /// </summary>

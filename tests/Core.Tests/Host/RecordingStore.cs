@@ -22,7 +22,21 @@ internal sealed class RecordingStore : IMultiGroupLogStore
 
     public ValueTask<IReadOnlyList<ulong>> ListGroupsAsync(CancellationToken cancellationToken = default) => _inner.ListGroupsAsync(cancellationToken);
 
-    public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default) => _inner.RemoveGroupAsync(groupId, cancellationToken);
+    /// <summary>When set, group removals start (and signal <see cref="RemovalStarted"/>) but wait for it to complete.</summary>
+    public TaskCompletionSource? HoldRemovals { get; set; }
+
+    public TaskCompletionSource RemovalStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default)
+    {
+        RemovalStarted.TrySetResult();
+        if (HoldRemovals is { } hold)
+        {
+            await hold.Task.ConfigureAwait(false);
+        }
+
+        await _inner.RemoveGroupAsync(groupId, cancellationToken).ConfigureAwait(false);
+    }
 
     public ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default)
     {
