@@ -56,6 +56,12 @@ internal sealed class NativeWriteBatch : IDisposable
     public int EntryCount { get; private set; }
 
     /// <summary>
+    /// The most key and value bytes the batch has held: its native buffer keeps room for them
+    /// after <see cref="Reset"/>, so this is what the batch costs to keep in a pool.
+    /// </summary>
+    public long PeakByteCount { get; private set; }
+
+    /// <summary>
     /// Takes <paramref name="request"/> into the batch and copies its operations into the native
     /// batch at once, in group order within the request (see the remarks).
     /// </summary>
@@ -219,6 +225,7 @@ internal sealed class NativeWriteBatch : IDisposable
     /// <summary>Empties the batch for reuse, keeping its native buffer.</summary>
     public void Reset()
     {
+        PeakByteCount = Math.Max(PeakByteCount, ByteCount);
         RocksDbNative.WriteBatchClear(Handle);
         _requests.AsSpan(0, RequestCount).Clear();
         RequestCount = 0;

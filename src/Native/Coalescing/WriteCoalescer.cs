@@ -34,6 +34,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     private readonly Queue<NativeWriteBatch> _sealed = new();
 
     private readonly ObjectPool<NativeWriteBatch> _batches;
+    private readonly BatchPolicy _batchPolicy;
     private readonly nint _db;
     private readonly nint _writeOptions;
     private readonly int _maxBatchBytes;
@@ -78,7 +79,8 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         _logger = logger;
         _storeName = storeName;
         // The provider's pool disposes native batches it does not retain, and all of them when disposed.
-        _batches = new DefaultObjectPoolProvider { MaximumRetained = 16 }.Create(new BatchPolicy(logFamily, metaFamily, keysByGroup));
+        _batchPolicy = new BatchPolicy(logFamily, metaFamily, keysByGroup, maxRetainedBytes: 2L * maxBatchBytes);
+        _batches = new DefaultObjectPoolProvider { MaximumRetained = 16 }.Create(_batchPolicy);
     }
 
     /// <summary>The lock guarding the group caches (and the coalescer's queue).</summary>
@@ -93,6 +95,9 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
 
     /// <summary>The most operations one native write has carried.</summary>
     internal int LargestWriteOperations => Volatile.Read(ref _largestWriteOperations);
+
+    /// <summary>Batches freed after their write rather than pooled, for the size they grew to.</summary>
+    internal long OversizedBatchesFreed => _batchPolicy.OversizedFreed;
 
     /// <summary>Makes the next native write fail with <paramref name="error"/> (the batch is not written).</summary>
     internal void InjectWriteFailure(Exception error) => Volatile.Write(ref _injectedFailure, error);
@@ -313,10 +318,29 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         _batches.Return(batch);
     }
 
-    private sealed class BatchPolicy(nint logFamily, nint metaFamily, bool keysByGroup) : PooledObjectPolicy<NativeWriteBatch>
+    /// <summary>
+    /// Keeps batches that held at most <paramref name="maxRetainedBytes"/>: merged writes stop
+    /// near <see cref="RocksDbLogStoreOptions.MaxBatchBytes"/>, but one caller's write is never
+    /// split, and a batch that once carried a write of a gigabyte would hold a gigabyte of
+    /// native memory for as long as the store lives. Such batches are freed after their write.
+    /// </summary>
+    private sealed class BatchPolicy(nint logFamily, nint metaFamily, bool keysByGroup, long maxRetainedBytes) : PooledObjectPolicy<NativeWriteBatch>
     {
         public override NativeWriteBatch Create() => new(logFamily, metaFamily, keysByGroup);
 
-        public override bool Return(NativeWriteBatch obj) => true;
+        private long _oversizedFreed;
+
+        public long OversizedFreed => Volatile.Read(ref _oversizedFreed);
+
+        public override bool Return(NativeWriteBatch obj)
+        {
+            if (obj.PeakByteCount <= maxRetainedBytes)
+            {
+                return true;
+            }
+
+            Interlocked.Increment(ref _oversizedFreed);
+            return false;
+        }
     }
 }
