@@ -407,6 +407,14 @@ internal sealed class WriteRequest : IValueTaskSource
 
     void IValueTaskSource.GetResult(short token)
     {
+        // A task read before it completed (or consumed twice, once reused: the token check
+        // throws) must fail here, before the request is recycled: recycling it would reset a
+        // write that is still queued, or hand another caller's request to a third.
+        if (_completion.GetStatus(token) == ValueTaskSourceStatus.Pending)
+        {
+            throw new InvalidOperationException("The write has not completed: await its task rather than read its result.");
+        }
+
         try
         {
             _completion.GetResult(token);

@@ -49,7 +49,7 @@ public sealed class WriteCoalescerTests : IDisposable
     }
 
     /// <summary>Records which entry of its group each durability callback was for, in callback order.</summary>
-    private sealed class RecordingCallback(List<ulong> seen, ulong index) : IFlushCallback
+    private sealed class IndexRecordingCallback(List<ulong> seen, ulong index) : IFlushCallback
     {
         public void OnFlushed(Exception? error)
         {
@@ -83,7 +83,7 @@ public sealed class WriteCoalescerTests : IDisposable
             {
                 for (int g = w; g < Groups; g += Writers)
                 {
-                    pending.Add(store.ForGroup((ulong)g).AppendAsync(Range(1, (ulong)i, 1), new RecordingCallback(seen[g], (ulong)i)).AsTask());
+                    pending.Add(store.ForGroup((ulong)g).AppendAsync(Range(1, (ulong)i, 1), new IndexRecordingCallback(seen[g], (ulong)i)).AsTask());
                 }
             }
 
@@ -112,6 +112,52 @@ public sealed class WriteCoalescerTests : IDisposable
         await store.ForGroup(1).AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
         Assert.Equal(10, store.Coalescer.LargestWriteOperations);
         Assert.Equal(10, (await store.ForGroup(1).TryGetLogEntriesAsync(0, 100)).Count);
+    }
+
+    /// <summary>
+    /// A native batch keeps its buffer when pooled. One that carried a write far past the batch
+    /// bound is freed after it instead, so one large write does not pin its size in native memory
+    /// for the store's lifetime; batches of ordinary size go on being reused.
+    /// </summary>
+    [Fact]
+    public async Task ABatchGrownByAWriteFarPastTheBoundIsFreedNotPooled()
+    {
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { MaxBatchBytes = 4096 });
+        var log = store.ForGroup(1);
+        AppendSequentially(log, 20);
+        Assert.Equal(0, store.Coalescer.OversizedBatchesFreed);
+
+        await log.AppendAsync(Range(1, 20, 1, payloadBytes: 64 * 1024), IgnoringCallback.Instance);
+        Assert.Equal(1, store.Coalescer.OversizedBatchesFreed);
+
+        await log.AppendAsync(Range(1, 21, 1), IgnoringCallback.Instance);
+        Assert.Equal(1, store.Coalescer.OversizedBatchesFreed);
+        Assert.Equal(22, (await log.TryGetLogEntriesAsync(0, 100)).Count);
+    }
+
+    /// <summary>
+    /// Reading an append's result before it completed is a caller's mistake, and a pooled write
+    /// must not pay for it: the read fails, and the write goes on to complete, as do the writes
+    /// queued after it.
+    /// </summary>
+    [Fact]
+    public async Task ReadingAPendingAppendsResultFailsAndHarmsNoWrite()
+    {
+        await using var store = Open();
+        var log = store.ForGroup(1);
+        using var holdWriter = new HoldingCallback();
+        var earlier = Task.Run(() => store.ForGroup(9).AppendAsync(Range(1, 0, 1), holdWriter).AsTask());
+        Assert.True(holdWriter.WaitUntilHolding());
+
+        var misused = new RecordingCallback();
+        var pending = log.AppendAsync(Range(1, 0, 1), misused);
+        Assert.Throws<InvalidOperationException>(() => pending.GetAwaiter().GetResult());
+        var next = log.AppendAsync(Range(1, 1, 1), IgnoringCallback.Instance).AsTask();
+
+        holdWriter.Release();
+        await Task.WhenAll(earlier, next);
+        Assert.Equal([null], misused.Outcomes);
+        Assert.Equal(Range(1, 0, 2), await log.TryGetLogEntriesAsync(0, 10));
     }
 
     /// <summary>Reads the appended entry back from inside the durability callback.</summary>
