@@ -154,11 +154,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
             if (!_batch.IsEmpty)
             {
-                Interlocked.Increment(ref _host.Statistics.StoreWritesValue);
-                Interlocked.Add(ref _host.Statistics.EntriesWrittenValue, _batch.EntryCount);
                 try
                 {
-                    await _host._store.WriteAsync(_batch).ConfigureAwait(false);
+                    await WriteRoundAsync().ConfigureAwait(false);
                 }
                 finally
                 {
@@ -183,6 +181,52 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             HostMetrics.GroupsPerRound.Record(_readied.Count, _host._nodeTag);
             _readied.Clear();
             _round.Clear();
+        }
+
+        /// <summary>
+        /// Persists the round's batch. A store validates a batch whole and writes nothing when one
+        /// operation is refused; a refusal that names a group (its log order broken, or the group
+        /// removed from the store behind the host's back) stops that group, not the host, and the
+        /// batch is written again without it. Any other error (an I/O error) is fatal, as before.
+        /// </summary>
+        private async Task WriteRoundAsync()
+        {
+            while (true)
+            {
+                try
+                {
+                    Interlocked.Increment(ref _host.Statistics.StoreWritesValue);
+                    await _host._store.WriteAsync(_batch).ConfigureAwait(false);
+                    Interlocked.Add(ref _host.Statistics.EntriesWrittenValue, _batch.EntryCount);
+                    return;
+                }
+                catch (RaftStorageException refused) when (RefusedGroup(refused) is { } group)
+                {
+                    if (_batch.RemoveGroup(group.GroupId) == 0)
+                    {
+                        // Named, but not written by this batch: not that group's doing.
+                        throw;
+                    }
+
+                    FailGroup(group, refused);
+                    if (_batch.IsEmpty)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+
+        /// <summary>The running group of this worker a store refusal names, if any.</summary>
+        private HostedGroup<TResponse, TSnapshot>? RefusedGroup(RaftStorageException refused)
+        {
+            ulong? groupId = refused switch
+            {
+                LogOrderException order => order.GroupId,
+                UnknownGroupException unknown => unknown.GroupId,
+                _ => null,
+            };
+            return groupId is { } id && TryGetRunning(id, out var group) ? group : null;
         }
 
         private void DrainInbox()

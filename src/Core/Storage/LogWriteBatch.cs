@@ -86,6 +86,28 @@ public sealed class LogWriteBatch
     /// <summary>Adds: record <paramref name="committed"/> for <paramref name="groupId"/>.</summary>
     public void SaveCommitted(ulong groupId, LogId? committed) => Add(new(LogWriteOpKind.SaveCommitted, groupId, default, committed, default));
 
+    /// <summary>Removes every operation of <paramref name="groupId"/>, keeping the others in order; returns how many it removed.</summary>
+    public int RemoveGroup(ulong groupId)
+    {
+        int kept = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            var op = _ops[i];
+            if (op.GroupId == groupId)
+            {
+                EntryCount -= op.Entries.Length;
+                continue;
+            }
+
+            _ops[kept++] = op;
+        }
+
+        int removed = _count - kept;
+        _ops.AsSpan(kept, removed).Clear();
+        _count = kept;
+        return removed;
+    }
+
     /// <summary>Empties the batch, keeping its buffer.</summary>
     public void Clear()
     {

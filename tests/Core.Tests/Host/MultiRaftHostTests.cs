@@ -294,6 +294,35 @@ public sealed class MultiRaftHostTests
         Assert.Equal(ProposalDropReason.HostStopped, afterwards.Reason);
     }
 
+    /// <summary>
+    /// A store refuses a whole batch when one operation breaks a group's log (here: the group
+    /// was removed from the store behind the host's back). That stops the group, not the host:
+    /// the round is written without it, and the other groups go on.
+    /// </summary>
+    [Fact]
+    public async Task Host_AWriteTheStoreRefusesForOneGroupStopsThatGroupAndTheOthersGoOn()
+    {
+        var store = new RecordingStore();
+        var network = new InMemoryNetwork();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1, workers: 1), store, network.CreateTransport(1), _ => new InMemoryStateMachine());
+        await using var _ = host;
+        foreach (ulong group in (ulong[])[1, 2])
+        {
+            await host.BootstrapAsync(group, BootstrapMode.Fresh(1));
+            await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(group)).Role == RaftRole.Leader, Patience, () => $"group {group} never elected its single voter");
+            await host.ProposeAsync(group, KvCommand.Set("k", "before")).WaitAsync(Patience);
+        }
+
+        await store.RemoveGroupAsync(1);
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => host.ProposeAsync(1, KvCommand.Set("k", "after")).WaitAsync(Patience));
+
+        Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
+        Assert.IsAssignableFrom<RaftStorageException>(dropped.InnerException);
+        Assert.False(host.IsHosted(1));
+        await host.ProposeAsync(2, KvCommand.Set("k", "after")).WaitAsync(Patience);
+        Assert.False(host.Completion.IsCompleted);
+    }
+
     [Fact]
     public async Task Host_RemovedGroupFailsLaterProposalsAndCanDeleteItsState()
     {

@@ -48,4 +48,21 @@ public sealed class LogWriteBatchTests
         Assert.Equal(LogWriteOpKind.Append, batch.Operations[1].Kind);
         Assert.Equal(1, batch.EntryCount);
     }
+
+    [Fact]
+    public void RemoveGroupDropsThatGroupsOperationsAndKeepsTheOthersInOrder()
+    {
+        var batch = new LogWriteBatch();
+        var entries = new[] { Entry.Normal(new LogId(1, 0, 0), new byte[1]), Entry.Normal(new LogId(1, 0, 1), new byte[1]) };
+        batch.Append(1, entries);
+        batch.SaveVote(2, new Vote(1, 0));
+        batch.Append(2, entries.AsMemory(0, 1));
+        batch.SaveCommitted(1, new LogId(1, 0, 0));
+        batch.Purge(3, new LogId(1, 0, 0));
+
+        Assert.Equal(2, batch.RemoveGroup(1));
+        Assert.Equal([(LogWriteOpKind.SaveVote, 2UL), (LogWriteOpKind.Append, 2UL), (LogWriteOpKind.Purge, 3UL)], batch.Operations.ToArray().Select(op => (op.Kind, op.GroupId)));
+        Assert.Equal(1, batch.EntryCount);
+        Assert.Equal(0, batch.RemoveGroup(1));
+    }
 }
