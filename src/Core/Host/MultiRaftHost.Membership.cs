@@ -133,28 +133,10 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         public void ChangeMembership(ulong groupId, MembershipChange change, TaskCompletionSource<MembershipChangeResult> done)
         {
-            if (!TryGetRunning(groupId, out var group))
+            if (TryCallNode(groupId, node => node.ProposeMembershipChange(change), done, out var result))
             {
-                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
-                return;
+                done.TrySetResult(result);
             }
-
-            MembershipChangeResult result;
-            try
-            {
-                result = group.Node.ProposeMembershipChange(change);
-            }
-            catch (Exception e) when (IsGroupFault(e))
-            {
-                done.TrySetException(new ProposalDroppedException(groupId, ProposalDropReason.GroupStopped, e));
-                FailGroup(group, e);
-                return;
-            }
-
-            // Accepted, the entry is in the node's log and the round persists and replicates it;
-            // refused, the call still woke a quiescent node.
-            MarkActive(group);
-            done.TrySetResult(result);
         }
 
         /// <summary>
@@ -197,15 +179,10 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         public void TransferLeadership(ulong groupId, ulong target, TaskCompletionSource<(TransferLeadershipResult, ulong?)> done)
         {
-            if (!TryGetRunning(groupId, out var group))
+            if (TryCallNode(groupId, node => (node.TransferLeadership(target), node.LeaderHint), done, out var result))
             {
-                done.TrySetException(new GroupNotHostedException(groupId, NodeId));
-                return;
+                done.TrySetResult(result);
             }
-
-            var result = group.Node.TransferLeadership(target);
-            MarkActive(group);
-            done.TrySetResult((result, group.Node.LeaderHint));
         }
     }
 }

@@ -929,15 +929,40 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         public void Campaign(ulong groupId, TaskCompletionSource<bool> done)
         {
+            if (TryCallNode(groupId, static node => node.Campaign(), done, out bool started))
+            {
+                done.TrySetResult(started);
+            }
+        }
+
+        /// <summary>
+        /// Runs a caller's <paramref name="call"/> on the group's node. A group not running here
+        /// fails <paramref name="done"/> with <see cref="GroupNotHostedException"/>; a fault stops
+        /// the group (only the group) and fails it with <see cref="ProposalDroppedException"/>.
+        /// Otherwise the group is marked active, whatever the node answered, and true returned.
+        /// </summary>
+        private bool TryCallNode<T, TDone>(ulong groupId, Func<RaftNode, T> call, TaskCompletionSource<TDone> done, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T result)
+        {
+            result = default;
             if (!TryGetRunning(groupId, out var group))
             {
                 done.TrySetException(new GroupNotHostedException(groupId, NodeId));
-                return;
+                return false;
             }
 
-            bool started = group.Node.Campaign();
+            try
+            {
+                result = call(group.Node);
+            }
+            catch (Exception e) when (IsGroupFault(e))
+            {
+                done.TrySetException(new ProposalDroppedException(groupId, ProposalDropReason.GroupStopped, e));
+                FailGroup(group, e);
+                return false;
+            }
+
             MarkActive(group);
-            done.TrySetResult(started);
+            return true;
         }
 
         /// <summary>Starts a ReadIndex read of the group; <paramref name="done"/> completes with the read index once it is confirmed and applied here.</summary>
