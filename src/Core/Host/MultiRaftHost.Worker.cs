@@ -1020,6 +1020,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             done.TrySetResult(true);
         }
 
+        public void CountSubscribers(ulong groupId, TaskCompletionSource<int> done) =>
+            done.TrySetResult(_byId.TryGetValue(groupId, out var group) ? group.Subscribers?.Count ?? 0 : 0);
+
         public void Unsubscribe(ulong groupId, ChannelWriter<LeadershipState> writer)
         {
             if (_byId.TryGetValue(groupId, out var group) && group.Subscribers is { } subscribers && subscribers.Remove(writer) && subscribers.Count == 0)

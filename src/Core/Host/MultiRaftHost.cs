@@ -314,6 +314,14 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
         return done.Task;
     }
 
+    /// <summary>How many leadership streams of the group are subscribed on its worker.</summary>
+    internal Task<int> CountSubscribersAsync(ulong groupId)
+    {
+        var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        PostControl(groupId, worker => worker.CountSubscribers(groupId, done), done);
+        return done.Task;
+    }
+
     internal void Unsubscribe(ulong groupId, ChannelWriter<LeadershipState> writer)
     {
         if (!IsStopping)

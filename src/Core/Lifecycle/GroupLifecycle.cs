@@ -163,9 +163,12 @@ public static class GroupLifecycle
     {
         ArgumentNullException.ThrowIfNull(host);
         var channel = Channel.CreateUnbounded<LeadershipState>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        await host.SubscribeAsync(groupId, channel.Writer).WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Inside the try: a cancellation while subscribing must still unsubscribe (the
+            // subscription is queued to the worker before the wait is cancelled, and the
+            // unsubscription is queued after it, to the same worker).
+            await host.SubscribeAsync(groupId, channel.Writer).WaitAsync(cancellationToken).ConfigureAwait(false);
             await foreach (var state in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return state;

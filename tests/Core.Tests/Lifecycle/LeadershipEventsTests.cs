@@ -46,6 +46,30 @@ public sealed class LeadershipEventsTests
         Assert.Equal([LeadershipState.Follower(0, null), LeadershipState.Shutdown], seen);
     }
 
+    /// <summary>A stream cancelled while it subscribes, or ended by its reader, leaves no subscription behind on the worker.</summary>
+    [Fact]
+    public async Task LeadershipEvents_AStreamCancelledOrEndedLeavesNoSubscriptionBehind()
+    {
+        await using var cluster = new HostCluster(1, rocksDb: false, ManualElections);
+        await cluster.BootstrapFreshAsync([1]);
+        var host = cluster.Hosts[1];
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            await using var stream = host.LeadershipEvents(1, cancelled.Token).GetAsyncEnumerator();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await stream.MoveNextAsync());
+        }
+
+        await using (var open = host.LeadershipEvents(1).GetAsyncEnumerator())
+        {
+            Assert.True(await open.MoveNextAsync());
+            Assert.Equal(1, await host.CountSubscribersAsync(1));
+        }
+
+        Assert.Equal(0, await host.CountSubscribersAsync(1));
+    }
+
     [Fact]
     public async Task LeadershipEvents_ReportsEachChangeOfRoleClass()
     {
