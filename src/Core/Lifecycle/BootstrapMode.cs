@@ -1,4 +1,5 @@
 using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft;
 
 namespace RaftToolkit.Core.Lifecycle;
 
@@ -43,7 +44,7 @@ public sealed class BootstrapMode
     /// A new group with <paramref name="initialMembership"/>. Every initial voter bootstraps with
     /// the same membership, so every log starts with the same entry 0.
     /// </summary>
-    /// <exception cref="ArgumentException">The membership is joint or has no voter.</exception>
+    /// <exception cref="ArgumentException">The membership is joint, has no voter, or names node id 0.</exception>
     public static BootstrapMode Fresh(Membership initialMembership)
     {
         ArgumentNullException.ThrowIfNull(initialMembership);
@@ -57,11 +58,16 @@ public sealed class BootstrapMode
             throw new ArgumentException("A new group needs at least one voter.", nameof(initialMembership));
         }
 
+        foreach (ulong id in initialMembership.Voters.Concat(initialMembership.Nodes.Keys))
+        {
+            MembershipChange.ThrowIfNoNode(id, nameof(initialMembership));
+        }
+
         return new BootstrapMode(BootstrapKind.Fresh, initialMembership);
     }
 
     /// <summary>A new group whose voters are <paramref name="voters"/> (with empty node data).</summary>
-    /// <exception cref="ArgumentException">No voter, or a voter named twice.</exception>
+    /// <exception cref="ArgumentException">No voter, a voter named twice, or node id 0.</exception>
     public static BootstrapMode Fresh(params ulong[] voters)
     {
         ArgumentNullException.ThrowIfNull(voters);

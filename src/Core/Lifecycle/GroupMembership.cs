@@ -29,6 +29,7 @@ public static class GroupMembership
     /// <see cref="MembershipErrorKind.Other"/> for an invalid change (an empty voter set, or the voters in force) or a change another leader's entries replaced.
     /// </exception>
     /// <exception cref="GroupNotHostedException">(from the task) The group does not run here.</exception>
+    /// <exception cref="ArgumentException">A voter id is 0 ("no node").</exception>
     public static Task ChangeMembershipAsync<TNode, TData, TResponse, TSnapshot>(
         this MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, ulong groupId, IEnumerable<ulong> voters, bool retain, CancellationToken cancellationToken = default)
     {

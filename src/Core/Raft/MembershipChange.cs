@@ -44,7 +44,11 @@ public sealed class MembershipChange
     public static MembershipChange AddVoters(params ulong[] ids) => Of(MembershipChangeOperation.AddVoters, ids);
 
     /// <summary>Makes <paramref name="id"/> a voter with <paramref name="data"/> as its node data.</summary>
-    public static MembershipChange AddVoter(ulong id, ReadOnlyMemory<byte> data) => new([new Step(MembershipChangeOperation.AddVoters, id, null, data, true)], false);
+    public static MembershipChange AddVoter(ulong id, ReadOnlyMemory<byte> data)
+    {
+        ThrowIfNoNode(id, nameof(id));
+        return new([new Step(MembershipChangeOperation.AddVoters, id, null, data, true)], false);
+    }
 
     /// <summary>Removes the voters <paramref name="ids"/>.</summary>
     public static MembershipChange RemoveVoters(params ulong[] ids) => Of(MembershipChangeOperation.RemoveVoters, ids);
@@ -53,7 +57,23 @@ public sealed class MembershipChange
     public static MembershipChange AddLearners(params ulong[] ids) => Of(MembershipChangeOperation.AddLearners, ids);
 
     /// <summary>Adds <paramref name="id"/> as a learner with <paramref name="data"/> as its node data.</summary>
-    public static MembershipChange AddLearner(ulong id, ReadOnlyMemory<byte> data) => new([new Step(MembershipChangeOperation.AddLearners, id, null, data, true)], false);
+    public static MembershipChange AddLearner(ulong id, ReadOnlyMemory<byte> data)
+    {
+        ThrowIfNoNode(id, nameof(id));
+        return new([new Step(MembershipChangeOperation.AddLearners, id, null, data, true)], false);
+    }
+
+    /// <summary>
+    /// Node id 0 means "no node" (no leader, no vote): a voter 0 could never answer, so a
+    /// configuration naming one would stall forever in joint consensus.
+    /// </summary>
+    internal static void ThrowIfNoNode(ulong id, string paramName)
+    {
+        if (id == 0)
+        {
+            throw new ArgumentException("Node id 0 means \"no node\"; members need ids of at least 1.", paramName);
+        }
+    }
 
     /// <summary>Removes the learners <paramref name="ids"/>.</summary>
     public static MembershipChange RemoveLearners(params ulong[] ids) => Of(MembershipChangeOperation.RemoveLearners, ids);
@@ -202,6 +222,11 @@ public sealed class MembershipChange
         if (ids.Length == 0)
         {
             throw new ArgumentException($"{operation} needs at least one node id.", nameof(ids));
+        }
+
+        foreach (ulong id in ids)
+        {
+            ThrowIfNoNode(id, nameof(ids));
         }
 
         if (operation == MembershipChangeOperation.ReplaceVoters)

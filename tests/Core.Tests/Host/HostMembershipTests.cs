@@ -69,6 +69,22 @@ public sealed class HostMembershipTests
         await cluster.WriteAsync(Group, "after", "promotion", Patience);
     }
 
+    /// <summary>Node id 0 means "no node": a voter 0 could never answer, and the joint configuration naming it would never commit.</summary>
+    [Fact]
+    public async Task ChangeMembership_NamingNodeIdZeroIsRefusedAndChangesNothing()
+    {
+        await using var cluster = new HostCluster(4, rocksDb: false);
+        var leader = await StartAsync(cluster);
+        var before = await leader.GetMembershipAsync(Group);
+
+        Assert.Throws<ArgumentException>(() => { _ = leader.ChangeMembershipAsync(Group, [1, 2, 3, 0], retain: false); });
+        Assert.Throws<ArgumentException>(() => MembershipChange.AddVoters(0));
+        Assert.Throws<ArgumentException>(() => BootstrapMode.Fresh(1, 0));
+
+        Assert.Equal(before, await leader.GetMembershipAsync(Group));
+        await leader.AddLearnerAsync(Group, 4, new KvNode("node-4:7000"), blocking: false).WaitAsync(Patience);
+    }
+
     [Fact]
     public async Task ChangeMembership_WithRetain_KeepsTheRemovedVoterAsALearner()
     {
