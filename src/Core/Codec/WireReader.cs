@@ -103,8 +103,12 @@ public ref struct WireReader
     /// <summary>Reads a 32-bit length, then that many bytes (a view into the source).</summary>
     public ReadOnlySpan<byte> ReadLengthPrefixed() => Take(ReadCount(1));
 
-    /// <summary>UTF-8 that throws on invalid bytes instead of substituting; shared, as encodings are thread-safe.</summary>
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    /// <summary>
+    /// UTF-8 that throws on invalid bytes (decoding) or a lone surrogate (encoding) instead of
+    /// substituting U+FFFD, so that what is written reads back exactly; shared, as encodings are
+    /// thread-safe.
+    /// </summary>
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Reads a length-prefixed UTF-8 string.</summary>
     public string ReadString()

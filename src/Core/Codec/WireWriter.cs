@@ -86,13 +86,23 @@ public static class WireWriter
     }
 
     /// <summary>Writes a length-prefixed UTF-8 string.</summary>
+    /// <exception cref="ArgumentException"><paramref name="value"/> holds a lone surrogate, which UTF-8 cannot carry (it would read back as U+FFFD).</exception>
     public static void WriteString(IBufferWriter<byte> output, string value)
     {
-        int length = Encoding.UTF8.GetByteCount(value);
+        int length;
+        try
+        {
+            length = WireReader.StrictUtf8.GetByteCount(value);
+        }
+        catch (EncoderFallbackException e)
+        {
+            throw new ArgumentException("The string holds a lone surrogate, which UTF-8 cannot carry.", nameof(value), e);
+        }
+
         WriteUInt32(output, (uint)length);
         if (length > 0)
         {
-            Encoding.UTF8.GetBytes(value, output.GetSpan(length));
+            WireReader.StrictUtf8.GetBytes(value, output.GetSpan(length));
             output.Advance(length);
         }
     }

@@ -101,6 +101,34 @@ public sealed class RaftMessageCodecTests
         Assert.Equal(CodecErrorKind.Invalid, error.Kind);
     }
 
+    /// <summary>Indexes are 64-bit and do not wrap: an entry after the largest index (as index 0) is refused, not read as a new log.</summary>
+    [Fact]
+    public void AppendWhoseEntriesRunPastTheLargestIndexIsRefusedAsInvalid()
+    {
+        var afterLast = new AppendEntriesRequest(3, 2, Leader, new LogId(7, 3, ulong.MaxValue), new[] { Entry.Blank(new LogId(7, 3, 0)) }, null);
+        var acrossLast = new AppendEntriesRequest(3, 2, Leader, new LogId(7, 3, ulong.MaxValue - 1), new[] { Entry.Blank(new LogId(7, 3, ulong.MaxValue)), Entry.Blank(new LogId(7, 3, 0)) }, null);
+        foreach (var request in new[] { afterLast, acrossLast })
+        {
+            var bytes = WireCodec.Encode(RaftMessageFormats.Version, request, RaftMessageFormats.Message);
+            var error = Assert.Throws<CodecException>(() => WireCodec.Decode(RaftMessageFormats.Version, bytes, RaftMessageFormats.Message));
+            Assert.Equal(CodecErrorKind.Invalid, error.Kind);
+        }
+
+        var upToLast = new AppendEntriesRequest(3, 2, Leader, new LogId(7, 3, ulong.MaxValue - 1), new[] { Entry.Blank(new LogId(7, 3, ulong.MaxValue)) }, null);
+        Assert.Equal(upToLast.Entries.ToArray(), RoundTrip(upToLast, RaftMessageFormats.AppendEntriesRequest).Entries.ToArray());
+    }
+
+    /// <summary>A string with a lone surrogate cannot be carried by UTF-8: refused when written, rather than read back as U+FFFD.</summary>
+    [Fact]
+    public void AStringWithALoneSurrogateIsRefusedWhenWritten()
+    {
+        var writer = new System.Buffers.ArrayBufferWriter<byte>();
+        Assert.Throws<ArgumentException>(() => WireWriter.WriteString(writer, "s\uD800"));
+        WireWriter.WriteString(writer, "snapshot-\u00e9\U0001F600");
+        var reader = new WireReader(writer.WrittenSpan);
+        Assert.Equal("snapshot-\u00e9\U0001F600", reader.ReadString());
+    }
+
     [Fact]
     public void TrailingBytesAreRefused()
     {

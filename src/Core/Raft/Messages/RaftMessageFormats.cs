@@ -177,6 +177,13 @@ public static partial class RaftMessageFormats
             ulong expected = prev.NextIndex();
             for (int i = 0; i < count; i++)
             {
+                // An index past the largest one wraps to 0, where the check below would meet
+                // the wrapped expectation: no entry may follow the largest index.
+                if (expected == 0 && (i > 0 || prev is not null))
+                {
+                    throw WireReader.Invalid("Entries run past the largest log index.");
+                }
+
                 entries[i] = ModelFormats.ReadEntry(ref reader);
                 if (entries[i].Index != expected)
                 {
