@@ -55,6 +55,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         private readonly List<HostedGroup<TResponse, TSnapshot>> _installs = [];
 
         private readonly LogWriteBatch _batch = new();
+
+        /// <summary>Truncations to make durable before this round's snapshot installs (see <see cref="Ready.TruncationBeforeInstall"/>).</summary>
+        private readonly LogWriteBatch _beforeInstall = new();
         private long _seenTick;
 
         /// <summary>Request ids of this worker's ReadIndex reads (unique per node per group, which is all the node needs).</summary>
@@ -156,7 +159,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             {
                 try
                 {
-                    await WriteRoundAsync().ConfigureAwait(false);
+                    await WriteAsync(_batch).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -184,32 +187,32 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         }
 
         /// <summary>
-        /// Persists the round's batch. A store validates a batch whole and writes nothing when one
-        /// operation is refused; a refusal that names a group (its log order broken, or the group
-        /// removed from the store behind the host's back) stops that group, not the host, and the
-        /// batch is written again without it. Any other error (an I/O error) is fatal, as before.
+        /// Persists <paramref name="batch"/>. A store validates a batch whole and writes nothing when
+        /// one operation is refused; a refusal that names a group (its log order broken, or the
+        /// group removed from the store behind the host's back) stops that group, not the host, and
+        /// the batch is written again without it. Any other error (an I/O error) is fatal.
         /// </summary>
-        private async Task WriteRoundAsync()
+        private async Task WriteAsync(LogWriteBatch batch)
         {
             while (true)
             {
                 try
                 {
                     Interlocked.Increment(ref _host.Statistics.StoreWritesValue);
-                    await _host._store.WriteAsync(_batch).ConfigureAwait(false);
-                    Interlocked.Add(ref _host.Statistics.EntriesWrittenValue, _batch.EntryCount);
+                    await _host._store.WriteAsync(batch).ConfigureAwait(false);
+                    Interlocked.Add(ref _host.Statistics.EntriesWrittenValue, batch.EntryCount);
                     return;
                 }
                 catch (RaftStorageException refused) when (RefusedGroup(refused) is { } group)
                 {
-                    if (_batch.RemoveGroup(group.GroupId) == 0)
+                    if (batch.RemoveGroup(group.GroupId) == 0)
                     {
                         // Named, but not written by this batch: not that group's doing.
                         throw;
                     }
 
                     FailGroup(group, refused);
-                    if (_batch.IsEmpty)
+                    if (batch.IsEmpty)
                     {
                         return;
                     }
@@ -525,6 +528,28 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// </summary>
         private async Task InstallSnapshotsAsync()
         {
+            // A log tail that contradicts its snapshot goes first, durably, for every installing
+            // group in one write (see Ready.TruncationBeforeInstall).
+            foreach (var group in _installs)
+            {
+                if (!group.Stopped && group.Ready is { TruncationBeforeInstall: { } truncation })
+                {
+                    _beforeInstall.TruncateAfter(group.GroupId, truncation.After);
+                }
+            }
+
+            if (!_beforeInstall.IsEmpty)
+            {
+                try
+                {
+                    await WriteAsync(_beforeInstall).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _beforeInstall.Clear();
+                }
+            }
+
             foreach (var group in _installs)
             {
                 if (group.Stopped || group.Ready is not { SnapshotToInstall: { } meta } ready)

@@ -154,7 +154,7 @@ public sealed partial class RaftNode
             _committedDirty = false;
         }
 
-        var install = TakePendingInstall(out var installData);
+        var install = TakePendingInstall(out var installData, out var truncationBeforeInstall);
         bool persists = vote.HasValue || truncate || !entries.IsEmpty || install is not null;
         if (_heldForNextWrite is { Count: > 0 } waiting)
         {
@@ -190,6 +190,7 @@ public sealed partial class RaftNode
         {
             SnapshotToInstall = install,
             SnapshotData = installData,
+            TruncationBeforeInstall = truncationBeforeInstall,
         };
         FillSnapshotWork(ready, requestSnapshot);
         FillReadStates(ready);

@@ -333,7 +333,24 @@ public sealed partial class RaftNode
     {
         var last = meta.LastLogId!.Value;
         Debug.Assert(_committed is not { } c || c.Index < last.Index, "Only a snapshot past the commit index is installed.");
-        bool continues = TryGetViewLogId(last.Index, out var mine) && mine == last;
+        bool holdsIndex = TryGetViewLogId(last.Index, out var mine);
+        bool continues = holdsIndex && mine == last;
+        if (holdsIndex && !continues && Snapshots.TruncationBeforeInstall is null)
+        {
+            // The entry at the snapshot's last index is not the snapshot's, so it and every entry
+            // after it were never committed: deleted before the install (see Ready). An earlier
+            // install not handed out yet already deletes from a lower index.
+            LogId? kept = null;
+            if (last.Index > 0)
+            {
+                kept = TryGetViewLogId(last.Index - 1, out var before)
+                    ? before
+                    : throw new Storage.StorageInconsistencyException($"Node {_id}: entry {last.Index - 1} is missing from the log while installing a snapshot after it.");
+            }
+
+            Snapshots.TruncationBeforeInstall = new LogTruncation(last.Index, kept);
+        }
+
         if (!continues && _lastLogId.NextIndex() > last.Index + 1)
         {
             // Entries after the snapshot's last index that do not continue it are stale.
@@ -447,15 +464,18 @@ public sealed partial class RaftNode
     }
 
     /// <summary>Takes the pending install for a Ready being built and moves the apply position past it.</summary>
-    private SnapshotMeta? TakePendingInstall(out ReadOnlyMemory<byte> data)
+    private SnapshotMeta? TakePendingInstall(out ReadOnlyMemory<byte> data, out LogTruncation? truncation)
     {
         data = default;
+        truncation = null;
         if (_snapshots?.PendingInstall is not { } install)
         {
             return null;
         }
 
         _snapshots.PendingInstall = null;
+        truncation = _snapshots.TruncationBeforeInstall;
+        _snapshots.TruncationBeforeInstall = null;
         data = _snapshots.Data;
         _applyNext = Math.Max(_applyNext, install.LastLogId.NextIndex());
         return install;
@@ -484,6 +504,9 @@ public sealed partial class RaftNode
 
         /// <summary>A received snapshot to hand out for install with the next Ready.</summary>
         public SnapshotMeta? PendingInstall;
+
+        /// <summary>With <see cref="PendingInstall"/>: the log's tail that contradicts it, to delete before the install.</summary>
+        public LogTruncation? TruncationBeforeInstall;
 
         /// <summary>Follower only: the snapshot being received, chunk by chunk.</summary>
         public SnapshotReceiver? Receiving;

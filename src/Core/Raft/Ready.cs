@@ -12,7 +12,8 @@ namespace RaftToolkit.Core.Raft;
 /// round's writes are released only after that call (persist before you speak).
 /// </summary>
 /// <remarks>
-/// With snapshots, the full order of the writes is: vote; <see cref="SnapshotToInstall"/>
+/// With snapshots, the full order of the writes is: vote; <see cref="TruncationBeforeInstall"/>
+/// (durable before the install); <see cref="SnapshotToInstall"/>
 /// (install into the state machine and keep it durably as the current snapshot); truncation;
 /// purge up to <see cref="PurgeUpTo"/>; entries; committed. Then apply
 /// <see cref="CommittedEntries"/> (they follow the installed snapshot), then, when
@@ -80,6 +81,16 @@ public sealed class Ready
     public ReadOnlyMemory<byte> SnapshotData { get; internal set; }
 
     /// <summary>
+    /// With <see cref="SnapshotToInstall"/>, when the log holds another entry at the snapshot's
+    /// last index: that entry and every one after it contradict committed state, and must be
+    /// deleted durably before the state machine takes the snapshot. A crash between the install
+    /// and this round's writes then leaves a log that ends before the snapshot, which start-up
+    /// accepts; a log that disagrees with the state machine at the snapshot's index it refuses
+    /// as an inverted log order, and the group could not restart.
+    /// </summary>
+    public LogTruncation? TruncationBeforeInstall { get; internal set; }
+
+    /// <summary>
     /// Delete every log entry up to and including this id's index and record it as the last
     /// purged id (<c>PurgeAsync</c>); a log that ends before it becomes empty and continues after
     /// it. Never past what is applied and covered by a snapshot. A non-durable purge is enough:
@@ -97,5 +108,11 @@ public sealed class Ready
     public IReadOnlyList<ReadState> ReadStates { get; internal set; } = [];
 
     /// <summary>True when this round writes something durable (vote, snapshot install, truncation or entries).</summary>
+    /// <remarks><see cref="TruncationBeforeInstall"/> comes only with <see cref="SnapshotToInstall"/>, which this counts.</remarks>
     public bool MustPersist => Vote.HasValue || HasTruncation || !Entries.IsEmpty || SnapshotToInstall is not null;
 }
+
+/// <summary>A deletion of the log's tail: every entry at or after <see cref="FromIndex"/>.</summary>
+/// <param name="FromIndex">The first index deleted.</param>
+/// <param name="After">The id of the entry kept just before the deleted ones (none: delete all), as <c>TruncateAfterAsync</c> takes it.</param>
+public readonly record struct LogTruncation(ulong FromIndex, LogId? After);

@@ -77,6 +77,11 @@ public sealed class SimulatedStorage
             Vote = vote;
         }
 
+        if (ready.TruncationBeforeInstall is { } beforeInstall)
+        {
+            Log.TruncateFrom(beforeInstall.FromIndex);
+        }
+
         if (ready.SnapshotToInstall is { } install)
         {
             Snapshot = install;

@@ -45,6 +45,9 @@ internal sealed class TestNode
     /// <summary>Snapshots installed from a leader, in order.</summary>
     public List<SnapshotMeta> Installed { get; } = [];
 
+    /// <summary>Every <see cref="Ready.TruncationBeforeInstall"/> persisted, in order.</summary>
+    public List<LogTruncation> TruncationsBeforeInstall { get; } = [];
+
     /// <summary>Every purge the node asked for, in order.</summary>
     public List<LogId> Purges { get; } = [];
 
@@ -121,6 +124,12 @@ internal sealed class TestNode
         if (ready.Vote is { } vote)
         {
             PersistedVote = vote;
+        }
+
+        if (ready.TruncationBeforeInstall is { } beforeInstall)
+        {
+            TruncationsBeforeInstall.Add(beforeInstall);
+            Log.TruncateFrom(beforeInstall.FromIndex);
         }
 
         if (ready.SnapshotToInstall is { } install)

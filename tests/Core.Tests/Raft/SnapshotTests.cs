@@ -321,6 +321,29 @@ public sealed class SnapshotTests
         Assert.False(follower.Raft.TryGetLogId(7, out _));
     }
 
+    /// <summary>
+    /// A snapshot whose last id the log holds under another term: that entry and the ones after
+    /// it were never committed, and the Ready asks for them to be deleted before the install, so
+    /// that a crash right after the install leaves no log entry contradicting the state machine.
+    /// A snapshot that continues the log, or ends past it, needs no such deletion.
+    /// </summary>
+    [Theory]
+    [InlineData("conflicts at its last index", 6UL, 2UL, true)]
+    [InlineData("continues the log", 6UL, 1UL, false)]
+    [InlineData("ends past the log", 20UL, 2UL, false)]
+    public void ASnapshotContradictingTheLogTailHasItDeletedBeforeTheInstall(string what, ulong lastIndex, ulong term, bool deletes)
+    {
+        var log = TestNode.LogOf(Enumerable.Repeat((1UL, 1UL), 10).ToArray());
+        var follower = TestNode.Create(2, [1, 2, 3], Config(), log, vote: new Vote(new LeaderId(1, 1), true), committed: log[3].LogId);
+        var meta = new SnapshotMeta(term == 1 ? log[(int)lastIndex].LogId : new LogId(term, 3, lastIndex), StoredMembership.Default, what);
+
+        follower.Raft.Step(new InstallSnapshotRequest(3, 2, new Vote(new LeaderId(term, term == 1 ? 1UL : 3UL), true), meta, 0, new byte[] { 9 }, true));
+        follower.Drain();
+
+        Assert.Equal([meta], follower.Installed);
+        Assert.Equal(deletes ? [new LogTruncation(lastIndex, log[(int)lastIndex - 1].LogId)] : [], follower.TruncationsBeforeInstall);
+    }
+
     [Fact]
     public void Bug08_PurgeRacingReplicationToALaggingFollowerSwitchesItToASnapshot()
     {

@@ -1,0 +1,52 @@
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Raft.Messages;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Core.Tests.Raft;
+using RaftToolkit.Testing.KeyValue;
+using RaftToolkit.Testing.Storage;
+using Xunit;
+
+namespace RaftToolkit.Core.Tests.Storage;
+
+/// <summary>
+/// A host installs a snapshot into the state machine before it writes the round's purge. A
+/// crash in between must leave storage that starts up: the follower below holds entries of an
+/// old term past its commit index, and the snapshot's last index is among them.
+/// </summary>
+public sealed class SnapshotInstallCrashTests
+{
+    [Fact]
+    public async Task ACrashRightAfterInstallingASnapshotThatContradictsTheLogLeavesStorageThatStartsUp()
+    {
+        var entries = TestNode.LogOf(Enumerable.Repeat((1UL, 1UL), 10).ToArray());
+        var follower = TestNode.Create(2, [1, 2, 3], new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 1 }, entries, vote: new Vote(new LeaderId(1, 1), true), committed: entries[3].LogId);
+        var meta = new SnapshotMeta(new LogId(2, 3, 6), StoredMembership.Default, "from the new leader");
+        follower.Raft.Step(new InstallSnapshotRequest(3, 2, new Vote(new LeaderId(2, 3), true), meta, 0, new byte[] { 9 }, true));
+        follower.Drain();
+        var truncation = Assert.Single(follower.TruncationsBeforeInstall);
+
+        // What is durable at the crash: the truncation before the install, then the install.
+        var log = await StoreHoldingAsync(entries, entries[3].LogId);
+        await log.TruncateAfterAsync(truncation.After);
+        var stateMachine = new InMemoryStateMachine();
+        await stateMachine.InstallSnapshotAsync(meta, KvSnapshot.Capture([]));
+
+        var state = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine);
+        Assert.Equal(meta.LastLogId, state.LastLogId);
+
+        // Without the truncation, start-up refuses the storage for good.
+        var untruncated = await StoreHoldingAsync(entries, entries[3].LogId);
+        var refused = await Assert.ThrowsAsync<StorageInconsistencyException>(async () => await RaftStorageHelper.GetInitialStateAsync(untruncated, stateMachine));
+        Assert.Contains("inverted log order", refused.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static async Task<InMemoryLogStore> StoreHoldingAsync(Entry[] entries, LogId committed)
+    {
+        var log = new InMemoryLogStore();
+        await log.AppendAndFlushAsync(entries);
+        await log.SaveVoteAsync(new Vote(new LeaderId(1, 1), true));
+        await log.SaveCommittedAsync(committed);
+        return log;
+    }
+}
