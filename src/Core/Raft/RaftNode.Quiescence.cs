@@ -135,6 +135,13 @@ public sealed partial class RaftNode
             return;
         }
 
+        if (_reads?.Forwarded is { Count: > 0 })
+        {
+            // Reads forwarded to the leader expire only on ticks: a quiescent node is not ticked,
+            // so a read whose request or answer was lost would wait for ever.
+            return;
+        }
+
         if (notice.LeaderCommit is { } commit && LogIds.Compare(commit, _committed) > 0 && TryGetViewLogId(commit.Index, out var commitId) && commitId == commit)
         {
             _committed = commit;

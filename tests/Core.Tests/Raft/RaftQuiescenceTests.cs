@@ -140,4 +140,37 @@ public sealed class RaftQuiescenceTests
 
         Assert.False(leader.IsQuiescent);
     }
+
+    /// <summary>
+    /// A read a follower forwarded to the leader expires only on ticks, and a quiescent node is
+    /// not ticked: a follower holding one does not go quiet, so a read whose request or answer
+    /// was lost times out instead of waiting for ever.
+    /// </summary>
+    [Theory]
+    [InlineData("request lost")]
+    [InlineData("answer lost")]
+    public void AForwardedReadWhoseMessageWasLostTimesOutEvenInAGroupThatGoesQuiet(string lost)
+    {
+        var cluster = new TestCluster(3, new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 1, QuiesceAfterTicks = 5, RandomSeed = 3 });
+        var leader = cluster.Elect(1);
+        Assert.True(leader.Raft.Propose(new byte[] { 1 }).IsAccepted);
+        cluster.Stabilize();
+        var follower = cluster[2];
+
+        Assert.Equal(ReadIndexStatus.Pending, follower.Raft.ReadIndex(42));
+        if (lost == "request lost")
+        {
+            Assert.Contains(follower.Drain(), m => m is ReadIndexRequest);
+        }
+        else
+        {
+            cluster.Stabilize(m => m is not ReadIndexResponse);
+        }
+
+        cluster.TickAll(500);
+
+        Assert.Contains(follower.ReadStates, s => s.RequestId == 42 && s.Status == ReadIndexStatus.TimedOut);
+        cluster.TickAll(100);
+        Assert.True(follower.Raft.IsQuiescent, "once the read timed out, the idle group goes quiet again");
+    }
 }
