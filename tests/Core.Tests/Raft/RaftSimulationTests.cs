@@ -116,9 +116,11 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
 
         // Within the bound, some leader must get a new proposal applied on every node. A leader
         // may still be replaced right after healing (a restarted node's log, a stale leader), so
-        // the proposal is renewed whenever its leader loses the leadership.
+        // the proposal is renewed whenever its leader loses the leadership, even to win it back
+        // in a later term (its proposal may be gone then): leaderships are told apart by vote.
         ProposeResult? pending = null;
         RaftNode? proposer = null;
+        Core.Model.Vote proposerVote = default;
         for (int tick = 0; tick < LivenessBoundTicks; tick++)
         {
             trace?.Invoke(cluster.Describe());
@@ -136,13 +138,14 @@ public sealed class RaftSimulationTests(ITestOutputHelper output)
                 return cluster.Checker.CommittedSequence.Count;
             }
 
-            if (cluster.Leader is { } leader && (proposer is null || proposer != leader || proposer.Role != RaftRole.Leader))
+            if (cluster.Leader is { } leader && (proposer is null || proposer != leader || proposer.Role != RaftRole.Leader || proposer.Vote != proposerVote))
             {
                 var result = leader.Propose("after-heal"u8.ToArray());
                 if (result.IsAccepted)
                 {
                     pending = result;
                     proposer = leader;
+                    proposerVote = leader.Vote;
                 }
             }
 
