@@ -58,6 +58,7 @@ public static class GroupLifecycle
             var committed = await log.ReadCommittedAsync(cancellationToken).ConfigureAwait(false);
             var logState = await log.GetLogStateAsync(cancellationToken).ConfigureAwait(false);
             bool hasState = vote is not null || committed is not null || logState.LastLogId is not null;
+            var stateMachine = host.CreateStateMachine(groupId);
             var logger = host.Logger;
             switch (mode.Kind)
             {
@@ -68,6 +69,19 @@ public static class GroupLifecycle
                             BootstrapErrorKind.UnexpectedExistingState,
                             groupId,
                             $"Fresh bootstrap on node {host.NodeId} found existing state (vote {Describe(vote)}, committed {Describe(committed)}, last log id {Describe(logState.LastLogId)}); use Reopen to restart it.");
+                    }
+
+                    // The state machine's state counts too (as openraft's initialize counts the
+                    // applied id): a log it is ahead of would be purged up to its applied id at
+                    // start-up, and the membership asked for here silently replaced by its own.
+                    var applied = await stateMachine.GetAppliedStateAsync(cancellationToken).ConfigureAwait(false);
+                    var current = await stateMachine.GetCurrentSnapshotAsync(cancellationToken).ConfigureAwait(false);
+                    if (applied.LastApplied is not null || current is not null)
+                    {
+                        throw new BootstrapException(
+                            BootstrapErrorKind.UnexpectedExistingState,
+                            groupId,
+                            $"Fresh bootstrap on node {host.NodeId} found a state machine with state (applied {Describe(applied.LastApplied)}, snapshot {current?.Meta.SnapshotId ?? "none"}); use Reopen to restart it.");
                     }
 
                     var batch = new LogWriteBatch();
@@ -99,7 +113,6 @@ public static class GroupLifecycle
                     break;
             }
 
-            var stateMachine = host.CreateStateMachine(groupId);
             var snapshot = await RestoreFromSnapshotAsync(stateMachine, cancellationToken).ConfigureAwait(false);
             var initial = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine, cancellationToken).ConfigureAwait(false);
 

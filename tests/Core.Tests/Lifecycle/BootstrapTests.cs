@@ -18,14 +18,14 @@ public sealed class BootstrapTests
 
     private sealed class OneHost : IAsyncDisposable
     {
-        public OneHost(InMemoryMultiGroupLogStore? store = null, ulong nodeId = 1)
+        public OneHost(InMemoryMultiGroupLogStore? store = null, ulong nodeId = 1, Func<InMemoryStateMachine>? newMachine = null)
         {
             Store = store ?? new InMemoryMultiGroupLogStore();
             var options = HostCluster.FastOptions(nodeId);
             options.LoggerFactory = Logs;
             Host = MultiRaftHost.Create(new KvTypeConfig(), options, Store, Network.CreateTransport(nodeId), group =>
             {
-                var machine = new InMemoryStateMachine();
+                var machine = newMachine?.Invoke() ?? new InMemoryStateMachine();
                 Machines[group] = machine;
                 return machine;
             });
@@ -57,6 +57,30 @@ public sealed class BootstrapTests
         Assert.False(node.Host.IsHosted(4));
         Assert.Null((await node.Store.ForGroup(4).GetLogStateAsync()).LastLogId);
         Assert.Equal(new Vote(3, 2), await node.Store.ForGroup(4).ReadVoteAsync());
+    }
+
+    /// <summary>
+    /// A state machine that already holds state (here, a snapshot) is state too: Fresh would
+    /// otherwise write entry 0, see it purged at start-up behind the state machine's applied id,
+    /// and run the group under the state machine's membership instead of the one asked for.
+    /// </summary>
+    [Fact]
+    public async Task Bootstrap_FreshOverAStateMachineWithStateFailsWithUnexpectedExistingStateAndWritesNothing()
+    {
+        var meta = new SnapshotMeta(new LogId(2, 2, 100), new StoredMembership(new LogId(1, 1, 5), Membership.FromVoters(1, 2, 3)), "restored");
+        await using var node = new OneHost(newMachine: () =>
+        {
+            var machine = new InMemoryStateMachine();
+            machine.InstallSnapshotAsync(meta, KvSnapshot.Capture([])).AsTask().GetAwaiter().GetResult();
+            return machine;
+        });
+
+        var error = await Assert.ThrowsAsync<BootstrapException>(() => node.Host.BootstrapAsync(4, BootstrapMode.Fresh(1)));
+
+        Assert.Equal(BootstrapErrorKind.UnexpectedExistingState, error.Kind);
+        Assert.Contains("state machine", error.Message, StringComparison.Ordinal);
+        Assert.False(node.Host.IsHosted(4));
+        Assert.Equal(new LogState(null, null), await node.Store.ForGroup(4).GetLogStateAsync());
     }
 
     [Fact]
