@@ -68,7 +68,7 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
         Expect(new LogState(Id(0, 0), Id(1, 10)), await log.GetLogStateAsync().ConfigureAwait(false), "log state after purging up to (0,0)");
     });
 
-    /// <summary>33. Purging up to (1,5) leaves 5 entries from index 6; state {(1,5), (1,10)}.</summary>
+    /// <summary>33. Purging up to (1,5) leaves 5 entries from index 6; state {(1,5), (1,10)}; truncating after the purged id then empties the log: {(1,5), (1,5)}.</summary>
     [Fact]
     public Task PurgeUpTo5() => RunCaseAsync(async c =>
     {
@@ -77,6 +77,11 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
         await log.PurgeAsync(Id(1, 5)).ConfigureAwait(false);
         ExpectEntryIds(IdRange(1, 6, 10), await log.TryGetLogEntriesAsync(0, 100).ConfigureAwait(false), "entries after purging up to (1,5)");
         Expect(new LogState(Id(1, 5), Id(1, 10)), await log.GetLogStateAsync().ConfigureAwait(false), "log state after purging up to (1,5)");
+        await log.TruncateAfterAsync(Id(1, 5)).ConfigureAwait(false);
+        ExpectEntryIds([], await log.TryGetLogEntriesAsync(0, 100).ConfigureAwait(false), "entries after truncating after the purged id (1,5)");
+        Expect(new LogState(Id(1, 5), Id(1, 5)), await log.GetLogStateAsync().ConfigureAwait(false), "log state after truncating after the purged id (1,5)");
+        await AppendAsync(log, Blank(2, 6)).ConfigureAwait(false);
+        Expect(new LogState(Id(1, 5), Id(2, 6)), await log.GetLogStateAsync().ConfigureAwait(false), "log state after appending (2,6) right after the purged id");
     });
 
     /// <summary>34. Purging up to (1,20), past the end, leaves nothing; state {(1,20), (1,20)}.</summary>
@@ -141,7 +146,7 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
         Expect(new Vote(1, 0), await log.ReadVoteAsync().ConfigureAwait(false), "vote after truncating every entry (must be kept)");
     });
 
-    /// <summary>39. After purging (0,0) and appending (2,11): 11 entries, last (2,11).</summary>
+    /// <summary>39. After purging (0,0) and appending (2,11): 11 entries, last (2,11). An empty append changes nothing and is reported durable once.</summary>
     [Fact]
     public Task AppendToLog() => RunCaseAsync(async c =>
     {
@@ -153,5 +158,7 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
         Expect(11, entries.Count, "entries after purging (0,0) and appending (2,11)");
         Expect(Id(2, 11), entries[^1].LogId, "last entry");
         Expect(new LogState(Id(0, 0), Id(2, 11)), await log.GetLogStateAsync().ConfigureAwait(false), "log state");
+        await AppendAsync(log).ConfigureAwait(false);
+        Expect(new LogState(Id(0, 0), Id(2, 11)), await log.GetLogStateAsync().ConfigureAwait(false), "log state after an empty append");
     });
 }

@@ -173,7 +173,7 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
         }
     });
 
-    /// <summary>49. A non-contiguous append, a purge or truncate with a bad id, an unknown group or a closed store: a typed error, and nothing is written.</summary>
+    /// <summary>49. A non-contiguous append, a purge or truncate with a bad id, an unknown group or a closed store: a typed error, and nothing is written; a removed group stays removed after reopening.</summary>
     [Fact]
     public Task BadCalls() => RunCaseAsync(async c =>
     {
@@ -239,6 +239,15 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
 
         await c.OpenAsync().ConfigureAwait(false);
         image.ExpectUnchanged(await GroupImage.CaptureAsync(GroupUnderTest, c.Log).ConfigureAwait(false), "after the calls on the closed store were refused (checked after reopening)");
+        if (c.Store.MultiGroup is { } reopened)
+        {
+            // A removal is durable: the group does not come back with the store.
+            const ulong Removed = GroupUnderTest + 2;
+            var listed = await reopened.ListGroupsAsync().ConfigureAwait(false);
+            Expect(!listed.Contains(Removed), $"A removed group is not listed after reopening; listed: [{string.Join(", ", listed)}].");
+            var empty = await GroupImage.CaptureAsync(Removed, new InMemoryLogStore(Removed)).ConfigureAwait(false);
+            empty.ExpectUnchanged(await GroupImage.CaptureAsync(Removed, c.Store.Group(Removed)).ConfigureAwait(false), "(a removed group is still empty after reopening)");
+        }
     });
 
     /// <summary>

@@ -45,7 +45,7 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
         ExpectEntryIds(IdsOf(await log.TryGetLogEntriesAsync(0, (ulong)prefix.Count).ConfigureAwait(false)), prefix, "a limited read of [0,11) (a contiguous prefix)");
     });
 
-    /// <summary>24. With a committed vote, the leader-bounded stream yields <c>[3,7)</c>, <c>[0,3)</c>, <c>[8,100)</c>; a wrong node or term yields exactly one "leader changed" error.</summary>
+    /// <summary>24. With a committed vote, the leader-bounded stream yields <c>[3,7)</c>, <c>[0,3)</c>, <c>[8,100)</c>; a wrong node or term, or the same leader's vote not committed, yields exactly one "leader changed" error.</summary>
     [Fact]
     public Task LeaderBoundedStream() => RunCaseAsync(async c =>
     {
@@ -63,6 +63,9 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
 
         await ExpectLeaderChangedAsync(reader.LeaderBoundedStreamAsync(new LeaderId(1, 99), 3, 7), "a stream bound to the wrong node (term 1, node 99)").ConfigureAwait(false);
         await ExpectLeaderChangedAsync(reader.LeaderBoundedStreamAsync(new LeaderId(2, 0), 3, 7), "a stream bound to the wrong term (term 2, node 0)").ConfigureAwait(false);
+
+        await log.SaveVoteAsync(new Vote(2, 0)).ConfigureAwait(false);
+        await ExpectLeaderChangedAsync(reader.LeaderBoundedStreamAsync(new LeaderId(2, 0), 3, 7), "a stream bound to a leader whose vote is not committed (term 2, node 0)").ConfigureAwait(false);
     });
 
     /// <summary>25. The entries stream yields the same ranges with no vote check; <c>[5,5)</c> is empty and <c>[0,11)</c> has all 11.</summary>

@@ -55,8 +55,18 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
     protected static Entry MembershipEntry(ulong term, ulong index, params ulong[] voters) =>
         Entry.ForMembership(Id(term, index), Membership.FromVoters(voters));
 
-    /// <summary>Appends <paramref name="entries"/> to <paramref name="log"/> and waits until they are durable.</summary>
-    protected static Task AppendAsync(IRaftLogStore log, params Entry[] entries) => log.AppendAndFlushAsync(entries);
+    /// <summary>
+    /// Appends <paramref name="entries"/> to <paramref name="log"/>, waits until they are durable,
+    /// and checks that the store reported the write once (its callback, by the contract).
+    /// </summary>
+    protected static async Task AppendAsync(IRaftLogStore log, params Entry[] entries)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var flush = new FlushAwaiter();
+        await log.AppendAsync(entries, flush).ConfigureAwait(false);
+        await flush.Flushed.ConfigureAwait(false);
+        Expect(1, flush.ReportCount, $"times the store reported the append of {entries.Length} entries durable");
+    }
 
     /// <summary>Applies <paramref name="entries"/> to <paramref name="stateMachine"/> with no responders.</summary>
     protected static async Task ApplyAsync(IRaftStateMachine<TResponse, TSnapshot> stateMachine, params Entry[] entries)
