@@ -49,6 +49,13 @@ internal static class CommandLine
             Console.Error.WriteLine(Usage);
             return 2;
         }
+        catch (Exception e) when (e is RaftToolkit.Core.Storage.RaftStorageException or RocksDbSharp.RocksDbException)
+        {
+            // Not a usage error: the store could not be opened or read (no database there, a
+            // database written before the key-space marker opened read-only, damage).
+            Console.Error.WriteLine($"raftkit: {e.Message}");
+            return 1;
+        }
     }
 }
 

@@ -24,7 +24,7 @@ internal static class KeySpaceMarker
 
     /// <summary>Checks the marker against <paramref name="requested"/>, writing it (durably) when absent.</summary>
     /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
-    /// <exception cref="RaftToolkit.Core.Storage.RaftStorageException">The marker is unreadable.</exception>
+    /// <exception cref="RaftToolkit.Core.Storage.RaftStorageException">The marker is unreadable, or absent and could not be written (a database opened read-only).</exception>
     public static void CheckOrWrite(RocksDb db, ColumnFamilyHandle metaFamily, string metaFamilyName, LogKeySpace requested, string? path)
     {
         byte[] key = LogKeys.KeySpaceMarkerKey.ToArray();
@@ -34,7 +34,16 @@ internal static class KeySpaceMarker
             // Durable through the flush (a synced table file and manifest), whatever the store's
             // sync mode; a crash before it leaves no marker, and the next open writes it again.
             byte[] marker = [MarkerVersion, Encode(requested)];
-            db.Put(key, marker, metaFamily);
+            try
+            {
+                db.Put(key, marker, metaFamily);
+            }
+            catch (RocksDbException e)
+            {
+                throw new RaftToolkit.Core.Storage.RaftStorageException(
+                    $"The database{DatabaseLocation.Suffix(path)} has no key-space marker, and writing one failed (a database opened read-only cannot take it): {e.Message}", e);
+            }
+
             FlushMarker(db, metaFamily, metaFamilyName, path);
             return;
         }

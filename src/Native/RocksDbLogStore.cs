@@ -140,6 +140,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <exception cref="ColumnFamilyNotFoundException">A configured column family does not exist in <paramref name="db"/>.</exception>
     /// <exception cref="ColumnFamilyInUseException">Another open store uses one of the column families.</exception>
     /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
+    /// <exception cref="ArgumentException">An option is out of range or inconsistent (see <see cref="RocksDbLogStoreOptions.Validate"/>).</exception>
     public static RocksDbLogStore Attach(RocksDb db, RocksDbLogStoreOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(db);

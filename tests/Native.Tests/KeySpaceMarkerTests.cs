@@ -68,6 +68,31 @@ public sealed class KeySpaceMarkerTests : IDisposable
         Assert.Throws<KeySpaceMismatchException>(() => RocksDbLogStore.Open(path, In(LogKeySpace.Flat)));
     }
 
+    /// <summary>A database without a marker, opened read-only (as a tool inspecting a running host's store does): a typed error, not the binding's.</summary>
+    [Fact]
+    public async Task AttachingWithoutAMarkerToADatabaseOpenedReadOnlyIsATypedError()
+    {
+        string path = await DatabaseWrittenIn(LogKeySpace.GroupPrefixed);
+        using (var db = RocksDbLogStore.OpenDatabase(path, In(LogKeySpace.GroupPrefixed)))
+        {
+            db.Remove(LogKeys.KeySpaceMarkerKey.ToArray(), db.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily));
+        }
+
+        var families = new RocksDbSharp.ColumnFamilies
+        {
+            { RocksDbLogStoreOptions.DefaultLogColumnFamily, new RocksDbSharp.ColumnFamilyOptions() },
+            { RocksDbLogStoreOptions.DefaultMetaColumnFamily, new RocksDbSharp.ColumnFamilyOptions() },
+        };
+        using (var readOnly = RocksDbSharp.RocksDb.OpenReadOnly(new RocksDbSharp.DbOptions(), path, families, false))
+        {
+            var error = Assert.Throws<RaftStorageException>(() => RocksDbLogStore.Attach(readOnly, In(LogKeySpace.GroupPrefixed)));
+            Assert.Contains("key-space marker", error.Message, StringComparison.Ordinal);
+        }
+
+        await using var store = RocksDbLogStore.Open(path, In(LogKeySpace.GroupPrefixed));
+        Assert.Equal(Id(2, 2), (await store.ForGroup(Group).GetLogStateAsync()).LastLogId);
+    }
+
     [Fact]
     public async Task AnUnreadableMarkerIsATypedErrorNamingTheColumnFamily()
     {

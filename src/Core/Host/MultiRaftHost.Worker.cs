@@ -56,7 +56,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         private readonly LogWriteBatch _batch = new();
 
-        /// <summary>Truncations to make durable before this round's snapshot installs (see <see cref="Ready.TruncationBeforeInstall"/>).</summary>
+        /// <summary>Votes and truncations to make durable before this round's snapshot installs (see <see cref="Ready.TruncationBeforeInstall"/>).</summary>
         private readonly LogWriteBatch _beforeInstall = new();
         private long _seenTick;
 
@@ -522,17 +522,28 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         }
 
         /// <summary>
-        /// Installs the snapshots this round's Readys carry into their state machines, then adds
-        /// those Readys' writes (the purge behind the snapshot among them) to the batch. A state
-        /// machine that cannot install stops its group, and its writes are left out.
+        /// Writes the installing groups' votes and contradicted log tails, installs the snapshots
+        /// this round's Readys carry into their state machines, then adds those Readys' writes
+        /// (the purge behind the snapshot among them) to the batch. A state machine that cannot
+        /// install stops its group, and its writes are left out.
         /// </summary>
         private async Task InstallSnapshotsAsync()
         {
-            // A log tail that contradicts its snapshot goes first, durably, for every installing
-            // group in one write (see Ready.TruncationBeforeInstall).
+            // The vote, and a log tail that contradicts its snapshot, go first, durably, for every
+            // installing group in one write (the order Ready documents; see TruncationBeforeInstall).
             foreach (var group in _installs)
             {
-                if (!group.Stopped && group.Ready is { TruncationBeforeInstall: { } truncation })
+                if (group.Stopped || group.Ready is not { } ready)
+                {
+                    continue;
+                }
+
+                if (ready.Vote is { } vote)
+                {
+                    _beforeInstall.SaveVote(group.GroupId, vote);
+                }
+
+                if (ready.TruncationBeforeInstall is { } truncation)
                 {
                     _beforeInstall.TruncateAfter(group.GroupId, truncation.After);
                 }

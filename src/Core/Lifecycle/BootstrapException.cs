@@ -3,7 +3,7 @@ namespace RaftToolkit.Core.Lifecycle;
 /// <summary>Why a bootstrap was refused.</summary>
 public enum BootstrapErrorKind : byte
 {
-    /// <summary>Fresh was asked for a group whose store already holds a vote, a committed id or log entries.</summary>
+    /// <summary>Fresh was asked for a group whose store already holds a vote, a committed id or log entries, or whose state machine has applied entries or holds a snapshot.</summary>
     UnexpectedExistingState,
 
     /// <summary>The group is already running (or starting) on this host.</summary>

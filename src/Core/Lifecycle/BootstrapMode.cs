@@ -6,10 +6,10 @@ namespace RaftToolkit.Core.Lifecycle;
 /// <summary>How a group starts on this node.</summary>
 public enum BootstrapKind : byte
 {
-    /// <summary>A new group: its log must be empty; the initial membership is written as entry 0.</summary>
+    /// <summary>A new group: its log must be empty and its state machine without state; the initial membership is written as entry 0.</summary>
     Fresh,
 
-    /// <summary>Restart from whatever the store holds (nothing is written).</summary>
+    /// <summary>Restart from whatever the store holds (nothing of its own is written; start-up recovery may purge what a snapshot covers).</summary>
     Reopen,
 
     /// <summary>Join an existing group: start from the store (usually empty) and wait as a learner until a leader adds this node.</summary>

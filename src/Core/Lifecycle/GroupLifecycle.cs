@@ -20,20 +20,30 @@ public static class GroupLifecycle
     /// <summary>
     /// Starts <paramref name="groupId"/> on <paramref name="host"/>.
     /// <list type="bullet">
-    /// <item><see cref="BootstrapKind.Fresh"/>: the group's store must hold nothing; writes the
+    /// <item><see cref="BootstrapKind.Fresh"/>: the group's store must hold nothing, and its state
+    /// machine must have applied nothing and hold no snapshot; writes the
     /// initial membership as entry 0 (one durable write) and starts as a follower. Every initial
     /// voter does the same, so the logs agree from the start.</item>
-    /// <item><see cref="BootstrapKind.Reopen"/>: writes nothing; rebuilds the node from the store
+    /// <item><see cref="BootstrapKind.Reopen"/>: writes nothing of its own; rebuilds the node from the store
     /// with <see cref="RaftStorageHelper.GetInitialStateAsync{TResponse, TSnapshot}"/> (committed
     /// entries the state machine lacks are re-applied). An empty group starts as a learner.</item>
-    /// <item><see cref="BootstrapKind.Join"/>: writes nothing; starts from the store (usually
+    /// <item><see cref="BootstrapKind.Join"/>: writes nothing of its own; starts from the store (usually
     /// empty) and waits as a learner until a leader replicates to this node.</item>
     /// </list>
+    /// Start-up recovery, for Reopen and Join, may purge log entries the state machine's snapshot
+    /// already covers (after a crash between a snapshot's install and its purge) and re-apply
+    /// committed entries.
     /// </summary>
     /// <exception cref="ArgumentException">Fresh with a membership that does not make this node a voter (nothing changed).</exception>
     /// <exception cref="BootstrapException">
     /// <see cref="BootstrapErrorKind.UnexpectedExistingState"/>: Fresh on a group with state;
     /// <see cref="BootstrapErrorKind.AlreadyHosted"/>: the group already runs here. Nothing changed.
+    /// </exception>
+    /// <exception cref="StorageInconsistencyException">
+    /// The stored state contradicts itself: the log is purged past what the state machine applied
+    /// and no snapshot covers the gap (a state machine that does not keep its snapshot durably),
+    /// the current snapshot is ahead of what is applied, or the log and the state machine disagree
+    /// (an inverted log order).
     /// </exception>
     public static async Task BootstrapAsync<TNode, TData, TResponse, TSnapshot>(
         this MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, ulong groupId, BootstrapMode mode, CancellationToken cancellationToken = default)

@@ -8,7 +8,8 @@ public interface IFlushCallback
 {
     /// <summary>
     /// Called once per write: <paramref name="error"/> is null when the write is durable,
-    /// otherwise the I/O error that failed it (the store is then stopped).
+    /// otherwise the error that failed it (the store is then stopped; the RocksDB store passes a
+    /// <see cref="StoreFailedException"/> carrying the I/O error).
     /// Called on a store thread: keep it short and never block in it.
     /// </summary>
     void OnFlushed(Exception? error);
