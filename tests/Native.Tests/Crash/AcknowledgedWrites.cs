@@ -66,8 +66,9 @@ internal sealed class AcknowledgedWrites
     private sealed class GroupModel
     {
         /// <summary>
-        /// The term of every entry known to be in the log, by index: acknowledged ones, and 0
-        /// for entries written but never acknowledged that later acknowledged ones follow.
+        /// The term of every entry known to be in the log, by index: acknowledged ones, those a
+        /// check found, and 0 for entries below a purge or written but never acknowledged that
+        /// later acknowledged ones follow.
         /// </summary>
         private readonly List<ulong> _terms = [];
 
@@ -116,6 +117,8 @@ internal sealed class AcknowledgedWrites
                     _inDoubt = null;
                     break;
                 case ReportKind.Purged:
+                    // A purge past the last entry moves the log on to the purged id.
+                    CoverUpTo((long)report.First);
                     _purged = (long)report.First;
                     _inDoubt = null;
                     break;
@@ -204,10 +207,19 @@ internal sealed class AcknowledgedWrites
             Assert.True(voteTerm >= _voteTermSeen, $"{context}: vote went backwards from term {_voteTermSeen} to {voteTerm}");
             _voteTermSeen = voteTerm;
 
-            // What the write in doubt did is now known; the next run starts from it.
+            // What the write in doubt did is now known; the next run starts from it. Every entry
+            // found is remembered with its term, those past the acknowledged ones included (an
+            // append in flight at the kill): an entry a later acknowledged truncation removes
+            // must not come back in their place.
             bool? happened = _inDoubt is null ? null : purged != _purged || kept < Last;
             _purged = purged;
             _terms.RemoveRange((int)(kept + 1), _terms.Count - (int)(kept + 1));
+            CoverUpTo(last);
+            foreach (var entry in entries)
+            {
+                _terms[(int)entry.Index] = entry.LogId.LeaderId.Term;
+            }
+
             _inDoubt = null;
             return happened;
         }

@@ -35,8 +35,11 @@ internal enum ReportKind
 /// <summary>One line the crash child printed about a group's write (see its usage for the format).</summary>
 internal readonly record struct GroupReport(ReportKind Kind, int Group, ulong First, ulong Last = 0, ulong Term = 0);
 
-/// <summary>What the crash child printed: its writes issued and acknowledged, and a line per writer that saw the store fail.</summary>
-internal sealed record ChildOutput(List<GroupReport> Reports, List<string> Failures);
+/// <summary>
+/// What the crash child printed: its writes issued and acknowledged, a line per writer that saw
+/// the store fail, and a line per writer that failed otherwise (a bug).
+/// </summary>
+internal sealed record ChildOutput(List<GroupReport> Reports, List<string> Failures, List<string> Errors);
 
 /// <summary>Starting the crash child (<c>RaftToolkit.Native.CrashChild</c>) and reading what it printed.</summary>
 internal static class CrashChildRuns
@@ -100,11 +103,18 @@ internal static class CrashChildRuns
         string text = Encoding.UTF8.GetString(stdout);
         var reports = new List<GroupReport>();
         var failures = new List<string>();
+        var errors = new List<string>();
         foreach (var line in text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             if (line.StartsWith("F ", StringComparison.Ordinal))
             {
                 failures.Add(line[2..]);
+                continue;
+            }
+
+            if (line.StartsWith("E ", StringComparison.Ordinal))
+            {
+                errors.Add(line[2..]);
                 continue;
             }
 
@@ -130,6 +140,6 @@ internal static class CrashChildRuns
             });
         }
 
-        return new ChildOutput(reports, failures);
+        return new ChildOutput(reports, failures, errors);
     }
 }

@@ -99,6 +99,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 
         var printed = CrashChildRuns.Parse(stdout.GetBuffer().AsSpan(0, (int)stdout.Length));
         Assert.True(printed.Failures.Count == 0, $"the child's store failed before the kill: {string.Join("; ", printed.Failures)}");
+        Assert.True(printed.Errors.Count == 0, $"a writer of the child failed: {string.Join("; ", printed.Errors)}");
         return printed.Reports;
     }
 }

@@ -51,6 +51,7 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
         var printed = CrashChildRuns.Parse(stdout.GetBuffer().AsSpan(0, (int)stdout.Length));
         output.WriteLine($"{printed.Reports.Count} writes reported before the error: {printed.Failures[0]}");
         Assert.NotEmpty(printed.Reports);
+        Assert.True(printed.Errors.Count == 0, $"a writer of the child failed other than on the store's error: {string.Join("; ", printed.Errors)}");
 
         // Every writer learned of the failure, each from the one original error: those in the
         // batch that failed, and those that wrote after it and were refused at once.
