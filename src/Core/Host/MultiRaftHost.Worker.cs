@@ -654,8 +654,16 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             try
             {
                 var snapshot = await group.StateMachine.BuildSnapshotAsync(force: true).ConfigureAwait(false);
-                if (snapshot is not { Meta.LastLogId: not null })
+                if (snapshot is null)
                 {
+                    // The node waits for this snapshot before it asks for another, so without one
+                    // the log would never be purged again: the state machine broke its contract.
+                    throw new InvalidOperationException($"The state machine of group {group.GroupId} built no snapshot, though one was forced.");
+                }
+
+                if (snapshot.Meta.LastLogId is null)
+                {
+                    // Nothing applied yet: nothing to snapshot.
                     return;
                 }
 

@@ -316,7 +316,9 @@ public sealed partial class RaftNode
             return;
         }
 
-        var data = receiving.Bytes;
+        // Copied to its exact size: the receive buffer grew by doubling, and the node keeps these
+        // bytes for as long as the snapshot is its current one.
+        var data = receiving.Bytes.ToArray();
         Snapshots.Receiving = null;
         InstallSnapshot(request.Meta, data);
 
@@ -480,6 +482,9 @@ public sealed partial class RaftNode
         _applyNext = Math.Max(_applyNext, install.LastLogId.NextIndex());
         return install;
     }
+
+    /// <summary>Bytes of a snapshot being received in chunks, not yet complete (0: none).</summary>
+    internal int SnapshotBytesReceiving => _snapshots?.Receiving?.Length ?? 0;
 
     /// <summary>True when a snapshot request or install waits for the next Ready.</summary>
     private bool SnapshotWorkReady => _snapshots is { } s && (s.Requested || s.PendingInstall is not null);

@@ -358,6 +358,11 @@ public sealed partial class RaftNode
             .Append(" unstable ").Append(_unstableStart).Append('+').Append(_unstableCount)
             .Append(" config ").Append(_membership)
             .Append(_quiescent ? " quiescent" : string.Empty);
+        if (_snapshots?.Receiving is { } receiving)
+        {
+            text.Append(" receiving ").Append(receiving.Meta.SnapshotId).Append(' ').Append(receiving.Length).Append(" B");
+        }
+
         if (_progress is { } progress)
         {
             foreach (var pr in progress)
@@ -380,6 +385,14 @@ public sealed partial class RaftNode
         {
             _vote = vote;
             _voteDirty = true;
+
+            // A snapshot half received from another leadership is never completed (its chunks
+            // come only from the leader that started it): its buffer, up to twice the snapshot,
+            // goes now rather than wait for some later transfer to replace it.
+            if (_snapshots?.Receiving is { } receiving && receiving.Vote != vote)
+            {
+                _snapshots.Receiving = null;
+            }
         }
     }
 

@@ -251,6 +251,38 @@ public sealed class MultiRaftHostTests
         await host.ProposeAsync(2, KvCommand.Set("k", "after")).WaitAsync(Patience);
     }
 
+    /// <summary>
+    /// A forced snapshot build that returns none breaks the state machine's contract: the node
+    /// waits for that snapshot before it asks for another, so the log would never be purged
+    /// again. The group stops, saying why, rather than grow its log without bound.
+    /// </summary>
+    [Fact]
+    public async Task Host_AStateMachineThatBuildsNoSnapshotWhenForcedStopsItsGroup()
+    {
+        var network = new InMemoryNetwork();
+        var machine = new BreakableStateMachine { BuildsNoSnapshot = true };
+        var options = HostCluster.FastOptions(1);
+        options.Raft = new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 2, RandomSeed = 7, SnapshotAfterEntries = 4 };
+        var host = MultiRaftHost.Create(new KvTypeConfig(), options, new InMemoryMultiGroupLogStore(), network.CreateTransport(1), _ => machine);
+        await using var _ = host;
+        await host.BootstrapAsync(1, BootstrapMode.Fresh(1));
+        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(1)).Role == RaftRole.Leader, Patience, () => "the single voter did not lead");
+
+        for (int i = 0; i < 8 && host.IsHosted(1); i++)
+        {
+            try
+            {
+                await host.ProposeAsync(1, KvCommand.Set("k", $"{i}")).WaitAsync(Patience);
+            }
+            catch (Exception stopped) when (stopped is ProposalDroppedException { Reason: ProposalDropReason.GroupStopped } or GroupNotHostedException)
+            {
+                break;
+            }
+        }
+
+        await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the group went on without the snapshot it asked for");
+    }
+
     /// <summary>The in-memory key-value state machine, whose apply throws once told to.</summary>
     private sealed class BreakableStateMachine : IRaftStateMachine<KvResponse, KvSnapshot>
     {
@@ -258,12 +290,16 @@ public sealed class MultiRaftHostTests
 
         public Exception? BreakWith { get; set; }
 
+        /// <summary>When set, a forced snapshot build returns none (against the contract).</summary>
+        public bool BuildsNoSnapshot { get; set; }
+
         public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) =>
             BreakWith is { } error ? ValueTask.FromException(error) : _inner.ApplyAsync(items, cancellationToken);
 
         public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => _inner.GetAppliedStateAsync(cancellationToken);
 
-        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => _inner.BuildSnapshotAsync(force, cancellationToken);
+        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) =>
+            BuildsNoSnapshot ? ValueTask.FromResult<Snapshot<KvSnapshot>?>(null) : _inner.BuildSnapshotAsync(force, cancellationToken);
 
         public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => _inner.BeginReceivingSnapshotAsync(cancellationToken);
 

@@ -344,6 +344,29 @@ public sealed class SnapshotTests
         Assert.Equal(deletes ? [new LogTruncation(lastIndex, log[(int)lastIndex - 1].LogId)] : [], follower.TruncationsBeforeInstall);
     }
 
+    /// <summary>
+    /// A snapshot half received when its leader lost the leadership is never completed: chunks
+    /// come only from the leader that started it. A follower that a new leader catches up with
+    /// appends lets the partial snapshot go rather than keep its buffer until some later transfer.
+    /// </summary>
+    [Fact]
+    public void APartialSnapshotFromAnOldLeaderIsDroppedOnceANewLeaderIsFollowed()
+    {
+        var follower = TestNode.Create(3, [1, 2, 3], Config(), TestNode.LogOf((1, 1), (1, 1), (1, 1)));
+        follower.Drain();
+        var meta = new SnapshotMeta(new LogId(2, 1, 100), StoredMembership.Default, "from the old leader");
+        follower.Raft.Step(new InstallSnapshotRequest(1, 3, new Vote(2, 1).Commit(), meta, 0, new byte[1 << 20], false));
+        follower.Drain();
+        Assert.Equal(1 << 20, follower.Raft.SnapshotBytesReceiving);
+
+        var newLeader = new Vote(3, 2).Commit();
+        follower.Raft.Step(new AppendEntriesRequest(2, 3, newLeader, new LogId(1, 1, 2), new[] { Entry.Normal(new LogId(3, 2, 3), new byte[] { 1 }) }, new LogId(3, 2, 3)));
+        follower.Drain();
+
+        Assert.Equal(0, follower.Raft.SnapshotBytesReceiving);
+        Assert.Equal(new LogId(3, 2, 3), follower.Raft.Committed);
+    }
+
     [Fact]
     public void Bug08_PurgeRacingReplicationToALaggingFollowerSwitchesItToASnapshot()
     {
