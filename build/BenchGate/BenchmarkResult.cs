@@ -24,7 +24,12 @@ public static class ResultReader
         {
             foreach (var result in ReadFile(file))
             {
-                results[result.Key] = result;
+                // The key names a benchmark by class, not namespace: two classes of one name would
+                // otherwise overwrite each other, and the gate judge one by the other's numbers.
+                if (!results.TryAdd(result.Key, result))
+                {
+                    throw new InvalidDataException($"Two benchmarks in '{directory}' share the key {result.Key} (one class name in two namespaces?): rename one.");
+                }
             }
         }
 
@@ -55,8 +60,10 @@ public static class ResultReader
             }
 
             double median = statistics.GetProperty("Median").GetDouble();
+            // Null when allocations were not measured: judged as missing, not read as a number.
             long? allocated = benchmark.TryGetProperty("Memory", out var memory) && memory.ValueKind == JsonValueKind.Object
-                ? memory.GetProperty("BytesAllocatedPerOperation").GetInt64()
+                && memory.TryGetProperty("BytesAllocatedPerOperation", out var bytes) && bytes.ValueKind == JsonValueKind.Number
+                ? bytes.GetInt64()
                 : null;
             results.Add(new BenchmarkResult(key, median, allocated));
         }

@@ -141,6 +141,42 @@ public sealed class GateComparerTests : IDisposable
         Assert.False(GateComparer.Compare(_spec, baseline, [first, second]).Passed);
     }
 
+    /// <summary>Allocations are a hard gate: a re-run that happens not to allocate does not excuse a run that did.</summary>
+    [Fact]
+    public void AnAllocationInOneRunFailsEvenWhenTheRerunAllocatesNothing()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var allocating = RunOf((Store, 1000, 48), (Raw, 1000, 0));
+        var clean = RunOf((Store, 1000, 0), (Raw, 1000, 0));
+
+        var report = GateComparer.Compare(_spec, baseline, [allocating, clean]);
+        Assert.Equal(Verdict.Regression, Assert.Single(report.Rows, r => r.Metric == "allocated" && r.Subject == Store).Verdict);
+        Assert.False(report.Passed);
+    }
+
+    /// <summary>Keys name a benchmark by class: two classes of one name in two namespaces must not judge one by the other.</summary>
+    [Fact]
+    public void TwoBenchmarksSharingAKeyInOneRunAreRefused()
+    {
+        File.WriteAllText(Path.Combine(_directory, "a-report-full.json"), Report(("StoreBenchmarks", "Store64", "", 4800.0, 64L)));
+        File.WriteAllText(Path.Combine(_directory, "b-report-full.json"), Report(("StoreBenchmarks", "Store64", "", 2000.0, 0L)));
+
+        var error = Assert.Throws<InvalidDataException>(() => ResultReader.ReadDirectory(_directory));
+        Assert.Contains(Store, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A report without an allocation measurement (null) is judged as not measured, not as a crash of the gate.</summary>
+    [Fact]
+    public void AnAllocationNotMeasuredIsReportedAsMissing()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        File.WriteAllText(Path.Combine(_directory, "n-report-full.json"), Report(("StoreBenchmarks", "Store64", "", 1000.0, 0L), ("StoreBenchmarks", "Raw64", "", 1000.0, 0L)).Replace("\"BytesAllocatedPerOperation\":0}}", "\"BytesAllocatedPerOperation\":null}}", StringComparison.Ordinal));
+
+        var report = GateComparer.Compare(_spec, baseline, ResultReader.ReadDirectory(_directory));
+        Assert.Equal(Verdict.Missing, Assert.Single(report.Rows, r => r.Metric == "allocated" && r.Subject == Store).Verdict);
+        Assert.False(report.Passed);
+    }
+
     [Fact]
     public void ARatioIsNeverMadeOfTwoDifferentRuns()
     {
