@@ -14,6 +14,13 @@ public sealed class MultiRaftHostTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
+    /// <summary>Bootstraps <paramref name="groupId"/> with <paramref name="host"/>'s node as its only voter and waits until it leads.</summary>
+    private static async Task BootstrapSingleVoterAsync(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> host, ulong groupId)
+    {
+        await host.BootstrapAsync(groupId, BootstrapMode.Fresh(host.NodeId));
+        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(groupId)).Role == RaftRole.Leader, Patience, () => $"group {groupId} never elected its single voter");
+    }
+
     [Fact]
     public async Task Host_ProposalOnAFollowerFailsWithNotLeaderExceptionNamingTheLeader()
     {
@@ -203,8 +210,7 @@ public sealed class MultiRaftHostTests
         var network = new InMemoryNetwork();
         var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1), store, network.CreateTransport(1), _ => new InMemoryStateMachine());
         await using var _ = host;
-        await host.BootstrapAsync(3, BootstrapMode.Fresh(1));
-        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(3)).Role == RaftRole.Leader, Patience, () => "the single voter did not lead");
+        await BootstrapSingleVoterAsync(host, 3);
         await host.ProposeAsync(3, KvCommand.Set("k", "v")).WaitAsync(Patience);
 
         store.HoldRemovals = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -216,8 +222,7 @@ public sealed class MultiRaftHostTests
         store.HoldRemovals.SetResult();
         await removal.WaitAsync(Patience);
         Assert.False(host.IsHosted(3));
-        await host.BootstrapAsync(3, BootstrapMode.Fresh(1));
-        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(3)).Role == RaftRole.Leader, Patience, () => "the group bootstrapped afresh did not lead");
+        await BootstrapSingleVoterAsync(host, 3);
         await host.ProposeAsync(3, KvCommand.Set("k", "again")).WaitAsync(Patience);
     }
 
@@ -236,8 +241,7 @@ public sealed class MultiRaftHostTests
         await using var _ = host;
         foreach (ulong group in (ulong[])[1, 2])
         {
-            await host.BootstrapAsync(group, BootstrapMode.Fresh(1));
-            await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(group)).Role == RaftRole.Leader, Patience, () => $"group {group} never elected its single voter");
+            await BootstrapSingleVoterAsync(host, group);
             await host.ProposeAsync(group, KvCommand.Set("k", "before")).WaitAsync(Patience);
         }
 
@@ -265,8 +269,7 @@ public sealed class MultiRaftHostTests
         options.Raft = new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 2, RandomSeed = 7, SnapshotAfterEntries = 4 };
         var host = MultiRaftHost.Create(new KvTypeConfig(), options, new InMemoryMultiGroupLogStore(), network.CreateTransport(1), _ => machine);
         await using var _ = host;
-        await host.BootstrapAsync(1, BootstrapMode.Fresh(1));
-        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(1)).Role == RaftRole.Leader, Patience, () => "the single voter did not lead");
+        await BootstrapSingleVoterAsync(host, 1);
 
         for (int i = 0; i < 8 && host.IsHosted(1); i++)
         {
@@ -315,8 +318,7 @@ public sealed class MultiRaftHostTests
         var network = new InMemoryNetwork();
         var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1), store, network.CreateTransport(1), _ => new InMemoryStateMachine());
         await using var _ = host;
-        await host.BootstrapAsync(1, BootstrapMode.Fresh(1));
-        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(1)).Role == RaftRole.Leader, Patience, () => "the single voter did not lead");
+        await BootstrapSingleVoterAsync(host, 1);
         var failure = new StoreFailedException(new IOException("disk gone"));
         store.FailWith = failure;
 
@@ -344,8 +346,7 @@ public sealed class MultiRaftHostTests
         await using var _ = host;
         foreach (ulong group in (ulong[])[1, 2])
         {
-            await host.BootstrapAsync(group, BootstrapMode.Fresh(1));
-            await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(group)).Role == RaftRole.Leader, Patience, () => $"group {group} never elected its single voter");
+            await BootstrapSingleVoterAsync(host, group);
             await host.ProposeAsync(group, KvCommand.Set("k", "before")).WaitAsync(Patience);
         }
 

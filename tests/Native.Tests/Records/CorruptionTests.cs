@@ -30,6 +30,17 @@ public sealed class CorruptionTests : IDisposable
         store.Database.Put(key, record, family);
     }
 
+    /// <summary>Flips a bit of the group's stored <paramref name="label"/> record behind the store's back.</summary>
+    private static void TamperMeta(RocksDbLogStore store, MetaLabel label)
+    {
+        var family = store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily);
+        var key = new byte[LogKeys.MaxKeyLength];
+        key = key[..LogKeys.WriteMetaKey(key, LogKeySpace.GroupPrefixed, Group, label)];
+        var record = store.Database.Get(key, family) ?? throw new InvalidOperationException("record missing");
+        record[1] ^= 0x01;
+        store.Database.Put(key, record, family);
+    }
+
     /// <summary>Writes the log family's memtable to a table file.</summary>
     private static void FlushLog(RocksDbLogStore store)
     {
@@ -159,12 +170,7 @@ public sealed class CorruptionTests : IDisposable
             else
             {
                 await store.ForGroup(Group).PurgeAsync(Id(1, 0));
-                var family = store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily);
-                var key = new byte[LogKeys.MaxKeyLength];
-                key = key[..LogKeys.WriteMetaKey(key, LogKeySpace.GroupPrefixed, Group, MetaLabel.LastPurged)];
-                var record = store.Database.Get(key, family);
-                record[1] ^= 0x01;
-                store.Database.Put(key, record, family);
+                TamperMeta(store, MetaLabel.LastPurged);
             }
         }
 
@@ -273,12 +279,7 @@ public sealed class CorruptionTests : IDisposable
     {
         await using var store = await StoreWithEntries(LogKeySpace.GroupPrefixed);
         await store.ForGroup(Group).SaveVoteAsync(new Vote(new LeaderId(9, 2), true));
-        var family = store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily);
-        var key = new byte[LogKeys.MaxKeyLength];
-        key = key[..LogKeys.WriteMetaKey(key, LogKeySpace.GroupPrefixed, Group, MetaLabel.Vote)];
-        var record = store.Database.Get(key, family);
-        record[1] ^= 0x01;
-        store.Database.Put(key, record, family);
+        TamperMeta(store, MetaLabel.Vote);
 
         var error = await Assert.ThrowsAsync<MetaRecordCorruptionException>(async () => await store.ForGroup(Group).ReadVoteAsync());
         Assert.Equal(Group, error.GroupId);
