@@ -44,9 +44,7 @@ public sealed class RocksDbLogStoreTests : IDisposable
     {
         await using var store = OpenPrefixed();
         var log = store.ForGroup(1);
-        using var holdWriter = new HoldingCallback();
-        var earlier = Task.Run(() => store.ForGroup(9).AppendAsync(Range(1, 0, 1), holdWriter).AsTask());
-        Assert.True(holdWriter.WaitUntilHolding());
+        using var holdWriter = HoldingCallback.HoldWriterOf(store, out var earlier);
 
         var first = new RecordingCallback();
         var empty = new RecordingCallback();

@@ -60,6 +60,19 @@ public sealed class HoldingCallback(bool onErrorOnly = false) : IFlushCallback, 
     private readonly ManualResetEventSlim _entered = new();
     private readonly ManualResetEventSlim _released = new();
 
+    /// <summary>
+    /// Appends an entry to group 9 of <paramref name="store"/> with a holding callback, and
+    /// returns once the store's writing thread is held in it: writes issued until
+    /// <see cref="Release"/> queue behind it. <paramref name="append"/> completes after the release.
+    /// </summary>
+    public static HoldingCallback HoldWriterOf(RocksDbLogStore store, out Task append)
+    {
+        var hold = new HoldingCallback();
+        append = Task.Run(() => store.ForGroup(9).AppendAsync(TestEntries.Range(1, 0, 1), hold).AsTask());
+        Assert.True(hold.WaitUntilHolding(), "the store's writing thread never took the held append");
+        return hold;
+    }
+
     /// <summary>Waits until the writing thread is held here; false if it was not within a minute.</summary>
     public bool WaitUntilHolding() => _entered.Wait(HoldLimit);
 

@@ -111,13 +111,11 @@ public sealed class CloseTests : IDisposable
     public async Task DisposeWaitsUntilEveryCallerOfAFailedWriteIsAnswered()
     {
         var store = Open();
-        using var holdWriter = new HoldingCallback();
         using var holdFailure = new HoldingCallback(onErrorOnly: true);
         var second = new RecordingCallback();
 
         // Hold the writing thread in an earlier append's callback while two appends queue behind it.
-        var earlier = Task.Run(() => store.ForGroup(9).AppendAsync(Range(1, 0, 1), holdWriter).AsTask());
-        Assert.True(holdWriter.WaitUntilHolding());
+        using var holdWriter = HoldingCallback.HoldWriterOf(store, out var earlier);
         var failing = store.ForGroup(1).AppendAsync(Range(1, 0, 1), holdFailure).AsTask();
         var alsoFailing = store.ForGroup(1).AppendAsync(Range(1, 1, 1), second).AsTask();
         store.InjectWriteFailure(new IOException("injected"));

@@ -145,9 +145,7 @@ public sealed class WriteCoalescerTests : IDisposable
     {
         await using var store = Open();
         var log = store.ForGroup(1);
-        using var holdWriter = new HoldingCallback();
-        var earlier = Task.Run(() => store.ForGroup(9).AppendAsync(Range(1, 0, 1), holdWriter).AsTask());
-        Assert.True(holdWriter.WaitUntilHolding());
+        using var holdWriter = HoldingCallback.HoldWriterOf(store, out var earlier);
 
         var misused = new RecordingCallback();
         var pending = log.AppendAsync(Range(1, 0, 1), misused);
