@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using RaftToolkit.Core.Diagnostics;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Coalescing;
@@ -65,7 +66,8 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         _ownsDb = ownsDb;
         _options = options;
         _space = options.KeySpace;
-        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger(LogCategory);
+        // Never throws: a broken log sink must not cost a waiting caller its answer (see StoreLog).
+        _logger = new NeverThrowingLogger((options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger(LogCategory));
         var logFamily = FindColumnFamily(db, options.LogColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.LogColumnFamily, path);
         var metaFamily = FindColumnFamily(db, options.MetaColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.MetaColumnFamily, path);
 

@@ -25,7 +25,6 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
         Cache = cache;
         Log = log;
         StateMachine = stateMachine;
-        LastRole = node.Role;
     }
 
     public ulong GroupId { get; }
@@ -112,9 +111,6 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
 
     /// <summary>The Ready taken this round, until it is advanced.</summary>
     public Ready? Ready { get; set; }
-
-    /// <summary>The role seen after the previous round (elections are counted on change).</summary>
-    public RaftRole LastRole { get; set; }
 
     /// <summary>Proposals in log order; null until this node first leads (and when emptied by <see cref="ReleaseIdle"/>).</summary>
     public Queue<PendingProposal<TResponse>>? Pending { get; set; }

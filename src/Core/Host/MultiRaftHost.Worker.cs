@@ -198,8 +198,8 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             {
                 try
                 {
-                    Interlocked.Increment(ref _host.Statistics.StoreWritesValue);
                     await _host._store.WriteAsync(batch).ConfigureAwait(false);
+                    Interlocked.Increment(ref _host.Statistics.StoreWritesValue);
                     Interlocked.Add(ref _host.Statistics.EntriesWrittenValue, batch.EntryCount);
                     return;
                 }
@@ -739,7 +739,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         private async Task ApplyAndAdvanceAsync()
         {
-            long started = 0;
+            // Only the state machines' time: snapshot builds and the groups' bookkeeping between
+            // applies are not applying.
+            long applyTicks = 0;
             long applied = 0;
             foreach (var group in _readied)
             {
@@ -751,11 +753,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 group.Cache.OnWritten(ready.HasTruncation, ready.TruncateAfter, ready.PurgeUpTo, ready.Entries.Span);
                 if (!ready.CommittedEntries.IsEmpty)
                 {
-                    if (started == 0)
-                    {
-                        started = Stopwatch.GetTimestamp();
-                    }
-
+                    long started = Stopwatch.GetTimestamp();
                     try
                     {
                         await ApplyAsync(group, ready.CommittedEntries).ConfigureAwait(false);
@@ -767,6 +765,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                         continue;
                     }
 
+                    applyTicks += Stopwatch.GetTimestamp() - started;
                     applied += ready.CommittedEntries.Length;
                 }
 
@@ -793,15 +792,13 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 ServeAppliedReads(group);
                 var node = group.Node;
                 group.Cache.Trim(node.Applied.NextIndex(), _host._options.RetainedAppliedEntries);
-                if (node.Role != group.LastRole)
+                // Counted by the node: a single voter becomes candidate and leader within one
+                // round, and a candidate whose election timed out campaigns again, neither of
+                // which a change of role seen here between rounds shows.
+                if (node.TakeCampaigns() is int campaigns and > 0)
                 {
-                    if (node.Role == RaftRole.Candidate)
-                    {
-                        Interlocked.Increment(ref _host.Statistics.ElectionsValue);
-                        HostMetrics.Elections.Add(1, _host._nodeTag);
-                    }
-
-                    group.LastRole = node.Role;
+                    Interlocked.Add(ref _host.Statistics.ElectionsValue, campaigns);
+                    HostMetrics.Elections.Add(campaigns, _host._nodeTag);
                 }
 
                 if (group.Cache.HasMiss)
@@ -819,7 +816,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             {
                 Interlocked.Add(ref _host.Statistics.CommitsValue, applied);
                 HostMetrics.Commits.Add(applied, _host._nodeTag);
-                HostMetrics.ApplyLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _host._nodeTag);
+                HostMetrics.ApplyLatency.Record(Stopwatch.GetElapsedTime(0, applyTicks).TotalMilliseconds, _host._nodeTag);
             }
         }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using RaftToolkit.Core.Diagnostics;
 using RaftToolkit.Core.Lifecycle;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
@@ -108,7 +109,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
         _store = store;
         _transport = transport;
         _stateMachineFactory = stateMachineFactory;
-        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RaftToolkit.Host");
+        _logger = new NeverThrowingLogger((options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RaftToolkit.Host"));
         _nodeTag = new KeyValuePair<string, object?>("raftkit.node", options.NodeId);
         RaftConfig = options.EffectiveRaft();
         _workers = new Worker[options.WorkerCount];

@@ -46,6 +46,7 @@ public sealed partial class RaftNode
 
     private void BecomeCandidate()
     {
+        _campaignsUntaken++;
         _role = RaftRole.Candidate;
         _progress = null;
         SetVote(new Vote(NextCampaignTerm, _id));
@@ -68,6 +69,17 @@ public sealed partial class RaftNode
                 SendAfterPersist(new VoteRequest(_id, peer, _vote, _lastLogId, _campaignForTransfer));
             }
         }
+    }
+
+    /// <summary>Elections this node started since the host last took the count (see <see cref="TakeCampaigns"/>).</summary>
+    private int _campaignsUntaken;
+
+    /// <summary>How many elections this node started since the last call (a host's metric).</summary>
+    internal int TakeCampaigns()
+    {
+        int campaigns = _campaignsUntaken;
+        _campaignsUntaken = 0;
+        return campaigns;
     }
 
     /// <summary>Candidate only: its own vote is a quorum; it becomes leader when <see cref="Advance"/> confirms that vote durable.</summary>

@@ -5,37 +5,26 @@ namespace RaftToolkit.Native.Diagnostics;
 
 /// <summary>
 /// Everything the store logs (<see cref="RocksDbLogStoreOptions.LoggerFactory"/>), in one place.
-/// A logger that throws is ignored: these run where callers wait for answers (the writing
-/// thread, the constructor, disposal), and a broken log sink must not cost them one.
+/// The store's logger is a <see cref="RaftToolkit.Core.Diagnostics.NeverThrowingLogger"/>: these
+/// run where callers wait for answers (the writing thread, the constructor, disposal), and a
+/// broken log sink must not cost them one.
 /// </summary>
 internal static class StoreLog
 {
     public static void Opened(ILogger logger, string store, LogKeySpace space, string logFamily, string metaFamily, LogSyncMode syncMode) =>
-        Safely(() => logger.LogInformation(
+        logger.LogInformation(
             "Log store {Store} open: {KeySpace} key space, column families {LogFamily} and {MetaFamily}, {SyncMode}.",
-            store, space, logFamily, metaFamily, syncMode));
+            store, space, logFamily, metaFamily, syncMode);
 
     public static void Closed(ILogger logger, string store) =>
-        Safely(() => logger.LogInformation("Log store {Store} closed.", store));
+        logger.LogInformation("Log store {Store} closed.", store);
 
     public static void Stopped(ILogger logger, Exception error, string store, int requests, int operations, int queuedBatches) =>
-        Safely(() => logger.LogCritical(
+        logger.LogCritical(
             error,
             "Log store {Store} stopped: a write of {Writes} requests ({Operations} operations) failed, and {Queued} queued batches fail with it; every later call fails. Dispose the store and open it again to recover.",
-            store, requests, operations, queuedBatches));
+            store, requests, operations, queuedBatches);
 
     public static void CallbackThrew(ILogger logger, Exception error, string callbackType) =>
-        Safely(() => logger.LogError(error, "A flush callback ({Callback}) threw; the write's outcome stands and goes to its awaiting caller as well.", callbackType));
-
-    private static void Safely(Action log)
-    {
-        try
-        {
-            log();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Ignored on purpose; see the class remarks.
-        }
-    }
+        logger.LogError(error, "A flush callback ({Callback}) threw; the write's outcome stands and goes to its awaiting caller as well.", callbackType);
 }

@@ -4,6 +4,7 @@ using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Core.Transport;
+using RaftToolkit.Testing.Diagnostics;
 using RaftToolkit.Testing.KeyValue;
 using RaftToolkit.Testing.Storage;
 using Xunit;
@@ -284,6 +285,33 @@ public sealed class MultiRaftHostTests
         }
 
         await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the group went on without the snapshot it asked for");
+    }
+
+    /// <summary>
+    /// A log sink that throws (full, failing) changes nothing the host does: a group whose state
+    /// machine broke stops, and logging that costs neither the other groups, nor the host.
+    /// </summary>
+    [Fact]
+    public async Task Host_ALoggerThatThrowsChangesNothingTheHostDoes()
+    {
+        var network = new InMemoryNetwork();
+        var machines = new Dictionary<ulong, BreakableStateMachine>();
+        var options = HostCluster.FastOptions(1, workers: 1);
+        options.LoggerFactory = new ThrowingLoggerFactory();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), options, new InMemoryMultiGroupLogStore(), network.CreateTransport(1), groupId => machines[groupId] = new BreakableStateMachine());
+        await using var _ = host;
+        foreach (ulong group in (ulong[])[1, 2])
+        {
+            await BootstrapSingleVoterAsync(host, group);
+            await host.ProposeAsync(group, KvCommand.Set("k", "before")).WaitAsync(Patience);
+        }
+
+        machines[2].BreakWith = new InvalidOperationException("the state machine broke");
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => host.ProposeAsync(2, KvCommand.Set("k", "after")).WaitAsync(Patience));
+
+        Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
+        await host.ProposeAsync(1, KvCommand.Set("k", "after")).WaitAsync(Patience);
+        Assert.False(host.Completion.IsCompleted);
     }
 
     /// <summary>The in-memory key-value state machine, whose apply throws once told to.</summary>

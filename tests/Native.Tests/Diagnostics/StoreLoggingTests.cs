@@ -56,28 +56,4 @@ public sealed class StoreLoggingTests : IDisposable
         await using var reopened = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { LoggerFactory = new ThrowingLoggerFactory() });
         Assert.Equal(Range(1, 0, 1), await reopened.ForGroup(1).TryGetLogEntriesAsync(0, 10));
     }
-
-    private sealed class ThrowingLoggerFactory : ILoggerFactory
-    {
-        public ILogger CreateLogger(string categoryName) => new Logger();
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                throw new InvalidOperationException("the log sink is broken");
-        }
-    }
 }
