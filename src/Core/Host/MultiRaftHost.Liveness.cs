@@ -34,6 +34,25 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         Volatile.Write(ref peer.LastHeardTick, Volatile.Read(ref _tickSequence));
     }
 
+    /// <summary>
+    /// Sends a peer an empty batch. A transport that throws (a peer unreachable) must not end the
+    /// process: this runs on the timer thread, where an exception escapes to nobody.
+    /// </summary>
+    private void Ping(ulong node)
+    {
+        try
+        {
+            _transport.Send(node, []);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            if (!IsStopping)
+            {
+                _logger.LogDebug(e, "Node {NodeId}: pinging peer {Peer} failed; its silence will show.", NodeId, node);
+            }
+        }
+    }
+
     /// <summary>On the timer: pings every known peer and wakes the groups shared with a silent one.</summary>
     private void CheckPeers(long tick)
     {
@@ -47,7 +66,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         {
             foreach (var (node, peer) in _peers)
             {
-                _transport.Send(node, []);
+                Ping(node);
                 bool silent = tick - Volatile.Read(ref peer.LastHeardTick) >= silenceTicks;
                 if (silent && !peer.Suspected)
                 {

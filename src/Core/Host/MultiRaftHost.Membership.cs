@@ -100,7 +100,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// <summary>Wakes the groups of this worker that have <paramref name="peer"/> in their membership.</summary>
         public void WakeGroupsWith(ulong peer)
         {
-            if (_closed)
+            if (Closed)
             {
                 return;
             }
@@ -110,13 +110,14 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             {
                 var group = _all[i];
                 var node = group.Node;
-                if (group.Stopped || group.Ticking || !node.Membership.Contains(peer))
+                if (group.Stopped || (group.Ticking && !node.IsQuiescent) || !node.Membership.Contains(peer))
                 {
                     continue;
                 }
 
-                // Quiescent, or awake but off the tick (which no path should leave it): either
-                // way it must count the peer's silence from now on.
+                // Quiescent (perhaps still on the tick list, until the next tick takes it off), or
+                // awake but off the tick (which no path should leave it): either way it must count
+                // the peer's silence from now on.
                 try
                 {
                     node.Wake();

@@ -63,8 +63,10 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// <summary>Request ids of this worker's ReadIndex reads (unique per node per group, which is all the node needs).</summary>
         private ulong _nextReadId;
 
-        /// <summary>Set once the worker stopped: control items are answered at once, groups are refused.</summary>
-        private volatile bool _closed;
+        /// <summary>1 once the worker stopped: control items are answered at once, groups are refused.</summary>
+        private int _closed;
+
+        private bool Closed => Volatile.Read(ref _closed) != 0;
 
         public Worker(MultiRaftHost<TNode, TData, TResponse, TSnapshot> host)
         {
@@ -76,7 +78,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         public void Enqueue(in WorkItem item)
         {
             _inbox.Enqueue(item);
-            if (_closed)
+            if (Closed)
             {
                 // The loop is gone: answer (fail) the item here so no caller waits forever.
                 DrainClosed(_host._fatal);
@@ -728,7 +730,20 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
                 batches++;
                 messages += list.Count;
-                _host._transport.Send(to, list);
+                try
+                {
+                    _host._transport.Send(to, list);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A batch that cannot be delivered is dropped, as the transport contract
+                    // says: Raft resends what matters. One unreachable peer must not stop the
+                    // host, nor a transport disposed by a stopping host fault a clean stop.
+                    if (!_host.IsStopping)
+                    {
+                        _host._logger.LogWarning(e, "Node {NodeId}: sending {Messages} messages to node {Peer} failed; they are dropped.", NodeId, list.Count, to);
+                    }
+                }
             }
 
             // The transport owns the lists now; a fresh map entry per peer next round.
@@ -932,7 +947,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         public void Add(HostedGroup<TResponse, TSnapshot> group, TaskCompletionSource<bool> done)
         {
-            if (_closed)
+            if (Closed)
             {
                 done.TrySetException(new ObjectDisposedException(nameof(MultiRaftHost), $"Node {NodeId}'s host is stopped."));
                 return;
@@ -1183,8 +1198,11 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
 
             // Only now: once closed, producers drain items themselves, on their own threads, and
-            // that is safe only because the group maps are empty and never change again.
-            _closed = true;
+            // that is safe only because the group maps are empty and never change again. A full
+            // fence between closing and draining: a producer enqueues, then reads _closed; were
+            // this store still buffered while the drain below saw an empty queue, each side would
+            // miss the other's item and its caller would wait for ever.
+            Interlocked.Exchange(ref _closed, 1);
             DrainClosed(cause);
         }
 

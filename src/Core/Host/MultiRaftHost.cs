@@ -210,14 +210,19 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
     /// Stops <paramref name="groupId"/> on this host: pending proposals fail, leadership streams
     /// end with Shutdown. With <paramref name="deleteState"/> the group's log is deleted from the
     /// store, and the id stays taken (<see cref="IsHosted"/>, a bootstrap refused as already
-    /// hosted) until the deletion is done.
+    /// hosted) until the deletion is done. <paramref name="cancellationToken"/> is checked before the
+    /// group is stopped, and passed to the deletion; stopping, once begun, runs to its end.
     /// </summary>
     /// <exception cref="GroupNotHostedException">The group does not run here.</exception>
     public async Task RemoveGroupAsync(ulong groupId, bool deleteState = false, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         PostControl(groupId, worker => worker.Remove(groupId, done), done);
-        await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        // Not cancellable once queued: the worker removes the group whatever the caller's token
+        // does, and the id must be freed after it (below), or it stays taken for good.
+        await done.Task.ConfigureAwait(false);
         try
         {
             if (deleteState)

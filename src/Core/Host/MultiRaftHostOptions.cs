@@ -52,7 +52,8 @@ public sealed class MultiRaftHostOptions
     /// groups it shares with that peer (<see cref="MultiRaftHost{TNode, TData, TResponse, TSnapshot}.WakeGroups"/>),
     /// so a quiescent follower still elects a new leader when its leader's host dies. Null: the
     /// election timeout, <see cref="RaftConfig.ElectionTicks"/>. 0 turns the detector off, for
-    /// applications that run their own and call <c>WakeGroups</c> themselves.
+    /// applications that run their own and call <c>WakeGroups</c> themselves. Otherwise at least
+    /// 2: a ping lands between two ticks, so a live peer is always a tick behind.
     /// </summary>
     public int? PeerSilenceTicks { get; set; }
 
@@ -98,9 +99,11 @@ public sealed class MultiRaftHostOptions
             throw new ArgumentException($"SnapshotChunkBytes must be at least 1, got {SnapshotChunkBytes}.", nameof(SnapshotChunkBytes));
         }
 
-        if (PeerSilenceTicks is < 0)
+        if (PeerSilenceTicks is < 0 or 1)
         {
-            throw new ArgumentException($"PeerSilenceTicks must not be negative, got {PeerSilenceTicks}.", nameof(PeerSilenceTicks));
+            throw new ArgumentException(
+                $"PeerSilenceTicks must be 0 (off) or at least 2, got {PeerSilenceTicks}: a peer's ping lands between two ticks, so a live peer is always a tick behind, and 1 would find every peer silent.",
+                nameof(PeerSilenceTicks));
         }
 
         // The groups run with the merged config: check it as a whole.

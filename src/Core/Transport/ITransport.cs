@@ -37,7 +37,9 @@ public interface ITransport : IDisposable
 
     /// <summary>
     /// Sends <paramref name="batch"/> to <paramref name="toNode"/> without waiting. The transport
-    /// owns the list from now on (the caller must not reuse it).
+    /// owns the list from now on (the caller must not reuse it). Should not throw: a batch that
+    /// cannot be delivered is dropped. If it throws all the same, the host drops the batch, logs
+    /// it and goes on.
     /// </summary>
     void Send(ulong toNode, List<GroupMessage> batch);
 }

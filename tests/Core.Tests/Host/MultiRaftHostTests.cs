@@ -388,6 +388,31 @@ public sealed class MultiRaftHostTests
         Assert.False(host.Completion.IsCompleted);
     }
 
+    /// <summary>
+    /// A removal asked with a token already cancelled changes nothing; one that began runs to its
+    /// end whatever the token does. Either way the group's id is never left taken by a group
+    /// that no longer runs.
+    /// </summary>
+    [Fact]
+    public async Task Host_ACancelledRemovalChangesNothingAndNeverLeavesTheIdTaken()
+    {
+        await using var cluster = new HostCluster(1, rocksDb: false);
+        var host = cluster.Hosts[1];
+        await BootstrapSingleVoterAsync(host, 7);
+        await cluster.WriteAsync(7, "k", "v", Patience);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.RemoveGroupAsync(7, cancellationToken: cancelled.Token));
+        Assert.True(host.IsHosted(7));
+        await cluster.WriteAsync(7, "k", "still here", Patience);
+
+        await host.RemoveGroupAsync(7);
+        Assert.False(host.IsHosted(7));
+        await host.BootstrapAsync(7, BootstrapMode.Reopen);
+        Assert.True(host.IsHosted(7));
+    }
+
     [Fact]
     public async Task Host_RemovedGroupFailsLaterProposalsAndCanDeleteItsState()
     {
@@ -442,6 +467,106 @@ public sealed class MultiRaftHostTests
         var error = Assert.Throws<ArgumentException>(() => MultiRaftHost.Create(new KvTypeConfig(), options, new InMemoryMultiGroupLogStore(), transport, _ => new InMemoryStateMachine()));
 
         Assert.Equal(option, error.ParamName);
+    }
+
+    /// <summary>A ping lands between two ticks, so a live peer is always a tick behind: a silence of one tick would find every peer silent.</summary>
+    [Fact]
+    public void Host_APeerSilenceOfOneTickIsRejected()
+    {
+        var network = new InMemoryNetwork();
+        using var transport = network.CreateTransport(1);
+        var options = HostCluster.FastOptions(1);
+        options.PeerSilenceTicks = 1;
+
+        var error = Assert.Throws<ArgumentException>(() => MultiRaftHost.Create(new KvTypeConfig(), options, new InMemoryMultiGroupLogStore(), transport, _ => new InMemoryStateMachine()));
+
+        Assert.Equal(nameof(MultiRaftHostOptions.PeerSilenceTicks), error.ParamName);
+    }
+
+    /// <summary>
+    /// A transport that throws (a peer unreachable), in a round or in the timer's pings, costs
+    /// the batch, not the host nor the process: the two reachable voters go on committing. And
+    /// a transport that throws once disposed does not make a clean stop look like a failure.
+    /// </summary>
+    [Fact]
+    public async Task Host_ATransportThatThrowsCostsTheBatchNotTheHost()
+    {
+        var network = new InMemoryNetwork();
+        var transports = new Dictionary<ulong, ThrowingTransport>();
+        var hosts = new Dictionary<ulong, MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot>>();
+        try
+        {
+            foreach (ulong id in (ulong[])[1, 2, 3])
+            {
+                var options = HostCluster.FastOptions(id);
+                options.Raft = new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 2, QuiesceAfterTicks = 5, RandomSeed = 0x5EED + id };
+                transports[id] = new ThrowingTransport(network.CreateTransport(id));
+                hosts[id] = MultiRaftHost.Create(new KvTypeConfig(), options, new InMemoryMultiGroupLogStore(), transports[id], _ => new InMemoryStateMachine());
+                await hosts[id].BootstrapAsync(5, BootstrapMode.Fresh(1, 2, 3));
+            }
+
+            await HostCluster.WaitUntilAsync(async () => (await hosts[1].GetMetricsAsync(5)).Leader is not null, Patience, () => "no leader");
+            transports[1].Unreachable = 3;
+            transports[2].Unreachable = 3;
+            await hosts[3].DisposeAsync();
+
+            await HostCluster.WaitUntilAsync(async () => await TryWriteAsync(hosts[1]) || await TryWriteAsync(hosts[2]), Patience, () => "the reachable voters stopped committing");
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+            Assert.False(hosts[1].Completion.IsCompleted, "host 1 stopped on its transport's error");
+            Assert.False(hosts[2].Completion.IsCompleted, "host 2 stopped on its transport's error");
+
+            await hosts[1].DisposeAsync();
+            await hosts[1].Completion.WaitAsync(Patience);
+        }
+        finally
+        {
+            foreach (var host in hosts.Values)
+            {
+                await host.DisposeAsync();
+            }
+        }
+
+        static async Task<bool> TryWriteAsync(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> host)
+        {
+            try
+            {
+                await host.ProposeAsync(5, KvCommand.Set("k", "v")).WaitAsync(TimeSpan.FromSeconds(2));
+                return true;
+            }
+            catch (Exception e) when (e is NotLeaderException or TimeoutException or ProposalDroppedException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>A transport whose sends to one node throw, and every send once disposed (as .NET types do).</summary>
+    private sealed class ThrowingTransport(ITransport inner) : ITransport
+    {
+        private volatile bool _disposed;
+
+        public ulong? Unreachable { get; set; }
+
+        public ulong LocalNode => inner.LocalNode;
+
+        public void Bind(IMessageReceiver receiver) => inner.Bind(receiver);
+
+        public void Send(ulong toNode, List<GroupMessage> batch)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (toNode == Unreachable)
+            {
+                throw new IOException($"node {toNode} unreachable");
+            }
+
+            inner.Send(toNode, batch);
+        }
+
+        public void Dispose()
+        {
+            _disposed = true;
+            inner.Dispose();
+        }
     }
 
     [Fact]
