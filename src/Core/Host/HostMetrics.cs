@@ -18,7 +18,7 @@ public static class HostMetrics
 
     internal static readonly Counter<long> Commits = HostMeter.CreateCounter<long>("raftkit.host.commits", "{entry}", "Committed entries applied to state machines.");
 
-    internal static readonly Histogram<double> ApplyLatency = HostMeter.CreateHistogram<double>("raftkit.host.apply_latency", "ms", "Time one round spent applying committed entries.");
+    internal static readonly Histogram<double> ApplyLatency = HostMeter.CreateHistogram<double>("raftkit.host.apply_latency", "ms", "Time one round spent in the state machines applying committed entries (snapshot builds not included).");
 
     internal static readonly Counter<long> Elections = HostMeter.CreateCounter<long>("raftkit.host.elections", "{election}", "Times a group on this host became a candidate.");
 }
@@ -43,7 +43,11 @@ public sealed class HostStatistics
     /// <summary>Rounds that handled at least one group.</summary>
     public long Rounds => Interlocked.Read(ref RoundsValue);
 
-    /// <summary>Calls to <see cref="Storage.IMultiGroupLogStore.WriteAsync"/> (one per round with something to persist).</summary>
+    /// <summary>
+    /// Completed <see cref="Storage.IMultiGroupLogStore.WriteAsync"/> calls: one per round with
+    /// something to persist, one more before a round's snapshot installs, and a refused write
+    /// retried without the group it named counts once.
+    /// </summary>
     public long StoreWrites => Interlocked.Read(ref StoreWritesValue);
 
     /// <summary>Log entries persisted.</summary>
