@@ -252,7 +252,7 @@ public sealed class MultiRaftHostTests
 
         Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
         Assert.Same(broken, dropped.InnerException);
-        Assert.False(host.IsHosted(1));
+        await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the stopped group is still listed as hosted");
         await host.ProposeAsync(2, KvCommand.Set("k", "after")).WaitAsync(Patience);
     }
 
@@ -383,7 +383,7 @@ public sealed class MultiRaftHostTests
 
         Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
         Assert.IsAssignableFrom<RaftStorageException>(dropped.InnerException);
-        Assert.False(host.IsHosted(1));
+        await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the stopped group is still listed as hosted");
         await host.ProposeAsync(2, KvCommand.Set("k", "after")).WaitAsync(Patience);
         Assert.False(host.Completion.IsCompleted);
     }
