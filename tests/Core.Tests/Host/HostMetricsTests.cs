@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using RaftToolkit.Core.Host;
 using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Raft;
 using RaftToolkit.Core.Transport;
 using RaftToolkit.Testing.KeyValue;
 using RaftToolkit.Testing.Storage;
@@ -35,6 +36,10 @@ public sealed class HostMetricsTests
         {
             await host.BootstrapAsync(1, BootstrapMode.Fresh(node));
             await host.CampaignAsync(1);
+
+            // The candidate leads once its vote is durable, a round later: a proposal that reaches
+            // the worker before then is refused.
+            await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(1)).Role == RaftRole.Leader, TimeSpan.FromSeconds(20), () => "the single voter did not lead");
             await host.ProposeAsync(1, KvCommand.Set("k", "v"));
         }
 
