@@ -510,8 +510,10 @@ public sealed class MultiRaftHostTests
             transports[2].Unreachable = 3;
             await hosts[3].DisposeAsync();
 
+            // Sends to node 3 have been refused (the leader's appends, a host's pings to a peer it
+            // heard from) before the write below.
+            await HostCluster.WaitUntilAsync(() => transports[1].Refused + transports[2].Refused > 0, Patience, () => "no send to node 3 was refused");
             await HostCluster.WaitUntilAsync(async () => await TryWriteAsync(hosts[1]) || await TryWriteAsync(hosts[2]), Patience, () => "the reachable voters stopped committing");
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
             Assert.False(hosts[1].Completion.IsCompleted, "host 1 stopped on its transport's error");
             Assert.False(hosts[2].Completion.IsCompleted, "host 2 stopped on its transport's error");
 
@@ -545,7 +547,12 @@ public sealed class MultiRaftHostTests
     {
         private volatile bool _disposed;
 
+        private long _refused;
+
         public ulong? Unreachable { get; set; }
+
+        /// <summary>Sends that threw because their node was unreachable.</summary>
+        public long Refused => Interlocked.Read(ref _refused);
 
         public ulong LocalNode => inner.LocalNode;
 
@@ -556,6 +563,7 @@ public sealed class MultiRaftHostTests
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (toNode == Unreachable)
             {
+                Interlocked.Increment(ref _refused);
                 throw new IOException($"node {toNode} unreachable");
             }
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using static RaftToolkit.Native.Tests.TestEntries;
@@ -27,6 +26,8 @@ public sealed class CloseTests : IDisposable
         var acknowledged = new int[Appenders];
         var callbacks = Enumerable.Range(0, Appenders).Select(_ => new RecordingCallback()).ToArray();
         var refusals = new ConcurrentBag<Exception>();
+        int appendersBelowTen = Appenders;
+        var everyAppenderAtTen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         // Each appender appends to its own group, one awaited entry at a time, until the store
         // refuses; each reader reads every group over and over, until the store refuses.
@@ -41,6 +42,10 @@ public sealed class CloseTests : IDisposable
                     {
                         log.AppendAsync(Range(1, (ulong)i, 1), callbacks[thread]).AsTask().GetAwaiter().GetResult();
                         Volatile.Write(ref acknowledged[thread], i + 1);
+                        if (i + 1 == 10 && Interlocked.Decrement(ref appendersBelowTen) == 0)
+                        {
+                            everyAppenderAtTen.TrySetResult();
+                        }
                     }
                 }
 
@@ -55,13 +60,7 @@ public sealed class CloseTests : IDisposable
             }
         });
 
-        var started = Stopwatch.StartNew();
-        while (Enumerable.Range(0, Appenders).Any(g => Volatile.Read(ref acknowledged[g]) < 10))
-        {
-            Assert.True(started.Elapsed < HangLimit, "the appenders made no progress");
-            await Task.Delay(1);
-        }
-
+        await everyAppenderAtTen.Task.WaitAsync(HangLimit);
         await store.DisposeAsync().AsTask().WaitAsync(HangLimit);
         await running.WaitAsync(HangLimit);
 
@@ -82,23 +81,20 @@ public sealed class CloseTests : IDisposable
     public async Task EveryDisposeReturnsOnlyOnceTheStoreIsClosed()
     {
         var store = Open();
-        long writesBefore = store.Coalescer.WritesIssued;
 
-        // A write large enough to be still in flight when the store is told to close.
-        var large = Task.Run(() => store.ForGroup(1).AppendAsync(Range(1, 0, 20_000, payloadBytes: 1_024), IgnoringCallback.Instance).AsTask());
-        var started = Stopwatch.StartNew();
-        while (store.Coalescer.WritesIssued == writesBefore)
-        {
-            Assert.True(started.Elapsed < HangLimit, "the large write was never issued");
-            Thread.SpinWait(100);
-        }
-
+        // A large write queued behind a write whose callback holds the writing thread: both are
+        // still to be written when the store is told to close, twice.
+        using var holdWriter = HoldingCallback.HoldWriterOf(store, out var earlier);
+        var large = store.ForGroup(1).AppendAsync(Range(1, 0, 20_000, payloadBytes: 1_024), IgnoringCallback.Instance).AsTask();
         var first = store.DisposeAsync().AsTask();
-        await store.DisposeAsync().AsTask().WaitAsync(HangLimit);
+        var second = store.DisposeAsync().AsTask();
+        holdWriter.Release();
+        await second.WaitAsync(HangLimit);
 
         // The second caller may reuse the database at once: the first close has released it.
         await using var reopened = Open();
         await first.WaitAsync(HangLimit);
+        await earlier.WaitAsync(HangLimit);
         await large.WaitAsync(HangLimit);
         Assert.Equal(new LogState(null, Id(1, 19_999)), await reopened.ForGroup(1).GetLogStateAsync());
     }
@@ -126,7 +122,7 @@ public sealed class CloseTests : IDisposable
         Assert.True(holdFailure.WaitUntilHolding());
         var dispose = store.DisposeAsync().AsTask();
         var answeredWhenClosed = dispose.ContinueWith(_ => second.Outcomes.Count, TaskContinuationOptions.ExecuteSynchronously);
-        Assert.NotSame(dispose, await Task.WhenAny(dispose, Task.Delay(TimeSpan.FromMilliseconds(500))));
+        Assert.False(dispose.IsCompleted, "the close returned while a caller of the failed write was still to be answered");
 
         holdFailure.Release();
         Assert.Equal(1, await answeredWhenClosed.WaitAsync(HangLimit));
