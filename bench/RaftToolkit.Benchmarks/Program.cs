@@ -14,6 +14,12 @@ if (args is ["steady-control", .. var controlArgs])
     return;
 }
 
+if (args is ["compaction", .. var compactionArgs])
+{
+    RaftToolkit.Benchmarks.Store.CompactionStyleComparison.Run(compactionArgs);
+    return;
+}
+
 if (args is ["purge-reads", .. var purgeArgs])
 {
     RaftToolkit.Benchmarks.Store.PurgeReadComparison.Run(purgeArgs);

@@ -58,7 +58,8 @@ internal static class DatabaseTuning
         family
             .SetWriteBufferSize(options.WriteBufferSize)
             .SetMaxWriteBufferNumber(options.MaxWriteBufferNumber)
-            .SetCompression(options.Compression);
+            .SetCompression(options.Compression)
+            .SetCompactionStyle(name == options.LogColumnFamily ? options.LogCompactionStyle : Compaction.Level);
         if (options.MaxRangeDeletionsPerMemtable > 0)
         {
             RocksDbSharp.Native.Instance.rocksdb_options_set_memtable_max_range_deletions(family.Handle, (uint)options.MaxRangeDeletionsPerMemtable);

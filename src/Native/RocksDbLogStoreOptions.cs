@@ -89,6 +89,27 @@ public sealed class RocksDbLogStoreOptions
     /// </summary>
     public Compression Compression { get; set; } = Compression.Lz4;
 
+    /// <summary>
+    /// How RocksDB compacts the log column family (default <see cref="Compaction.Universal"/>);
+    /// the meta column family is always compacted by level.
+    /// </summary>
+    /// <remarks>
+    /// <para>A log entry is written once and deleted by a purge; compaction only moves it until
+    /// then. Universal compaction merges whole sorted runs of similar size, so an entry is
+    /// rewritten a few times over its life, where levelled compaction rewrites it once per level
+    /// it moves down. On a log that only grows (1,000 groups, 8 GiB of 1 KiB entries, unsynced),
+    /// the store took 47 s of CPU and wrote 1.95× the appended bytes to disk with universal
+    /// compaction, against 64 s and 2.35× by level; with purges keeping 1,024 entries a group,
+    /// the two cost the same, and universal compaction's table files peaked lower (0.67×
+    /// against 0.96× of the live entries). The benchmark <c>compaction</c> measures both.</para>
+    /// <para>The cost: a compaction of all runs needs room for a second copy of what it
+    /// rewrites, and runs after a purge keep its entries until they are merged with it.
+    /// <see cref="Compaction.Level"/> compacts in small steps and bounds both more tightly. A
+    /// database switches between the two at its next open. <see cref="Compaction.Fifo"/> deletes
+    /// the oldest table files, and acknowledged entries with them, and is refused.</para>
+    /// </remarks>
+    public Compaction LogCompactionStyle { get; set; } = Compaction.Universal;
+
     /// <summary>Shared LRU block cache for both column families, in bytes (default 64 MiB); 0 disables it.</summary>
     public ulong BlockCacheSize { get; set; } = 64UL << 20;
 
@@ -278,6 +299,16 @@ public sealed class RocksDbLogStoreOptions
         if (Compression == Compression.Xpress && !OperatingSystem.IsWindows())
         {
             throw new ArgumentOutOfRangeException(nameof(Compression), Compression, "Xpress compression exists only in RocksDB's Windows builds.");
+        }
+
+        if (LogCompactionStyle is not (Compaction.Level or Compaction.Universal))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(LogCompactionStyle),
+                LogCompactionStyle,
+                LogCompactionStyle == Compaction.Fifo
+                    ? "FIFO compaction deletes the oldest table files, and the acknowledged log entries in them; use Level or Universal."
+                    : "Unknown compaction style.");
         }
 
         if (BloomBitsPerKey is < 0 or > 64)

@@ -357,6 +357,77 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         return end < 0 ? written[start..] : written[start..end];
     }
 
+    [Theory]
+    [InlineData(null, "kCompactionStyleUniversal")]
+    [InlineData(Compaction.Level, "kCompactionStyleLevel")]
+    [InlineData(Compaction.Universal, "kCompactionStyleUniversal")]
+    public async Task TheLogFamilyCompactsInTheChosenStyleAndTheMetaFamilyByLevel(Compaction? style, string written)
+    {
+        var options = new RocksDbLogStoreOptions();
+        options.LogCompactionStyle = style ?? options.LogCompactionStyle;
+        await using (RocksDbLogStore.Open(_dir.Sub("db"), options))
+        {
+        }
+
+        Assert.Contains($"compaction_style={written}", WrittenFamilyOptions(_dir.Sub("db"), RocksDbLogStoreOptions.DefaultLogColumnFamily), StringComparison.Ordinal);
+        Assert.Contains("compaction_style=kCompactionStyleLevel", WrittenFamilyOptions(_dir.Sub("db"), RocksDbLogStoreOptions.DefaultMetaColumnFamily), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(Compaction.Fifo, "FIFO")]
+    [InlineData((Compaction)7, "Unknown")]
+    public void ACompactionStyleThatDropsEntriesOrIsUnknownIsRefused(Compaction style, string reason)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new RocksDbLogStoreOptions { LogCompactionStyle = style }.Validate());
+        Assert.Equal(nameof(RocksDbLogStoreOptions.LogCompactionStyle), error.ParamName);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A store that changes its compaction style (an upgrade from a version that compacted by
+    /// level, or a user's choice) opens its database as it was: the table files the other style
+    /// wrote, down to the bottom level, are read, compacted and purged by the new one.
+    /// </summary>
+    [Theory]
+    [InlineData(Compaction.Level, Compaction.Universal)]
+    [InlineData(Compaction.Universal, Compaction.Level)]
+    public async Task ADatabaseChangesCompactionStyleAtItsNextOpenWithEveryEntryKept(Compaction before, Compaction after)
+    {
+        string path = _dir.Sub("db");
+        await AppendAndCompactAsync(path, before, first: 0);
+        await AppendAndCompactAsync(path, after, first: 400);
+        await using var store = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { LogCompactionStyle = before });
+        foreach (ulong group in (ulong[])[1, 2])
+        {
+            Assert.Equal(Range(1, 0, 800), await store.ForGroup(group).TryGetLogEntriesAsync(0, 1000));
+        }
+
+        await store.ForGroup(1).PurgeAsync(Id(1, 599));
+        Assert.Equal(Range(1, 600, 200), await store.ForGroup(1).TryGetLogEntriesAsync(0, 1000));
+    }
+
+    /// <summary>Appends 400 entries to groups 1 and 2 from <paramref name="first"/> under <paramref name="style"/>, and compacts the log family to its bottom level.</summary>
+    private static async Task AppendAndCompactAsync(string path, Compaction style, ulong first)
+    {
+        var options = new RocksDbLogStoreOptions { LogCompactionStyle = style };
+        using var db = RocksDbLogStore.OpenDatabase(path, options);
+        await using (var store = RocksDbLogStore.Attach(db, options))
+        {
+            Assert.Equal(Range(1, 0, (int)first), await store.ForGroup(1).TryGetLogEntriesAsync(0, 1000));
+            foreach (ulong group in (ulong[])[1, 2])
+            {
+                for (ulong start = first; start < first + 400; start += 100)
+                {
+                    await store.ForGroup(group).AppendAsync(Range(1, start, 100), IgnoringCallback.Instance);
+                }
+            }
+        }
+
+        var logFamily = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
+        db.CompactRange((byte[]?)null, null, logFamily);
+        Assert.Equal("0", db.GetProperty("rocksdb.num-files-at-level0", logFamily));
+    }
+
     [Fact]
     public void XpressCompressionIsRefusedWhereRocksDbHasNone()
     {
