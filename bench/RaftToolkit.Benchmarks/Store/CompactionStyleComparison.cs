@@ -12,8 +12,9 @@ namespace RaftToolkit.Benchmarks.Store;
 /// log's life, where each group appends behind its leader and drops the prefix its snapshot
 /// covers. For each style in turn, on a fresh store: the disk bytes written per appended byte
 /// (write amplification: WAL, flushes and compactions), the process's CPU time, the table files'
-/// size at its peak and at the end against the entries still live, and the time to read a
-/// group's oldest retained entries (a follower catching up, from table files).
+/// size at its peak and at the end against the entries still live, how long appends took at the
+/// tail (RocksDB stalls writes when compaction falls behind), and the time to read a group's
+/// oldest retained entries (a follower catching up, from table files).
 /// </summary>
 /// <remarks>
 /// <c>dotnet run -c Release --project bench/RaftToolkit.Benchmarks -- compaction [groups] [entry bytes] [GiB appended] [entries kept] [purge every]</c>
@@ -64,10 +65,13 @@ internal static class CompactionStyleComparison
             long sstEnd = SstBytes(store);
             var reads = run.Reads;
             reads.Sort();
+            var appends = run.Appends;
+            appends.Sort();
             double live = (double)groups * (kept > 0 ? kept : run.EntriesPerGroup) * entryBytes;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{style}: {elapsed.TotalSeconds:F1} s ({run.AppendedBytes / elapsed.TotalSeconds / (1 << 20):F0} MiB/s); " +
                 $"disk written {disk / (double)run.AppendedBytes:F2}x the appended bytes; CPU {cpu.TotalSeconds:F1} s; " +
+                $"appends p99 {appends[(int)(appends.Count * 0.99)]:F0} us, p99.9 {appends[(int)(appends.Count * 0.999)]:F0} us, max {appends[^1] / 1000:F0} ms; " +
                 $"table files peak {run.PeakSstBytes / live:F2}x the live entries, end {sstEnd / live:F2}x; " +
                 $"{reads.Count} reads of the {ReadEntries} oldest entries: mean {reads.Average():F0} us, p99 {reads[(int)(reads.Count * 0.99)]:F0} us"));
         }
@@ -101,6 +105,9 @@ internal static class CompactionStyleComparison
         private long _peakSst;
 
         public List<double> Reads { get; } = [];
+
+        /// <summary>How long each append took, in microseconds: RocksDB stalls writes when compaction falls behind.</summary>
+        public List<double> Appends { get; } = [];
 
         public long AppendedBytes => _appends * EntriesPerAppend * entryBytes;
 
@@ -139,6 +146,7 @@ internal static class CompactionStyleComparison
         {
             var batch = new Entry[EntriesPerAppend];
             var reads = new List<double>();
+            var appendTimes = new List<double>();
             var next = new Dictionary<int, ulong>();
             long appends = _appends / Appenders;
             for (long n = 0; n < appends; n++)
@@ -151,7 +159,9 @@ internal static class CompactionStyleComparison
                     batch[i] = Entry.Normal(new LogId(1, 0, first + (ulong)i), _payload);
                 }
 
+                long appendStarted = Stopwatch.GetTimestamp();
                 await view.AppendAsync(batch, NoFlushCallback.Instance);
+                appendTimes.Add(Stopwatch.GetElapsedTime(appendStarted).TotalMicroseconds);
                 ulong end = first + EntriesPerAppend;
                 next[group] = end;
                 if (kept > 0 && end > (ulong)kept && end % (ulong)purgeEvery < EntriesPerAppend)
@@ -172,6 +182,7 @@ internal static class CompactionStyleComparison
             lock (Reads)
             {
                 Reads.AddRange(reads);
+                Appends.AddRange(appendTimes);
             }
         }
 
