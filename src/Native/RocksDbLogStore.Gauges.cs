@@ -8,7 +8,7 @@ public sealed partial class RocksDbLogStore
     /// <summary>Gives attached stores, whose path the store is not told, distinct names in metrics.</summary>
     private static int s_attachedStores;
 
-    /// <summary>The value of the <c>raftkit.storage.database</c> tag on this store's gauges: its path, or <c>attached-N</c>.</summary>
+    /// <summary>The value of the <c>raftkit.storage.database</c> tag on this store's gauges: its <see cref="RocksDbLogStoreOptions.Name"/>, else its path, else <c>attached-N</c>.</summary>
     internal string MetricsName { get; }
 
     /// <summary>Groups whose log state the store caches.</summary>

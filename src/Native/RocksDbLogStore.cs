@@ -71,7 +71,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         var logFamily = FindColumnFamily(db, options.LogColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.LogColumnFamily, path);
         var metaFamily = FindColumnFamily(db, options.MetaColumnFamily) ?? throw new ColumnFamilyNotFoundException(options.MetaColumnFamily, path);
 
-        MetricsName = path ?? AttachedName();
+        MetricsName = options.Name ?? path ?? AttachedName();
 
         // Claimed before anything is read or written: a refused store changes nothing.
         ColumnFamilyClaims.Claim(db.Handle, options.LogColumnFamily, options.MetaColumnFamily, path);

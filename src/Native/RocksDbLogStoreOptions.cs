@@ -252,6 +252,15 @@ public sealed class RocksDbLogStoreOptions
     public Action<string, ColumnFamilyOptions>? ConfigureColumnFamilyOptions { get; set; }
 
     /// <summary>
+    /// The store's name in its gauges (the <c>raftkit.storage.database</c> tag) and its log lines.
+    /// Default null: the database's path, or <c>attached-N</c> for a database handed to
+    /// <see cref="RocksDbLogStore.Attach"/>, where N counts the attaches of the process. Name a
+    /// store that is attached again and again (after each restart of a component that shares the
+    /// database), so that its metrics stay one series instead of a new one per attach.
+    /// </summary>
+    public string? Name { get; set; }
+
+    /// <summary>
     /// Where the store logs, under the category <c>RaftToolkit.Storage</c>: opening and closing,
     /// the failed write that stopped it (Critical), and a flush callback that threw (Error).
     /// Nothing per write. Default: no logging.
@@ -265,6 +274,11 @@ public sealed class RocksDbLogStoreOptions
         if (!Enum.IsDefined(KeySpace))
         {
             throw new ArgumentOutOfRangeException(nameof(KeySpace), KeySpace, "Unknown key space.");
+        }
+
+        if (Name is not null && string.IsNullOrWhiteSpace(Name))
+        {
+            throw new ArgumentException("The store's name must be null (its path, or attached-N) or hold more than white space.", nameof(Name));
         }
 
         ValidateName(LogColumnFamily, nameof(LogColumnFamily));

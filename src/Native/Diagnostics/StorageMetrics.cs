@@ -8,7 +8,7 @@ namespace RaftToolkit.Native.Diagnostics;
 /// </summary>
 /// <remarks>
 /// Besides what the write path records, observable gauges report each open store's RocksDB
-/// state when a listener asks (tagged <c>raftkit.storage.database</c> with the store's path):
+/// state when a listener asks (tagged <c>raftkit.storage.database</c> with the store's name):
 /// memtable bytes, immutable memtables waiting for a flush, level-0 files, bytes compaction is
 /// behind, live table file bytes, RocksDB's write slowdown and stop, and the groups the store
 /// caches. RocksDB slows and then stops writes when flushes or compactions fall behind; these
@@ -39,7 +39,7 @@ public static class StorageMetrics
     /// <summary>Failed native writes (each stops the store).</summary>
     internal static readonly Counter<long> Errors = StorageMeter.CreateCounter<long>("raftkit.storage.errors", "{error}", "RocksDB writes that failed and stopped the store.");
 
-    /// <summary>The tag naming the store a gauge's measurement is of: its path, or <c>attached-N</c>.</summary>
+    /// <summary>The tag naming the store a gauge's measurement is of: its <see cref="RocksDbLogStoreOptions.Name"/>, else its path, else <c>attached-N</c>.</summary>
     public const string DatabaseTag = "raftkit.storage.database";
 
     /// <summary>The stores the gauges report on; guarded by itself.</summary>

@@ -84,4 +84,33 @@ public sealed class StorageGaugesTests : IDisposable
         Assert.Equal(1, Gauges(first.MetricsName)["raftkit.storage.cached_groups"]);
         Assert.Equal(0, Gauges(second.MetricsName)["raftkit.storage.cached_groups"]);
     }
+
+    [Fact]
+    public async Task AStoreNamedInItsOptionsIsReportedUnderThatNameAcrossAttaches()
+    {
+        var options = new RocksDbLogStoreOptions { Name = "tenant-logs" };
+        using var db = RocksDbLogStore.OpenDatabase(_dir.Sub("db"), options);
+        for (int attach = 1; attach <= 2; attach++)
+        {
+            await using var store = RocksDbLogStore.Attach(db, options);
+            await store.ForGroup((ulong)attach).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
+            Assert.Equal("tenant-logs", store.MetricsName);
+            Assert.Equal(1, Gauges("tenant-logs")["raftkit.storage.cached_groups"]);
+        }
+
+        await using (var opened = RocksDbLogStore.Open(_dir.Sub("other"), new RocksDbLogStoreOptions { Name = "by-name" }))
+        {
+            Assert.True(Gauges("by-name").ContainsKey("raftkit.storage.cached_groups"));
+            Assert.Empty(Gauges(_dir.Sub("other")));
+        }
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void ABlankNameIsRefused(string name)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new RocksDbLogStoreOptions { Name = name }.Validate());
+        Assert.Equal(nameof(RocksDbLogStoreOptions.Name), error.ParamName);
+    }
 }
