@@ -14,10 +14,11 @@ namespace RaftToolkit.Core.Host;
 /// <param name="Effective">The membership in force and the entry that carried it.</param>
 /// <param name="Committed">The node's committed log id.</param>
 /// <param name="AtWatchedIndex">The id of the entry at the watched index, when the node's log still holds one there.</param>
+/// <param name="LastPurged">The id of the last entry the node's log dropped into a snapshot, if any.</param>
 /// <param name="PeerMatched">Leader only: the last log id the watched peer is known to hold; null when unknown or not a peer.</param>
 /// <param name="IsPeer">Leader only: the watched peer is one this leader replicates to.</param>
 /// <param name="Round">The group's applied-round count when probed: what <c>WaitForProgressAsync</c> waits to see pass.</param>
-internal readonly record struct MembershipProbe(RaftRole Role, ulong? LeaderHint, StoredMembership Effective, LogId? Committed, LogId? AtWatchedIndex, LogId? PeerMatched, bool IsPeer, ushort Round);
+internal readonly record struct MembershipProbe(RaftRole Role, ulong? LeaderHint, StoredMembership Effective, LogId? Committed, LogId? AtWatchedIndex, LogId? LastPurged, LogId? PeerMatched, bool IsPeer, ushort Round);
 
 /// <summary>Membership changes, leadership transfer and waking quiescent groups, run on each group's worker.</summary>
 public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
@@ -175,7 +176,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             LogId? atWatched = watchedIndex != 0 && node.TryGetLogId(watchedIndex, out var id) ? id : null;
             LogId? matched = null;
             bool isPeer = peer != 0 && node.TryGetProgress(peer, out matched);
-            done.TrySetResult(new MembershipProbe(node.Role, node.LeaderHint, node.EffectiveMembership, node.Committed, atWatched, matched, isPeer, group.RoundsApplied));
+            done.TrySetResult(new MembershipProbe(node.Role, node.LeaderHint, node.EffectiveMembership, node.Committed, atWatched, node.LastPurgedLogId, matched, isPeer, group.RoundsApplied));
         }
 
         public void TransferLeadership(ulong groupId, ulong target, TaskCompletionSource<(TransferLeadershipResult, ulong?)> done)

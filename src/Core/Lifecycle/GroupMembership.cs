@@ -26,7 +26,8 @@ public static class GroupMembership
     /// <exception cref="MembershipException">
     /// (from the task) <see cref="MembershipErrorKind.NotLeader"/> with the leader hint;
     /// <see cref="MembershipErrorKind.Conflict"/> while another change is in progress;
-    /// <see cref="MembershipErrorKind.Other"/> for an invalid change (an empty voter set, or the voters in force) or a change another leader's entries replaced.
+    /// <see cref="MembershipErrorKind.Other"/> for an invalid change (an empty voter set, or the voters in force) or a change another leader's entries replaced;
+    /// <see cref="MembershipErrorKind.NotLeader"/> (<see cref="MembershipErrorKind.Other"/> if this node leads again) when another leader's snapshot replaced the log holding the change, so whether it committed is unknown: read the membership.
     /// </exception>
     /// <exception cref="GroupNotHostedException">(from the task) The group does not run here.</exception>
     /// <exception cref="ArgumentException">A voter id is 0 ("no node").</exception>
@@ -55,7 +56,8 @@ public static class GroupMembership
     /// <exception cref="MembershipException">
     /// (from the task) <see cref="MembershipErrorKind.NotLeader"/> with the leader hint (also when the leadership moved while waiting for the learner);
     /// <see cref="MembershipErrorKind.Conflict"/> while another change is in progress;
-    /// <see cref="MembershipErrorKind.Other"/> for an invalid change (the node is a voter) or a change another leader's entries replaced.
+    /// <see cref="MembershipErrorKind.Other"/> for an invalid change (the node is a voter) or a change another leader's entries replaced;
+    /// <see cref="MembershipErrorKind.NotLeader"/> (<see cref="MembershipErrorKind.Other"/> if this node leads again) when another leader's snapshot replaced the log holding the change, so whether it committed is unknown: read the membership.
     /// </exception>
     /// <exception cref="GroupNotHostedException">(from the task) The group does not run here.</exception>
     public static Task AddLearnerAsync<TNode, TData, TResponse, TSnapshot>(
@@ -126,6 +128,18 @@ public static class GroupMembership
         return probe.Effective;
     }
 
+    /// <summary>
+    /// True when the log's dropped prefix, ending at <paramref name="lastPurged"/>, holds
+    /// <paramref name="accepted"/>: it ends at or past the index in an entry of the same leader,
+    /// and a leader never overwrites its own entries, so by Raft's log matching the prefix is that
+    /// leader's log, with the accepted entry in it.
+    /// </summary>
+    private static bool PurgedWith(LogId accepted, LogId? lastPurged) =>
+        lastPurged is { } purged && purged.Index >= accepted.Index && purged.LeaderId == accepted.LeaderId;
+
+    private static MembershipException Replaced(ulong groupId, MembershipChange change, MembershipProbe probe) =>
+        new(MembershipErrorKind.Other, groupId, probe.LeaderHint, $"the change {change} was replaced by another leader's entries before it committed.");
+
     /// <summary>Proposes the change, then waits for the uniform configuration to commit and, when <paramref name="catchUpPeer"/> is set, for that peer to hold the committed log.</summary>
     private static async Task ChangeAsync<TNode, TData, TResponse, TSnapshot>(
         MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, ulong groupId, MembershipChange change, ulong catchUpPeer, CancellationToken cancellationToken)
@@ -153,12 +167,28 @@ public static class GroupMembership
             {
                 // The entry counts only while it is still the one at its index: another leader's
                 // entry in its place, or none (truncated) below the commit, means the change was
-                // lost. Missing at or below the commit means purged, so it committed.
+                // lost.
                 bool reached = committed is { } c && c.Index >= accepted.Index;
-                bool inLog = probe.AtWatchedIndex is { } at ? at == accepted : reached;
-                if (!inLog)
+                if (probe.AtWatchedIndex is { } at)
                 {
-                    throw new MembershipException(MembershipErrorKind.Other, groupId, probe.LeaderHint, $"the change {change} was replaced by another leader's entries before it committed.");
+                    if (at != accepted)
+                    {
+                        throw Replaced(groupId, change, probe);
+                    }
+                }
+                else if (reached && !PurgedWith(accepted, probe.LastPurged))
+                {
+                    // Committed past the index, which the log dropped into a snapshot that another
+                    // leader's entries end: the entry that committed there may not be this one.
+                    throw new MembershipException(
+                        probe.Role == RaftRole.Leader ? MembershipErrorKind.Other : MembershipErrorKind.NotLeader,
+                        groupId,
+                        probe.LeaderHint,
+                        $"whether the change {change} committed is unknown: the log holding it was replaced by a snapshot ending in another leader's entry ({probe.LastPurged}); read the membership to see.");
+                }
+                else if (!reached)
+                {
+                    throw Replaced(groupId, change, probe);
                 }
 
                 acceptedCommitted = reached;

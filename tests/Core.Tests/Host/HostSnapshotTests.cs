@@ -389,6 +389,68 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     private static Entry[] Entries(ulong term, ulong from, int count) =>
         Enumerable.Range(0, count).Select(i => Entry.Normal(new LogId(term, 1, from + (ulong)i), new byte[] { (byte)i })).ToArray();
 
+    /// <summary>
+    /// A change appended by a leader that was cut off never commits; the next leader's entries
+    /// commit past its index and are compacted into a snapshot, which the old leader installs
+    /// once it is back. Its log no longer holds the index, and its commit is past it: that must
+    /// not read as "the change committed", since the entry that committed there is another.
+    /// </summary>
+    [Fact]
+    public async Task HostSnapshot_AChangeLostOnAnIsolatedLeaderFailsWhenTheNextLeadersSnapshotCoversItsIndex()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: true, SnapshotOptions);
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong stale = await cluster.WaitForLeaderAsync(Group, Patience);
+        await WriteKeysAsync(cluster, "before", 0, 10);
+        var staleHost = cluster.Hosts[stale];
+        var staleLog = cluster.Stores[stale].ForGroup(Group);
+        ulong lastBefore = (await staleLog.GetLogStateAsync()).LastLogId!.Value.Index;
+
+        cluster.Network.Partitions.Isolate(stale);
+        using var giveUp = new CancellationTokenSource(Patience);
+        var change = staleHost.AddLearnerAsync(Group, 4, new KvNode("node-4"), blocking: false, giveUp.Token);
+        await WaitUntilAsync(
+            async () => (await staleLog.GetLogStateAsync()).LastLogId is { } last && last.Index > lastBefore,
+            () => $"the cut-off leader did not append the change: {Describe(cluster)}");
+        ulong changeIndex = (await staleLog.GetLogStateAsync()).LastLogId!.Value.Index;
+
+        // The other two elect a leader and write on until it has purged past the change's index.
+        var others = cluster.NodeIds.Where(id => id != stale).ToArray();
+        ulong next = 0;
+        await WaitUntilAsync(
+            async () =>
+            {
+                foreach (var id in others)
+                {
+                    if ((await cluster.Hosts[id].GetMetricsAsync(Group)).Role == RaftRole.Leader)
+                    {
+                        next = id;
+                        return true;
+                    }
+                }
+
+                return false;
+            },
+            () => $"no leader among nodes {string.Join(", ", others)}: {Describe(cluster)}");
+        for (int i = 0; i < 60; i++)
+        {
+            await cluster.Hosts[next].ProposeAsync(Group, KvCommand.Set($"during{i}", "v")).WaitAsync(Patience);
+        }
+
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[next].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { } purged && purged.Index > changeIndex + 1,
+            () => $"the new leader did not purge past the change's index {changeIndex}: {Describe(cluster)}");
+        Assert.False(change.IsCompleted, "the change finished while its leader was cut off");
+
+        cluster.Network.Partitions.Reconnect(stale);
+        var error = await Assert.ThrowsAsync<MembershipException>(() => change);
+        Assert.Equal(Group, error.GroupId);
+        await WaitUntilAsync(
+            () => Task.FromResult(staleHost.Statistics.SnapshotsInstalled > 0),
+            () => $"the old leader caught up without installing a snapshot: {Describe(cluster)}");
+        Assert.DoesNotContain((await staleHost.GetMembershipAsync(Group)).Membership.Learners, learner => learner == 4);
+    }
+
     private static async Task WriteKeysAsync(HostCluster cluster, string prefix, int from, int count)
     {
         for (int i = from; i < from + count; i++)
