@@ -62,5 +62,50 @@ public sealed partial class RocksDbLogStore
         return long.TryParse(RocksDbSharp.Native.Instance.rocksdb_property_value_cf_string(_dbHandle, family, property), out long parsed) ? parsed : null;
     }
 
+    /// <summary>
+    /// The sorted runs RocksDB weighs against its write slowdown and stop triggers, summed over
+    /// the store's two column families: level-0 files, and, in a family compacted universally,
+    /// every non-empty level below 0 as well (each is one sorted run there). Null once the store
+    /// is closing.
+    /// </summary>
+    /// <remarks>
+    /// Level-0 files alone undercount a universally compacted family, and RocksDB's estimate of
+    /// pending compaction bytes is 0 for it: this is the count its stall triggers compare.
+    /// </remarks>
+    internal long? ReadSortedRuns()
+    {
+        if (!TryBeginRead())
+        {
+            return null;
+        }
+
+        try
+        {
+            return SortedRuns(_logFamily, _options.LogCompactionStyle) + SortedRuns(_metaFamily, RocksDbSharp.Compaction.Level);
+        }
+        finally
+        {
+            EndRead();
+        }
+    }
+
+    private long? SortedRuns(nint family, RocksDbSharp.Compaction style)
+    {
+        long? runs = ReadFamilyProperty(family, LevelFilesProperties[0]);
+        if (style == RocksDbSharp.Compaction.Universal)
+        {
+            // RocksDB answers for the family's levels only (7 unless tuned otherwise).
+            for (int level = 1; level < LevelFilesProperties.Length && ReadFamilyProperty(family, LevelFilesProperties[level]) is { } files; level++)
+            {
+                runs += files > 0 ? 1 : 0;
+            }
+        }
+
+        return runs;
+    }
+
+    /// <summary><c>rocksdb.num-files-at-levelN</c> for every level RocksDB allows.</summary>
+    private static readonly string[] LevelFilesProperties = [.. Enumerable.Range(0, 64).Select(level => $"rocksdb.num-files-at-level{level}")];
+
     private static string AttachedName() => $"attached-{Interlocked.Increment(ref s_attachedStores)}";
 }

@@ -100,8 +100,8 @@ public sealed class RocksDbLogStoreOptions
     /// it moves down. On a log that only grows (1,000 groups, 16 GiB of 1 KiB entries, unsynced),
     /// the store appended at 235 against 122 MiB/s, spent 96 against 161 s of CPU and wrote
     /// 2.01× against 2.63× the appended bytes to disk; with purges keeping 1,024 entries a group,
-    /// the two cost the same, and universal compaction kept fewer table files (0.48× against
-    /// 0.88× of the live entries at the end). On few cores, the CPU compaction leaves free is
+    /// the two cost the same, and universal compaction kept fewer table files (0.56× against
+    /// 0.93× of the live entries at the end). On few cores, the CPU compaction leaves free is
     /// what concurrent synced appends run on. The benchmark <c>compaction</c> measures both
     /// styles; docs/TUNING.md has the numbers.</para>
     /// <para>The cost: a compaction of all runs needs room for a second copy of what it

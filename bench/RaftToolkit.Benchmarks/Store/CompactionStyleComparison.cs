@@ -74,13 +74,16 @@ internal static class CompactionStyleComparison
             reads.Sort();
             var appends = run.Appends;
             appends.Sort();
-            double live = (double)groups * (kept > 0 ? kept : run.EntriesPerGroup) * entryBytes;
+            double live = kept > 0 ? (double)groups * kept * entryBytes : run.AppendedBytes;
+            string readTimes = reads.Count == 0
+                ? "no reads (too few appends)"
+                : string.Create(CultureInfo.InvariantCulture, $"{reads.Count} reads of the {ReadEntries} oldest entries: mean {reads.Average():F0} us, p99 {reads[(int)(reads.Count * 0.99)]:F0} us");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{style}: {elapsed.TotalSeconds:F1} s ({run.AppendedBytes / elapsed.TotalSeconds / (1 << 20):F0} MiB/s); " +
                 $"disk written {disk / (double)run.AppendedBytes:F2}x the appended bytes; CPU {cpu.TotalSeconds:F1} s; " +
                 $"appends p99 {appends[(int)(appends.Count * 0.99)]:F0} us, p99.9 {appends[(int)(appends.Count * 0.999)]:F0} us, max {appends[^1] / 1000:F0} ms; " +
                 $"table files peak {run.PeakSstBytes / live:F2}x the live entries, end {sstEnd / live:F2}x; " +
-                $"{reads.Count} reads of the {ReadEntries} oldest entries: mean {reads.Average():F0} us, p99 {reads[(int)(reads.Count * 0.99)]:F0} us"));
+                $"{readTimes}"));
         }
         finally
         {
@@ -118,9 +121,6 @@ internal static class CompactionStyleComparison
 
         public long AppendedBytes => _appends * EntriesPerAppend * entryBytes;
 
-        /// <summary>Entries each group holds at the end when nothing is purged.</summary>
-        public long EntriesPerGroup => _appends * EntriesPerAppend / groups;
-
         public long PeakSstBytes => Volatile.Read(ref _peakSst);
 
         public TimeSpan Execute()
@@ -156,9 +156,12 @@ internal static class CompactionStyleComparison
             var appendTimes = new List<double>();
             var next = new Dictionary<int, ulong>();
             long appends = _appends / Appenders;
+
+            // The appender's groups: every one whose id is the appender's number modulo Appenders.
+            int ownGroups = ((groups - appender - 1) / Appenders) + 1;
             for (long n = 0; n < appends; n++)
             {
-                int group = appender + (Appenders * (int)(n % Math.Max(1, groups / Appenders)));
+                int group = appender + (Appenders * (int)(n % ownGroups));
                 var view = store.ForGroup((ulong)group);
                 ulong first = next.GetValueOrDefault(group);
                 for (int i = 0; i < EntriesPerAppend; i++)

@@ -184,7 +184,7 @@ public static class GroupMembership
                         probe.Role == RaftRole.Leader ? MembershipErrorKind.Other : MembershipErrorKind.NotLeader,
                         groupId,
                         probe.LeaderHint,
-                        $"whether the change {change} committed is unknown: the log holding it was replaced by a snapshot ending in another leader's entry ({probe.LastPurged}); read the membership to see.");
+                        $"whether the change {change} committed is unknown: its entry went into a snapshot that ends in another leader's entry ({probe.LastPurged}); read the membership to see.");
                 }
                 else if (!reached)
                 {

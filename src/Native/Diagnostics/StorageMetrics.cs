@@ -9,7 +9,7 @@ namespace RaftToolkit.Native.Diagnostics;
 /// <remarks>
 /// Besides what the write path records, observable gauges report each open store's RocksDB
 /// state when a listener asks (tagged <c>raftkit.storage.database</c> with the store's name):
-/// memtable bytes, immutable memtables waiting for a flush, level-0 files, bytes compaction is
+/// memtable bytes, immutable memtables waiting for a flush, level-0 files, sorted runs, bytes compaction is
 /// behind, live table file bytes, RocksDB's write slowdown and stop, and the groups the store
 /// caches. RocksDB slows and then stops writes when flushes or compactions fall behind; these
 /// show it coming, where the write latency only shows it once it happened.
@@ -51,7 +51,9 @@ public static class StorageMetrics
 
     internal static readonly ObservableGauge<long> Level0Files = FamiliesGauge("raftkit.storage.level0_files", "rocksdb.num-files-at-level0", "{file}", "Table files at level 0; RocksDB slows writes when they pile up.");
 
-    internal static readonly ObservableGauge<long> PendingCompactionBytes = FamiliesGauge("raftkit.storage.pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes", "By", "RocksDB's estimate of the bytes compaction is behind.");
+    internal static readonly ObservableGauge<long> SortedRuns = StorageMeter.CreateObservableGauge("raftkit.storage.sorted_runs", () => Observe(store => store.ReadSortedRuns()), "{run}", "Sorted runs RocksDB weighs against its write slowdown and stop triggers: level-0 files, plus every non-empty level of a universally compacted family.");
+
+    internal static readonly ObservableGauge<long> PendingCompactionBytes = FamiliesGauge("raftkit.storage.pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes", "By", "RocksDB's estimate of the bytes compaction is behind; levelled compaction only (0 for a universally compacted family).");
 
     internal static readonly ObservableGauge<long> SstBytes = FamiliesGauge("raftkit.storage.sst_bytes", "rocksdb.live-sst-files-size", "By", "Bytes of the store's live table files.");
 

@@ -113,4 +113,35 @@ public sealed class StorageGaugesTests : IDisposable
         var error = Assert.Throws<ArgumentException>(() => new RocksDbLogStoreOptions { Name = name }.Validate());
         Assert.Equal(nameof(RocksDbLogStoreOptions.Name), error.ParamName);
     }
+
+    /// <summary>
+    /// Under universal compaction every non-empty level is a sorted run that RocksDB's stall
+    /// triggers count, and its estimate of pending compaction bytes stays 0: level-0 files alone
+    /// would not show a stall coming. By level, only level-0 files count.
+    /// </summary>
+    [Theory]
+    [InlineData(Compaction.Universal, 2)]
+    [InlineData(Compaction.Level, 1)]
+    public async Task SortedRunsCountWhatTheStallTriggersCountInEitherCompactionStyle(Compaction style, long runs)
+    {
+        string path = _dir.Sub("db");
+        var options = new RocksDbLogStoreOptions { LogCompactionStyle = style };
+        using var db = RocksDbLogStore.OpenDatabase(path, options);
+        await using var store = RocksDbLogStore.Attach(db, options);
+        var logFamily = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+        // Both families to their bottom level: flushes are atomic, so the meta family's first
+        // table file (the key-space marker) comes with the log's.
+        db.CompactRange((byte[]?)null, null, logFamily);
+        db.CompactRange((byte[]?)null, null, db.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily));
+        await log.AppendAsync(Range(1, 10, 10), IgnoringCallback.Instance);
+        var flush = new FlushOptions().SetWaitForFlush(true);
+        RocksDbSharp.Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, logFamily.Handle, out nint error);
+        Assert.Equal(0, error);
+
+        var gauges = Gauges(store.MetricsName);
+        Assert.Equal(1, gauges["raftkit.storage.level0_files"]);
+        Assert.Equal(runs, gauges["raftkit.storage.sorted_runs"]);
+    }
 }
