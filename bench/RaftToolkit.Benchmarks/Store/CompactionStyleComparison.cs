@@ -82,7 +82,7 @@ internal static class CompactionStyleComparison
                 $"{style}: {elapsed.TotalSeconds:F1} s ({run.AppendedBytes / elapsed.TotalSeconds / (1 << 20):F0} MiB/s); " +
                 $"disk written {disk / (double)run.AppendedBytes:F2}x the appended bytes; CPU {cpu.TotalSeconds:F1} s; " +
                 $"appends p99 {appends[(int)(appends.Count * 0.99)]:F0} us, p99.9 {appends[(int)(appends.Count * 0.999)]:F0} us, max {appends[^1] / 1000:F0} ms; " +
-                $"table files peak {run.PeakSstBytes / live:F2}x the live entries, end {sstEnd / live:F2}x; " +
+                $"table files peak {Math.Max(run.PeakSstBytes, sstEnd) / live:F2}x the live entries, end {sstEnd / live:F2}x; " +
                 $"{readTimes}"));
         }
         finally
@@ -129,11 +129,13 @@ internal static class CompactionStyleComparison
             using var sampling = new CancellationTokenSource();
             var sampler = Task.Run(async () =>
             {
-                while (!sampling.IsCancellationRequested)
+                // Table files grow and shrink with every flush and compaction: sampled ten times a second for the peak.
+                using var every = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+                do
                 {
                     Volatile.Write(ref _peakSst, Math.Max(_peakSst, SstBytes(store)));
-                    await Task.Delay(100).ConfigureAwait(false);
                 }
+                while (await every.WaitForNextTickAsync(sampling.Token).ConfigureAwait(false));
             });
             var appenders = new Task[Appenders];
             for (int a = 0; a < Appenders; a++)
@@ -145,7 +147,14 @@ internal static class CompactionStyleComparison
             Task.WaitAll(appenders);
             var elapsed = watch.Elapsed;
             sampling.Cancel();
-            sampler.GetAwaiter().GetResult();
+            try
+            {
+                sampler.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                // The sampler's way of stopping.
+            }
             return elapsed;
         }
 
