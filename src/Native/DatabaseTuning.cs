@@ -59,7 +59,7 @@ internal static class DatabaseTuning
             .SetWriteBufferSize(options.WriteBufferSize)
             .SetMaxWriteBufferNumber(options.MaxWriteBufferNumber)
             .SetCompression(options.Compression)
-            .SetCompactionStyle(name == options.LogColumnFamily ? options.LogCompactionStyle : Compaction.Level);
+            .SetCompactionStyle(options.CompactionStyleOf(name));
         if (options.MaxRangeDeletionsPerMemtable > 0)
         {
             RocksDbSharp.Native.Instance.rocksdb_options_set_memtable_max_range_deletions(family.Handle, (uint)options.MaxRangeDeletionsPerMemtable);

@@ -20,7 +20,11 @@ public sealed partial class RocksDbLogStore
     /// closing (a gauge read then reports nothing rather than touch a closed database), or when
     /// RocksDB does not know the property.
     /// </summary>
-    internal unsafe long? ReadProperty(string property, bool perFamily)
+    internal long? ReadProperty(string property, bool perFamily) =>
+        WhileOpen(() => perFamily ? ReadFamilyProperty(_logFamily, property) + ReadFamilyProperty(_metaFamily, property) : ReadDatabaseProperty(property));
+
+    /// <summary>What <paramref name="read"/> reads from the database; null, without reading, once the store is closing.</summary>
+    private long? WhileOpen(Func<long?> read)
     {
         if (!TryBeginRead())
         {
@@ -29,20 +33,20 @@ public sealed partial class RocksDbLogStore
 
         try
         {
-            if (perFamily)
-            {
-                return ReadFamilyProperty(_logFamily, property) + ReadFamilyProperty(_metaFamily, property);
-            }
-
-            ulong value = 0;
-
-            // SAFETY: the output is a local of this frame; RocksDB writes it before returning.
-            return RocksDbSharp.Native.Instance.rocksdb_property_int(_dbHandle, property, (nint)(&value)) == 0 ? (long)value : null;
+            return read();
         }
         finally
         {
             EndRead();
         }
+    }
+
+    private unsafe long? ReadDatabaseProperty(string property)
+    {
+        ulong value = 0;
+
+        // SAFETY: the output is a local of this frame; RocksDB writes it before returning.
+        return RocksDbSharp.Native.Instance.rocksdb_property_int(_dbHandle, property, (nint)(&value)) == 0 ? (long)value : null;
     }
 
     /// <summary>
@@ -72,27 +76,13 @@ public sealed partial class RocksDbLogStore
     /// Level-0 files alone undercount a universally compacted family, and RocksDB's estimate of
     /// pending compaction bytes is 0 for it: this is the count its stall triggers compare.
     /// </remarks>
-    internal long? ReadSortedRuns()
-    {
-        if (!TryBeginRead())
-        {
-            return null;
-        }
+    internal long? ReadSortedRuns() =>
+        WhileOpen(() => SortedRuns(_logFamily, _options.LogColumnFamily) + SortedRuns(_metaFamily, _options.MetaColumnFamily));
 
-        try
-        {
-            return SortedRuns(_logFamily, _options.LogCompactionStyle) + SortedRuns(_metaFamily, RocksDbSharp.Compaction.Level);
-        }
-        finally
-        {
-            EndRead();
-        }
-    }
-
-    private long? SortedRuns(nint family, RocksDbSharp.Compaction style)
+    private long? SortedRuns(nint family, string name)
     {
         long? runs = ReadFamilyProperty(family, LevelFilesProperties[0]);
-        if (style == RocksDbSharp.Compaction.Universal)
+        if (_options.CompactionStyleOf(name) == RocksDbSharp.Compaction.Universal)
         {
             // RocksDB answers for the family's levels only (7 unless tuned otherwise).
             for (int level = 1; level < LevelFilesProperties.Length && ReadFamilyProperty(family, LevelFilesProperties[level]) is { } files; level++)

@@ -113,6 +113,9 @@ public sealed class RocksDbLogStoreOptions
     /// </remarks>
     public Compaction LogCompactionStyle { get; set; } = Compaction.Universal;
 
+    /// <summary>How the column family named <paramref name="family"/> is compacted: as <see cref="LogCompactionStyle"/> says for the log's, by level for any other.</summary>
+    internal Compaction CompactionStyleOf(string family) => family == LogColumnFamily ? LogCompactionStyle : Compaction.Level;
+
     /// <summary>Shared LRU block cache for both column families, in bytes (default 64 MiB); 0 disables it.</summary>
     public ulong BlockCacheSize { get; set; } = 64UL << 20;
 

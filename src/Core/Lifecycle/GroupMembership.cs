@@ -137,9 +137,6 @@ public static class GroupMembership
     private static bool PurgedWith(LogId accepted, LogId? lastPurged) =>
         lastPurged is { } purged && purged.Index >= accepted.Index && purged.LeaderId == accepted.LeaderId;
 
-    private static MembershipException Replaced(ulong groupId, MembershipChange change, MembershipProbe probe) =>
-        new(MembershipErrorKind.Other, groupId, probe.LeaderHint, $"the change {change} was replaced by another leader's entries before it committed.");
-
     /// <summary>Proposes the change, then waits for the uniform configuration to commit and, when <paramref name="catchUpPeer"/> is set, for that peer to hold the committed log.</summary>
     private static async Task ChangeAsync<TNode, TData, TResponse, TSnapshot>(
         MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, ulong groupId, MembershipChange change, ulong catchUpPeer, CancellationToken cancellationToken)
@@ -166,17 +163,15 @@ public static class GroupMembership
             if (!acceptedCommitted)
             {
                 // The entry counts only while it is still the one at its index: another leader's
-                // entry in its place, or none (truncated) below the commit, means the change was
-                // lost.
+                // entry in its place, or none there while the commit is short of it (truncated),
+                // means the change was lost.
                 bool reached = committed is { } c && c.Index >= accepted.Index;
-                if (probe.AtWatchedIndex is { } at)
+                if (probe.AtWatchedIndex is { } at ? at != accepted : !reached)
                 {
-                    if (at != accepted)
-                    {
-                        throw Replaced(groupId, change, probe);
-                    }
+                    throw new MembershipException(MembershipErrorKind.Other, groupId, probe.LeaderHint, $"the change {change} was replaced by another leader's entries before it committed.");
                 }
-                else if (reached && !PurgedWith(accepted, probe.LastPurged))
+
+                if (probe.AtWatchedIndex is null && !PurgedWith(accepted, probe.LastPurged))
                 {
                     // Committed past the index, which the log dropped into a snapshot that another
                     // leader's entries end: the entry that committed there may not be this one.
@@ -185,10 +180,6 @@ public static class GroupMembership
                         groupId,
                         probe.LeaderHint,
                         $"whether the change {change} committed is unknown: its entry went into a snapshot that ends in another leader's entry ({probe.LastPurged}); read the membership to see.");
-                }
-                else if (!reached)
-                {
-                    throw Replaced(groupId, change, probe);
                 }
 
                 acceptedCommitted = reached;
