@@ -35,7 +35,7 @@ public sealed partial class RocksDbLogStore
             // tell the caller "flushed" while the group's earlier writes are still on their way.
             if (!span.IsEmpty)
             {
-                request.Reserve(WriteRequest.AppendBytes(_space, span), nameof(entries));
+                request.Reserve(WriteRequest.AppendSize(_space, span), nameof(entries));
                 request.StageAppend(_space, state, span);
             }
 

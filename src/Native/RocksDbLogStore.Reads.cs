@@ -49,7 +49,7 @@ public sealed partial class RocksDbLogStore
                         }
 
                         byte* value = RocksDbNative.IteratorValue(iterator, out nuint valueBytes);
-                        into.Add(LogRecordFormat.Decode(new ReadOnlySpan<byte>(value, (int)valueBytes), groupId, index));
+                        into.Add(LogRecordFormat.Decode(new ReadOnlySpan<byte>(value, (int)valueBytes), _space, groupId, index));
                         bytes += (long)valueBytes;
                         expected = index + 1;
 
@@ -67,7 +67,7 @@ public sealed partial class RocksDbLogStore
                     // The log is contiguous, so a block RocksDB finds damaged holds the first
                     // entry not read.
                     RocksDbNative.IteratorGetError(iterator, out nint error);
-                    ThrowIfReadFailed(error, groupId, new EntryLogIdDecoder(expected));
+                    ThrowIfReadFailed(error, groupId, new EntryLogIdDecoder(_space, expected));
                 }
                 finally
                 {
@@ -125,7 +125,7 @@ public sealed partial class RocksDbLogStore
                         {
                             ulong index = LogKeys.ReadIndex(key, _space);
                             var value = new ReadOnlySpan<byte>(RocksDbNative.IteratorValue(iterator, out nuint valueBytes), (int)valueBytes);
-                            last = LogRecordFormat.DecodeLogId(value, groupId, index);
+                            last = LogRecordFormat.DecodeLogId(value, _space, groupId, index);
                         }
                     }
 
@@ -183,7 +183,7 @@ public sealed partial class RocksDbLogStore
     {
         Span<byte> key = stackalloc byte[LogKeys.MaxKeyLength];
         int keyLength = LogKeys.WriteLogKey(key, _space, groupId, index);
-        return TryGetPinned(_logFamily, key[..keyLength], groupId, new EntryLogIdDecoder(index), out LogId logId) ? logId : null;
+        return TryGetPinned(_logFamily, key[..keyLength], groupId, new EntryLogIdDecoder(_space, index), out LogId logId) ? logId : null;
     }
 
     private Vote? ReadVoteRecord(ulong groupId)
@@ -254,9 +254,9 @@ public sealed partial class RocksDbLogStore
         T Decode(ReadOnlySpan<byte> value, ulong groupId);
     }
 
-    private readonly struct EntryLogIdDecoder(ulong index) : IRecordDecoder<LogId>
+    private readonly struct EntryLogIdDecoder(LogKeySpace space, ulong index) : IRecordDecoder<LogId>
     {
-        public LogId Decode(ReadOnlySpan<byte> value, ulong groupId) => LogRecordFormat.DecodeLogId(value, groupId, index);
+        public LogId Decode(ReadOnlySpan<byte> value, ulong groupId) => LogRecordFormat.DecodeLogId(value, space, groupId, index);
 
         public RaftStorageException Damaged(ulong groupId, RocksDbNativeException cause) =>
             new LogCorruptionException(groupId, index, $"RocksDB found the stored block holding it damaged ({cause.Message})", cause);

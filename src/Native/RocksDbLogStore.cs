@@ -264,17 +264,17 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
         // One pass validates every operation and adds up what staging them will take.
         var operations = batch.Operations;
-        long bytes = 0;
+        var size = default(WriteSize);
         for (int i = 0; i < operations.Length; i++)
         {
             ValidateOperation(operations[i]);
-            bytes += operations[i].Kind == LogWriteOpKind.Append ? WriteRequest.AppendBytes(_space, operations[i].Entries.Span) : WriteRequest.OtherOperationBytes;
+            size += operations[i].Kind == LogWriteOpKind.Append ? WriteRequest.AppendSize(_space, operations[i].Entries.Span) : WriteRequest.OtherOperation;
         }
 
         var request = _requests.Get();
         try
         {
-            request.Reserve(bytes, nameof(batch));
+            request.Reserve(size, nameof(batch));
             for (int i = 0; i < operations.Length; i++)
             {
                 ref readonly var op = ref operations[i];

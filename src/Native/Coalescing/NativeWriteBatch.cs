@@ -111,7 +111,7 @@ internal sealed class NativeWriteBatch : IDisposable
         _lastGroup = lastGroup;
         _requests[RequestCount++] = request;
         OperationCount += request.OpCount;
-        ByteCount += request.Data.WrittenCount;
+        ByteCount += request.ByteCount;
         EntryCount += request.EntryCount;
     }
 
@@ -164,14 +164,17 @@ internal sealed class NativeWriteBatch : IDisposable
     {
         nint family = op.Family == StagedFamily.Log ? _logFamily : _metaFamily;
 
-        // SAFETY: the request's buffer is pinned for the duration of the call, and RocksDB copies
-        // keys and values into the batch before it returns; offsets were produced by staging
-        // into this very buffer, so every slice lies inside it.
+        // SAFETY: the request's buffer and the caller's data are pinned for the duration of the
+        // call, and RocksDB copies keys and values into the batch before it returns; offsets were
+        // produced by staging into this very buffer, so every slice lies inside it.
         fixed (byte* bytes = request.Data.WrittenSpan)
         {
             byte* key = bytes + op.KeyOffset;
             switch (op.Kind)
             {
+                case StagedKind.Put when !op.Data.IsEmpty:
+                    PutAround(family, key, (nuint)op.KeyLength, bytes + op.ValueOffset, op);
+                    break;
                 case StagedKind.Put:
                     RocksDbNative.WriteBatchPut(Handle, family, key, (nuint)op.KeyLength, bytes + op.ValueOffset, (nuint)op.ValueLength);
                     break;
@@ -182,6 +185,25 @@ internal sealed class NativeWriteBatch : IDisposable
                     RocksDbNative.WriteBatchDeleteRange(Handle, family, key, (nuint)op.KeyLength, bytes + op.ValueOffset, (nuint)op.ValueLength);
                     break;
             }
+        }
+    }
+
+    /// <summary>Puts a value made of the staged bytes at <paramref name="staged"/> with the caller's data spliced in at <see cref="StagedOp.DataAt"/>.</summary>
+    private unsafe void PutAround(nint family, byte* key, nuint keyLength, byte* staged, in StagedOp op)
+    {
+        // SAFETY: as in Put; the caller's data is pinned here, and every pointer handed over
+        // lives on this frame or in pinned memory until RocksDB has copied the value.
+        fixed (byte* data = op.Data.Span)
+        {
+            byte** parts = stackalloc byte*[3];
+            nuint* lengths = stackalloc nuint[3];
+            parts[0] = staged;
+            lengths[0] = (nuint)op.DataAt;
+            parts[1] = data;
+            lengths[1] = (nuint)op.Data.Length;
+            parts[2] = staged + op.DataAt;
+            lengths[2] = (nuint)(op.ValueLength - op.DataAt);
+            RocksDbNative.WriteBatchPutParts(Handle, family, 1, &key, &keyLength, 3, parts, lengths);
         }
     }
 

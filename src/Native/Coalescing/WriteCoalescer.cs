@@ -117,7 +117,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
             request.CheckAndApply(++_stamp, _onGroupRemoved);
             var open = _open ??= _batches.Get();
             if (open.RequestCount > 0
-                && (open.OperationCount + request.OpCount > _maxBatchOperations || open.ByteCount + request.Data.WrittenCount > _maxBatchBytes))
+                && (open.OperationCount + request.OpCount > _maxBatchOperations || open.ByteCount + request.ByteCount > _maxBatchBytes))
             {
                 _sealed.Enqueue(open);
                 open = _open = _batches.Get();

@@ -31,8 +31,18 @@ internal enum StagedKind : byte
 /// <summary>
 /// One native operation, as offsets into the request's byte buffer (offsets, not pointers,
 /// because the buffer may move while it grows). For a DeleteRange the "value" is the end key.
+/// A put may take part of its value from the caller's memory: then the value is the first
+/// <see cref="DataAt"/> staged bytes, <see cref="Data"/>, and the rest of the staged bytes.
 /// </summary>
-internal readonly record struct StagedOp(StagedKind Kind, StagedFamily Family, int KeyOffset, int KeyLength, int ValueOffset, int ValueLength);
+/// <remarks><see cref="Data"/> is read only while the request is submitted, inside the caller's
+/// call: the coalescer copies it into the native batch before the call returns.</remarks>
+internal readonly record struct StagedOp(StagedKind Kind, StagedFamily Family, int KeyOffset, int KeyLength, int ValueOffset, int ValueLength, ReadOnlyMemory<byte> Data = default, int DataAt = 0);
+
+/// <summary>What staging a write takes: <see cref="Staged"/> bytes of the request's buffer, of <see cref="Total"/> bytes written.</summary>
+internal readonly record struct WriteSize(long Staged, long Total)
+{
+    public static WriteSize operator +(WriteSize a, WriteSize b) => new(a.Staged + b.Staged, a.Total + b.Total);
+}
 
 /// <summary>What a write does to a group's cached log ends; checked under the coalescer's gate.</summary>
 internal enum CheckKind : byte
@@ -92,8 +102,14 @@ internal sealed class WriteRequest : IValueTaskSource
         _completion.RunContinuationsAsynchronously = false;
     }
 
-    /// <summary>Keys and values of every staged operation, back to back.</summary>
+    /// <summary>Keys and values of every staged operation, back to back (less the data entries pass from the caller's memory).</summary>
     public ArrayPoolBufferWriter<byte> Data { get; private set; } = new(InitialBytes);
+
+    /// <summary>Every key and value byte the request writes: its staged bytes and the data taken from the caller's memory.</summary>
+    public long ByteCount => Data.WrittenCount + _callerBytes;
+
+    /// <summary>The bytes of <see cref="StagedOp.Data"/> over every staged operation.</summary>
+    private long _callerBytes;
 
     /// <summary>The staged native operations, in order.</summary>
     public ReadOnlySpan<StagedOp> Ops => _ops.AsSpan(0, OpCount);
@@ -117,43 +133,46 @@ internal sealed class WriteRequest : IValueTaskSource
     public short Version => _completion.Version;
 
     /// <summary>A generous estimate of what any operation but an append stages: two log keys, or a meta key and record.</summary>
-    public const int OtherOperationBytes = 128;
+    public static WriteSize OtherOperation { get; } = new(128, 128);
 
-    /// <summary>The bytes staging an append of <paramref name="entries"/> takes: each entry's key and record.</summary>
-    public static long AppendBytes(LogKeySpace space, ReadOnlySpan<Entry> entries)
+    /// <summary>What an append of <paramref name="entries"/> takes: each entry's key and record, all staged but normal entries' data.</summary>
+    public static WriteSize AppendSize(LogKeySpace space, ReadOnlySpan<Entry> entries)
     {
-        long bytes = (long)entries.Length * LogKeys.LogKeyLength(space);
+        long staged = (long)entries.Length * LogKeys.LogKeyLength(space);
+        long data = 0;
         foreach (ref readonly var entry in entries)
         {
-            bytes += LogRecordFormat.RecordSize(entry);
+            staged += LogRecordFormat.FramingSize(entry);
+            data += LogRecordFormat.DataOf(entry).Length;
         }
 
-        return bytes;
+        return new(staged, staged + data);
     }
 
     /// <summary>
-    /// The most one write may stage: 1 GiB, less the headroom an entry's encoder asks for beyond
-    /// what it writes. The staging buffer grows to powers of two, and the next one, 2 GiB, is
-    /// past the largest array .NET allocates.
+    /// The most one write may carry, staged or taken from the caller's memory: 1 GiB, less the
+    /// headroom an entry's encoder asks for beyond what it writes. A write of blank or membership
+    /// entries stages all of it; the staging buffer grows to powers of two, and the next one,
+    /// 2 GiB, is past the largest array .NET allocates.
     /// </summary>
     public const long MaxStagedBytes = (1L << 30) - 64;
 
     /// <summary>
-    /// Makes room for <paramref name="bytes"/> more staged bytes at once. Staging a large write
+    /// Makes room for <paramref name="size"/> more staged bytes at once. Staging a large write
     /// into a buffer that grows as it goes doubles it a dozen times, copying everything staged
     /// so far each time: a fifth of the time a 1,024-entry write of 1 KiB entries took to stage.
     /// </summary>
-    /// <exception cref="ArgumentException">The write would stage more than <see cref="MaxStagedBytes"/> (reported as <paramref name="paramName"/>).</exception>
-    public void Reserve(long bytes, string paramName)
+    /// <exception cref="ArgumentException">The write would carry more than <see cref="MaxStagedBytes"/> (reported as <paramref name="paramName"/>).</exception>
+    public void Reserve(WriteSize size, string paramName)
     {
-        if (Data.WrittenCount + bytes > MaxStagedBytes)
+        if (ByteCount + size.Total > MaxStagedBytes)
         {
             throw new ArgumentException(
-                $"The write would stage {Data.WrittenCount + bytes:N0} bytes of keys and records; one write carries at most {MaxStagedBytes:N0} (1 GiB): split it into smaller writes.",
+                $"The write would carry {ByteCount + size.Total:N0} bytes of keys and records; one write carries at most {MaxStagedBytes:N0} (1 GiB): split it into smaller writes.",
                 paramName);
         }
 
-        Data.GetSpan((int)bytes);
+        Data.GetSpan((int)size.Staged);
     }
 
     /// <summary>Stages the records of <paramref name="entries"/> (validated contiguous by the caller).</summary>
@@ -165,8 +184,10 @@ internal sealed class WriteRequest : IValueTaskSource
             ref readonly var entry = ref entries[i];
             int keyOffset = WriteLogKey(space, state.GroupId, entry.Index);
             int valueOffset = Data.WrittenCount;
-            int valueLength = LogRecordFormat.Encode(Data, entry);
-            AddOp(new(StagedKind.Put, StagedFamily.Log, keyOffset, LogKeys.LogKeyLength(space), valueOffset, valueLength));
+            int valueLength = LogRecordFormat.EncodeFraming(Data, entry, space, state.GroupId, out int dataAt);
+            var data = LogRecordFormat.DataOf(entry);
+            _callerBytes += data.Length;
+            AddOp(new(StagedKind.Put, StagedFamily.Log, keyOffset, LogKeys.LogKeyLength(space), valueOffset, valueLength, data, dataAt));
         }
 
         EntryCount += entries.Length;
@@ -384,6 +405,9 @@ internal sealed class WriteRequest : IValueTaskSource
             Data.Clear();
         }
 
+        // Drops the references to callers' data, whether the array is kept or given back.
+        _ops.AsSpan(0, OpCount).Clear();
+        _callerBytes = 0;
         if (_ops.Length > RetainedOps)
         {
             GiveBack(_ops, _ownOps);
@@ -473,7 +497,7 @@ internal sealed class WriteRequest : IValueTaskSource
         var larger = ArrayPool<T>.Shared.Rent(array.Length * 2);
         array.AsSpan(0, used).CopyTo(larger);
 
-        // Cleared first: the shared pool must not keep group states alive.
+        // Cleared first: the shared pool must not keep group states or callers' data alive.
         if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
         {
             array.AsSpan(0, used).Clear();

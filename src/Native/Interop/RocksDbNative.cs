@@ -62,6 +62,10 @@ internal static unsafe partial class RocksDbNative
     [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_put_cf")]
     internal static partial void WriteBatchPut(nint batch, nint columnFamily, byte* key, nuint keyLength, byte* value, nuint valueLength);
 
+    /// <summary>Puts one key whose value is the concatenation of <paramref name="valueCount"/> slices (copied before it returns).</summary>
+    [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_putv_cf")]
+    internal static partial void WriteBatchPutParts(nint batch, nint columnFamily, int keyCount, byte** keys, nuint* keyLengths, int valueCount, byte** values, nuint* valueLengths);
+
     [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_delete_cf")]
     internal static partial void WriteBatchDelete(nint batch, nint columnFamily, byte* key, nuint keyLength);
 

@@ -26,7 +26,9 @@ public sealed class WriteRequestTests : IDisposable
         Assert.Same(buffer, request.Data);
         Assert.Equal(0, request.Data.WrittenCount);
 
-        request.StageAppend(LogKeySpace.GroupPrefixed, group, Range(1, 0, 1100, payloadBytes: 1024));
+        // Blank entries are staged whole (a normal entry's data is not staged): 24 bytes each with their keys.
+        var blanks = Enumerable.Range(0, 50_000).Select(i => Entry.Blank(new LogId(1, 0, (ulong)i))).ToArray();
+        request.StageAppend(LogKeySpace.GroupPrefixed, group, blanks);
         Assert.True(request.Data.Capacity > 1 << 20);
         request.ResetForReuse();
         Assert.True(request.Data.Capacity <= 128 * 1024, $"a pooled request kept {request.Data.Capacity} bytes after a 1 MiB write");
@@ -53,12 +55,35 @@ public sealed class WriteRequestTests : IDisposable
             Entry.ForMembership(new LogId(300, 70_000, 1001), Membership.FromVoters([1UL, 2, 3], [4UL])),
         ];
 
-        long bytes = WriteRequest.AppendBytes(space, entries);
-        request.Reserve(bytes, nameof(entries));
+        var size = WriteRequest.AppendSize(space, entries);
+        request.Reserve(size, nameof(entries));
         int reserved = request.Data.Capacity;
         request.StageAppend(space, group, entries);
 
-        Assert.Equal(bytes, request.Data.WrittenCount);
+        Assert.Equal(size.Staged, request.Data.WrittenCount);
+        Assert.Equal(size.Total, request.ByteCount);
+        Assert.Equal(1000 * 1024, size.Total - size.Staged);
         Assert.Equal(reserved, request.Data.Capacity);
+    }
+
+    /// <summary>
+    /// The 1 GiB bound of one write counts entries' data too, though the data is never staged:
+    /// 1,025 entries sharing one 1 MiB buffer stage 24 KiB, and still carry more than a gibibyte.
+    /// </summary>
+    [Fact]
+    public async Task AnAppendWhoseDataAddsUpToMoreThanOneGibibyteIsRefusedAndWritesNothing()
+    {
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        var log = store.ForGroup(1);
+        var mebibyte = new byte[1 << 20];
+        var entries = Enumerable.Range(0, 1025).Select(i => Entry.Normal(new LogId(1, 0, (ulong)i), mebibyte)).ToArray();
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(async () => await log.AppendAsync(entries, IgnoringCallback.Instance));
+        Assert.Equal("entries", error.ParamName);
+        Assert.Contains("1 GiB", error.Message, StringComparison.Ordinal);
+
+        Assert.Equal(new LogState(null, null), await log.GetLogStateAsync());
+        await log.AppendAsync(entries[..1], IgnoringCallback.Instance);
+        Assert.Equal(entries[0], (await log.TryGetLogEntriesAsync(0, 1))[0]);
     }
 }

@@ -135,6 +135,23 @@ public sealed class CorruptionTests : IDisposable
     }
 
     [Fact]
+    public async Task ARecordCopiedUnderAnotherGroupsKeyAtTheSameIndexIsReportedAsCorruptionNamingThatGroup()
+    {
+        // Same index, same term and payload: only the group the key names tells the records apart.
+        const ulong OtherGroup = Group + 1;
+        await using var store = await StoreWithEntries(LogKeySpace.GroupPrefixed);
+        var family = store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
+        var key = new byte[LogKeys.MaxKeyLength];
+        int length = LogKeys.WriteLogKey(key, LogKeySpace.GroupPrefixed, OtherGroup, 1);
+        store.Database.Put(key[..length], store.Database.Get(Key(LogKeySpace.GroupPrefixed, 1), family), family);
+
+        var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await store.ForGroup(OtherGroup).GetLogIdAsync(1));
+        Assert.Equal(OtherGroup, error.GroupId);
+        Assert.Equal(1UL, error.Index);
+        Assert.Contains("checksum", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ACorruptLastRecordFailsLoadingTheGroupRatherThanGuessingItsEnd()
     {
         string path;

@@ -6,7 +6,7 @@ using static RaftToolkit.Native.Tests.TestEntries;
 
 namespace RaftToolkit.Native.Tests.Records;
 
-/// <summary>A database written in the first record format, opened by today's store.</summary>
+/// <summary>A database written in an earlier record format, opened by today's store.</summary>
 public sealed class FormatUpgradeTests : IDisposable
 {
     private const ulong Group = 5;
@@ -20,11 +20,21 @@ public sealed class FormatUpgradeTests : IDisposable
         var framed = WireCodec.Encode(1, entry, ModelFormats.Entry);
         var record = new byte[framed.Length + sizeof(uint)];
         framed.CopyTo(record, 0);
-        return RecordChecksum.Reseal(record, entry.Index);
+        return RecordChecksum.ResealBeforeVersion3(record, entry.Index);
     }
 
-    [Fact]
-    public async Task AGroupWrittenInTheFirstFormatLoadsReadsAndTakesNewAppendsInTheSecond()
+    /// <summary>A record as format 2 wrote it: today's layout under version byte 2, its checksum over everything before it, seeded with the index.</summary>
+    private static byte[] Version2Record(in Entry entry)
+    {
+        var record = LogRecordFormat.Encode(entry, LogKeySpace.GroupPrefixed, Group);
+        record[0] = 2;
+        return RecordChecksum.ResealBeforeVersion3(record, entry.Index);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task AGroupWrittenInAnEarlierFormatLoadsReadsAndTakesNewAppendsInTodays(int version)
     {
         string path = _dir.Sub("db");
         var old = Range(term: 1, first: 0, count: 3);
@@ -35,7 +45,7 @@ public sealed class FormatUpgradeTests : IDisposable
             foreach (var entry in old)
             {
                 int length = LogKeys.WriteLogKey(key, LogKeySpace.GroupPrefixed, Group, entry.Index);
-                db.Put(key[..length], Version1Record(entry), family);
+                db.Put(key[..length], version == 1 ? Version1Record(entry) : Version2Record(entry), family);
             }
         }
 
@@ -47,6 +57,10 @@ public sealed class FormatUpgradeTests : IDisposable
         var appended = Range(term: 2, first: 3, count: 2);
         await log.AppendAsync(appended, IgnoringCallback.Instance);
         Assert.Equal([.. old, .. appended], await log.TryGetLogEntriesAsync(0, 5));
+        var newKey = new byte[LogKeys.MaxKeyLength];
+        int newKeyLength = LogKeys.WriteLogKey(newKey, LogKeySpace.GroupPrefixed, Group, 3);
+        var stored = store.Database.Get(newKey[..newKeyLength], store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily));
+        Assert.Equal(LogRecordFormat.Version, stored[0]);
     }
 
     [Fact]

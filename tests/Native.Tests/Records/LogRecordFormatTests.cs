@@ -2,6 +2,7 @@ using CommunityToolkit.HighPerformance.Buffers;
 using CsCheck;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Keys;
 using RaftToolkit.Native.Records;
 using static RaftToolkit.Native.Tests.Records.RecordChecksum;
 
@@ -15,6 +16,8 @@ namespace RaftToolkit.Native.Tests.Records;
 public sealed class LogRecordFormatTests
 {
     private const ulong Group = 7;
+
+    private const LogKeySpace Space = LogKeySpace.GroupPrefixed;
 
     private static readonly Gen<ulong> Ids = Gen.Frequency((3, Gen.ULong[0, 300]), (1, Gen.ULong));
 
@@ -30,13 +33,7 @@ public sealed class LogRecordFormatTests
         };
     });
 
-    private static byte[] Encode(in Entry entry)
-    {
-        using var output = new ArrayPoolBufferWriter<byte>();
-        int length = LogRecordFormat.Encode(output, entry);
-        Assert.Equal(output.WrittenCount, length);
-        return output.WrittenSpan.ToArray();
-    }
+    private static byte[] Encode(in Entry entry) => LogRecordFormat.Encode(entry, Space, Group);
 
     [Fact]
     public void EveryEntryRoundTripsUnderItsIndexAtTheSizeRecordSizeStates()
@@ -45,8 +42,8 @@ public sealed class LogRecordFormatTests
         {
             var record = Encode(entry);
             Assert.Equal(LogRecordFormat.RecordSize(entry), record.Length);
-            Assert.Equal(entry, LogRecordFormat.Decode(record, Group, entry.Index));
-            Assert.Equal(entry.LogId, LogRecordFormat.DecodeLogId(record, Group, entry.Index));
+            Assert.Equal(entry, LogRecordFormat.Decode(record, Space, Group, entry.Index));
+            Assert.Equal(entry.LogId, LogRecordFormat.DecodeLogId(record, Space, Group, entry.Index));
         });
     }
 
@@ -58,34 +55,82 @@ public sealed class LogRecordFormatTests
     }
 
     [Fact]
-    public void TheLayoutIsVersionKindTermNodeBodyAndAChecksumSeededWithTheIndex()
+    public void TheLayoutIsVersionKindTermNodeBodyAndAChecksumSealingItToItsGroupAndIndex()
     {
         var record = Encode(Entry.Normal(new LogId(300, 2, 7), "abc"u8.ToArray()));
-        Assert.Equal("0201AC0202616263", Convert.ToHexString(record.AsSpan(0, record.Length - 4)));
-        Assert.Equal(record, Reseal((byte[])record.Clone(), 7));
+        Assert.Equal("0301AC0202616263", Convert.ToHexString(record.AsSpan(0, record.Length - 4)));
+        Assert.Equal(record, Reseal((byte[])record.Clone(), Group, 7));
     }
 
     [Fact]
-    public void EverySingleFlippedBitIsCaughtAsCorruptionNamingGroupAndIndex()
+    public void StagedFramingAroundTheCallersDataIsTheWholeRecord()
     {
-        var entry = Entry.ForMembership(new LogId(4, 1, 9), Membership.FromVoters([1, 2], [3]));
+        Entries.Sample(entry =>
+        {
+            using var staged = new ArrayPoolBufferWriter<byte>();
+            staged.GetSpan(1)[0] = 0xEE;
+            staged.Advance(1);
+            int length = LogRecordFormat.EncodeFraming(staged, entry, Space, Group, out int dataAt);
+            Assert.Equal(LogRecordFormat.FramingSize(entry), length);
+            var framing = staged.WrittenSpan[1..];
+            byte[] spliced = [.. framing[..dataAt], .. LogRecordFormat.DataOf(entry).Span, .. framing[dataAt..]];
+            Assert.Equal(Encode(entry), spliced);
+        });
+    }
+
+    public static TheoryData<Entry> OneEntryOfEachKind => new()
+    {
+        Entry.Blank(new LogId(4, 1, 9)),
+        Entry.Normal(new LogId(4, 1, 9), "some application data"u8.ToArray()),
+        Entry.ForMembership(new LogId(4, 1, 9), Membership.FromVoters([1, 2], [3])),
+    };
+
+    [Theory]
+    [MemberData(nameof(OneEntryOfEachKind))]
+    public void EverySingleFlippedBitIsCaughtAsCorruptionNamingGroupAndIndex(Entry entry)
+    {
         var record = Encode(entry);
         for (int bit = 0; bit < record.Length * 8; bit++)
         {
             var damaged = (byte[])record.Clone();
             damaged[bit / 8] ^= (byte)(1 << (bit % 8));
-            var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(damaged, Group, 9));
+            var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(damaged, Space, Group, 9));
             Assert.Equal(Group, error.GroupId);
             Assert.Equal(9UL, error.Index);
         }
     }
 
-    [Fact]
-    public void ARecordReadUnderAnotherIndexFailsItsChecksum()
+    [Theory]
+    [MemberData(nameof(OneEntryOfEachKind))]
+    public void ARecordReadUnderAnotherIndexOrAnotherGroupFailsItsChecksum(Entry entry)
     {
-        var record = Encode(Entry.Normal(new LogId(1, 0, 5), new byte[16]));
-        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, Group, 6));
-        Assert.Contains("checksum", error.Message, StringComparison.Ordinal);
+        var record = Encode(entry);
+        var underAnotherIndex = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, Space, Group, entry.Index + 1));
+        Assert.Contains("checksum", underAnotherIndex.Message, StringComparison.Ordinal);
+        var underAnotherGroup = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, Space, Group + 1, entry.Index));
+        Assert.Contains("checksum", underAnotherGroup.Message, StringComparison.Ordinal);
+        Assert.Equal(Group + 1, underAnotherGroup.GroupId);
+    }
+
+    [Fact]
+    public void AFlatRecordIsSealedToItsIndexOnlyForFlatKeysNameNoGroup()
+    {
+        // A flat database's group id is a label in the store's options, not in its keys.
+        var entry = Entry.Normal(new LogId(2, 1, 4), new byte[32]);
+        var record = LogRecordFormat.Encode(entry, LogKeySpace.Flat, 1);
+        Assert.Equal(entry, LogRecordFormat.Decode(record, LogKeySpace.Flat, 99, 4));
+        Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, LogKeySpace.Flat, 1, 5));
+    }
+
+    [Fact]
+    public void RecordsOfTheSecondFormatStillRead()
+    {
+        // Version 2: the same layout, its checksum over everything before it, seeded with the index only.
+        var record = ResealBeforeVersion3(Convert.FromHexString("0201AC0202616263" + "00000000"), 7);
+        var expected = Entry.Normal(new LogId(300, 2, 7), "abc"u8.ToArray());
+        Assert.Equal(expected, LogRecordFormat.Decode(record, Space, Group, 7));
+        Assert.Equal(expected, LogRecordFormat.Decode(record, Space, Group + 1, 7));
+        Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, Space, Group, 8));
     }
 
     [Theory]
@@ -96,7 +141,7 @@ public sealed class LogRecordFormatTests
     {
         var record = Encode(Entry.Blank(new LogId(0, 0, 1)));
         Assert.Equal(8, record.Length);
-        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record.AsSpan(0, length), Group, 1));
+        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record.AsSpan(0, length), Space, Group, 1));
         Assert.Contains("shorter than its framing", error.Message, StringComparison.Ordinal);
     }
 
@@ -105,10 +150,10 @@ public sealed class LogRecordFormatTests
     {
         var record = Encode(Entry.Blank(new LogId(1, 1, 3)));
         record[1] = 9;
-        Reseal(record, 3);
-        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, Group, 3));
+        Reseal(record, Group, 3);
+        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, Space, Group, 3));
         Assert.Contains("does not decode", error.Message, StringComparison.Ordinal);
-        Assert.Throws<LogCorruptionException>(() => LogRecordFormat.DecodeLogId(record, Group, 3));
+        Assert.Throws<LogCorruptionException>(() => LogRecordFormat.DecodeLogId(record, Space, Group, 3));
     }
 
     [Fact]
@@ -117,15 +162,15 @@ public sealed class LogRecordFormatTests
         var record = Encode(Entry.Blank(new LogId(1, 1, 3)));
         var longer = new byte[record.Length + 1];
         record.AsSpan(0, record.Length - 4).CopyTo(longer);
-        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(Reseal(longer, 3), Group, 3));
+        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(Reseal(longer, Group, 3), Space, Group, 3));
         Assert.Contains("does not decode", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void ALeaderIdThatDoesNotFit64BitsUnderAValidChecksumIsCorruption()
     {
-        var record = Convert.FromHexString("0200FFFFFFFFFFFFFFFFFF0200" + "00000000");
-        Assert.Throws<LogCorruptionException>(() => LogRecordFormat.DecodeLogId(Reseal(record, 1), Group, 1));
+        var record = Convert.FromHexString("0300FFFFFFFFFFFFFFFFFF0200" + "00000000");
+        Assert.Throws<LogCorruptionException>(() => LogRecordFormat.DecodeLogId(Reseal(record, Group, 1), Space, Group, 1));
     }
 
     /// <summary>Records written by the first format (version byte 1), as that format wrote them.</summary>
@@ -145,28 +190,28 @@ public sealed class LogRecordFormatTests
     public void RecordsOfTheFirstFormatStillRead(string hex, ulong index, Entry expected)
     {
         var record = Convert.FromHexString(hex);
-        Assert.Equal(expected, LogRecordFormat.Decode(record, Group, index));
-        Assert.Equal(expected.LogId, LogRecordFormat.DecodeLogId(record, Group, index));
+        Assert.Equal(expected, LogRecordFormat.Decode(record, Space, Group, index));
+        Assert.Equal(expected.LogId, LogRecordFormat.DecodeLogId(record, Space, Group, index));
     }
 
     [Fact]
     public void AFirstFormatRecordHoldingAnotherIndexIsCorruption()
     {
         // The blank entry of index 8 above, resealed under index 9: the checksum passes, the index inside does not.
-        var record = Reseal(Convert.FromHexString("010300000000000000020000000000000008000000000000000087494E49"), 9);
-        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, Group, 9));
+        var record = ResealBeforeVersion3(Convert.FromHexString("010300000000000000020000000000000008000000000000000087494E49"), 9);
+        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(record, Space, Group, 9));
         Assert.Contains("index 8", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData(0)]
-    [InlineData(3)]
+    [InlineData(4)]
     [InlineData(255)]
     public void AnyOtherVersionByteIsCorruptionNamingIt(byte version)
     {
         var record = Encode(Entry.Normal(new LogId(1, 0, 2), new byte[8]));
         record[0] = version;
-        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(Reseal(record, 2), Group, 2));
+        var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.Decode(Reseal(record, Group, 2), Space, Group, 2));
         Assert.Contains($"version {version}", error.Message, StringComparison.Ordinal);
     }
 }

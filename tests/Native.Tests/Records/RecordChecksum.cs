@@ -3,19 +3,58 @@ using System.IO.Hashing;
 
 namespace RaftToolkit.Native.Tests.Records;
 
-/// <summary>The log record checksum, restated from its definition so tests can build records by hand.</summary>
+/// <summary>The log record checksums, restated from their definitions so tests can build records by hand.</summary>
 internal static class RecordChecksum
 {
     /// <summary>
-    /// Rewrites the last four bytes of <paramref name="record"/> to the checksum of everything
-    /// before them under <paramref name="index"/> (XxHash3 seeded with the index, low 32 bits,
-    /// little-endian), and returns the record: a deliberately malformed body then passes the
+    /// Rewrites the last four bytes of a version 3 <paramref name="record"/> to its checksum when
+    /// stored at <paramref name="index"/> under a key naming <paramref name="keyGroup"/> (0 in a
+    /// flat key space), and returns the record: a deliberately malformed body then passes the
     /// checksum check and reaches the decoder.
     /// </summary>
-    public static byte[] Reseal(byte[] record, ulong index)
+    /// <remarks>
+    /// Version 3: a normal entry's data (what follows the version, kind and two varints of the
+    /// leader id) is hashed with XxHash3, seeded with the XxHash3 of the bytes before it (seeded
+    /// with the index) XOR the group; any other kind's data is empty, and every byte before the
+    /// checksum is framing. Low 32 bits, little-endian.
+    /// </remarks>
+    public static byte[] Reseal(byte[] record, ulong keyGroup, ulong index)
+    {
+        var sealedPart = record.AsSpan(0, record.Length - sizeof(uint));
+        int dataAt = sealedPart.Length;
+        if (record[1] == 1)
+        {
+            int term = VarintLength(sealedPart[2..]);
+            dataAt = 2 + term + VarintLength(sealedPart[(2 + term)..]);
+        }
+
+        ulong framing = XxHash3.HashToUInt64(sealedPart[..dataAt], unchecked((long)index));
+        uint checksum = (uint)XxHash3.HashToUInt64(sealedPart[dataAt..], unchecked((long)(framing ^ keyGroup)));
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(record.Length - sizeof(uint)), checksum);
+        return record;
+    }
+
+    /// <summary>
+    /// Rewrites the last four bytes of a version 1 or 2 <paramref name="record"/> to the checksum
+    /// of everything before them under <paramref name="index"/> (XxHash3 seeded with the index,
+    /// low 32 bits, little-endian), and returns the record.
+    /// </summary>
+    public static byte[] ResealBeforeVersion3(byte[] record, ulong index)
     {
         uint checksum = (uint)XxHash3.HashToUInt64(record.AsSpan(0, record.Length - sizeof(uint)), unchecked((long)index));
         BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(record.Length - sizeof(uint)), checksum);
         return record;
+    }
+
+    /// <summary>The length of the LEB128 varint at the start of <paramref name="bytes"/>.</summary>
+    private static int VarintLength(ReadOnlySpan<byte> bytes)
+    {
+        int length = 1;
+        while ((bytes[length - 1] & 0x80) != 0)
+        {
+            length++;
+        }
+
+        return length;
     }
 }
