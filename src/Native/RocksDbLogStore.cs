@@ -27,6 +27,9 @@ namespace RaftToolkit.Native;
 /// <para>One write (an append, or a <see cref="WriteAsync"/> batch) carries at most 1 GiB of
 /// keys and records; a larger one is refused with <see cref="ArgumentException"/> before
 /// anything is written.</para>
+/// <para>Entries' data is read during the call that writes it, and copied into the write before
+/// the call returns: it must not change while the call runs, and its buffers may be reused as
+/// soon as the call returns, before the write is durable.</para>
 /// <para>Fail-stop: after a failed write every operation fails with
 /// <see cref="StoreFailedException"/>; dispose and reopen to recover.</para>
 /// <para>Completions (flush callbacks and the continuations of awaited writes) run on the

@@ -35,6 +35,47 @@ public sealed class RocksDbLogStoreTests : IDisposable
     }
 
     /// <summary>
+    /// The store copies entries' data inside the call that writes it, so a caller may reuse its
+    /// buffers as soon as the call returns: here every buffer is overwritten while its write is
+    /// still queued behind a held one, spread over several batches by a small batch bound.
+    /// </summary>
+    [Fact]
+    public async Task ACallersBuffersMayBeReusedAsSoonAsTheWriteCallReturnsBeforeItIsDurable()
+    {
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { MaxBatchBytes = 4096 });
+        var expected = new List<Entry>();
+        var writes = new List<Task>();
+        using (var holdWriter = HoldingCallback.HoldWriterOf(store, out var held))
+        {
+            for (ulong i = 0; i < 21; i++)
+            {
+                var buffer = new byte[1000];
+                Array.Fill(buffer, (byte)(i + 1));
+                var entry = Entry.Normal(Id(1, i), buffer);
+                expected.Add(Entry.Normal(Id(1, i), buffer.ToArray()));
+                if (i < 20)
+                {
+                    writes.Add(store.ForGroup(1).AppendAsync(new[] { entry }, IgnoringCallback.Instance).AsTask());
+                }
+                else
+                {
+                    var batch = new LogWriteBatch();
+                    batch.Append(1, new[] { entry });
+                    writes.Add(store.WriteAsync(batch).AsTask());
+                }
+
+                Array.Fill(buffer, (byte)0xEE);
+            }
+
+            Assert.All(writes, write => Assert.False(write.IsCompleted));
+            holdWriter.Release();
+            await Task.WhenAll([held, .. writes]);
+        }
+
+        Assert.Equal(expected, await store.ForGroup(1).TryGetLogEntriesAsync(0, 21));
+    }
+
+    /// <summary>
     /// A callback says "flushed" for the caller's write and everything the group wrote before it,
     /// so an empty append, which writes nothing, is answered after the writes issued before it,
     /// as is an empty batch. Alone, it costs no write.
@@ -147,7 +188,7 @@ public sealed class RocksDbLogStoreTests : IDisposable
         await using var store = OpenPrefixed();
         var log = store.ForGroup(1);
 
-        // Three entries sharing one 400 MB payload: 1.2 GB to stage.
+        // Three entries sharing one 400 MB payload: 1.2 GB to write, though none of it is staged.
         var payload = new byte[400_000_000];
         Entry[] huge = [.. Enumerable.Range(0, 3).Select(i => Entry.Normal(Id(1, (ulong)i), payload))];
 

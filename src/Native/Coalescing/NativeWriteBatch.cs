@@ -106,6 +106,8 @@ internal sealed class NativeWriteBatch : IDisposable
             Put(request, request.Ops[op.Op]);
         }
 
+        request.ForgetCallerData();
+
         _inGroupOrder &= firstGroup >= _lastGroup;
         _singleGroupRequests &= firstGroup == lastGroup;
         _lastGroup = lastGroup;

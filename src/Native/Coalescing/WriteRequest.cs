@@ -35,7 +35,8 @@ internal enum StagedKind : byte
 /// <see cref="DataAt"/> staged bytes, <see cref="Data"/>, and the rest of the staged bytes.
 /// </summary>
 /// <remarks><see cref="Data"/> is read only while the request is submitted, inside the caller's
-/// call: the coalescer copies it into the native batch before the call returns.</remarks>
+/// call: the coalescer copies it into the native batch before the call returns, and then drops it
+/// (<see cref="WriteRequest.ForgetCallerData"/>).</remarks>
 internal readonly record struct StagedOp(StagedKind Kind, StagedFamily Family, int KeyOffset, int KeyLength, int ValueOffset, int ValueLength, ReadOnlyMemory<byte> Data = default, int DataAt = 0);
 
 /// <summary>What staging a write takes: <see cref="Staged"/> bytes of the request's buffer, of <see cref="Total"/> bytes written.</summary>
@@ -155,20 +156,20 @@ internal sealed class WriteRequest : IValueTaskSource
     /// entries stages all of it; the staging buffer grows to powers of two, and the next one,
     /// 2 GiB, is past the largest array .NET allocates.
     /// </summary>
-    public const long MaxStagedBytes = (1L << 30) - 64;
+    public const long MaxWriteBytes = (1L << 30) - 64;
 
     /// <summary>
     /// Makes room for <paramref name="size"/> more staged bytes at once. Staging a large write
     /// into a buffer that grows as it goes doubles it a dozen times, copying everything staged
     /// so far each time: a fifth of the time a 1,024-entry write of 1 KiB entries took to stage.
     /// </summary>
-    /// <exception cref="ArgumentException">The write would carry more than <see cref="MaxStagedBytes"/> (reported as <paramref name="paramName"/>).</exception>
+    /// <exception cref="ArgumentException">The write would carry more than <see cref="MaxWriteBytes"/> (reported as <paramref name="paramName"/>).</exception>
     public void Reserve(WriteSize size, string paramName)
     {
-        if (ByteCount + size.Total > MaxStagedBytes)
+        if (ByteCount + size.Total > MaxWriteBytes)
         {
             throw new ArgumentException(
-                $"The write would carry {ByteCount + size.Total:N0} bytes of keys and records; one write carries at most {MaxStagedBytes:N0} (1 GiB): split it into smaller writes.",
+                $"The write would carry {ByteCount + size.Total:N0} bytes of keys and records; one write carries at most {MaxWriteBytes:N0} (1 GiB): split it into smaller writes.",
                 paramName);
         }
 
@@ -378,6 +379,22 @@ internal sealed class WriteRequest : IValueTaskSource
         else
         {
             _completion.SetException(error as StoreFailedException ?? new StoreFailedException(error));
+        }
+    }
+
+    /// <summary>
+    /// Drops the references to callers' data once it is copied into a native batch: nothing
+    /// reads it again, and the caller's buffers need not stay reachable until the write completes.
+    /// </summary>
+    public void ForgetCallerData()
+    {
+        var ops = _ops.AsSpan(0, OpCount);
+        for (int i = 0; i < ops.Length; i++)
+        {
+            if (!ops[i].Data.IsEmpty)
+            {
+                ops[i] = ops[i] with { Data = default };
+            }
         }
     }
 

@@ -159,7 +159,7 @@ public static class LogRecordFormat
         }
     }
 
-    /// <summary>Checks the version and checksum of a record without decoding it.</summary>
+    /// <summary>Checks the version and checksum of a record without decoding its body (a version 3 header is read to find where the data starts).</summary>
     /// <exception cref="LogCorruptionException">The check fails.</exception>
     public static void Verify(ReadOnlySpan<byte> record, LogKeySpace space, ulong groupId, ulong index)
     {

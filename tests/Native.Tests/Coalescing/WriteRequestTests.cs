@@ -65,25 +65,4 @@ public sealed class WriteRequestTests : IDisposable
         Assert.Equal(1000 * 1024, size.Total - size.Staged);
         Assert.Equal(reserved, request.Data.Capacity);
     }
-
-    /// <summary>
-    /// The 1 GiB bound of one write counts entries' data too, though the data is never staged:
-    /// 1,025 entries sharing one 1 MiB buffer stage 24 KiB, and still carry more than a gibibyte.
-    /// </summary>
-    [Fact]
-    public async Task AnAppendWhoseDataAddsUpToMoreThanOneGibibyteIsRefusedAndWritesNothing()
-    {
-        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
-        var log = store.ForGroup(1);
-        var mebibyte = new byte[1 << 20];
-        var entries = Enumerable.Range(0, 1025).Select(i => Entry.Normal(new LogId(1, 0, (ulong)i), mebibyte)).ToArray();
-
-        var error = await Assert.ThrowsAsync<ArgumentException>(async () => await log.AppendAsync(entries, IgnoringCallback.Instance));
-        Assert.Equal("entries", error.ParamName);
-        Assert.Contains("1 GiB", error.Message, StringComparison.Ordinal);
-
-        Assert.Equal(new LogState(null, null), await log.GetLogStateAsync());
-        await log.AppendAsync(entries[..1], IgnoringCallback.Instance);
-        Assert.Equal(entries[0], (await log.TryGetLogEntriesAsync(0, 1))[0]);
-    }
 }

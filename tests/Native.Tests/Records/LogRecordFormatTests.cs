@@ -63,19 +63,30 @@ public sealed class LogRecordFormatTests
     }
 
     [Fact]
-    public void StagedFramingAroundTheCallersDataIsTheWholeRecord()
+    public void StagingLeavesOutANormalEntrysDataAndSaysWhereItGoes()
     {
-        Entries.Sample(entry =>
-        {
-            using var staged = new ArrayPoolBufferWriter<byte>();
-            staged.GetSpan(1)[0] = 0xEE;
-            staged.Advance(1);
-            int length = LogRecordFormat.EncodeFraming(staged, entry, Space, Group, out int dataAt);
-            Assert.Equal(LogRecordFormat.FramingSize(entry), length);
-            var framing = staged.WrittenSpan[1..];
-            byte[] spliced = [.. framing[..dataAt], .. LogRecordFormat.DataOf(entry).Span, .. framing[dataAt..]];
-            Assert.Equal(Encode(entry), spliced);
-        });
+        // The record of the layout test above: header 0301AC0202, data "abc", checksum.
+        var expected = Reseal(Convert.FromHexString("0301AC0202616263" + "00000000"), Group, 7);
+        using var staged = new ArrayPoolBufferWriter<byte>();
+        staged.GetSpan(1)[0] = 0xEE;
+        staged.Advance(1);
+
+        int length = LogRecordFormat.EncodeFraming(staged, Entry.Normal(new LogId(300, 2, 7), "abc"u8.ToArray()), Space, Group, out int dataAt);
+
+        Assert.Equal(5, dataAt);
+        Assert.Equal(9, length);
+        Assert.Equal("EE0301AC0202" + Convert.ToHexString(expected.AsSpan(^4)), Convert.ToHexString(staged.WrittenSpan));
+    }
+
+    [Fact]
+    public void OtherKindsAreStagedWhole()
+    {
+        var entry = Entry.ForMembership(new LogId(4, 1, 9), Membership.FromVoters([1, 2], [3]));
+        using var staged = new ArrayPoolBufferWriter<byte>();
+        int length = LogRecordFormat.EncodeFraming(staged, entry, Space, Group, out int dataAt);
+        Assert.Equal(length - 4, dataAt);
+        Assert.True(LogRecordFormat.DataOf(entry).IsEmpty);
+        Assert.Equal(Encode(entry), staged.WrittenSpan.ToArray());
     }
 
     public static TheoryData<Entry> OneEntryOfEachKind => new()
@@ -169,8 +180,13 @@ public sealed class LogRecordFormatTests
     [Fact]
     public void ALeaderIdThatDoesNotFit64BitsUnderAValidChecksumIsCorruption()
     {
-        var record = Convert.FromHexString("0300FFFFFFFFFFFFFFFFFF0200" + "00000000");
-        Assert.Throws<LogCorruptionException>(() => LogRecordFormat.DecodeLogId(Reseal(record, Group, 1), Space, Group, 1));
+        // As a blank entry and as a normal one: the header does not parse, so no data is split off.
+        foreach (string kind in new[] { "00", "01" })
+        {
+            var record = Convert.FromHexString("03" + kind + "FFFFFFFFFFFFFFFFFF0200" + "00000000");
+            var error = Assert.Throws<LogCorruptionException>(() => LogRecordFormat.DecodeLogId(Reseal(record, Group, 1), Space, Group, 1));
+            Assert.Contains("does not decode", error.Message, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>Records written by the first format (version byte 1), as that format wrote them.</summary>

@@ -22,10 +22,9 @@ internal static class RecordChecksum
     {
         var sealedPart = record.AsSpan(0, record.Length - sizeof(uint));
         int dataAt = sealedPart.Length;
-        if (record[1] == 1)
+        if (record[1] == 1 && VarintLength(sealedPart[2..]) is > 0 and var term && VarintLength(sealedPart[(2 + term)..]) is > 0 and var node)
         {
-            int term = VarintLength(sealedPart[2..]);
-            dataAt = 2 + term + VarintLength(sealedPart[(2 + term)..]);
+            dataAt = 2 + term + node;
         }
 
         ulong framing = XxHash3.HashToUInt64(sealedPart[..dataAt], unchecked((long)index));
@@ -46,15 +45,21 @@ internal static class RecordChecksum
         return record;
     }
 
-    /// <summary>The length of the LEB128 varint at the start of <paramref name="bytes"/>.</summary>
+    /// <summary>
+    /// The length of the LEB128 varint of a 64-bit value at the start of <paramref name="bytes"/>;
+    /// 0 when there is none (cut short, or past 64 bits), and then no data is split off.
+    /// </summary>
     private static int VarintLength(ReadOnlySpan<byte> bytes)
     {
-        int length = 1;
-        while ((bytes[length - 1] & 0x80) != 0)
+        for (int length = 1; length <= Math.Min(bytes.Length, 10); length++)
         {
-            length++;
+            byte current = bytes[length - 1];
+            if ((current & 0x80) == 0)
+            {
+                return length < 10 || current <= 1 ? length : 0;
+            }
         }
 
-        return length;
+        return 0;
     }
 }
