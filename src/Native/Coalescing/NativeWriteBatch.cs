@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics.X86;
 using Microsoft.Extensions.Logging;
 using RaftToolkit.Native.Interop;
 using RaftToolkit.Native.Keys;
@@ -107,6 +108,7 @@ internal sealed class NativeWriteBatch : IDisposable
         }
 
         request.ForgetCallerData();
+        PrefetchNext(request.ByteCount);
 
         _inGroupOrder &= firstGroup >= _lastGroup;
         _singleGroupRequests &= firstGroup == lastGroup;
@@ -115,6 +117,39 @@ internal sealed class NativeWriteBatch : IDisposable
         OperationCount += request.OpCount;
         ByteCount += request.ByteCount;
         EntryCount += request.EntryCount;
+    }
+
+    /// <summary>
+    /// Asks the CPU to load the native batch's memory just past its end, where the next
+    /// request's operations will be copied, as much of it as <paramref name="bytes"/> (the
+    /// request just added: concurrent appenders write alike), at most 4 KiB.
+    /// </summary>
+    /// <remarks>
+    /// <para>Why: a thousand appenders fill a megabyte of batch a round, memory the write and the
+    /// memtable insert in between have long evicted from the cache, and every copy into it is
+    /// followed by the gate's release and the caller's await, both interlocked, which wait for
+    /// the copy's stores to reach the cache. Fetched while the next caller's continuation runs,
+    /// the lines are there when its copy comes. Workload (c), five alternating pairs: the pass
+    /// after each synced write took 464 µs on average against 530 µs, and every pair's ratio
+    /// rose (0.85–0.92× against 0.83–0.89×). Fetching two requests ahead did no better.</para>
+    /// <para>SAFETY: a prefetch is a hint that never faults, so lines past the batch's allocated
+    /// room, or freed by a batch that grows (and moves) on its next put, cost a useless load
+    /// and nothing more.</para>
+    /// </remarks>
+    private unsafe void PrefetchNext(long bytes)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        const int CacheLine = 64;
+        byte* end = RocksDbNative.WriteBatchData(Handle, out nuint size) + size;
+        long ahead = Math.Min(bytes + CacheLine, 4096);
+        for (long offset = 0; offset < ahead; offset += CacheLine)
+        {
+            Sse.Prefetch0(end + offset);
+        }
     }
 
     /// <summary>

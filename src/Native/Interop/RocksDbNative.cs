@@ -66,6 +66,10 @@ internal static unsafe partial class RocksDbNative
     [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_putv_cf")]
     internal static partial void WriteBatchPutParts(nint batch, nint columnFamily, int keyCount, byte** keys, nuint* keyLengths, int valueCount, byte** values, nuint* valueLengths);
 
+    /// <summary>The batch's serialized contents: where they start, and (in <paramref name="size"/>) how many bytes they take.</summary>
+    [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_data")]
+    internal static partial byte* WriteBatchData(nint batch, out nuint size);
+
     [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_delete_cf")]
     internal static partial void WriteBatchDelete(nint batch, nint columnFamily, byte* key, nuint keyLength);
 
