@@ -35,6 +35,44 @@ public sealed class RocksDbLogStoreTests : IDisposable
     }
 
     /// <summary>
+    /// Short data is staged with its record's framing, long data goes to RocksDB from the
+    /// caller's memory: entries of every length around the cutoff, of every kind, in one append
+    /// and one batch, read back as written, before and after a reopen, in either key space.
+    /// </summary>
+    [Theory]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    [InlineData(LogKeySpace.Flat)]
+    public async Task EntriesOfEveryLengthAroundTheStagingCutoffReadBackAsWritten(LogKeySpace space)
+    {
+        const int Cutoff = RaftToolkit.Native.Coalescing.WriteRequest.CallerDataMinBytes;
+        int[] lengths = [0, 1, Cutoff - 1, Cutoff, Cutoff + 1, 64 * 1024];
+        var entries = new List<Entry>();
+        foreach (int length in lengths)
+        {
+            var data = new byte[length];
+            Random.Shared.NextBytes(data);
+            entries.Add(Entry.Normal(new LogId(3, 2, (ulong)entries.Count), data));
+        }
+
+        entries.Add(Entry.Blank(new LogId(3, 2, (ulong)entries.Count)));
+        entries.Add(Entry.ForMembership(new LogId(3, 2, (ulong)entries.Count), Membership.FromVoters([1UL, 2, 3], [])));
+        var options = new RocksDbLogStoreOptions { KeySpace = space, FlatGroupId = 1 };
+        string path = _dir.Sub("cutoff");
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            int half = entries.Count / 2;
+            await store.ForGroup(1).AppendAsync(entries.Take(half).ToArray(), IgnoringCallback.Instance);
+            var batch = new LogWriteBatch();
+            batch.Append(1, entries.Skip(half).ToArray());
+            await store.WriteAsync(batch);
+            Assert.Equal(entries, await store.ForGroup(1).TryGetLogEntriesAsync(0, (ulong)entries.Count));
+        }
+
+        await using var reopened = RocksDbLogStore.Open(path, options);
+        Assert.Equal(entries, await reopened.ForGroup(1).TryGetLogEntriesAsync(0, (ulong)entries.Count));
+    }
+
+    /// <summary>
     /// The store copies entries' data inside the call that writes it, so a caller may reuse its
     /// buffers as soon as the call returns: here every buffer is overwritten while its write is
     /// still queued behind a held one, spread over several batches by a small batch bound.

@@ -21,9 +21,9 @@ namespace RaftToolkit.Native.Records;
 /// key names (0 in a flat key space). So a record copied under another index, or another group's
 /// key, fails its check as surely as a flipped bit. A record failing the version, checksum or
 /// decoding check is reported as <see cref="LogCorruptionException"/> and never returned as data.</para>
-/// <para>Why the data is hashed on its own: the store hands RocksDB a normal entry's data from
-/// where the caller keeps it, between framing staged in its own buffer (see
-/// <see cref="EncodeFraming"/>). Copying each entry into a staging buffer first, and zeroing that
+/// <para>Why the data is hashed on its own: the store hands RocksDB a normal entry's data, when
+/// it is long (<see cref="Coalescing.WriteRequest.CallerDataMinBytes"/>), from where the caller
+/// keeps it, between framing staged in its own buffer (see <see cref="EncodeFraming"/>). Copying each entry into a staging buffer first, and zeroing that
 /// buffer for its next use, wrote every appended byte twice more, to memory a round of a thousand
 /// appenders has long evicted from the cache.</para>
 /// <para>Why this layout: a log entry is often small, and every byte of framing is written to the
@@ -67,11 +67,26 @@ public static class LogRecordFormat
 
     /// <summary>
     /// Appends the record of <paramref name="entry"/>, stored in <paramref name="space"/> under
-    /// <paramref name="groupId"/>, to <paramref name="output"/>, all but
-    /// the entry's <see cref="DataOf">data</see>, and returns the length appended. The record is
-    /// the first <paramref name="dataAt"/> bytes appended, then the data, then the rest.
+    /// <paramref name="groupId"/>, to <paramref name="output"/>, all but the entry's
+    /// <see cref="DataOf">data</see>, and returns the length appended. The record is the first
+    /// <paramref name="dataAt"/> bytes appended, then the data, then the rest.
     /// </summary>
-    public static int EncodeFraming(ArrayPoolBufferWriter<byte> output, in Entry entry, LogKeySpace space, ulong groupId, out int dataAt)
+    public static int EncodeFraming(ArrayPoolBufferWriter<byte> output, in Entry entry, LogKeySpace space, ulong groupId, out int dataAt) =>
+        Write(output, entry, space, groupId, withData: false, out dataAt);
+
+    /// <summary>Appends the whole record of <paramref name="entry"/>, stored in <paramref name="space"/> under <paramref name="groupId"/>, to <paramref name="output"/>, and returns its length.</summary>
+    public static int Encode(ArrayPoolBufferWriter<byte> output, in Entry entry, LogKeySpace space, ulong groupId) =>
+        Write(output, entry, space, groupId, withData: true, out _);
+
+    /// <summary>The whole record of <paramref name="entry"/>, stored in <paramref name="space"/> under <paramref name="groupId"/>, in one array (for tools and tests).</summary>
+    public static byte[] Encode(in Entry entry, LogKeySpace space, ulong groupId)
+    {
+        using var output = new ArrayPoolBufferWriter<byte>(RecordSize(entry));
+        Encode(output, entry, space, groupId);
+        return output.WrittenSpan.ToArray();
+    }
+
+    private static int Write(ArrayPoolBufferWriter<byte> output, in Entry entry, LogKeySpace space, ulong groupId, bool withData, out int dataAt)
     {
         int start = output.WrittenCount;
         var header = output.GetSpan(MaxHeaderLength);
@@ -86,22 +101,15 @@ public static class LogRecordFormat
         }
 
         dataAt = output.WrittenCount - start;
-        uint checksum = Checksum(output.WrittenSpan[start..], DataOf(entry).Span, KeyGroup(space, groupId), entry.Index);
+        var data = DataOf(entry).Span;
+        uint checksum = Checksum(output.WrittenSpan[start..], data, KeyGroup(space, groupId), entry.Index);
+        if (withData)
+        {
+            WireWriter.WriteBytes(output, data);
+        }
+
         WireWriter.WriteUInt32(output, checksum);
         return output.WrittenCount - start;
-    }
-
-    /// <summary>The whole record of <paramref name="entry"/>, stored in <paramref name="space"/> under <paramref name="groupId"/>, in one array (for tools and tests).</summary>
-    public static byte[] Encode(in Entry entry, LogKeySpace space, ulong groupId)
-    {
-        using var framing = new ArrayPoolBufferWriter<byte>(FramingSize(entry));
-        int length = EncodeFraming(framing, entry, space, groupId, out int dataAt);
-        var data = DataOf(entry).Span;
-        var record = new byte[length + data.Length];
-        framing.WrittenSpan[..dataAt].CopyTo(record);
-        data.CopyTo(record.AsSpan(dataAt));
-        framing.WrittenSpan[dataAt..].CopyTo(record.AsSpan(dataAt + data.Length));
-        return record;
     }
 
     /// <summary>Decodes and verifies the record of <paramref name="groupId"/> stored in <paramref name="space"/> at <paramref name="index"/>.</summary>

@@ -63,6 +63,11 @@ public sealed class WriteRequestTests : IDisposable
         Assert.Equal(size.Staged, request.Data.WrittenCount);
         Assert.Equal(size.Total, request.ByteCount);
         Assert.Equal(1000 * 1024, size.Total - size.Staged);
+
+        // Data shorter than the cutoff is staged with its record.
+        var small = Range(1, 1002, 10, payloadBytes: WriteRequest.CallerDataMinBytes - 1);
+        var smallSize = WriteRequest.AppendSize(space, small);
+        Assert.Equal(smallSize.Total, smallSize.Staged);
         Assert.Equal(reserved, request.Data.Capacity);
     }
 }

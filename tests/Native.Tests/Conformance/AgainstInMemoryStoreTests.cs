@@ -1,6 +1,7 @@
 using System.Text;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
+using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Keys;
 using RaftToolkit.Testing.Storage;
 using Xunit.Abstractions;
@@ -188,12 +189,16 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
                 {
                     0 => Entry.Blank(logId),
                     1 => Entry.ForMembership(logId, Membership.FromVoters([1, 2, (ulong)(3 + random.Next(3))], [9])),
-                    _ => Entry.Normal(logId, Payload(random.Next(300))),
+                    _ => Entry.Normal(logId, Payload(RandomDataLength())),
                 };
             }
 
             return entries;
         }
+
+        /// <summary>Mostly short, as log entries are, and one in four long enough to be passed from the caller's memory rather than staged.</summary>
+        private int RandomDataLength() =>
+            random.Next(4) == 0 ? random.Next(WriteRequest.CallerDataMinBytes, 2 * WriteRequest.CallerDataMinBytes) : random.Next(WriteRequest.CallerDataMinBytes);
 
         private byte[] Payload(int length)
         {
@@ -264,7 +269,7 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
 
             var vote = new Vote(new LeaderId(_term, Leader), true);
             var committed = new LogId(_term, Leader, (ulong)random.Next(5));
-            var payloads = plan.Select(_ => Payload(random.Next(200))).ToArray();
+            var payloads = plan.Select(_ => Payload(RandomDataLength())).ToArray();
             return async store =>
             {
                 // Build from the store's own state, as a host does, so that both stores get the same
