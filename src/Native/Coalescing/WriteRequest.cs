@@ -136,7 +136,7 @@ internal sealed class WriteRequest : IValueTaskSource
     /// <summary>A generous estimate of what any operation but an append stages: two log keys, or a meta key and record.</summary>
     public static WriteSize OtherOperation { get; } = new(128, 128);
 
-    /// <summary>What an append of <paramref name="entries"/> takes: each entry's key and record, all staged but normal entries' data.</summary>
+    /// <summary>What an append of <paramref name="entries"/> takes: each entry's key and record, all staged but data passed from the caller's memory (<see cref="CallerDataMinBytes"/>).</summary>
     public static WriteSize AppendSize(LogKeySpace space, ReadOnlySpan<Entry> entries)
     {
         long staged = (long)entries.Length * LogKeys.LogKeyLength(space);

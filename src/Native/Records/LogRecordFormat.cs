@@ -62,7 +62,7 @@ public static class LogRecordFormat
         return 2 + WireWriter.VarUInt64Size(leader.Term) + WireWriter.VarUInt64Size(leader.NodeId) + body + ChecksumLength;
     }
 
-    /// <summary>The part of <paramref name="entry"/>'s record that is not staged: a normal entry's application data, empty otherwise.</summary>
+    /// <summary>A normal entry's application data (empty for other kinds): the part of its record <see cref="EncodeFraming"/> leaves out.</summary>
     public static ReadOnlyMemory<byte> DataOf(in Entry entry) => entry.Kind == EntryKind.Normal ? entry.Data : default;
 
     /// <summary>
@@ -186,7 +186,17 @@ public static class LogRecordFormat
 
         var sealedPart = record[..^ChecksumLength];
         uint stored = BinaryPrimitives.ReadUInt32LittleEndian(record[^ChecksumLength..]);
-        uint actual = version == Version ? Seal(sealedPart, DataAt(sealedPart), KeyGroup(space, groupId), index) : ChecksumBeforeVersion3(sealedPart, index);
+        uint actual;
+        if (version == Version)
+        {
+            int dataAt = DataAt(sealedPart);
+            actual = Checksum(sealedPart[..dataAt], sealedPart[dataAt..], KeyGroup(space, groupId), index);
+        }
+        else
+        {
+            actual = ChecksumBeforeVersion3(sealedPart, index);
+        }
+
         if (stored != actual)
         {
             throw new LogCorruptionException(groupId, index, $"checksum mismatch (stored {stored:x8}, computed {actual:x8})");
@@ -258,10 +268,6 @@ public static class LogRecordFormat
 
         return entry;
     }
-
-    /// <summary>Version 3's checksum of a record (without its checksum) whose data starts at <paramref name="dataAt"/> and runs to the end.</summary>
-    private static uint Seal(ReadOnlySpan<byte> sealedPart, int dataAt, ulong keyGroup, ulong index) =>
-        Checksum(sealedPart[..dataAt], sealedPart[dataAt..], keyGroup, index);
 
     /// <summary>Version 3's checksum: the data's XxHash3, seeded with the framing's (itself seeded with the index) and the key's group.</summary>
     private static uint Checksum(ReadOnlySpan<byte> framing, ReadOnlySpan<byte> data, ulong keyGroup, ulong index)
