@@ -114,6 +114,40 @@ public sealed class RocksDbLogStoreTests : IDisposable
     }
 
     /// <summary>
+    /// Once copied into the native batch, a caller's data is not kept reachable by the store,
+    /// even while its write waits in the queue behind a held one.
+    /// </summary>
+    [Fact]
+    public async Task TheStoreDoesNotKeepACallersDataReachableWhileItsWriteIsQueued()
+    {
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        Task queued;
+        WeakReference data;
+        using (var holdWriter = HoldingCallback.HoldWriterOf(store, out var held))
+        {
+            (queued, data) = AppendLongDataAndForgetIt(store.ForGroup(1));
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            Assert.False(queued.IsCompleted);
+            Assert.False(data.IsAlive, "the store still holds the caller's data of a queued write");
+            holdWriter.Release();
+            await Task.WhenAll(held, queued);
+        }
+
+        Assert.Single(await store.ForGroup(1).TryGetLogEntriesAsync(0, 1));
+    }
+
+    /// <summary>Appends an entry of data long enough to be passed from the caller's memory, and keeps only a weak reference to the data.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (Task Append, WeakReference Data) AppendLongDataAndForgetIt(IRaftLogStore log)
+    {
+        var data = new byte[RaftToolkit.Native.Coalescing.WriteRequest.CallerDataMinBytes * 2];
+        var append = log.AppendAsync(new[] { Entry.Normal(Id(1, 0), data) }, IgnoringCallback.Instance).AsTask();
+        return (append, new WeakReference(data));
+    }
+
+    /// <summary>
     /// A callback says "flushed" for the caller's write and everything the group wrote before it,
     /// so an empty append, which writes nothing, is answered after the writes issued before it,
     /// as is an empty batch. Alone, it costs no write.

@@ -175,11 +175,19 @@ internal sealed class WriteRequest : IValueTaskSource
 
     /// <summary>
     /// The most one write may carry, staged or taken from the caller's memory: 1 GiB, less the
-    /// headroom an entry's encoder asks for beyond what it writes. A write of blank or membership
-    /// entries stages all of it; the staging buffer grows to powers of two, and the next one,
-    /// 2 GiB, is past the largest array .NET allocates.
+    /// <see cref="EncoderHeadroom"/>. A write of blank, membership or short entries stages all of
+    /// it; the staging buffer grows to powers of two, and the next one, 2 GiB, is past the
+    /// largest array .NET allocates.
     /// </summary>
-    public const long MaxWriteBytes = (1L << 30) - 64;
+    public const long MaxWriteBytes = (1L << 30) - EncoderHeadroom;
+
+    /// <summary>
+    /// What staging asks for beyond what it writes: room for a record header at its longest, or a
+    /// key, before knowing how much of it is used. Reserved on top of a write's staged bytes, so
+    /// that the last record of a write that fills the reservation exactly does not double the
+    /// buffer (and copy it) for the few bytes it asks for and leaves unused.
+    /// </summary>
+    private const int EncoderHeadroom = 64;
 
     /// <summary>
     /// Makes room for <paramref name="size"/> more staged bytes at once. Staging a large write
@@ -196,7 +204,7 @@ internal sealed class WriteRequest : IValueTaskSource
                 paramName);
         }
 
-        Data.GetSpan((int)size.Staged);
+        Data.GetSpan((int)size.Staged + EncoderHeadroom);
     }
 
     /// <summary>Stages the records of <paramref name="entries"/> (validated contiguous by the caller).</summary>

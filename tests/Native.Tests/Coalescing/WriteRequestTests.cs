@@ -26,7 +26,7 @@ public sealed class WriteRequestTests : IDisposable
         Assert.Same(buffer, request.Data);
         Assert.Equal(0, request.Data.WrittenCount);
 
-        // Blank entries are staged whole (a normal entry's data is not staged): 24 bytes each with their keys.
+        // Blank entries are staged whole: 24 bytes each with their keys.
         var blanks = Enumerable.Range(0, 50_000).Select(i => Entry.Blank(new LogId(1, 0, (ulong)i))).ToArray();
         request.StageAppend(LogKeySpace.GroupPrefixed, group, blanks);
         Assert.True(request.Data.Capacity > 1 << 20);
@@ -48,26 +48,50 @@ public sealed class WriteRequestTests : IDisposable
         await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
         var group = (GroupLogState)store.ForGroup(1);
         var request = NewRequest();
-        Entry[] entries =
-        [
-            .. Range(1, 0, 1000, payloadBytes: 1024),
-            Entry.Blank(new LogId(300, 70_000, 1000)),
-            Entry.ForMembership(new LogId(300, 70_000, 1001), Membership.FromVoters([1UL, 2, 3], [4UL])),
-        ];
+        const int Cutoff = WriteRequest.CallerDataMinBytes;
+        int[] lengths = [0, 1, 13, 14, Cutoff - 1, Cutoff, Cutoff + 1, 4096];
+        var entries = new List<Entry>(Range(1, 0, 1000, payloadBytes: 1024));
+        foreach (int length in lengths)
+        {
+            entries.Add(Entry.Normal(new LogId(300, 70_000, (ulong)entries.Count), new byte[length]));
+        }
 
-        var size = WriteRequest.AppendSize(space, entries);
+        entries.Add(Entry.Blank(new LogId(300, 70_000, (ulong)entries.Count)));
+        entries.Add(Entry.ForMembership(new LogId(ulong.MaxValue, ulong.MaxValue, (ulong)entries.Count), Membership.FromVoters([1UL, 2, 3], [4UL])));
+
+        var size = WriteRequest.AppendSize(space, entries.ToArray());
         request.Reserve(size, nameof(entries));
         int reserved = request.Data.Capacity;
-        request.StageAppend(space, group, entries);
+        request.StageAppend(space, group, entries.ToArray());
 
         Assert.Equal(size.Staged, request.Data.WrittenCount);
         Assert.Equal(size.Total, request.ByteCount);
-        Assert.Equal(1000 * 1024, size.Total - size.Staged);
+        Assert.Equal((1000 * 1024) + Cutoff + Cutoff + 1 + 4096, size.Total - size.Staged);
+        Assert.Equal(1000 + 3, request.Ops.ToArray().Count(op => !op.Data.IsEmpty));
+        Assert.Equal(reserved, request.Data.Capacity);
+    }
 
-        // Data shorter than the cutoff is staged with its record.
-        var small = Range(1, 1002, 10, payloadBytes: WriteRequest.CallerDataMinBytes - 1);
-        var smallSize = WriteRequest.AppendSize(space, small);
-        Assert.Equal(smallSize.Total, smallSize.Staged);
+    /// <summary>
+    /// Staging asks for room for a longest record header before writing a shorter one, so a
+    /// write whose staged bytes fill its reservation exactly would double the buffer for its
+    /// last record unless the reservation leaves that room: 2,048 entries of 8 bytes stage
+    /// 32 bytes each with their keys, 64 KiB in all.
+    /// </summary>
+    [Fact]
+    public async Task AWriteWhoseStagedBytesFillAPowerOfTwoIsStagedWithoutGrowingTheBuffer()
+    {
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        var group = (GroupLogState)store.ForGroup(1);
+        var request = NewRequest();
+        var entries = Range(1, 0, 2048, payloadBytes: 8);
+
+        var size = WriteRequest.AppendSize(LogKeySpace.GroupPrefixed, entries);
+        Assert.Equal(64 * 1024, size.Staged);
+        request.Reserve(size, nameof(entries));
+        int reserved = request.Data.Capacity;
+        request.StageAppend(LogKeySpace.GroupPrefixed, group, entries);
+
+        Assert.Equal(size.Staged, request.Data.WrittenCount);
         Assert.Equal(reserved, request.Data.Capacity);
     }
 }

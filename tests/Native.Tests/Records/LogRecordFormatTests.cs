@@ -78,6 +78,24 @@ public sealed class LogRecordFormatTests
         Assert.Equal("EE0301AC0202" + Convert.ToHexString(expected.AsSpan(^4)), Convert.ToHexString(staged.WrittenSpan));
     }
 
+    /// <summary>The store's two ways to write a record, framing around the caller's data and the whole record staged, write the same bytes.</summary>
+    [Fact]
+    public void FramingWithTheDataSplicedInAtItsPlaceIsTheWholeRecord()
+    {
+        Entries.Sample(entry =>
+        {
+            using var framing = new ArrayPoolBufferWriter<byte>();
+            int length = LogRecordFormat.EncodeFraming(framing, entry, Space, Group, out int dataAt);
+            Assert.Equal(LogRecordFormat.FramingSize(entry), length);
+            var staged = framing.WrittenSpan;
+            byte[] spliced = [.. staged[..dataAt], .. LogRecordFormat.DataOf(entry).Span, .. staged[dataAt..]];
+
+            using var whole = new ArrayPoolBufferWriter<byte>();
+            Assert.Equal(LogRecordFormat.RecordSize(entry), LogRecordFormat.Encode(whole, entry, Space, Group));
+            Assert.Equal(whole.WrittenSpan.ToArray(), spliced);
+        });
+    }
+
     [Fact]
     public void OtherKindsAreStagedWhole()
     {
