@@ -439,6 +439,8 @@ internal sealed class WriteRequest : IValueTaskSource
     /// <summary>Returns an unsubmitted request (its staging failed validation) to the pool.</summary>
     public void Abandon()
     {
+        // A submitted request dropped its callers' data once copied; this one never was.
+        ForgetCallerData();
         ResetForReuse();
         _pool.Return(this);
     }
@@ -460,8 +462,8 @@ internal sealed class WriteRequest : IValueTaskSource
             Data.Clear();
         }
 
-        // Drops the references to callers' data, whether the array is kept or given back.
-        _ops.AsSpan(0, OpCount).Clear();
+        // No callers' data is left to drop here: it is dropped once copied into a native batch,
+        // or by Abandon for a request that never was.
         _callerBytes = 0;
         if (_ops.Length > RetainedOps)
         {
