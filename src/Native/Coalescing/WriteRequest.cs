@@ -410,13 +410,24 @@ internal sealed class WriteRequest : IValueTaskSource
             }
         }
 
-        if (error is null)
+        // The caller's continuation runs inline, here, on the writer thread. An awaiting async
+        // method never throws out of it, but a continuation registered by hand
+        // (GetAwaiter().OnCompleted) may, or a scheduler that refuses it: that must not leave the
+        // rest of the batch unanswered and the writer stopped, or end the process from a pool thread.
+        try
         {
-            _completion.SetResult(true);
+            if (error is null)
+            {
+                _completion.SetResult(true);
+            }
+            else
+            {
+                _completion.SetException(error as StoreFailedException ?? new StoreFailedException(error));
+            }
         }
-        else
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _completion.SetException(error as StoreFailedException ?? new StoreFailedException(error));
+            StoreLog.ContinuationThrew(logger, e);
         }
     }
 

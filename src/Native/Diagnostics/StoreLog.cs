@@ -27,4 +27,7 @@ internal static class StoreLog
 
     public static void CallbackThrew(ILogger logger, Exception error, string callbackType) =>
         logger.LogError(error, "A flush callback ({Callback}) threw; the write's outcome stands and goes to its awaiting caller as well.", callbackType);
+
+    public static void ContinuationThrew(ILogger logger, Exception error) =>
+        logger.LogError(error, "A caller's continuation threw when its write completed; the store answered the other callers and goes on.");
 }

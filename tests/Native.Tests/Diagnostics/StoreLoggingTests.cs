@@ -41,6 +41,44 @@ public sealed class StoreLoggingTests : IDisposable
             line => Assert.Equal($"Information: Log store {path} closed.", line));
     }
 
+    /// <summary>
+    /// Continuations run inline on the writing thread. One registered by hand may throw (an
+    /// awaiting method never does): that is the caller's bug, logged, and it must not stop the
+    /// writer, leave the callers after it in the batch unanswered, or end the process.
+    /// </summary>
+    [Fact]
+    public async Task AContinuationThatThrowsIsLoggedAndEveryOtherCallerOfItsBatchIsStillAnswered()
+    {
+        var logs = new CapturingLoggerFactory();
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { LoggerFactory = logs, SyncMode = LogSyncMode.NoSync });
+        using var holdWriter = HoldingCallback.HoldWriterOf(store, out var earlier);
+
+        // Queued behind the held write, so the thread pool writes them, together, after it.
+        ThrowWhenCompleted(store.ForGroup(1).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance));
+        var after = store.ForGroup(2).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance).AsTask();
+
+        holdWriter.Release();
+        await earlier;
+        await after.WaitAsync(TimeSpan.FromSeconds(30));
+        await store.ForGroup(3).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
+        Assert.Equal(Range(1, 0, 1), await store.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+        Assert.Contains("Error: A caller's continuation threw when its write completed; the store answered the other callers and goes on. [InvalidOperationException: the caller's bug]", logs.Lines);
+    }
+
+    /// <summary>
+    /// Registers a continuation on <paramref name="append"/> that consumes it and throws. Without
+    /// the test's scheduling context, so the store runs it inline, on its writing thread.
+    /// </summary>
+    private static void ThrowWhenCompleted(ValueTask append)
+    {
+        var awaiter = append.ConfigureAwait(false).GetAwaiter();
+        awaiter.UnsafeOnCompleted(() =>
+        {
+            awaiter.GetResult();
+            throw new InvalidOperationException("the caller's bug");
+        });
+    }
+
     [Fact]
     public async Task ALoggerThatThrowsKeepsNoCallerFromItsAnswer()
     {
