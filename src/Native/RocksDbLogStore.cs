@@ -37,7 +37,7 @@ namespace RaftToolkit.Native;
 /// without a thread hop. Keep them short and never block in them on another write of the
 /// same store: that write waits for this very thread.</para>
 /// </remarks>
-public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
+public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore, IGroupDirectory
 {
     private readonly RocksDb _db;
     private readonly bool _ownsDb;
@@ -87,7 +87,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             _writeOptions = new WriteOptions().SetSync(options.SyncMode == LogSyncMode.Sync);
             _readOptions = new ReadOptions();
             _requests = new RequestPool();
-            _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, ReplaceRemovedGroup, _logger, MetricsName);
+            _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, this, _logger, MetricsName);
             if (_space == LogKeySpace.Flat)
             {
                 _flatView = StateOf(options.FlatGroupId);
@@ -249,6 +249,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         try
         {
             request.StageRemoveGroup(state);
+            request.NamesGroupsById = true;
             return Submit(request);
         }
         catch
@@ -303,6 +304,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
                 }
             }
 
+            request.NamesGroupsById = true;
             return Submit(request);
         }
         catch
@@ -376,8 +378,10 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
     private GroupLogState StateForWrite(ulong groupId) => _flatView ?? StateOf(groupId);
 
+    GroupLogState IGroupDirectory.Current(ulong groupId) => _groups[groupId];
+
     /// <summary>Under the gate, when a removal is queued: later views of the group start empty.</summary>
-    private void ReplaceRemovedGroup(GroupLogState removed)
+    void IGroupDirectory.ReplaceRemoved(GroupLogState removed)
     {
         // The replacement is known empty (the removal is queued before any later write), so it
         // must not be loaded from the database, which may not have applied the removal yet.

@@ -17,7 +17,8 @@ public interface IMultiGroupLogStore : IAsyncDisposable
 
     /// <summary>
     /// Deletes every key of <paramref name="groupId"/> durably. Views handed out before fail
-    /// with <see cref="UnknownGroupException"/> from then on.
+    /// with <see cref="UnknownGroupException"/> from then on; a later <see cref="ForGroup"/>,
+    /// <see cref="WriteAsync"/> or removal (even one racing this one) finds the group empty.
     /// </summary>
     ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default);
 

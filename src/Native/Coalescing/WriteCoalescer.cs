@@ -39,7 +39,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     private readonly nint _writeOptions;
     private readonly int _maxBatchBytes;
     private readonly int _maxBatchOperations;
-    private readonly Action<GroupLogState>? _onGroupRemoved;
+    private readonly IGroupDirectory _groups;
     private readonly ILogger _logger;
 
     /// <summary>The store's name in log lines (its path, or a name for an attached database).</summary>
@@ -69,13 +69,13 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     /// <summary>Test seam: when set, the next native write fails with this error instead of being issued.</summary>
     private Exception? _injectedFailure;
 
-    public WriteCoalescer(nint db, nint writeOptions, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, Action<GroupLogState>? onGroupRemoved, ILogger logger, string storeName)
+    public WriteCoalescer(nint db, nint writeOptions, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, IGroupDirectory groups, ILogger logger, string storeName)
     {
         _db = db;
         _writeOptions = writeOptions;
         _maxBatchBytes = maxBatchBytes;
         _maxBatchOperations = maxBatchOperations;
-        _onGroupRemoved = onGroupRemoved;
+        _groups = groups;
         _logger = logger;
         _storeName = storeName;
         // The provider's pool disposes native batches it does not retain, and all of them when disposed.
@@ -114,7 +114,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         lock (_gate)
         {
             ThrowIfUnusable();
-            request.CheckAndApply(++_stamp, _onGroupRemoved);
+            request.CheckAndApply(++_stamp, _groups);
             var open = _open ??= _batches.Get();
             if (open.RequestCount > 0
                 && (open.OperationCount + request.OpCount > _maxBatchOperations || open.ByteCount + request.ByteCount > _maxBatchBytes))

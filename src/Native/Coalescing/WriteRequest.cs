@@ -127,6 +127,13 @@ internal sealed class WriteRequest : IValueTaskSource
     /// <summary>Entries appended by this request (for metrics).</summary>
     public int EntryCount { get; private set; }
 
+    /// <summary>
+    /// The write names its groups by id (a batch write or a removal), not through a view: it
+    /// applies to a group that a removal replaced after it was staged, where a write through a
+    /// view of the removed group fails.
+    /// </summary>
+    public bool NamesGroupsById { get; set; }
+
     /// <summary>Told when the write is durable (appends only).</summary>
     public IFlushCallback? Callback { get; set; }
 
@@ -304,19 +311,29 @@ internal sealed class WriteRequest : IValueTaskSource
     /// of this same request) and, only if all pass, applies them. Runs under the coalescer's gate.
     /// </summary>
     /// <exception cref="LogOrderException">An effect would break a log's order; nothing was applied.</exception>
-    /// <exception cref="UnknownGroupException">A group was removed; nothing was applied.</exception>
-    public void CheckAndApply(long stamp, Action<GroupLogState>? onRemoved)
+    /// <exception cref="UnknownGroupException">A group written through a view was removed; nothing was applied.</exception>
+    public void CheckAndApply(long stamp, IGroupDirectory groups)
     {
         var checks = Checks;
         for (int i = 0; i < checks.Length; i++)
         {
-            ref readonly var check = ref checks[i];
-            var state = check.State;
-            Debug.Assert(state.Loaded, "a group is loaded before it is written");
+            var state = checks[i].State;
             if (state.Removed)
             {
-                throw new UnknownGroupException(state.GroupId);
+                if (!NamesGroupsById)
+                {
+                    throw new UnknownGroupException(state.GroupId);
+                }
+
+                // Staged against a state that a removal replaced since: the write applies to the
+                // group as it is now, as if the removal had been queued before it was staged.
+                // Only the state changes: staged keys name the group by id.
+                state = groups.Current(state.GroupId);
+                _checks[i] = checks[i] with { State = state };
             }
+
+            ref readonly var check = ref checks[i];
+            Debug.Assert(state.Loaded, "a group is loaded before it is written");
 
             if (state.PendingStamp != stamp)
             {
@@ -385,7 +402,7 @@ internal sealed class WriteRequest : IValueTaskSource
             if (checks[i].Kind == CheckKind.RemoveGroup && !state.Removed)
             {
                 state.Removed = true;
-                onRemoved?.Invoke(state);
+                groups.ReplaceRemoved(state);
             }
         }
     }
@@ -493,6 +510,7 @@ internal sealed class WriteRequest : IValueTaskSource
         OpCount = 0;
         CheckCount = 0;
         EntryCount = 0;
+        NamesGroupsById = false;
         Callback = null;
         _completion.Reset();
     }
