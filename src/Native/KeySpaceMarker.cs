@@ -75,6 +75,9 @@ internal static class KeySpaceMarker
     {
         var flush = new FlushOptions().SetWaitForFlush(true);
         RocksDbSharp.Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, metaFamily.Handle, out nint error);
+
+        // The binding frees the options from a finalizer: keep them alive through the waiting flush.
+        GC.KeepAlive(flush);
         if (RocksDbNative.TakeError(error) is { } failure)
         {
             throw new RaftToolkit.Core.Storage.RaftStorageException(

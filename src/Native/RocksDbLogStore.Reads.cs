@@ -42,6 +42,11 @@ public sealed partial class RocksDbLogStore
                         // SAFETY: key and value point into the iterator's current block and stay
                         // valid until the next move; both are consumed before IteratorNext.
                         byte* key = RocksDbNative.IteratorKey(iterator, out nuint keyBytes);
+                        if ((int)keyBytes != keyLength)
+                        {
+                            throw MalformedLogKey(groupId, FirstUnread(groupId, expected, into.Count), new ReadOnlySpan<byte>(key, (int)keyBytes), keyLength);
+                        }
+
                         ulong index = LogKeys.ReadIndex(new ReadOnlySpan<byte>(key, (int)keyBytes), _space);
                         if (into.Count > 0 && index != expected)
                         {
@@ -67,6 +72,11 @@ public sealed partial class RocksDbLogStore
                     // The log is contiguous, so a block RocksDB finds damaged holds the first
                     // entry not read.
                     RocksDbNative.IteratorGetError(iterator, out nint error);
+                    if (error != 0)
+                    {
+                        expected = FirstUnread(groupId, expected, into.Count);
+                    }
+
                     ThrowIfReadFailed(error, groupId, new EntryLogIdDecoder(_space, expected));
                 }
                 finally
@@ -82,10 +92,38 @@ public sealed partial class RocksDbLogStore
         }
     }
 
+    /// <summary>
+    /// Where a range read that failed stood, to name in its error: the index after the last
+    /// entry it read, or, before it read any, the first index at or after its start that the
+    /// group's log can hold (a read may start below the log, and "damaged at index 0" would
+    /// send an operator to an entry purged long ago). Only the error path pays for the read.
+    /// </summary>
+    private ulong FirstUnread(ulong groupId, ulong expected, int entriesRead)
+    {
+        if (entriesRead > 0)
+        {
+            return expected;
+        }
+
+        try
+        {
+            return ReadMetaLogId(groupId, MetaLabel.LastPurged) is { } purged ? Math.Max(expected, purged.Index + 1) : expected;
+        }
+        catch (RaftStorageException)
+        {
+            // The marker is damaged too, or unreadable: the read's start is all there is to name.
+            return expected;
+        }
+    }
+
+    /// <summary>A key in a group's log range that is not a log key: not the key space's length.</summary>
+    private static LogCorruptionException MalformedLogKey(ulong groupId, ulong index, ReadOnlySpan<byte> key, int keyLength) =>
+        new(groupId, index, $"a key of {key.Length} bytes ({Convert.ToHexString(key)}) lies among the group's log entries, where every log key is {keyLength} bytes; nothing after it is read");
+
     /// <summary>The id of the group's last stored entry, if any.</summary>
     /// <param name="groupId">The group.</param>
     /// <param name="firstIndex">The first index the group's log may hold (one past its last purged index): where a
-    /// damaged block is looked for, if the backward probe meets one.</param>
+    /// damaged block, or a key that is not a log key, is looked for, if the backward probe meets one.</param>
     private LogId? ReadLastEntryId(ulong groupId, ulong firstIndex)
     {
         var last = ProbeLastEntryId(groupId, out bool damaged);
@@ -95,7 +133,9 @@ public sealed partial class RocksDbLogStore
     /// <summary>
     /// The group's last entry by one backward seek. <paramref name="damaged"/> is set, and null
     /// returned, when RocksDB found a block on the way damaged: the seek cannot tell which
-    /// entry that block held, or whether it was this group's at all.
+    /// entry that block held, or whether it was this group's at all. Likewise when the seek
+    /// lands on a key of the group that is not a log key (not the key space's length), which
+    /// taken as "no entry" would load a group with entries as empty.
     /// </summary>
     private unsafe LogId? ProbeLastEntryId(ulong groupId, out bool damaged)
     {
@@ -117,11 +157,14 @@ public sealed partial class RocksDbLogStore
                 {
                     RocksDbNative.IteratorSeekForPrev(iterator, probeKey, (nuint)keyLength);
                     LogId? last = null;
+                    bool malformed = false;
                     if (RocksDbNative.IteratorValid(iterator) != 0)
                     {
                         // SAFETY: key and value are read before the iterator moves or is destroyed.
                         var key = new ReadOnlySpan<byte>(RocksDbNative.IteratorKey(iterator, out nuint keyBytes), (int)keyBytes);
-                        if (key.Length == keyLength && (_space == LogKeySpace.Flat || LogKeys.ReadGroupId(key) == groupId))
+                        bool ofThisGroup = _space == LogKeySpace.Flat || (key.Length >= sizeof(ulong) && LogKeys.ReadGroupId(key) == groupId);
+                        malformed = ofThisGroup && key.Length != keyLength;
+                        if (ofThisGroup && !malformed)
                         {
                             ulong index = LogKeys.ReadIndex(key, _space);
                             var value = new ReadOnlySpan<byte>(RocksDbNative.IteratorValue(iterator, out nuint valueBytes), (int)valueBytes);
@@ -136,7 +179,7 @@ public sealed partial class RocksDbLogStore
                         throw ReadFailed(groupId, failure);
                     }
 
-                    damaged = failure is not null;
+                    damaged = failure is not null || malformed;
                     return damaged ? null : last;
                 }
                 finally

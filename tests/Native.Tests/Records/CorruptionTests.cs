@@ -47,7 +47,28 @@ public sealed class CorruptionTests : IDisposable
         var database = store.Database;
         var flush = new FlushOptions().SetWaitForFlush(true);
         RocksDbSharp.Native.Instance.rocksdb_flush_cf(database.Handle, flush.Handle, database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily).Handle, out nint error);
+        GC.KeepAlive(flush);
         Assert.Equal(0, error);
+    }
+
+    /// <summary>Puts <paramref name="key"/> into the log column family behind the store's back.</summary>
+    private static void PutLogKey(RocksDbLogStore store, byte[] key, byte[] value) =>
+        store.Database.Put(key, value, store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily));
+
+    /// <summary>
+    /// Keys that are not log keys, in the group's log range after its entries 0..2: one byte
+    /// short (the group id and seven index bytes, sorting after entry 255), and one byte long
+    /// (entry 3's key and a zero), holding a record that is valid for entry 3.
+    /// </summary>
+    private static byte[] MalformedKey(LogKeySpace space, bool shorter)
+    {
+        if (!shorter)
+        {
+            return [.. Key(space, 3), 0];
+        }
+
+        var key = Key(space, 1 << 8);
+        return key[..^1];
     }
 
     /// <summary>
@@ -289,6 +310,79 @@ public sealed class CorruptionTests : IDisposable
 
         var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(2).TryGetLogEntriesAsync(0, 10));
         Assert.Equal((2UL, 0UL), (error.GroupId, error.Index));
+    }
+
+    /// <summary>
+    /// A key of the wrong length among a group's log keys is not an entry, even one holding a
+    /// record valid for the index it starts with: a read that meets it fails as corruption
+    /// naming the group and the index it was due to read, and returns none of it.
+    /// </summary>
+    [Theory]
+    [InlineData(LogKeySpace.Flat, true)]
+    [InlineData(LogKeySpace.Flat, false)]
+    [InlineData(LogKeySpace.GroupPrefixed, true)]
+    [InlineData(LogKeySpace.GroupPrefixed, false)]
+    public async Task AKeyOfTheWrongLengthAmongAGroupsEntriesIsReportedAsCorruptionNamingWhereItLies(LogKeySpace space, bool shorter)
+    {
+        await using var store = await StoreWithEntries(space);
+        PutLogKey(store, MalformedKey(space, shorter), LogRecordFormat.Encode(Range(1, 3, 1, payloadBytes: 32)[0], space, Group));
+
+        var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await store.ForGroup(Group).TryGetLogEntriesAsync(0, 1000));
+        Assert.Equal((Group, 3UL), (error.GroupId, error.Index));
+        Assert.Contains($"a key of {MalformedKey(space, shorter).Length} bytes", error.Message, StringComparison.Ordinal);
+
+        // Reads that stop before it are not affected.
+        Assert.Equal(Range(1, 0, 3, payloadBytes: 32), await store.ForGroup(Group).TryGetLogEntriesAsync(0, 3));
+    }
+
+    /// <summary>
+    /// Loading a group finds its last entry by one backward seek. A key of the group that is
+    /// not a log key, sorting after its last entry, must not pass for "no entries" (the group
+    /// would load empty, and take appends from index 0 over its entries): the load reads the
+    /// log forward instead, and fails naming where the stray key lies.
+    /// </summary>
+    [Theory]
+    [InlineData(LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    public async Task AStrayKeyAfterAGroupsLastEntryFailsLoadingItRatherThanHidingItsEntries(LogKeySpace space)
+    {
+        string path = _dir.Sub(space.ToString());
+        var options = new RocksDbLogStoreOptions { KeySpace = space, FlatGroupId = Group };
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            await store.ForGroup(Group).AppendAsync(Range(1, 0, 5), IgnoringCallback.Instance);
+
+            // The group's prefix (none in the flat space) and one 0xff byte: after every entry
+            // below 0xff00..., and below the probe's key.
+            PutLogKey(store, [.. Key(space, 0)[..^sizeof(ulong)], 0xff], [0]);
+        }
+
+        await using var reopened = RocksDbLogStore.Open(path, options);
+        var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(Group).GetLogStateAsync());
+        Assert.Equal((Group, 5UL), (error.GroupId, error.Index));
+        await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(Group).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance));
+    }
+
+    /// <summary>
+    /// A read may start below a group's log (the contract allows holes at the ends). When the
+    /// first block it meets is damaged, the error names the first index the log can hold, the
+    /// one after its last purged index, not the read's start: that entry is in the block.
+    /// </summary>
+    [Fact]
+    public async Task ADamagedBlockMetByAReadStartingBelowTheLogIsNamedByTheLogsFirstIndex()
+    {
+        var marker = "the first entry of group 42 after its purge"u8.ToArray();
+        await using var reopened = await ReopenedWithDamageAt(marker, async store =>
+        {
+            var log = store.ForGroup(Group);
+            await log.PurgeAsync(new LogId(1, 0, 99));
+            await log.AppendAsync(new[] { Entry.Normal(new LogId(1, 0, 100), marker) }, IgnoringCallback.Instance);
+            await log.AppendAsync(Range(1, 101, 199, payloadBytes: 100), IgnoringCallback.Instance);
+        });
+
+        var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await reopened.ForGroup(Group).TryGetLogEntriesAsync(0, 300));
+        Assert.Equal((Group, 100UL), (error.GroupId, error.Index));
+        Assert.Contains("block checksum mismatch", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
