@@ -1,3 +1,4 @@
+using RaftToolkit.Core.Model;
 using RocksDbSharp;
 using RaftToolkit.Native.Keys;
 using static RaftToolkit.Native.Tests.TestEntries;
@@ -21,6 +22,33 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
 
         Assert.NotEmpty(Directory.GetFiles(wal, "*.log"));
         Assert.Empty(Directory.GetFiles(_dir.Sub("db"), "*.log"));
+    }
+
+    /// <summary>
+    /// Acknowledged writes may live only in the WAL. Reopened with the WAL directory changed
+    /// (the default, or another one), RocksDB would start from the table files alone and drop
+    /// them, a vote among them, without a word: the open fails instead, and the database,
+    /// opened as it was, still holds everything.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("another-wal")]
+    public async Task ReopeningWithoutTheWalDirectoryHoldingAcknowledgedWritesFailsRatherThanDropThem(string? movedTo)
+    {
+        string db = _dir.Sub("db");
+        var options = new RocksDbLogStoreOptions { WalDirectory = _dir.Sub("wal") };
+        await using (var store = RocksDbLogStore.Open(db, options))
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 5), IgnoringCallback.Instance);
+            await store.ForGroup(1).SaveVoteAsync(new Vote(2, 3));
+        }
+
+        var moved = new RocksDbLogStoreOptions { WalDirectory = movedTo is null ? null : _dir.Sub(movedTo) };
+        Assert.Throws<StoreOpenException>(() => RocksDbLogStore.Open(db, moved));
+
+        await using var reopened = RocksDbLogStore.Open(db, options);
+        Assert.Equal(Range(1, 0, 5), await reopened.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+        Assert.Equal(new Vote(2, 3), await reopened.ForGroup(1).ReadVoteAsync());
     }
 
     [Fact]
