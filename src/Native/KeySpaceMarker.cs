@@ -16,7 +16,9 @@ namespace RaftToolkit.Native;
 /// misconfiguration into <see cref="KeySpaceMismatchException"/> before anything is read or
 /// written. Value: <c>[marker version 1 | key space: 0 flat, 1 group-prefixed]</c>. A database
 /// without a marker (new, or written before the marker existed) gets one for the key space it
-/// is opened in.
+/// is opened in. The log's own keys are checked too, first: their length tells the key space
+/// (8 bytes flat, 16 group-prefixed), which catches a database written before the marker, and a
+/// log opened beside a meta column family other than the one that holds its marker.
 /// </remarks>
 internal static class KeySpaceMarker
 {
@@ -25,8 +27,9 @@ internal static class KeySpaceMarker
     /// <summary>Checks the marker against <paramref name="requested"/>, writing it (durably) when absent.</summary>
     /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
     /// <exception cref="RaftToolkit.Core.Storage.RaftStorageException">The marker is unreadable, or absent and could not be written (a database opened read-only).</exception>
-    public static void CheckOrWrite(RocksDb db, ColumnFamilyHandle metaFamily, string metaFamilyName, LogKeySpace requested, string? path)
+    public static void CheckOrWrite(RocksDb db, ColumnFamilyHandle logFamily, string logFamilyName, ColumnFamilyHandle metaFamily, string metaFamilyName, LogKeySpace requested, string? path)
     {
+        CheckLogKeys(db, logFamily, logFamilyName, requested, path);
         byte[] key = LogKeys.KeySpaceMarkerKey.ToArray();
         var stored = db.Get(key, metaFamily);
         if (stored is null)
@@ -58,6 +61,26 @@ internal static class KeySpaceMarker
         if (actual != requested)
         {
             throw new KeySpaceMismatchException(actual, requested, metaFamilyName, path);
+        }
+    }
+
+    /// <summary>Refuses <paramref name="requested"/> when the log's first key has the other key space's length.</summary>
+    private static void CheckLogKeys(RocksDb db, ColumnFamilyHandle logFamily, string logFamilyName, LogKeySpace requested, string? path)
+    {
+        using var first = db.NewIterator(logFamily);
+        first.SeekToFirst();
+        if (!first.Valid())
+        {
+            return;
+        }
+
+        int length = first.Key().Length;
+        var written = length == LogKeys.LogKeyLength(LogKeySpace.Flat) ? LogKeySpace.Flat
+            : length == LogKeys.LogKeyLength(LogKeySpace.GroupPrefixed) ? LogKeySpace.GroupPrefixed
+            : requested; // Not a log key at all: reads report it as corruption where it lies.
+        if (written != requested)
+        {
+            throw KeySpaceMismatchException.ByLogKeys(written, requested, logFamilyName, length, path);
         }
     }
 

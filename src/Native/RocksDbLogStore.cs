@@ -80,7 +80,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         ColumnFamilyClaims.Claim(db.Handle, options.LogColumnFamily, options.MetaColumnFamily, path);
         try
         {
-            KeySpaceMarker.CheckOrWrite(db, metaFamily, options.MetaColumnFamily, options.KeySpace, path);
+            KeySpaceMarker.CheckOrWrite(db, logFamily, options.LogColumnFamily, metaFamily, options.MetaColumnFamily, options.KeySpace, path);
             _dbHandle = db.Handle;
             _logFamily = logFamily.Handle;
             _metaFamily = metaFamily.Handle;

@@ -68,6 +68,45 @@ public sealed class KeySpaceMarkerTests : IDisposable
         Assert.Throws<KeySpaceMismatchException>(() => RocksDbLogStore.Open(path, In(LogKeySpace.Flat)));
     }
 
+    /// <summary>
+    /// A database written before the marker existed still tells its key space, by the length of
+    /// its log keys: opened in the other one, it is refused before the marker is written, and
+    /// opens in its own.
+    /// </summary>
+    [Theory]
+    [InlineData(LogKeySpace.GroupPrefixed, LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.Flat, LogKeySpace.GroupPrefixed)]
+    public async Task ADatabaseWithoutAMarkerIsRefusedTheKeySpaceItsLogKeysContradict(LogKeySpace written, LogKeySpace requested)
+    {
+        string path = await DatabaseWrittenIn(written);
+        using (var db = RocksDbLogStore.OpenDatabase(path, In(written)))
+        {
+            db.Remove(LogKeys.KeySpaceMarkerKey.ToArray(), db.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily));
+        }
+
+        var error = Assert.Throws<KeySpaceMismatchException>(() => RocksDbLogStore.Open(path, In(requested)));
+        Assert.Equal((written, requested), (error.Stored, error.Requested));
+        Assert.Contains($"its keys in column family 'raft_log' are {LogKeys.LogKeyLength(written)} bytes long", error.Message, StringComparison.Ordinal);
+
+        await using var store = RocksDbLogStore.Open(path, In(written));
+        Assert.Equal(Id(2, 2), (await store.ForGroup(Group).GetLogStateAsync()).LastLogId);
+    }
+
+    /// <summary>
+    /// The marker lives in the meta column family. A log opened beside another meta family (one
+    /// created by this very open, with no marker) is still checked, by its own keys.
+    /// </summary>
+    [Fact]
+    public async Task ALogOpenedBesideAnotherMetaFamilyIsCheckedByItsOwnKeys()
+    {
+        string path = await DatabaseWrittenIn(LogKeySpace.GroupPrefixed);
+        var besideAnotherMeta = In(LogKeySpace.Flat);
+        besideAnotherMeta.MetaColumnFamily = "other_meta";
+
+        var error = Assert.Throws<KeySpaceMismatchException>(() => RocksDbLogStore.Open(path, besideAnotherMeta));
+        Assert.Equal(LogKeySpace.GroupPrefixed, error.Stored);
+    }
+
     /// <summary>A database without a marker, opened read-only (as a tool inspecting a running host's store does): a typed error, not the binding's.</summary>
     [Fact]
     public async Task AttachingWithoutAMarkerToADatabaseOpenedReadOnlyIsATypedError()
