@@ -52,7 +52,7 @@ internal sealed class GroupLogState : IRaftLogStore
 
     public ValueTask<LogState> GetLogStateAsync(CancellationToken cancellationToken = default) => _store.GetLogState(this, cancellationToken);
 
-    public IRaftLogReader GetReader() => this;
+    public IRaftLogReader GetReader() => _store.GetReader(this);
 
     public ValueTask SaveVoteAsync(Vote vote, CancellationToken cancellationToken = default) => _store.SaveVote(this, vote, cancellationToken);
 

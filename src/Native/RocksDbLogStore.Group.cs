@@ -262,6 +262,13 @@ public sealed partial class RocksDbLogStore
         }
     }
 
+    /// <summary>The group's reader: its own view, checked usable now as every read is.</summary>
+    internal IRaftLogReader GetReader(GroupLogState state)
+    {
+        ThrowIfUnusable(state);
+        return state;
+    }
+
     private GroupLogState FlatView => _flatView ?? throw new InvalidOperationException(
         "This store keeps many groups (group-prefixed key space): use ForGroup(groupId) to reach one group's log.");
 
@@ -269,7 +276,7 @@ public sealed partial class RocksDbLogStore
     public ValueTask<LogState> GetLogStateAsync(CancellationToken cancellationToken = default) => FlatView.GetLogStateAsync(cancellationToken);
 
     /// <inheritdoc />
-    public IRaftLogReader GetReader() => FlatView;
+    public IRaftLogReader GetReader() => FlatView.GetReader();
 
     /// <inheritdoc />
     public ValueTask SaveVoteAsync(Vote vote, CancellationToken cancellationToken = default) => FlatView.SaveVoteAsync(vote, cancellationToken);

@@ -29,7 +29,9 @@ public sealed class StoreOpenException : RaftStorageException
         : $"The log store at '{path}' could not be opened: {cause.Message}";
 
     // RocksDB reports a held lock as "lock hold by current process" or, for another process,
-    // "While lock file: <path>/LOCK: Resource temporarily unavailable".
+    // "While lock file: <path>/LOCK: Resource temporarily unavailable". A lock file it cannot
+    // open at all ("while open a file for lock: <path>/LOCK: Permission denied", or a directory
+    // in its place) is not a lock someone holds.
     private static bool IsLockError(Exception cause) =>
-        cause.Message.Contains("/LOCK", StringComparison.Ordinal) || cause.Message.Contains("lock hold", StringComparison.Ordinal);
+        cause.Message.Contains("lock hold by current process", StringComparison.Ordinal) || cause.Message.Contains("While lock file:", StringComparison.Ordinal);
 }

@@ -192,6 +192,23 @@ public sealed class RocksDbLogStoreTests : IDisposable
         Assert.Equal(Range(1, 0, 1), await first.ForGroup(1).TryGetLogEntriesAsync(0, 10));
     }
 
+    /// <summary>A lock file that cannot be opened (here a directory in its place) is an error of its own, not a database in use.</summary>
+    [Fact]
+    public async Task ALockFileThatCannotBeOpenedIsNotReportedAsADatabaseInUse()
+    {
+        await using (OpenPrefixed())
+        {
+        }
+
+        string lockFile = Path.Combine(_dir.Sub("db"), "LOCK");
+        File.Delete(lockFile);
+        Directory.CreateDirectory(lockFile);
+
+        var error = Assert.Throws<StoreOpenException>(() => OpenPrefixed());
+        Assert.False(error.InUse);
+        Assert.Contains("could not be opened", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void OpeningAFileFailsAndLeavesItAsItWas()
     {
@@ -570,6 +587,7 @@ public sealed class RocksDbLogStoreTests : IDisposable
         await store.RemoveGroupAsync(9);
         Assert.Equal([10UL], await store.ListGroupsAsync());
         await Assert.ThrowsAsync<UnknownGroupException>(async () => await old.GetLogStateAsync());
+        Assert.Throws<UnknownGroupException>(() => old.GetReader());
         await Assert.ThrowsAsync<UnknownGroupException>(async () => await old.AppendAsync(Range(1, 4, 1), IgnoringCallback.Instance));
         var fresh = store.ForGroup(9);
         Assert.Equal(new LogState(null, null), await fresh.GetLogStateAsync());
@@ -690,6 +708,7 @@ public sealed class RocksDbLogStoreTests : IDisposable
         await store.DisposeAsync();
         await Assert.ThrowsAsync<StoreClosedException>(async () => await log.AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance));
         await Assert.ThrowsAsync<StoreClosedException>(async () => await log.ReadVoteAsync());
+        Assert.Throws<StoreClosedException>(() => log.GetReader());
         Assert.Throws<StoreClosedException>(() => store.ForGroup(2));
     }
 
