@@ -41,6 +41,19 @@ internal sealed class GroupLogState : IRaftLogStore
     /// <summary>The last entry's id (falling back to <see cref="LastPurged"/>), including queued writes.</summary>
     public LogId? LastLogId;
 
+    /// <summary>
+    /// True when <see cref="LastLogId"/> is the id a truncation named, not read back from the
+    /// log: its index is the log's end, but its term is the caller's word, which the stored
+    /// entry may not bear. <see cref="RocksDbLogStore"/> reads the stored id before reporting it.
+    /// </summary>
+    public bool LastLogIdAsNamed;
+
+    /// <summary>Scratch copy of <see cref="LastLogIdAsNamed"/> while a multi-operation write is validated.</summary>
+    public bool PendingLastLogIdAsNamed;
+
+    /// <summary>The submission stamp of the last write that moved the log's ends (append, truncation, purge, removal).</summary>
+    public long EndsStamp;
+
     /// <summary>The validation pass that last touched <see cref="PendingPurged"/> and <see cref="PendingLastLogId"/>.</summary>
     public long PendingStamp;
 

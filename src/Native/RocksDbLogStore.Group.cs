@@ -16,7 +16,55 @@ public sealed partial class RocksDbLogStore
         EnsureLoaded(state);
         lock (_coalescer.Gate)
         {
-            return new(new LogState(state.LastPurged, state.LastLogId));
+            if (!state.LastLogIdAsNamed)
+            {
+                return new(new LogState(state.LastPurged, state.LastLogId));
+            }
+        }
+
+        return ReadBackLastLogId(state, cancellationToken);
+    }
+
+    /// <summary>
+    /// The log state of a group whose last id a truncation named (see
+    /// <see cref="GroupLogState.LastLogIdAsNamed"/>): once the group's queued writes are written,
+    /// the stored entry's id, which the cache then keeps, as a reload would read it.
+    /// </summary>
+    private async ValueTask<LogState> ReadBackLastLogId(GroupLogState state, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ThrowIfUnusable(state);
+            long stamp;
+            LogState named;
+            lock (_coalescer.Gate)
+            {
+                named = new LogState(state.LastPurged, state.LastLogId);
+                if (!state.LastLogIdAsNamed)
+                {
+                    return named;
+                }
+
+                stamp = state.EndsStamp;
+            }
+
+            // A write of nothing is answered once every write queued before it is written, so
+            // the read below sees the truncation, and every write of the group before it.
+            cancellationToken.ThrowIfCancellationRequested();
+            await Submit(_requests.Get()).ConfigureAwait(false);
+            ulong index = named.LastLogId!.Value.Index;
+            var stored = ReadEntryLogId(state.GroupId, index)
+                ?? throw new StorageInconsistencyException($"Group {state.GroupId}: entry {index}, the last one kept by a truncation, is not in the log.");
+            lock (_coalescer.Gate)
+            {
+                // Unless the log's ends moved meanwhile (then the read may be stale: try again).
+                if (state.EndsStamp == stamp && state.LastLogIdAsNamed)
+                {
+                    state.LastLogId = stored;
+                    state.LastLogIdAsNamed = false;
+                    return new LogState(state.LastPurged, stored);
+                }
+            }
         }
     }
 

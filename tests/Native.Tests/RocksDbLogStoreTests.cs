@@ -308,6 +308,38 @@ public sealed class RocksDbLogStoreTests : IDisposable
         Assert.Equal(Id(2, 5), await log.GetLogIdAsync(5));
     }
 
+    /// <summary>
+    /// A truncation keeps the stored entry at the index it names, whatever term it names: the
+    /// log's last id is that entry's, as a reload reads it and as the in-memory store says, never
+    /// the named id (Raft elections compare last log ids). Through a view and in a batch alike.
+    /// </summary>
+    [Fact]
+    public async Task ATruncationNamingAnotherTermLeavesTheStoredEntryLastAsAReloadWould()
+    {
+        var named = new LogId(9, 4, 3);
+        var kept = Id(1, 3);
+        await using (var store = OpenPrefixed())
+        {
+            var log = store.ForGroup(1);
+            await log.AppendAsync(Range(1, 0, 6), IgnoringCallback.Instance);
+            await log.TruncateAfterAsync(named);
+            Assert.Equal(new LogState(null, kept), await log.GetLogStateAsync());
+
+            var batch = new LogWriteBatch();
+            batch.Append(2, Range(1, 0, 6));
+            batch.TruncateAfter(2, named);
+            await store.WriteAsync(batch);
+            Assert.Equal(new LogState(null, kept), await store.ForGroup(2).GetLogStateAsync());
+
+            // Appending after it needs no read: the appended entry is last.
+            await log.AppendAsync(Range(2, 4, 1), IgnoringCallback.Instance);
+            Assert.Equal(new LogState(null, Id(2, 4)), await log.GetLogStateAsync());
+        }
+
+        await using var reopened = OpenPrefixed();
+        Assert.Equal(new LogState(null, kept), await reopened.ForGroup(2).GetLogStateAsync());
+    }
+
     [Fact]
     public async Task PurgeDeletesTheHeadAndPersistsLastPurgedAtomically()
     {

@@ -340,6 +340,7 @@ internal sealed class WriteRequest : IValueTaskSource
                 state.PendingStamp = stamp;
                 state.PendingPurged = state.LastPurged;
                 state.PendingLastLogId = state.LastLogId;
+                state.PendingLastLogIdAsNamed = state.LastLogIdAsNamed;
             }
 
             switch (check.Kind)
@@ -352,6 +353,7 @@ internal sealed class WriteRequest : IValueTaskSource
                     }
 
                     state.PendingLastLogId = check.LastEntry;
+                    state.PendingLastLogIdAsNamed = false;
                     break;
                 case CheckKind.TruncateAfter:
                     if (state.PendingPurged is { } purged && (check.LogId is not { } keep || keep.Index < purged.Index))
@@ -362,12 +364,17 @@ internal sealed class WriteRequest : IValueTaskSource
                     if (check.LogId is not { } after)
                     {
                         state.PendingLastLogId = null;
+                        state.PendingLastLogIdAsNamed = false;
                     }
                     else if (state.PendingLastLogId is { } last && after.Index < last.Index)
                     {
                         // Truncating after the last purged index leaves only the purged id, whatever
-                        // id the caller named there: the cache says what a reload would read.
-                        state.PendingLastLogId = state.PendingPurged is { } purgedId && after.Index == purgedId.Index ? purgedId : after;
+                        // id the caller named there: the cache says what a reload would read. Inside
+                        // the log, the entry kept is the stored one, whose id only a read tells (its
+                        // term may not be the one named): marked, and read when reported.
+                        bool atPurged = state.PendingPurged is { } purgedId && after.Index == purgedId.Index;
+                        state.PendingLastLogId = atPurged ? state.PendingPurged : after;
+                        state.PendingLastLogIdAsNamed = !atPurged;
                     }
 
                     break;
@@ -384,12 +391,14 @@ internal sealed class WriteRequest : IValueTaskSource
                     if (state.PendingLastLogId is not { } lastId || lastId.Index <= upTo.Index)
                     {
                         state.PendingLastLogId = upTo;
+                        state.PendingLastLogIdAsNamed = false;
                     }
 
                     break;
                 case CheckKind.RemoveGroup:
                     state.PendingPurged = null;
                     state.PendingLastLogId = null;
+                    state.PendingLastLogIdAsNamed = false;
                     break;
             }
         }
@@ -399,6 +408,12 @@ internal sealed class WriteRequest : IValueTaskSource
             var state = checks[i].State;
             state.LastPurged = state.PendingPurged;
             state.LastLogId = state.PendingLastLogId;
+            state.LastLogIdAsNamed = state.PendingLastLogIdAsNamed;
+            if (checks[i].Kind != CheckKind.None)
+            {
+                state.EndsStamp = stamp;
+            }
+
             if (checks[i].Kind == CheckKind.RemoveGroup && !state.Removed)
             {
                 state.Removed = true;

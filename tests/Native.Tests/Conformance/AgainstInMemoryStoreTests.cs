@@ -213,10 +213,19 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
             return "appended";
         });
 
-        /// <summary>After an existing entry (by its id), after none, or after an index past the end, or before the purged ones.</summary>
+        /// <summary>
+        /// After an existing entry (by its id, or now and then by its index under another leader,
+        /// whose word the stores must not take for the stored entry's), after none, or after an
+        /// index past the end, or before the purged ones.
+        /// </summary>
         private async Task<(string, Func<IMultiGroupLogStore, Task<string>>)> TruncateAsync(IMultiGroupLogStore model, ulong group, long purged, long last)
         {
             LogId? after = random.Next(10) == 0 ? null : await IdAtAsync(model, group, RandomIndex(purged - 1, last + 2));
+            if (after is { } named && random.Next(5) == 0)
+            {
+                after = new LogId(named.Term + 7, named.LeaderId.NodeId + 1, named.Index);
+            }
+
             return ($"truncate after {after}", async store =>
             {
                 await store.ForGroup(group).TruncateAfterAsync(after);
@@ -308,7 +317,8 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
                             batch.TruncateAfter(group, new LogId(_term, Leader, (ulong)end.Purged - 1));
                             break;
                         case 3 when hi >= lo:
-                            batch.TruncateAfter(group, await log.GetLogIdAsync(target));
+                            var kept = await log.GetLogIdAsync(target);
+                            batch.TruncateAfter(group, random.Next(5) == 0 ? new LogId(kept.Term + 7, kept.LeaderId.NodeId + 1, kept.Index) : kept);
                             end.Last = (long)target;
                             end.Kept = Math.Min(end.Kept, (long)target);
                             break;
