@@ -125,13 +125,19 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         options = (options ?? new RocksDbLogStoreOptions()).Clone();
         options.Validate();
-        var db = OpenDatabase(path, options);
+        var db = OpenDatabase(path, options, out var created);
         try
         {
             return new RocksDbLogStore(db, ownsDb: true, options, path);
         }
         catch
         {
+            // A refused store changes nothing: not even the column families its open created.
+            foreach (string family in created)
+            {
+                db.DropColumnFamily(family);
+            }
+
             db.Dispose();
             throw;
         }
@@ -162,7 +168,12 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
     /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open).</exception>
-    public static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options)
+    public static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options) => OpenDatabase(path, options, out _);
+
+    /// <param name="path">The database directory.</param>
+    /// <param name="options">The store's options.</param>
+    /// <param name="created">The store's column families this open created in an existing database.</param>
+    private static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options, out string[] created)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(options);
@@ -180,7 +191,8 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             }
         }
 
-        foreach (var name in (ReadOnlySpan<string>)[options.LogColumnFamily, options.MetaColumnFamily])
+        string[] ours = [options.LogColumnFamily, options.MetaColumnFamily];
+        foreach (var name in ours)
         {
             if (!options.CreateIfMissing && existing.Length > 0 && Array.IndexOf(existing, name) < 0)
             {
@@ -189,6 +201,8 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
             families.Add(name, DatabaseTuning.CreateColumnFamilyOptions(options, name, blockCache));
         }
+
+        created = existing.Length == 0 ? [] : Array.FindAll(ours, name => Array.IndexOf(existing, name) < 0);
 
         try
         {
@@ -329,6 +343,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             return;
         }
 
+        bool released = false;
         try
         {
             StorageMetrics.Untrack(this);
@@ -341,6 +356,11 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             }
 
             _coalescer.DisposeBatches();
+
+            // Claims are keyed by the database's native address: released before it is freed, so
+            // a database opened meanwhile at the same address is not refused as in use.
+            ColumnFamilyClaims.Release(_dbHandle, _options.LogColumnFamily, _options.MetaColumnFamily);
+            released = true;
             if (_ownsDb)
             {
                 _db.Dispose();
@@ -348,7 +368,11 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         }
         finally
         {
-            ColumnFamilyClaims.Release(_dbHandle, _options.LogColumnFamily, _options.MetaColumnFamily);
+            if (!released)
+            {
+                ColumnFamilyClaims.Release(_dbHandle, _options.LogColumnFamily, _options.MetaColumnFamily);
+            }
+
             StoreLog.Closed(_logger, MetricsName);
             _disposed.SetResult();
         }

@@ -107,6 +107,25 @@ public sealed class KeySpaceMarkerTests : IDisposable
         Assert.Equal(LogKeySpace.GroupPrefixed, error.Stored);
     }
 
+    /// <summary>
+    /// A refused open changes nothing, not even by the column families it creates: a flat
+    /// database opened group-prefixed, with a log family it does not have yet, is refused (by the
+    /// marker) and left with the families it had.
+    /// </summary>
+    [Fact]
+    public async Task ARefusedOpenLeavesNoColumnFamilyItCreated()
+    {
+        string path = await DatabaseWrittenIn(LogKeySpace.Flat);
+        var inANewLogFamily = In(LogKeySpace.GroupPrefixed);
+        inANewLogFamily.LogColumnFamily = "new_log";
+
+        Assert.Throws<KeySpaceMismatchException>(() => RocksDbLogStore.Open(path, inANewLogFamily));
+
+        Assert.Equal(["default", "raft_log", "raft_meta"], RocksDbSharp.RocksDb.ListColumnFamilies(new RocksDbSharp.DbOptions(), path).Order());
+        await using var store = RocksDbLogStore.Open(path, In(LogKeySpace.Flat));
+        Assert.Equal(Id(2, 2), (await store.ForGroup(Group).GetLogStateAsync()).LastLogId);
+    }
+
     /// <summary>A database without a marker, opened read-only (as a tool inspecting a running host's store does): a typed error, not the binding's.</summary>
     [Fact]
     public async Task AttachingWithoutAMarkerToADatabaseOpenedReadOnlyIsATypedError()
