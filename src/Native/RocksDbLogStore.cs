@@ -459,13 +459,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         }
     }
 
-    private static void ValidateIndex(ulong index)
-    {
-        if (index >= LogKeys.EndIndex - 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(index), index, $"Log indexes below {LogKeys.EndIndex - 1} are supported; the top values bound key ranges.");
-        }
-    }
+    private static void ValidateIndex(ulong index) => LogIndexes.ThrowIfOutOfRange(index, nameof(index));
 
     private ValueTask Submit(WriteRequest request)
     {

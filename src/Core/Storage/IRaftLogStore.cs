@@ -39,6 +39,7 @@ public interface IRaftLogStore : IRaftLogReader
     /// and reuse what backs it, and a task that is never consumed is never given back.
     /// </remarks>
     /// <exception cref="LogOrderException">The first entry does not follow the last one, or the batch is not contiguous.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An entry's index is past <see cref="LogIndexes.Max"/>.</exception>
     ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -47,6 +48,7 @@ public interface IRaftLogStore : IRaftLogReader
     /// when <paramref name="logId"/>'s index is the last purged index).
     /// </summary>
     /// <exception cref="LogOrderException"><paramref name="logId"/>'s index is below the last purged index, or it is null when entries are purged.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="logId"/>'s index is past <see cref="LogIndexes.Max"/>.</exception>
     ValueTask TruncateAfterAsync(LogId? logId, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -54,5 +56,6 @@ public interface IRaftLogStore : IRaftLogReader
     /// last purged id in the same atomic write. Purging past the end empties the log.
     /// </summary>
     /// <exception cref="LogOrderException"><paramref name="logId"/>'s index is below the last purged index.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="logId"/>'s index is past <see cref="LogIndexes.Max"/>.</exception>
     ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default);
 }

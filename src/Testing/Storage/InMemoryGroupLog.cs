@@ -45,12 +45,17 @@ internal sealed class InMemoryGroupLog
 
     public void SaveCommitted(LogId? committed) => Committed = committed;
 
-    /// <summary>Throws <see cref="LogOrderException"/> unless <paramref name="entries"/> can follow <paramref name="nextIndex"/> with no hole.</summary>
+    /// <summary>Throws <see cref="LogOrderException"/> unless <paramref name="entries"/> can follow <paramref name="nextIndex"/> with no hole, and <see cref="ArgumentOutOfRangeException"/> for an index past <see cref="LogIndexes.Max"/>.</summary>
     public static void ValidateAppend(ulong groupId, ulong nextIndex, ReadOnlySpan<Entry> entries)
     {
         if (entries.IsEmpty)
         {
             return;
+        }
+
+        foreach (ref readonly var entry in entries)
+        {
+            LogIndexes.ThrowIfOutOfRange(entry.Index, "index");
         }
 
         if (entries[0].Index != nextIndex)
@@ -70,6 +75,11 @@ internal sealed class InMemoryGroupLog
     /// <summary>Throws <see cref="LogOrderException"/> when truncating after <paramref name="logId"/> would cut into purged entries.</summary>
     public static void ValidateTruncate(ulong groupId, LogId? purged, LogId? logId)
     {
+        if (logId is { } named)
+        {
+            LogIndexes.ThrowIfOutOfRange(named.Index, "index");
+        }
+
         if (purged is { } p && (logId is not { } id || id.Index < p.Index))
         {
             throw new LogOrderException(groupId, $"cannot truncate after {(logId is { } l ? l.ToString() : "none")}: it is before the last purged id {p}.");
@@ -79,6 +89,7 @@ internal sealed class InMemoryGroupLog
     /// <summary>Throws <see cref="LogOrderException"/> when <paramref name="logId"/> is before the last purged id.</summary>
     public static void ValidatePurge(ulong groupId, LogId? purged, LogId logId)
     {
+        LogIndexes.ThrowIfOutOfRange(logId.Index, "index");
         if (purged is { } p && logId.Index < p.Index)
         {
             throw new LogOrderException(groupId, $"cannot purge up to {logId}: it is before the last purged id {p}.");

@@ -18,6 +18,33 @@ public sealed class InMemoryLogStoreTests
         return entries;
     }
 
+    /// <summary>
+    /// Indexes past <see cref="LogIndexes.Max"/> are refused, as the RocksDB store refuses them,
+    /// and change nothing: the next index after the largest would wrap to 0, so a truncation
+    /// after it once emptied the log, and a purge up to it kept every entry.
+    /// </summary>
+    [Fact]
+    public async Task IndexesPastTheLastSupportedOneAreRefusedAndChangeNothing()
+    {
+        var store = new InMemoryMultiGroupLogStore();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Blanks(0, 2), new FlushAwaiter());
+        var top = new LogId(1, 0, LogIndexes.Max + 1);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await log.TruncateAfterAsync(top));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await log.TruncateAfterAsync(top with { Index = ulong.MaxValue }));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await log.PurgeAsync(top));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await log.AppendAsync(new[] { Entry.Blank(top) }, new FlushAwaiter()));
+        var batch = new LogWriteBatch();
+        batch.TruncateAfter(1, top);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.WriteAsync(batch));
+
+        Assert.Equal(new LogState(null, new LogId(1, 0, 2)), await log.GetLogStateAsync());
+        Assert.Equal(3, (await log.TryGetLogEntriesAsync(0, 10)).Count);
+        await log.TruncateAfterAsync(new LogId(1, 0, LogIndexes.Max));
+        Assert.Equal(3, (await log.TryGetLogEntriesAsync(0, 10)).Count);
+    }
+
     [Fact]
     public async Task LimitedGet_ReturnsAtMostTheConfiguredNumberOfEntries()
     {
