@@ -16,9 +16,9 @@ namespace RaftToolkit.Native;
 /// misconfiguration into <see cref="KeySpaceMismatchException"/> before anything is read or
 /// written. Value: <c>[marker version 1 | key space: 0 flat, 1 group-prefixed]</c>. A database
 /// without a marker (new, or written before the marker existed) gets one for the key space it
-/// is opened in. The log's own keys are checked too, first: their length tells the key space
-/// (8 bytes flat, 16 group-prefixed), which catches a database written before the marker, and a
-/// log opened beside a meta column family other than the one that holds its marker.
+/// is opened in, unless its log's keys tell the other one (8 bytes flat, 16 group-prefixed): that
+/// catches a database written before the marker, and a log opened beside a meta column family
+/// other than the one that holds its marker.
 /// </remarks>
 internal static class KeySpaceMarker
 {
@@ -29,11 +29,12 @@ internal static class KeySpaceMarker
     /// <exception cref="RaftToolkit.Core.Storage.RaftStorageException">The marker is unreadable, or absent and could not be written (a database opened read-only).</exception>
     public static void CheckOrWrite(RocksDb db, ColumnFamilyHandle logFamily, string logFamilyName, ColumnFamilyHandle metaFamily, string metaFamilyName, LogKeySpace requested, string? path)
     {
-        CheckLogKeys(db, logFamily, logFamilyName, requested, path);
         byte[] key = LogKeys.KeySpaceMarkerKey.ToArray();
         var stored = db.Get(key, metaFamily);
         if (stored is null)
         {
+            CheckLogKeys(db, logFamily, logFamilyName, requested, path);
+
             // Durable through the flush (a synced table file and manifest), whatever the store's
             // sync mode; a crash before it leaves no marker, and the next open writes it again.
             byte[] marker = [MarkerVersion, Encode(requested)];
@@ -64,23 +65,28 @@ internal static class KeySpaceMarker
         }
     }
 
-    /// <summary>Refuses <paramref name="requested"/> when the log's first key has the other key space's length.</summary>
+    /// <summary>
+    /// Without a marker: refuses <paramref name="requested"/> when the log's first and last keys
+    /// both have the other key space's length. One stray key (which reads report as corruption
+    /// where it lies) does not decide; nor does anything when a marker exists, which the
+    /// database's own store wrote.
+    /// </summary>
     private static void CheckLogKeys(RocksDb db, ColumnFamilyHandle logFamily, string logFamilyName, LogKeySpace requested, string? path)
     {
-        using var first = db.NewIterator(logFamily);
-        first.SeekToFirst();
-        if (!first.Valid())
+        using var keys = db.NewIterator(logFamily);
+        keys.SeekToFirst();
+        if (!keys.Valid())
         {
             return;
         }
 
-        int length = first.Key().Length;
-        var written = length == LogKeys.LogKeyLength(LogKeySpace.Flat) ? LogKeySpace.Flat
-            : length == LogKeys.LogKeyLength(LogKeySpace.GroupPrefixed) ? LogKeySpace.GroupPrefixed
-            : requested; // Not a log key at all: reads report it as corruption where it lies.
-        if (written != requested)
+        int first = keys.Key().Length;
+        keys.SeekToLast();
+        int last = keys.Valid() ? keys.Key().Length : -1;
+        var other = requested == LogKeySpace.Flat ? LogKeySpace.GroupPrefixed : LogKeySpace.Flat;
+        if (first == last && first == LogKeys.LogKeyLength(other))
         {
-            throw KeySpaceMismatchException.ByLogKeys(written, requested, logFamilyName, length, path);
+            throw KeySpaceMismatchException.ByLogKeys(other, requested, logFamilyName, first, path);
         }
     }
 

@@ -49,22 +49,45 @@ public sealed partial class RocksDbLogStore
             }
 
             // A write of nothing is answered once every write queued before it is written, so
-            // the read below sees the truncation, and every write of the group before it.
+            // the read below sees the truncation, and every write of the group before it. It is
+            // answered on the writing thread: leave it before reading, and before the caller's
+            // code runs, which must not hold up every group's writes.
             cancellationToken.ThrowIfCancellationRequested();
-            await Submit(_requests.Get()).ConfigureAwait(false);
+            await WrittenSoFar().ConfigureAwait(false);
+            await Task.Yield();
             ulong index = named.LastLogId!.Value.Index;
-            var stored = ReadEntryLogId(state.GroupId, index)
-                ?? throw new StorageInconsistencyException($"Group {state.GroupId}: entry {index}, the last one kept by a truncation, is not in the log.");
+            var stored = ReadEntryLogId(state.GroupId, index);
             lock (_coalescer.Gate)
             {
-                // Unless the log's ends moved meanwhile (then the read may be stale: try again).
+                // Unless the log's ends moved meanwhile (a write queued behind the empty one may
+                // even have deleted the entry): then the read may be stale, and is tried again.
                 if (state.EndsStamp == stamp && state.LastLogIdAsNamed)
                 {
+                    if (stored is null)
+                    {
+                        throw new StorageInconsistencyException($"Group {state.GroupId}: entry {index}, the last one kept by a truncation, is not in the log.");
+                    }
+
                     state.LastLogId = stored;
                     state.LastLogIdAsNamed = false;
                     return new LogState(state.LastPurged, stored);
                 }
             }
+        }
+    }
+
+    /// <summary>A write of nothing: answered once every write queued before it is durable.</summary>
+    private ValueTask WrittenSoFar()
+    {
+        var request = _requests.Get();
+        try
+        {
+            return Submit(request);
+        }
+        catch
+        {
+            request.Abandon();
+            throw;
         }
     }
 

@@ -133,12 +133,22 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         catch
         {
             // A refused store changes nothing: not even the column families its open created.
-            foreach (string family in created)
+            try
             {
-                db.DropColumnFamily(family);
+                foreach (string family in created)
+                {
+                    db.DropColumnFamily(family);
+                }
+            }
+            catch (RocksDbException)
+            {
+                // Best effort: the refusal is what the caller needs to hear about.
+            }
+            finally
+            {
+                db.Dispose();
             }
 
-            db.Dispose();
             throw;
         }
     }

@@ -93,6 +93,35 @@ public sealed class KeySpaceMarkerTests : IDisposable
     }
 
     /// <summary>
+    /// Log keys tell the key space only without a marker, and only when the first and last
+    /// agree: one stray key of the other length at the start of a group-prefixed log (reads
+    /// report such keys where they lie) must not lock the database out of its own key space.
+    /// </summary>
+    [Fact]
+    public async Task OneStrayKeyOfTheOtherLengthLocksNoDatabaseOutOfItsKeySpace()
+    {
+        string path = await DatabaseWrittenIn(LogKeySpace.GroupPrefixed);
+        using (var db = RocksDbLogStore.OpenDatabase(path, In(LogKeySpace.GroupPrefixed)))
+        {
+            db.Put(new byte[LogKeys.LogKeyLength(LogKeySpace.Flat)], new byte[] { 0 }, db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily));
+        }
+
+        await using (var store = RocksDbLogStore.Open(path, In(LogKeySpace.GroupPrefixed)))
+        {
+            Assert.Equal(Id(2, 2), (await store.ForGroup(Group).GetLogStateAsync()).LastLogId);
+        }
+
+        // Without the marker too: the last key is a group-prefixed one.
+        using (var db = RocksDbLogStore.OpenDatabase(path, In(LogKeySpace.GroupPrefixed)))
+        {
+            db.Remove(LogKeys.KeySpaceMarkerKey.ToArray(), db.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily));
+        }
+
+        await using var reopened = RocksDbLogStore.Open(path, In(LogKeySpace.GroupPrefixed));
+        Assert.Equal(Id(2, 2), (await reopened.ForGroup(Group).GetLogStateAsync()).LastLogId);
+    }
+
+    /// <summary>
     /// The marker lives in the meta column family. A log opened beside another meta family (one
     /// created by this very open, with no marker) is still checked, by its own keys.
     /// </summary>

@@ -340,6 +340,89 @@ public sealed class RocksDbLogStoreTests : IDisposable
         Assert.Equal(new LogState(null, kept), await reopened.ForGroup(2).GetLogStateAsync());
     }
 
+    /// <summary>
+    /// Reading back a truncation's kept entry waits for an empty write; a write queued behind it
+    /// may delete that entry (a lower truncation, a purge past it, the group's removal) before
+    /// the read. The read then finds the log's ends moved and tries again: the answer is one a
+    /// serial order gives, or the removed view's error, never an inconsistency.
+    /// </summary>
+    [Theory]
+    [InlineData("truncate")]
+    [InlineData("purge")]
+    [InlineData("remove")]
+    public async Task ALogStateReadBackThatAWriteBehindItOvertakesTriesAgain(string overtaking)
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 6), IgnoringCallback.Instance);
+
+        Task<LogState> state;
+        Task truncated;
+        Task overtaken;
+        using (var holdWriter = HoldingCallback.HoldWriterOf(store, out var earlier))
+        {
+            truncated = log.TruncateAfterAsync(new LogId(9, 4, 3)).AsTask();
+            var reading = log.GetLogStateAsync();
+            Assert.False(reading.IsCompleted, "the read-back waits for the queued writes");
+            state = reading.AsTask();
+            overtaken = overtaking switch
+            {
+                "truncate" => log.TruncateAfterAsync(Id(1, 1)).AsTask(),
+                "purge" => log.PurgeAsync(Id(1, 9)).AsTask(),
+                _ => store.RemoveGroupAsync(1).AsTask(),
+            };
+            holdWriter.Release();
+            await earlier;
+        }
+
+        await Task.WhenAll(truncated, overtaken);
+        switch (overtaking)
+        {
+            case "truncate":
+                Assert.Contains(await state, new[] { new LogState(null, Id(1, 3)), new LogState(null, Id(1, 1)) });
+                break;
+            case "purge":
+                Assert.Contains(await state, new[] { new LogState(null, Id(1, 3)), new LogState(Id(1, 9), Id(1, 9)) });
+                break;
+            default:
+                await Assert.ThrowsAsync<UnknownGroupException>(() => state);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A log state that reads back waits for a write, which is answered on the store's writing
+    /// thread. The caller must not resume there: code that then waits for another write of the
+    /// store would hold up the very thread that writes it.
+    /// </summary>
+    [Fact]
+    public async Task AwaitingALogStateThatReadsBackDoesNotResumeTheCallerOnTheWritingThread()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 6), IgnoringCallback.Instance);
+
+        Task<bool> voteAfterState;
+        using (var holdWriter = HoldingCallback.HoldWriterOf(store, out var earlier))
+        {
+            var truncated = log.TruncateAfterAsync(new LogId(9, 4, 3)).AsTask();
+            var reading = log.GetLogStateAsync();
+            Assert.False(reading.IsCompleted, "the read-back waits for the queued writes");
+            voteAfterState = SaveVoteBlockingAfter(reading, log);
+            holdWriter.Release();
+            await Task.WhenAll(earlier, truncated);
+        }
+
+        Assert.True(await voteAfterState, "a vote saved (blocking) after the log state never became durable: its caller ran on the writing thread");
+    }
+
+    /// <summary>Awaits <paramref name="state"/> as library code does (without its context), then saves a vote and blocks until it is durable, for at most 10 s.</summary>
+    private static async Task<bool> SaveVoteBlockingAfter(ValueTask<LogState> state, IRaftLogStore log)
+    {
+        await state.ConfigureAwait(false);
+        return log.SaveVoteAsync(new Vote(5, 5)).AsTask().Wait(TimeSpan.FromSeconds(10));
+    }
+
     [Fact]
     public async Task PurgeDeletesTheHeadAndPersistsLastPurgedAtomically()
     {

@@ -53,22 +53,20 @@ internal sealed class InMemoryGroupLog
             return;
         }
 
-        foreach (ref readonly var entry in entries)
+        // In the RocksDB store's order: each entry's index, then that it follows the one before,
+        // then that the first follows the log.
+        for (int i = 0; i < entries.Length; i++)
         {
-            LogIndexes.ThrowIfOutOfRange(entry.Index, "index");
+            LogIndexes.ThrowIfOutOfRange(entries[i].Index, "index");
+            if (i > 0 && entries[i].Index != entries[i - 1].Index + 1)
+            {
+                throw new LogOrderException(groupId, $"appended entries are not contiguous: {entries[i].LogId} follows {entries[i - 1].LogId}.");
+            }
         }
 
         if (entries[0].Index != nextIndex)
         {
             throw new LogOrderException(groupId, $"an append must start at index {nextIndex} (right after the last entry), but its first entry is {entries[0].LogId}.");
-        }
-
-        for (int i = 1; i < entries.Length; i++)
-        {
-            if (entries[i].Index != entries[i - 1].Index + 1)
-            {
-                throw new LogOrderException(groupId, $"appended entries are not contiguous: {entries[i].LogId} follows {entries[i - 1].LogId}.");
-            }
         }
     }
 
