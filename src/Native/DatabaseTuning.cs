@@ -27,12 +27,6 @@ internal static class DatabaseTuning
             db.SetWalDir(walDirectory);
         }
 
-        // A store's acknowledged writes may live only in its WAL files. Opened without them (the
-        // WAL directory changed between opens, or a file deleted), RocksDB would otherwise start
-        // from the table files alone, dropping writes (votes among them) without a word: with the
-        // WALs tracked, it refuses to open instead.
-        RocksDbSharp.Native.Instance.rocksdb_options_set_track_and_verify_wals(db.Handle, 1);
-
         if (options.FlushColumnFamiliesTogether)
         {
             RocksDbSharp.Native.Instance.rocksdb_options_set_atomic_flush(db.Handle, 1);

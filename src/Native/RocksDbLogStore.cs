@@ -214,14 +214,27 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
         created = existing.Length == 0 ? [] : Array.FindAll(ours, name => Array.IndexOf(existing, name) < 0);
 
+        WalLocation.CheckBeforeOpen(path, options.WalDirectory);
+        RocksDb db;
         try
         {
-            return RocksDb.Open(dbOptions, path, families);
+            db = RocksDb.Open(dbOptions, path, families);
         }
         catch (RocksDbException e)
         {
             throw new StoreOpenException(path, e);
         }
+
+        try
+        {
+            WalLocation.Record(path, options.WalDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the record only guards the next open against a changed WAL directory.
+        }
+
+        return db;
     }
 
     /// <inheritdoc />

@@ -51,6 +51,50 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         Assert.Equal(new Vote(2, 3), await reopened.ForGroup(1).ReadVoteAsync());
     }
 
+    /// <summary>Moving the WAL files along with the setting is how to move a WAL: the database opens with everything.</summary>
+    [Fact]
+    public async Task MovingTheWalFilesAlongWithTheDirectoryKeepsEveryWrite()
+    {
+        string db = _dir.Sub("db");
+        await using (var store = RocksDbLogStore.Open(db, new RocksDbLogStoreOptions { WalDirectory = _dir.Sub("wal") }))
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 5), IgnoringCallback.Instance);
+        }
+
+        Directory.Move(_dir.Sub("wal"), _dir.Sub("moved"));
+        await using (var moved = RocksDbLogStore.Open(db, new RocksDbLogStoreOptions { WalDirectory = _dir.Sub("moved") }))
+        {
+            Assert.Equal(Range(1, 0, 5), await moved.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+        }
+
+        // And back beside the data.
+        foreach (string wal in Directory.GetFiles(_dir.Sub("moved"), "*.log"))
+        {
+            File.Move(wal, Path.Combine(db, Path.GetFileName(wal)));
+        }
+
+        await using var beside = RocksDbLogStore.Open(db);
+        Assert.Equal(Range(1, 0, 5), await beside.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+    }
+
+    /// <summary>A database opened before the WAL's directory was recorded kept its WAL beside its data: opened with the WAL elsewhere, it is refused too.</summary>
+    [Fact]
+    public async Task ADatabaseWithoutARecordOfItsWalDirectoryIsRefusedAWalElsewhere()
+    {
+        string db = _dir.Sub("db");
+        await using (var store = RocksDbLogStore.Open(db))
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 5), IgnoringCallback.Instance);
+        }
+
+        File.Delete(Path.Combine(db, "RAFTKIT-WAL-DIRECTORY"));
+        var error = Assert.Throws<StoreOpenException>(() => RocksDbLogStore.Open(db, new RocksDbLogStoreOptions { WalDirectory = _dir.Sub("wal") }));
+        Assert.Contains("write-ahead log is in", error.Message, StringComparison.Ordinal);
+
+        await using var reopened = RocksDbLogStore.Open(db);
+        Assert.Equal(Range(1, 0, 5), await reopened.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+    }
+
     [Fact]
     public async Task RawTuningCallbacksSeeTheDatabaseAndEveryColumnFamilyByName()
     {
