@@ -214,6 +214,11 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
         created = existing.Length == 0 ? [] : Array.FindAll(ours, name => Array.IndexOf(existing, name) < 0);
 
+        if (options.CreateIfMissing)
+        {
+            CreateDirectories(path, options.WalDirectory);
+        }
+
         WalLocation.CheckBeforeOpen(path, options.WalDirectory);
         RocksDb db;
         try
@@ -406,6 +411,27 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
     /// <summary>The coalescer, for tests that observe how writes were merged.</summary>
     internal WriteCoalescer Coalescer => _coalescer;
+
+    /// <summary>
+    /// Makes the database's directory and the WAL's, with their parents: RocksDB makes each, but
+    /// not its parents, and fails only after it has begun the database (its info log written).
+    /// </summary>
+    /// <exception cref="StoreOpenException">A directory could not be made (a file in its place, no permission).</exception>
+    private static void CreateDirectories(string path, string? walDirectory)
+    {
+        try
+        {
+            Directory.CreateDirectory(path);
+            if (walDirectory is not null)
+            {
+                Directory.CreateDirectory(walDirectory);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreOpenException(path, e);
+        }
+    }
 
     private static ColumnFamilyHandle? FindColumnFamily(RocksDb db, string name)
     {

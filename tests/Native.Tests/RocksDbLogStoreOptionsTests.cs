@@ -51,6 +51,22 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         Assert.Equal(new Vote(2, 3), await reopened.ForGroup(1).ReadVoteAsync());
     }
 
+    /// <summary>A database and a WAL directory whose parents do not exist yet are made, as a new database's own directory is.</summary>
+    [Fact]
+    public async Task MissingParentsOfTheDatabaseAndWalDirectoriesAreMade()
+    {
+        string db = Path.Combine(_dir.Sub("data"), "tenants", "db");
+        var options = new RocksDbLogStoreOptions { WalDirectory = Path.Combine(_dir.Sub("fast"), "wal", "db") };
+        await using (var store = RocksDbLogStore.Open(db, options))
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 3), IgnoringCallback.Instance);
+        }
+
+        Assert.NotEmpty(Directory.GetFiles(options.WalDirectory, "*.log"));
+        await using var reopened = RocksDbLogStore.Open(db, options);
+        Assert.Equal(Range(1, 0, 3), await reopened.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+    }
+
     /// <summary>Moving the WAL files along with the setting is how to move a WAL: the database opens with everything.</summary>
     [Fact]
     public async Task MovingTheWalFilesAlongWithTheDirectoryKeepsEveryWrite()
