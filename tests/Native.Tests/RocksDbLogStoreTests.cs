@@ -271,6 +271,28 @@ public sealed class RocksDbLogStoreTests : IDisposable
         Assert.Empty(await store.ForGroup(1).TryGetLogEntriesAsync(0, 10));
     }
 
+    /// <summary>
+    /// Membership entries are staged whole. Nodes may share one large data buffer, so the
+    /// encoding's size can pass 2 GiB: it is refused as too large (before, the size wrapped to a
+    /// negative number that passed the 1 GiB bound), and nothing is written.
+    /// </summary>
+    [Fact]
+    public async Task AMembershipEntryTooLargeToEncodeIsRejectedAndWritesNothing()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
+        ReadOnlyMemory<byte> shared = new byte[800_000_000];
+        var huge = Membership.Create([[1, 2, 3]], [new(1, shared), new(2, shared), new(3, shared)]);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(async () => await log.AppendAsync(new[] { Entry.ForMembership(Id(1, 1), huge) }, IgnoringCallback.Instance));
+        Assert.Contains("membership's encoding would take", error.Message, StringComparison.Ordinal);
+
+        Assert.Equal(new LogState(null, Id(1, 0)), await log.GetLogStateAsync());
+        await log.AppendAsync(Range(1, 1, 1), IgnoringCallback.Instance);
+        Assert.Equal(Range(1, 0, 2), await log.TryGetLogEntriesAsync(0, 10));
+    }
+
     [Fact]
     public async Task AWriteOfMoreThanOneGibibyteIsRejectedAndWritesNothing()
     {

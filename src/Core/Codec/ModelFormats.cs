@@ -205,20 +205,24 @@ public static class ModelFormats
     }
 
     /// <summary>The exact encoded size of <paramref name="value"/>, without encoding it.</summary>
+    /// <exception cref="ArgumentException">The encoding would not fit in one buffer (2 GiB).</exception>
     public static int EntrySize(in Entry value) => value.Kind switch
     {
-        EntryKind.Normal => LogIdSize + 1 + sizeof(uint) + value.Data.Length,
-        EntryKind.Membership => LogIdSize + 1 + MembershipSize(value.Membership!),
+        EntryKind.Normal => Fits(LogIdSize + 1L + sizeof(uint) + value.Data.Length, "entry"),
+        EntryKind.Membership => Fits(LogIdSize + 1L + MembershipSize(value.Membership!), "entry"),
         _ => LogIdSize + 1,
     };
 
     /// <summary>The exact encoded size of <paramref name="value"/>.</summary>
+    /// <exception cref="ArgumentException">The encoding would not fit in one buffer (2 GiB).</exception>
     public static int MembershipSize(Membership value)
     {
-        int size = 1 + sizeof(uint);
+        // Summed wide: nodes may share one large data buffer, and an int sum would wrap to a
+        // negative size that passes every bound after it.
+        long size = 1 + sizeof(uint);
         foreach (var set in value.Configs)
         {
-            size += sizeof(uint) + (set.Length * sizeof(ulong));
+            size += sizeof(uint) + ((long)set.Length * sizeof(ulong));
         }
 
         foreach (var (_, data) in value.Nodes)
@@ -226,8 +230,12 @@ public static class ModelFormats
             size += sizeof(ulong) + sizeof(uint) + data.Length;
         }
 
-        return size;
+        return Fits(size, "membership");
     }
+
+    private static int Fits(long size, string what) => size <= Array.MaxLength
+        ? (int)size
+        : throw new ArgumentException($"The {what}'s encoding would take {size:N0} bytes, more than one buffer holds ({Array.MaxLength:N0}).", "value");
 
     private sealed class LeaderIdSerializer : IWireSerializer<LeaderId>
     {
