@@ -87,7 +87,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             _writeOptions = new WriteOptions().SetSync(options.SyncMode == LogSyncMode.Sync);
             _readOptions = new ReadOptions();
             _requests = new RequestPool();
-            _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, this, _logger, MetricsName);
+            _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, options.SyncMode == LogSyncMode.Sync, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, this, _logger, MetricsName);
             if (_space == LogKeySpace.Flat)
             {
                 _flatView = StateOf(options.FlatGroupId);
@@ -196,8 +196,11 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         {
             if (name != ColumnFamilies.DefaultName && name != options.LogColumnFamily && name != options.MetaColumnFamily)
             {
-                // RocksDB opens every column family of a database; unknown ones keep plain options.
-                families.Add(name, new ColumnFamilyOptions());
+                // RocksDB opens every column family of a database: other data's keep the plain
+                // options, unless the raw tuning callback (told every family) sets theirs.
+                var other = new ColumnFamilyOptions();
+                options.ConfigureColumnFamilyOptions?.Invoke(name, other);
+                families.Add(name, other);
             }
         }
 
@@ -214,12 +217,12 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
         created = existing.Length == 0 ? [] : Array.FindAll(ours, name => Array.IndexOf(existing, name) < 0);
 
+        WalLocation.CheckBeforeOpen(path, options.WalDirectory);
         if (options.CreateIfMissing)
         {
             CreateDirectories(path, options.WalDirectory);
         }
 
-        WalLocation.CheckBeforeOpen(path, options.WalDirectory);
         RocksDb db;
         try
         {

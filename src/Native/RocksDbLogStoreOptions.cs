@@ -250,7 +250,10 @@ public sealed class RocksDbLogStoreOptions
 
     /// <summary>
     /// Called last on each column family's options, with the column family's name, when opening
-    /// by path: raw RocksDB tuning.
+    /// by path: raw RocksDB tuning. RocksDB opens every column family of a database: the
+    /// database's other families (the default one, a family of other data) start from RocksDB's
+    /// plain options here, so a database shared with other data keeps their settings (a
+    /// comparator, a compaction style) only if this callback sets them.
     /// </summary>
     public Action<string, ColumnFamilyOptions>? ConfigureColumnFamilyOptions { get; set; }
 
@@ -336,7 +339,7 @@ public sealed class RocksDbLogStoreOptions
             throw new ArgumentOutOfRangeException(nameof(BloomBitsPerKey), BloomBitsPerKey, "Bloom bits per key must be between 0 and 64.");
         }
 
-        if (WalDirectory is { Length: 0 })
+        if (WalDirectory is not null && string.IsNullOrWhiteSpace(WalDirectory))
         {
             throw new ArgumentException("The WAL directory must be null (keep the WAL with the data) or a path.", nameof(WalDirectory));
         }

@@ -111,6 +111,43 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         Assert.Equal(Range(1, 0, 5), await reopened.ForGroup(1).TryGetLogEntriesAsync(0, 10));
     }
 
+    /// <summary>
+    /// RocksDB opens every column family of a database, the ones of other data too: the raw
+    /// tuning callback is told each, so a database shared with other data can keep their settings.
+    /// </summary>
+    [Fact]
+    public async Task TheColumnFamilyCallbackTunesTheDatabasesOtherFamiliesToo()
+    {
+        string path = _dir.Sub("db");
+        await using (RocksDbLogStore.Open(path))
+        {
+        }
+
+        using (var raw = RocksDbSharp.RocksDb.Open(new DbOptions(), path, new ColumnFamilies { { "raft_log", new ColumnFamilyOptions() }, { "raft_meta", new ColumnFamilyOptions() } }))
+        {
+            raw.CreateColumnFamily(new ColumnFamilyOptions(), "other_data");
+        }
+
+        var told = new List<string>();
+        await using (RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { ConfigureColumnFamilyOptions = (name, family) => { told.Add(name); family.SetCompactionStyle(Compaction.Universal); } }))
+        {
+        }
+
+        Assert.Contains("other_data", told);
+        string options = File.ReadAllText(Directory.GetFiles(path, "OPTIONS-*").Max()!);
+        string other = options[options.IndexOf("[CFOptions \"other_data\"]", StringComparison.Ordinal)..];
+        Assert.Contains("compaction_style=kCompactionStyleUniversal", other[..other.IndexOf("[TableOptions", StringComparison.Ordinal)], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void ABlankWalDirectoryIsRefusedBeforeAnythingIsMade(string blank)
+    {
+        Assert.Throws<ArgumentException>(() => RocksDbLogStore.Open(_dir.Sub("db"), new RocksDbLogStoreOptions { WalDirectory = blank }));
+        Assert.False(Directory.Exists(_dir.Sub("db")));
+    }
+
     [Fact]
     public async Task RawTuningCallbacksSeeTheDatabaseAndEveryColumnFamilyByName()
     {

@@ -37,6 +37,9 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     private readonly BatchPolicy _batchPolicy;
     private readonly nint _db;
     private readonly nint _writeOptions;
+
+    /// <summary>Whether the write options sync the WAL (<see cref="LogSyncMode.Sync"/>): only then is a write counted as synced.</summary>
+    private readonly bool _synced;
     private readonly int _maxBatchBytes;
     private readonly int _maxBatchOperations;
     private readonly IGroupDirectory _groups;
@@ -69,10 +72,11 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     /// <summary>Test seam: when set, the next native write fails with this error instead of being issued.</summary>
     private Exception? _injectedFailure;
 
-    public WriteCoalescer(nint db, nint writeOptions, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, IGroupDirectory groups, ILogger logger, string storeName)
+    public WriteCoalescer(nint db, nint writeOptions, bool synced, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, IGroupDirectory groups, ILogger logger, string storeName)
     {
         _db = db;
         _writeOptions = writeOptions;
+        _synced = synced;
         _maxBatchBytes = maxBatchBytes;
         _maxBatchOperations = maxBatchOperations;
         _groups = groups;
@@ -264,7 +268,11 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         }
 
         StorageMetrics.WriteLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        StorageMetrics.SyncedWrites.Add(1);
+        if (_synced)
+        {
+            StorageMetrics.SyncedWrites.Add(1);
+        }
+
         StorageMetrics.EntriesPerWrite.Record(batch.EntryCount);
         StorageMetrics.Appends.Add(batch.EntryCount);
         StorageMetrics.Bytes.Add(batch.ByteCount);

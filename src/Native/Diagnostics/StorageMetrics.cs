@@ -22,13 +22,13 @@ public static class StorageMetrics
     private static readonly Meter StorageMeter = new(MeterName);
 
     /// <summary>Entries appended and acknowledged durable.</summary>
-    internal static readonly Counter<long> Appends = StorageMeter.CreateCounter<long>("raftkit.storage.appends", "{entry}", "Log entries appended and made durable.");
+    internal static readonly Counter<long> Appends = StorageMeter.CreateCounter<long>("raftkit.storage.appends", "{entry}", "Log entries appended: written, and durable under LogSyncMode.Sync.");
 
     /// <summary>Bytes (keys and values) written in acknowledged writes.</summary>
     internal static readonly Counter<long> Bytes = StorageMeter.CreateCounter<long>("raftkit.storage.bytes", "By", "Key and value bytes written in successful writes.");
 
     /// <summary>Native writes issued by the coalescer (synced unless the store runs without sync).</summary>
-    internal static readonly Counter<long> SyncedWrites = StorageMeter.CreateCounter<long>("raftkit.storage.synced_writes", "{write}", "RocksDB writes issued by the write coalescer.");
+    internal static readonly Counter<long> SyncedWrites = StorageMeter.CreateCounter<long>("raftkit.storage.synced_writes", "{write}", "Synced RocksDB writes issued by the write coalescer (none under LogSyncMode.NoSync; entries_per_write counts every write).");
 
     /// <summary>Entries carried by each native write.</summary>
     internal static readonly Histogram<int> EntriesPerWrite = StorageMeter.CreateHistogram<int>("raftkit.storage.entries_per_write", "{entry}", "Log entries carried by one coalesced RocksDB write.");
