@@ -51,9 +51,6 @@ internal sealed class GroupLogState : IRaftLogStore
     /// <summary>Scratch copy of <see cref="LastLogIdAsNamed"/> while a multi-operation write is validated.</summary>
     public bool PendingLastLogIdAsNamed;
 
-    /// <summary>The submission stamp of the last write that moved the log's ends (append, truncation, purge, removal).</summary>
-    public long EndsStamp;
-
     /// <summary>The validation pass that last touched <see cref="PendingPurged"/> and <see cref="PendingLastLogId"/>.</summary>
     public long PendingStamp;
 

@@ -45,7 +45,9 @@ public sealed partial class RocksDbLogStore
                     return named;
                 }
 
-                stamp = state.EndsStamp;
+                // Changes with every write checked against the group since (a superset of those
+                // that move its ends: a vote costs a needless retry, nothing more).
+                stamp = state.PendingStamp;
             }
 
             // A write of nothing is answered once every write queued before it is written, so
@@ -61,7 +63,7 @@ public sealed partial class RocksDbLogStore
             {
                 // Unless the log's ends moved meanwhile (a write queued behind the empty one may
                 // even have deleted the entry): then the read may be stale, and is tried again.
-                if (state.EndsStamp == stamp && state.LastLogIdAsNamed)
+                if (state.PendingStamp == stamp && state.LastLogIdAsNamed)
                 {
                     if (stored is null)
                     {

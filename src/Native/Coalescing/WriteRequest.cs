@@ -409,11 +409,6 @@ internal sealed class WriteRequest : IValueTaskSource
             state.LastPurged = state.PendingPurged;
             state.LastLogId = state.PendingLastLogId;
             state.LastLogIdAsNamed = state.PendingLastLogIdAsNamed;
-            if (checks[i].Kind != CheckKind.None)
-            {
-                state.EndsStamp = stamp;
-            }
-
             if (checks[i].Kind == CheckKind.RemoveGroup && !state.Removed)
             {
                 state.Removed = true;
