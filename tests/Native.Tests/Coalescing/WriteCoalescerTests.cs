@@ -1,7 +1,6 @@
-using System.Diagnostics.Metrics;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
-using RaftToolkit.Native.Diagnostics;
+using RaftToolkit.Native.Tests.Diagnostics;
 using static RaftToolkit.Native.Tests.TestEntries;
 
 namespace RaftToolkit.Native.Tests.Coalescing;
@@ -191,40 +190,16 @@ public sealed class WriteCoalescerTests : IDisposable
     [Fact]
     public async Task MetricsCountAppendsBytesAndSyncedWrites()
     {
-        long appends = 0;
-        long bytes = 0;
-        long writes = 0;
-        int entriesPerWrite = 0;
-        double latency = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == StorageMetrics.MeterName)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-        {
-            switch (instrument.Name)
-            {
-                case "raftkit.storage.appends": Interlocked.Add(ref appends, value); break;
-                case "raftkit.storage.bytes": Interlocked.Add(ref bytes, value); break;
-                case "raftkit.storage.synced_writes": Interlocked.Add(ref writes, value); break;
-            }
-        });
-        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => Interlocked.Exchange(ref entriesPerWrite, Math.Max(entriesPerWrite, value)));
-        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => Interlocked.Exchange(ref latency, value));
-        listener.Start();
+        using var measured = new StorageMeasurements();
 
         await using var store = Open();
         await store.ForGroup(1).AppendAsync(Range(1, 0, 5, payloadBytes: 100), IgnoringCallback.Instance);
 
         // Other tests may write concurrently through the same static meter: lower bounds only.
-        Assert.True(Interlocked.Read(ref appends) >= 5);
-        Assert.True(Interlocked.Read(ref bytes) >= 5 * 100);
-        Assert.True(Interlocked.Read(ref writes) >= 1);
-        Assert.True(entriesPerWrite >= 5);
-        Assert.True(latency > 0);
+        Assert.True(measured.Sum("raftkit.storage.appends") >= 5);
+        Assert.True(measured.Sum("raftkit.storage.bytes") >= 5 * 100);
+        Assert.True(measured.Sum("raftkit.storage.synced_writes") >= 1);
+        Assert.True(measured.EntriesPerWrite.Max() >= 5);
+        Assert.True(measured.WriteLatencies.Max() > 0);
     }
 }

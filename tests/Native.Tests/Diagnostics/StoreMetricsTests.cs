@@ -1,5 +1,3 @@
-using System.Diagnostics.Metrics;
-using RaftToolkit.Native.Diagnostics;
 using static RaftToolkit.Native.Tests.TestEntries;
 
 namespace RaftToolkit.Native.Tests.Diagnostics;
@@ -24,32 +22,12 @@ public sealed class StoreMetricsTests : IDisposable
         await using var store = RocksDbLogStore.Open(_dir.Sub(mode.ToString()), new RocksDbLogStoreOptions { SyncMode = mode });
         await store.ForGroup(1).AppendAsync(Range(1, 0, 1), IgnoringCallback.Instance);
 
-        long syncedWrites = 0;
-        long appends = 0;
-        var entriesPerWrite = new List<int>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == StorageMetrics.MeterName)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-        {
-            switch (instrument.Name)
-            {
-                case "raftkit.storage.synced_writes": syncedWrites += value; break;
-                case "raftkit.storage.appends": appends += value; break;
-            }
-        });
-        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => entriesPerWrite.Add(value));
-        listener.Start();
+        using var measured = new StorageMeasurements();
 
         await store.ForGroup(1).AppendAsync(Range(1, 1, 3), IgnoringCallback.Instance);
 
-        Assert.Equal(synced, syncedWrites);
-        Assert.Equal(3, appends);
-        Assert.Equal([3], entriesPerWrite);
+        Assert.Equal(synced, measured.Sum("raftkit.storage.synced_writes"));
+        Assert.Equal(3, measured.Sum("raftkit.storage.appends"));
+        Assert.Equal([3], measured.EntriesPerWrite);
     }
 }
