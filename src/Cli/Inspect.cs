@@ -20,7 +20,8 @@ internal static class Inspect
         families.Add(options.MetaColumnFamily, new ColumnFamilyOptions());
 
         // Read-only: a running host may own the directory, and inspecting must never change it.
-        using var db = RocksDb.OpenReadOnly(new DbOptions(), path, families, false);
+        // With the WAL wherever the store keeps it, or the writes not yet in table files are missed.
+        using var db = RocksDb.OpenReadOnly(new DbOptions().SetWalDir(RocksDbLogStore.WalDirectoryOf(path)), path, families, false);
         var store = RocksDbLogStore.Attach(db, options);
         try
         {

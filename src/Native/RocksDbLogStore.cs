@@ -180,6 +180,19 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open).</exception>
     public static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options) => OpenDatabase(path, options, out _);
 
+    /// <summary>
+    /// The directory that holds the write-ahead log of the database at <paramref name="path"/>:
+    /// the <see cref="RocksDbLogStoreOptions.WalDirectory"/> its last open used, as the store
+    /// records beside the data, or the database's own directory. Tools that open the database
+    /// themselves (read-only, say) need it: without its WAL, RocksDB shows the database without
+    /// the writes not yet flushed to table files.
+    /// </summary>
+    public static string WalDirectoryOf(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return WalLocation.Of(path);
+    }
+
     /// <param name="path">The database directory.</param>
     /// <param name="options">The store's options.</param>
     /// <param name="created">The store's column families this open created in an existing database.</param>

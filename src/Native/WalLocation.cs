@@ -34,7 +34,7 @@ internal static class WalLocation
 
         // A database opened before this file existed kept its WAL where it was told: beside its
         // data, unless the file's absence hides another setting, which nothing here can tell.
-        string last = ReadRecorded(path) ?? Normalize(path);
+        string last = Of(path);
         if (last == configured || !Directory.Exists(last))
         {
             return;
@@ -65,6 +65,9 @@ internal static class WalLocation
         File.WriteAllText(written, configured);
         File.Move(written, file, overwrite: true);
     }
+
+    /// <summary>Where the WAL of the database at <paramref name="path"/> is: the directory recorded at its last open, or beside its data if none is.</summary>
+    public static string Of(string path) => ReadRecorded(path) ?? Normalize(path);
 
     private static string? ReadRecorded(string path)
     {

@@ -93,6 +93,44 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         Assert.Equal(Range(1, 0, 5), await beside.ForGroup(1).TryGetLogEntriesAsync(0, 10));
     }
 
+    /// <summary>
+    /// A tool opening the database itself, read-only beside a running store, finds the WAL where
+    /// the store keeps it: opened without it, RocksDB shows none of the writes not yet flushed.
+    /// </summary>
+    [Fact]
+    public async Task ToolsFindTheWalDirectoryTheDatabaseWasLastOpenedWith()
+    {
+        string db = _dir.Sub("db");
+        Assert.Equal(Path.GetFullPath(db), RocksDbLogStore.WalDirectoryOf(db));
+        var options = new RocksDbLogStoreOptions { WalDirectory = _dir.Sub("wal") };
+        await using var store = RocksDbLogStore.Open(db, options);
+        await store.ForGroup(1).AppendAsync(Range(1, 0, 5), IgnoringCallback.Instance);
+
+        Assert.Equal(Path.GetFullPath(options.WalDirectory), RocksDbLogStore.WalDirectoryOf(db));
+        Assert.Equal(5, CountLogKeysReadOnly(db, RocksDbLogStore.WalDirectoryOf(db)));
+        Assert.Equal(0, CountLogKeysReadOnly(db, walDirectory: null));
+    }
+
+    private static int CountLogKeysReadOnly(string path, string? walDirectory)
+    {
+        var dbOptions = new DbOptions();
+        if (walDirectory is not null)
+        {
+            dbOptions.SetWalDir(walDirectory);
+        }
+
+        var families = new ColumnFamilies { { "raft_log", new ColumnFamilyOptions() }, { "raft_meta", new ColumnFamilyOptions() } };
+        using var db = RocksDb.OpenReadOnly(dbOptions, path, families, false);
+        using var iterator = db.NewIterator(db.GetColumnFamily("raft_log"));
+        int keys = 0;
+        for (iterator.SeekToFirst(); iterator.Valid(); iterator.Next())
+        {
+            keys++;
+        }
+
+        return keys;
+    }
+
     /// <summary>A database opened before the WAL's directory was recorded kept its WAL beside its data: opened with the WAL elsewhere, it is refused too.</summary>
     [Fact]
     public async Task ADatabaseWithoutARecordOfItsWalDirectoryIsRefusedAWalElsewhere()
