@@ -11,6 +11,9 @@ public sealed partial class RocksDbLogStore
     /// <summary>The value of the <c>raftkit.storage.database</c> tag on this store's gauges: its <see cref="RocksDbLogStoreOptions.Name"/>, else its path, else <c>attached-N</c>.</summary>
     internal string MetricsName { get; }
 
+    /// <summary>How the store's column families are compacted, which decides what counts as a sorted run.</summary>
+    private readonly FamilyCompaction _compaction;
+
     /// <summary>Groups whose log state the store caches.</summary>
     internal long CachedGroups => _groups.Count;
 
@@ -77,12 +80,12 @@ public sealed partial class RocksDbLogStore
     /// pending compaction bytes is 0 for it: this is the count its stall triggers compare.
     /// </remarks>
     internal long? ReadSortedRuns() =>
-        WhileOpen(() => SortedRuns(_logFamily, _options.LogColumnFamily) + SortedRuns(_metaFamily, _options.MetaColumnFamily));
+        WhileOpen(() => SortedRuns(_logFamily, _compaction.Log) + SortedRuns(_metaFamily, _compaction.Meta));
 
-    private long? SortedRuns(nint family, string name)
+    private long? SortedRuns(nint family, RocksDbSharp.Compaction style)
     {
         long? runs = ReadFamilyProperty(family, LevelFilesProperties[0]);
-        if (_options.CompactionStyleOf(name) == RocksDbSharp.Compaction.Universal)
+        if (style == RocksDbSharp.Compaction.Universal)
         {
             // RocksDB answers for the family's levels only (7 unless tuned otherwise).
             for (int level = 1; level < LevelFilesProperties.Length && ReadFamilyProperty(family, LevelFilesProperties[level]) is { } files; level++)
@@ -98,4 +101,21 @@ public sealed partial class RocksDbLogStore
     private static readonly string[] LevelFilesProperties = [.. Enumerable.Range(0, 64).Select(level => $"rocksdb.num-files-at-level{level}")];
 
     private static string AttachedName() => $"attached-{Interlocked.Increment(ref s_attachedStores)}";
+}
+
+/// <summary>The compaction styles of the store's log and meta column families.</summary>
+/// <remarks>
+/// Taken from the options the store opened the families with, after the raw tuning callback had
+/// its say; a store attached to a database it did not open assumes what its options configure.
+/// </remarks>
+internal readonly record struct FamilyCompaction(RocksDbSharp.Compaction Log, RocksDbSharp.Compaction Meta)
+{
+    public static FamilyCompaction Of(RocksDbSharp.ColumnFamilyOptions log, RocksDbSharp.ColumnFamilyOptions meta) =>
+        new(StyleOf(log), StyleOf(meta));
+
+    public static FamilyCompaction AsConfigured(RocksDbLogStoreOptions options) =>
+        new(options.CompactionStyleOf(options.LogColumnFamily), options.CompactionStyleOf(options.MetaColumnFamily));
+
+    private static RocksDbSharp.Compaction StyleOf(RocksDbSharp.ColumnFamilyOptions family) =>
+        (RocksDbSharp.Compaction)RocksDbSharp.Native.Instance.rocksdb_options_get_compaction_style(family.Handle);
 }

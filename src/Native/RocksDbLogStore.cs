@@ -63,9 +63,10 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <summary>1 once disposal started.</summary>
     private int _closed;
 
-    private RocksDbLogStore(RocksDb db, bool ownsDb, RocksDbLogStoreOptions options, string? path)
+    private RocksDbLogStore(RocksDb db, bool ownsDb, RocksDbLogStoreOptions options, string? path, FamilyCompaction compaction)
     {
         _db = db;
+        _compaction = compaction;
         _ownsDb = ownsDb;
         _options = options;
         _space = options.KeySpace;
@@ -125,10 +126,10 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         options = (options ?? new RocksDbLogStoreOptions()).Clone();
         options.Validate();
-        var db = OpenDatabase(path, options, out var created);
+        var db = OpenDatabase(path, options, out var created, out var compaction);
         try
         {
-            return new RocksDbLogStore(db, ownsDb: true, options, path);
+            return new RocksDbLogStore(db, ownsDb: true, options, path, compaction);
         }
         catch
         {
@@ -167,7 +168,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         ArgumentNullException.ThrowIfNull(db);
         options = (options ?? new RocksDbLogStoreOptions()).Clone();
         options.Validate();
-        return new RocksDbLogStore(db, ownsDb: false, options, path: null);
+        return new RocksDbLogStore(db, ownsDb: false, options, path: null, FamilyCompaction.AsConfigured(options));
     }
 
     /// <summary>
@@ -178,7 +179,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
     /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open).</exception>
-    public static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options) => OpenDatabase(path, options, out _);
+    public static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options) => OpenDatabase(path, options, out _, out _);
 
     /// <summary>
     /// The directory that holds the write-ahead log of the database at <paramref name="path"/>:
@@ -196,7 +197,8 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <param name="path">The database directory.</param>
     /// <param name="options">The store's options.</param>
     /// <param name="created">The store's column families this open created in an existing database.</param>
-    private static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options, out string[] created)
+    /// <param name="compaction">How the store's column families are compacted, the raw tuning callback's say included.</param>
+    private static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options, out string[] created, out FamilyCompaction compaction)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(options);
@@ -218,15 +220,19 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         }
 
         string[] ours = [options.LogColumnFamily, options.MetaColumnFamily];
-        foreach (var name in ours)
+        var tuned = new ColumnFamilyOptions[ours.Length];
+        for (int i = 0; i < ours.Length; i++)
         {
-            if (!options.CreateIfMissing && existing.Length > 0 && Array.IndexOf(existing, name) < 0)
+            if (!options.CreateIfMissing && existing.Length > 0 && Array.IndexOf(existing, ours[i]) < 0)
             {
-                throw new ColumnFamilyNotFoundException(name, path);
+                throw new ColumnFamilyNotFoundException(ours[i], path);
             }
 
-            families.Add(name, DatabaseTuning.CreateColumnFamilyOptions(options, name, blockCache));
+            tuned[i] = DatabaseTuning.CreateColumnFamilyOptions(options, ours[i], blockCache);
+            families.Add(ours[i], tuned[i]);
         }
+
+        compaction = FamilyCompaction.Of(tuned[0], tuned[1]);
 
         created = existing.Length == 0 ? [] : Array.FindAll(ours, name => Array.IndexOf(existing, name) < 0);
 

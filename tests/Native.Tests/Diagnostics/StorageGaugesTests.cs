@@ -124,10 +124,43 @@ public sealed class StorageGaugesTests : IDisposable
     [InlineData(Compaction.Level, 1)]
     public async Task SortedRunsCountWhatTheStallTriggersCountInEitherCompactionStyle(Compaction style, long runs)
     {
-        string path = _dir.Sub("db");
         var options = new RocksDbLogStoreOptions { LogCompactionStyle = style };
-        using var db = RocksDbLogStore.OpenDatabase(path, options);
+        using var db = RocksDbLogStore.OpenDatabase(_dir.Sub("db"), options);
         await using var store = RocksDbLogStore.Attach(db, options);
+        var gauges = await GaugesWithABottomRunAndALevel0File(store);
+
+        Assert.Equal(1, gauges["raftkit.storage.level0_files"]);
+        Assert.Equal(runs, gauges["raftkit.storage.sorted_runs"]);
+    }
+
+    /// <summary>The style the raw tuning callback sets is the one RocksDB compacts by, and the one the gauge counts by.</summary>
+    [Theory]
+    [InlineData(Compaction.Level, Compaction.Universal, 2)]
+    [InlineData(Compaction.Universal, Compaction.Level, 1)]
+    public async Task SortedRunsCountByTheStyleTheRawTuningCallbackSet(Compaction configured, Compaction set, long runs)
+    {
+        var options = new RocksDbLogStoreOptions
+        {
+            LogCompactionStyle = configured,
+            ConfigureColumnFamilyOptions = (name, family) =>
+            {
+                if (name == RocksDbLogStoreOptions.DefaultLogColumnFamily)
+                {
+                    family.SetCompactionStyle(set);
+                }
+            },
+        };
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"), options);
+        var gauges = await GaugesWithABottomRunAndALevel0File(store);
+
+        Assert.Equal(1, gauges["raftkit.storage.level0_files"]);
+        Assert.Equal(runs, gauges["raftkit.storage.sorted_runs"]);
+    }
+
+    /// <summary>The gauges once group 1's log is one run at the bottom level and one level-0 file above it.</summary>
+    private static async Task<Dictionary<string, long>> GaugesWithABottomRunAndALevel0File(RocksDbLogStore store)
+    {
+        var db = store.Database;
         var logFamily = db.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
         var log = store.ForGroup(1);
         await log.AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
@@ -139,9 +172,6 @@ public sealed class StorageGaugesTests : IDisposable
         var flush = new FlushOptions().SetWaitForFlush(true);
         RocksDbSharp.Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, logFamily.Handle, out nint error);
         Assert.Equal(0, error);
-
-        var gauges = Gauges(store.MetricsName);
-        Assert.Equal(1, gauges["raftkit.storage.level0_files"]);
-        Assert.Equal(runs, gauges["raftkit.storage.sorted_runs"]);
+        return Gauges(store.MetricsName);
     }
 }
