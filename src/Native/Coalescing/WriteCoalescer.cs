@@ -251,32 +251,51 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
             Volatile.Write(ref _largestWriteOperations, batch.OperationCount);
         }
 
-        var injected = Interlocked.Exchange(ref _injectedFailure, null);
-        if (injected is not null)
-        {
-            StorageMetrics.Errors.Add(1);
-            return injected;
-        }
-
         long started = Stopwatch.GetTimestamp();
-        RocksDbNative.Write(_db, _writeOptions, batch.Handle, out nint nativeError);
-        var error = RocksDbNative.TakeError(nativeError);
-        if (error is not null)
+        var error = Interlocked.Exchange(ref _injectedFailure, null);
+        if (error is null)
         {
-            StorageMetrics.Errors.Add(1);
-            return error;
+            RocksDbNative.Write(_db, _writeOptions, batch.Handle, out nint nativeError);
+            error = RocksDbNative.TakeError(nativeError);
         }
 
-        StorageMetrics.WriteLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        if (_synced)
-        {
-            StorageMetrics.SyncedWrites.Add(1);
-        }
+        RecordWrite(batch, error, started);
+        return error;
+    }
 
-        StorageMetrics.EntriesPerWrite.Record(batch.EntryCount);
-        StorageMetrics.Appends.Add(batch.EntryCount);
-        StorageMetrics.Bytes.Add(batch.ByteCount);
-        return null;
+    /// <summary>Records the outcome of <paramref name="batch"/>'s write, begun at <paramref name="started"/>, on the store's instruments.</summary>
+    /// <remarks>
+    /// A listener of the instruments runs inline, here, on the writing thread. One that throws
+    /// must not take the batch with it: its callers would never be answered (the one that wrote
+    /// it inline would be told the listener's error for a write RocksDB took, and give its
+    /// request back to the pool while the batch still held it), the native batch would never be
+    /// freed, and the writer would stay claimed, so that every later write and the store's
+    /// disposal would wait forever.
+    /// </remarks>
+    private void RecordWrite(NativeWriteBatch batch, Exception? error, long started)
+    {
+        try
+        {
+            if (error is not null)
+            {
+                StorageMetrics.Errors.Add(1);
+                return;
+            }
+
+            StorageMetrics.WriteLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (_synced)
+            {
+                StorageMetrics.SyncedWrites.Add(1);
+            }
+
+            StorageMetrics.EntriesPerWrite.Record(batch.EntryCount);
+            StorageMetrics.Appends.Add(batch.EntryCount);
+            StorageMetrics.Bytes.Add(batch.ByteCount);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            StoreLog.MetricsListenerThrew(_logger, e);
+        }
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]

@@ -28,6 +28,9 @@ internal static class StoreLog
     public static void CallbackThrew(ILogger logger, Exception error, string callbackType) =>
         logger.LogError(error, "A flush callback ({Callback}) threw; the write's outcome stands and goes to its awaiting caller as well.", callbackType);
 
+    public static void MetricsListenerThrew(ILogger logger, Exception error) =>
+        logger.LogError(error, "A listener of the store's metrics threw; the write's outcome stands.");
+
     public static void ContinuationThrew(ILogger logger, Exception error) =>
         logger.LogError(error, "A caller's continuation threw when its write completed; the store answered the other callers and goes on.");
 }
