@@ -119,7 +119,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
     /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
-    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open).</exception>
+    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open), or there is none and <see cref="RocksDbLogStoreOptions.CreateIfMissing"/> is false.</exception>
     public static RocksDbLogStore Open(string path, RocksDbLogStoreOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -177,7 +177,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// </summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
-    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open).</exception>
+    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open), or there is none and <see cref="RocksDbLogStoreOptions.CreateIfMissing"/> is false.</exception>
     public static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options) => OpenDatabase(path, options, out _);
 
     /// <param name="path">The database directory.</param>
@@ -221,6 +221,13 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         if (options.CreateIfMissing)
         {
             CreateDirectories(path, options.WalDirectory);
+        }
+        else if (!File.Exists(Path.Combine(path, "CURRENT")))
+        {
+            // Refused here, not by RocksDB: it makes the directory and writes its info log and
+            // lock file there before it finds no database, so a refused open would leave them.
+            throw new StoreOpenException(path, new DirectoryNotFoundException(
+                $"there is no database at '{path}' (no CURRENT file), and CreateIfMissing is false."));
         }
 
         RocksDb db;
