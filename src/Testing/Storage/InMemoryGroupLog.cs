@@ -53,8 +53,21 @@ internal sealed class InMemoryGroupLog
             return;
         }
 
-        // In the RocksDB store's order: each entry's index, then that it follows the one before,
-        // then that the first follows the log.
+        // In the RocksDB store's order: the entries on their own, then that the first follows the log.
+        ValidateEntries(groupId, entries);
+        if (entries[0].Index != nextIndex)
+        {
+            throw new LogOrderException(groupId, $"an append must start at index {nextIndex} (right after the last entry), but its first entry is {entries[0].LogId}.");
+        }
+    }
+
+    /// <summary>
+    /// Checks what an append's entries must be whatever the log holds: each index at most
+    /// <see cref="LogIndexes.Max"/> (<see cref="ArgumentOutOfRangeException"/>), each following the
+    /// one before (<see cref="LogOrderException"/>); in that order, entry by entry, as the RocksDB store.
+    /// </summary>
+    public static void ValidateEntries(ulong groupId, ReadOnlySpan<Entry> entries)
+    {
         for (int i = 0; i < entries.Length; i++)
         {
             LogIndexes.ThrowIfOutOfRange(entries[i].Index, "index");
@@ -62,11 +75,6 @@ internal sealed class InMemoryGroupLog
             {
                 throw new LogOrderException(groupId, $"appended entries are not contiguous: {entries[i].LogId} follows {entries[i - 1].LogId}.");
             }
-        }
-
-        if (entries[0].Index != nextIndex)
-        {
-            throw new LogOrderException(groupId, $"an append must start at index {nextIndex} (right after the last entry), but its first entry is {entries[0].LogId}.");
         }
     }
 

@@ -82,6 +82,54 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
         output.WriteLine($"{reopens} reopens");
     }
 
+    /// <summary>
+    /// A batch with two bad operations, one that only the log's order refutes (a gap after the
+    /// group's last entry, a purge behind its purged id) and, after it, one bad on its own (an
+    /// index past <see cref="LogIndexes.Max"/>): both stores refuse it with the same error, the
+    /// argument error, and leave every group as it was.
+    /// </summary>
+    [Theory]
+    [InlineData("append after a gap, then an index past the end of the range")]
+    [InlineData("purge behind the purged id, then a truncation past the end of the range")]
+    public async Task ABatchWithAnOrderErrorBeforeAnArgumentErrorIsRefusedAlikeByBothStores(string batchName)
+    {
+        var batch = new LogWriteBatch();
+        if (batchName.StartsWith("append", StringComparison.Ordinal))
+        {
+            batch.Append(1, new[] { Entry.Blank(new LogId(1, 0, 9)) });
+            batch.Append(2, new[] { Entry.Blank(new LogId(1, 0, LogIndexes.Max + 1)) });
+        }
+        else
+        {
+            batch.Purge(1, new LogId(1, 0, 0));
+            batch.TruncateAfter(2, new LogId(1, 0, ulong.MaxValue));
+        }
+
+        await using var model = new InMemoryMultiGroupLogStore();
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        var outcomes = new List<string>();
+        foreach (var target in new IMultiGroupLogStore[] { model, store })
+        {
+            var setup = new LogWriteBatch();
+            setup.Append(1, new[] { Entry.Blank(new LogId(1, 0, 0)), Entry.Blank(new LogId(1, 0, 1)), Entry.Blank(new LogId(1, 0, 2)) });
+            setup.Purge(1, new LogId(1, 0, 1));
+            setup.Append(2, new[] { Entry.Blank(new LogId(1, 0, 0)) });
+            await target.WriteAsync(setup);
+            string before = await Run.DescribeGroup(target, 1) + " | " + await Run.DescribeGroup(target, 2);
+
+            outcomes.Add(await Outcome(async () =>
+            {
+                await target.WriteAsync(batch);
+                return "written";
+            }));
+
+            Assert.Equal(before, await Run.DescribeGroup(target, 1) + " | " + await Run.DescribeGroup(target, 2));
+        }
+
+        Assert.True(outcomes[0] == outcomes[1], $"{batchName}:\n  in-memory: {outcomes[0]}\n  RocksDB:   {outcomes[1]}");
+        Assert.Equal("throws ArgumentOutOfRangeException", outcomes[1]);
+    }
+
     /// <summary>The operation's result, or the type of the error it threw.</summary>
     private static async Task<string> Outcome(Func<Task<string>> operation)
     {
