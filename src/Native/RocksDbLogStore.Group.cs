@@ -99,7 +99,7 @@ public sealed partial class RocksDbLogStore
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
         var span = entries.Span;
-        ValidateEntries(state.GroupId, span);
+        ValidateEntries(state.GroupId, span, nameof(entries));
         EnsureLoaded(state);
         var request = _requests.Get();
         try
@@ -128,7 +128,7 @@ public sealed partial class RocksDbLogStore
         ThrowIfUnusable(state);
         if (logId is { } id)
         {
-            ValidateIndex(id.Index);
+            ValidateIndex(state.GroupId, id.Index, nameof(logId));
         }
 
         EnsureLoaded(state);
@@ -149,7 +149,7 @@ public sealed partial class RocksDbLogStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
-        ValidateIndex(logId.Index);
+        ValidateIndex(state.GroupId, logId.Index, nameof(logId));
         EnsureLoaded(state);
         var request = _requests.Get();
         try

@@ -475,26 +475,26 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     {
         if (_flatView is not null && op.GroupId != _options.FlatGroupId)
         {
-            throw new ArgumentException($"This store keeps one group ({_options.FlatGroupId}) in a flat key space; the batch addresses group {op.GroupId}.", nameof(op));
+            throw new ArgumentException($"This store keeps one group ({_options.FlatGroupId}) in a flat key space; the batch addresses group {op.GroupId}.", "batch");
         }
 
         switch (op.Kind)
         {
             case LogWriteOpKind.Append:
-                ValidateEntries(op.GroupId, op.Entries.Span);
+                ValidateEntries(op.GroupId, op.Entries.Span, "batch");
                 break;
             case LogWriteOpKind.Purge:
                 if (op.LogId is not { } purge)
                 {
-                    throw new ArgumentException($"A purge of group {op.GroupId} needs a log id.", nameof(op));
+                    throw new ArgumentException($"A purge of group {op.GroupId} needs a log id.", "batch");
                 }
 
-                ValidateIndex(purge.Index);
+                ValidateIndex(op.GroupId, purge.Index, "batch");
                 break;
             case LogWriteOpKind.TruncateAfter:
                 if (op.LogId is { } truncate)
                 {
-                    ValidateIndex(truncate.Index);
+                    ValidateIndex(op.GroupId, truncate.Index, "batch");
                 }
 
                 break;
@@ -502,15 +502,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             case LogWriteOpKind.SaveCommitted:
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(op), op.Kind, "Unknown log write operation.");
+                throw new ArgumentOutOfRangeException("batch", op.Kind, $"Unknown log write operation for group {op.GroupId}.");
         }
     }
 
-    private static void ValidateEntries(ulong groupId, ReadOnlySpan<Entry> entries)
+    /// <param name="groupId">The group appended to.</param>
+    /// <param name="entries">The entries to append.</param>
+    /// <param name="paramName">The caller's parameter that carried them, named in an argument error.</param>
+    private static void ValidateEntries(ulong groupId, ReadOnlySpan<Entry> entries, string paramName)
     {
         for (int i = 0; i < entries.Length; i++)
         {
-            ValidateIndex(entries[i].Index);
+            ValidateIndex(groupId, entries[i].Index, paramName);
             if (i > 0 && entries[i].Index != entries[i - 1].Index + 1)
             {
                 throw new LogOrderException(groupId, $"entries to append are not contiguous: {entries[i - 1].LogId} is followed by {entries[i].LogId}.");
@@ -518,7 +521,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         }
     }
 
-    private static void ValidateIndex(ulong index) => LogIndexes.ThrowIfOutOfRange(index, nameof(index));
+    private static void ValidateIndex(ulong groupId, ulong index, string paramName) => LogIndexes.ThrowIfOutOfRange(groupId, index, paramName);
 
     private ValueTask Submit(WriteRequest request)
     {

@@ -193,10 +193,10 @@ public sealed class InMemoryMultiGroupLogStore : IMultiGroupLogStore
             switch (op.Kind)
             {
                 case LogWriteOpKind.Append:
-                    InMemoryGroupLog.ValidateEntries(op.GroupId, op.Entries.Span);
+                    InMemoryGroupLog.ValidateEntries(op.GroupId, op.Entries.Span, "batch");
                     break;
                 case LogWriteOpKind.TruncateAfter or LogWriteOpKind.Purge when op.LogId is { } logId:
-                    LogIndexes.ThrowIfOutOfRange(logId.Index, "index");
+                    LogIndexes.ThrowIfOutOfRange(op.GroupId, logId.Index, "batch");
                     break;
             }
         }

@@ -130,6 +130,60 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
         Assert.Equal("throws ArgumentOutOfRangeException", outcomes[1]);
     }
 
+    /// <summary>
+    /// An index past <see cref="LogIndexes.Max"/>, through any entry point: both stores refuse it
+    /// with an argument error that names the caller's parameter, the group and the index, and
+    /// leave the group as it was.
+    /// </summary>
+    [Theory]
+    [InlineData("append", "entries")]
+    [InlineData("truncate", "logId")]
+    [InlineData("purge", "logId")]
+    [InlineData("batch append", "batch")]
+    [InlineData("batch truncate", "batch")]
+    [InlineData("batch purge", "batch")]
+    public async Task AnIndexPastTheRangeIsRefusedNamingTheGroupAndIndexAlikeByBothStores(string operation, string paramName)
+    {
+        const ulong Group = 12;
+        const ulong Index = LogIndexes.Max + 1;
+        var bad = new LogId(1, 0, Index);
+        await using var model = new InMemoryMultiGroupLogStore();
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        foreach (var target in new IMultiGroupLogStore[] { model, store })
+        {
+            var log = target.ForGroup(Group);
+            await log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 0)) }, IgnoringCallback.Instance);
+            string before = await Run.DescribeGroup(target, Group);
+            var batch = new LogWriteBatch();
+            Func<Task> call = operation switch
+            {
+                "append" => async () => await log.AppendAsync(new[] { Entry.Blank(bad) }, IgnoringCallback.Instance),
+                "truncate" => async () => await log.TruncateAfterAsync(bad),
+                "purge" => async () => await log.PurgeAsync(bad),
+                _ => async () => await target.WriteAsync(batch),
+            };
+            switch (operation)
+            {
+                case "batch append":
+                    batch.Append(Group, new[] { Entry.Blank(bad) });
+                    break;
+                case "batch truncate":
+                    batch.TruncateAfter(Group, bad);
+                    break;
+                case "batch purge":
+                    batch.Purge(Group, bad);
+                    break;
+            }
+
+            var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(call);
+            string where = $"{operation} in the {target.GetType().Name}";
+            Assert.True(error.ParamName == paramName, $"{where}: the error names parameter '{error.ParamName}', not '{paramName}'");
+            Assert.True(error.Message.Contains($"Group {Group}", StringComparison.Ordinal), $"{where}: the message does not name the group: {error.Message}");
+            Assert.True(error.Message.Contains($"{Index}", StringComparison.Ordinal), $"{where}: the message does not name the index: {error.Message}");
+            Assert.Equal(before, await Run.DescribeGroup(target, Group));
+        }
+    }
+
     /// <summary>The operation's result, or the type of the error it threw.</summary>
     private static async Task<string> Outcome(Func<Task<string>> operation)
     {
