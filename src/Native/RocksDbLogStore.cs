@@ -162,9 +162,14 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <exception cref="ColumnFamilyInUseException">Another open store uses one of the column families.</exception>
     /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
     /// <exception cref="ArgumentException">An option is out of range or inconsistent (see <see cref="RocksDbLogStoreOptions.Validate"/>).</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="db"/> is disposed.</exception>
     public static RocksDbLogStore Attach(RocksDb db, RocksDbLogStoreOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(db);
+
+        // The binding zeroes the handle when it frees the database, and then answers every
+        // column family lookup with "none": say what is wrong, and touch nothing of it.
+        ObjectDisposedException.ThrowIf(db.Handle == 0, db);
         options = (options ?? new RocksDbLogStoreOptions()).Clone();
         options.Validate();
         return new RocksDbLogStore(db, ownsDb: false, options, path: null);

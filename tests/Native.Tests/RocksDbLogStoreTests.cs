@@ -894,6 +894,16 @@ public sealed class RocksDbLogStoreTests : IDisposable
         await Task.CompletedTask;
     }
 
+    /// <summary>A database disposed before it is attached is refused as disposed, not as one missing the store's column families.</summary>
+    [Fact]
+    public void AttachingADisposedDatabaseIsRefusedAsDisposed()
+    {
+        var db = RocksDbLogStore.OpenDatabase(_dir.Sub("db"), new RocksDbLogStoreOptions());
+        db.Dispose();
+        var error = Assert.Throws<ObjectDisposedException>(() => RocksDbLogStore.Attach(db));
+        Assert.Contains("disposed", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ASecondStoreOverColumnFamiliesInUseIsATypedErrorAndChangesNothing()
     {
