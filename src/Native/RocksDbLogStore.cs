@@ -30,6 +30,10 @@ namespace RaftToolkit.Native;
 /// <para>Entries' data is read during the call that writes it, and copied into the write before
 /// the call returns: it must not change while the call runs, and its buffers may be reused as
 /// soon as the call returns, before the write is durable.</para>
+/// <para>A call that returns a task never throws: whatever it refuses (bad arguments, a log
+/// order it would break, a removed group, a closed store) fails the task, before anything is
+/// written, as in the test kit's in-memory store. Code that starts several calls and then awaits
+/// them sees each error where it awaits, on either store.</para>
 /// <para>Fail-stop: after a failed write every operation fails with
 /// <see cref="StoreFailedException"/>; dispose and reopen to recover.</para>
 /// <para>Completions (flush callbacks and the continuations of awaited writes) run on the
@@ -278,6 +282,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ulong>> ListGroupsAsync(CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return ListGroupsCore(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<IReadOnlyList<ulong>>(e);
+        }
+    }
+
+    private ValueTask<IReadOnlyList<ulong>> ListGroupsCore(CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable();
         if (_flatView is not null)
@@ -292,6 +308,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">The store is <see cref="LogKeySpace.Flat"/>: its one group is removed by deleting the database.</exception>
     public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return RemoveGroupCore(groupId, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private ValueTask RemoveGroupCore(ulong groupId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable();
@@ -318,6 +346,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
     /// <inheritdoc />
     public ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return WriteCore(batch, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private ValueTask WriteCore(LogWriteBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();

@@ -184,6 +184,91 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
         }
     }
 
+    /// <summary>
+    /// A refused call fails the task it returns, in both stores: it does not throw from the call.
+    /// Code written against the in-memory store (start several writes, then await them; or start
+    /// one, do other work, then await it) must see the same errors in the same place when it runs
+    /// on the RocksDB store.
+    /// </summary>
+    [Fact]
+    public async Task ARefusedCallFailsItsTaskRatherThanThrowingFromTheCallInBothStores()
+    {
+        await using var model = new InMemoryMultiGroupLogStore();
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        var outcomes = new List<string>[] { [], [] };
+        var targets = new IMultiGroupLogStore[] { model, store };
+        for (int t = 0; t < targets.Length; t++)
+        {
+            var target = targets[t];
+            var log = target.ForGroup(1);
+            await log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 0)), Entry.Blank(new LogId(1, 0, 1)), Entry.Blank(new LogId(1, 0, 2)) }, IgnoringCallback.Instance);
+            await log.PurgeAsync(new LogId(1, 0, 1));
+            var removed = target.ForGroup(2);
+            await removed.SaveVoteAsync(new Vote(1, 1));
+            await target.RemoveGroupAsync(2);
+            var badBatch = new LogWriteBatch();
+            badBatch.SaveVote(3, new Vote(1, 1));
+            badBatch.Append(1, new[] { Entry.Blank(new LogId(1, 0, 9)) });
+
+            (string Name, Func<Task> Call)[] calls =
+            [
+                ("append after a gap", () => log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 9)) }, IgnoringCallback.Instance).AsTask()),
+                ("append without a callback", () => log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 3)) }, null!).AsTask()),
+                ("purge behind the purged id", () => log.PurgeAsync(new LogId(1, 0, 0)).AsTask()),
+                ("truncate everything behind a purge", () => log.TruncateAfterAsync(null).AsTask()),
+                ("read an inverted range", () => log.TryGetLogEntriesAsync(2, 1).AsTask()),
+                ("log id past the end", () => log.GetLogIdAsync(7).AsTask()),
+                ("batch with an append after a gap", () => target.WriteAsync(badBatch).AsTask()),
+                ("batch that is null", () => target.WriteAsync(null!).AsTask()),
+                ("vote through a removed group's view", () => removed.SaveVoteAsync(new Vote(2, 2)).AsTask()),
+                ("read through a removed group's view", () => removed.ReadVoteAsync().AsTask()),
+            ];
+            foreach (var (name, call) in calls)
+            {
+                Task task;
+                try
+                {
+                    task = call();
+                }
+                catch (Exception e)
+                {
+                    outcomes[t].Add($"{name}: threw {e.GetType().Name} from the call");
+                    continue;
+                }
+
+                var error = await Record.ExceptionAsync(() => task);
+                outcomes[t].Add($"{name}: failed its task with {error?.GetType().Name ?? "nothing"}");
+            }
+
+            await target.DisposeAsync();
+            foreach (var (name, call) in new (string, Func<Task>)[]
+            {
+                ("append to a closed store", () => log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 3)) }, IgnoringCallback.Instance).AsTask()),
+                ("list groups of a closed store", () => target.ListGroupsAsync().AsTask()),
+                ("remove a group of a closed store", () => target.RemoveGroupAsync(1).AsTask()),
+                ("read the log state of a closed store", () => log.GetLogStateAsync().AsTask()),
+            })
+            {
+                Task task;
+                try
+                {
+                    task = call();
+                }
+                catch (Exception e)
+                {
+                    outcomes[t].Add($"{name}: threw {e.GetType().Name} from the call");
+                    continue;
+                }
+
+                var error = await Record.ExceptionAsync(() => task);
+                outcomes[t].Add($"{name}: failed its task with {error?.GetType().Name ?? "nothing"}");
+            }
+        }
+
+        Assert.Equal(outcomes[0], outcomes[1]);
+        Assert.DoesNotContain(outcomes[1], outcome => outcome.Contains("threw", StringComparison.Ordinal) || outcome.EndsWith("nothing", StringComparison.Ordinal));
+    }
+
     /// <summary>The operation's result, or the type of the error it threw.</summary>
     private static async Task<string> Outcome(Func<Task<string>> operation)
     {
