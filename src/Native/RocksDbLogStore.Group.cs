@@ -11,6 +11,18 @@ public sealed partial class RocksDbLogStore
 {
     internal ValueTask<LogState> GetLogState(GroupLogState state, CancellationToken cancellationToken)
     {
+        try
+        {
+            return GetLogStateCore(state, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<LogState>(e);
+        }
+    }
+
+    private ValueTask<LogState> GetLogStateCore(GroupLogState state, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
         EnsureLoaded(state);
@@ -95,11 +107,23 @@ public sealed partial class RocksDbLogStore
 
     internal ValueTask Append(GroupLogState state, ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken)
     {
+        try
+        {
+            return AppendCore(state, entries, callback, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private ValueTask AppendCore(GroupLogState state, ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(callback);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
         var span = entries.Span;
-        ValidateEntries(state.GroupId, span);
+        ValidateEntries(state.GroupId, span, nameof(entries));
         EnsureLoaded(state);
         var request = _requests.Get();
         try
@@ -124,11 +148,23 @@ public sealed partial class RocksDbLogStore
 
     internal ValueTask TruncateAfter(GroupLogState state, LogId? logId, CancellationToken cancellationToken)
     {
+        try
+        {
+            return TruncateAfterCore(state, logId, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private ValueTask TruncateAfterCore(GroupLogState state, LogId? logId, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
         if (logId is { } id)
         {
-            ValidateIndex(id.Index);
+            ValidateIndex(state.GroupId, id.Index, nameof(logId));
         }
 
         EnsureLoaded(state);
@@ -147,9 +183,21 @@ public sealed partial class RocksDbLogStore
 
     internal ValueTask Purge(GroupLogState state, LogId logId, CancellationToken cancellationToken)
     {
+        try
+        {
+            return PurgeCore(state, logId, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private ValueTask PurgeCore(GroupLogState state, LogId logId, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
-        ValidateIndex(logId.Index);
+        ValidateIndex(state.GroupId, logId.Index, nameof(logId));
         EnsureLoaded(state);
         var request = _requests.Get();
         try
@@ -165,6 +213,18 @@ public sealed partial class RocksDbLogStore
     }
 
     internal ValueTask SaveVote(GroupLogState state, Vote vote, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return SaveVoteCore(state, vote, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private ValueTask SaveVoteCore(GroupLogState state, Vote vote, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
@@ -184,6 +244,18 @@ public sealed partial class RocksDbLogStore
 
     internal ValueTask SaveCommitted(GroupLogState state, LogId? committed, CancellationToken cancellationToken)
     {
+        try
+        {
+            return SaveCommittedCore(state, committed, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private ValueTask SaveCommittedCore(GroupLogState state, LogId? committed, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
         EnsureLoaded(state);
@@ -202,6 +274,18 @@ public sealed partial class RocksDbLogStore
 
     internal ValueTask<Vote?> ReadVote(GroupLogState state, CancellationToken cancellationToken)
     {
+        try
+        {
+            return ReadVoteCore(state, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<Vote?>(e);
+        }
+    }
+
+    private ValueTask<Vote?> ReadVoteCore(GroupLogState state, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
         return new(ReadVoteRecord(state.GroupId));
@@ -209,12 +293,36 @@ public sealed partial class RocksDbLogStore
 
     internal ValueTask<LogId?> ReadCommitted(GroupLogState state, CancellationToken cancellationToken)
     {
+        try
+        {
+            return ReadCommittedCore(state, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<LogId?>(e);
+        }
+    }
+
+    private ValueTask<LogId?> ReadCommittedCore(GroupLogState state, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
         return new(ReadMetaLogId(state.GroupId, MetaLabel.Committed));
     }
 
     internal ValueTask<IReadOnlyList<Entry>> ReadEntries(GroupLogState state, ulong start, ulong end, ReadLimits limits, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ReadEntriesCore(state, start, end, limits, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<IReadOnlyList<Entry>>(e);
+        }
+    }
+
+    private ValueTask<IReadOnlyList<Entry>> ReadEntriesCore(GroupLogState state, ulong start, ulong end, ReadLimits limits, CancellationToken cancellationToken)
     {
         LogRanges.ThrowIfInverted(start, end);
         cancellationToken.ThrowIfCancellationRequested();
@@ -233,6 +341,18 @@ public sealed partial class RocksDbLogStore
     }
 
     internal ValueTask<LogId> GetLogId(GroupLogState state, ulong index, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return GetLogIdCore(state, index, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<LogId>(e);
+        }
+    }
+
+    private ValueTask<LogId> GetLogIdCore(GroupLogState state, ulong index, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);

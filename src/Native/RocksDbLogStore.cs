@@ -30,6 +30,10 @@ namespace RaftToolkit.Native;
 /// <para>Entries' data is read during the call that writes it, and copied into the write before
 /// the call returns: it must not change while the call runs, and its buffers may be reused as
 /// soon as the call returns, before the write is durable.</para>
+/// <para>A call that returns a task never throws: whatever it refuses (bad arguments, a log
+/// order it would break, a removed group, a closed store) fails the task, before anything is
+/// written, as in the test kit's in-memory store. Code that starts several calls and then awaits
+/// them sees each error where it awaits, on either store.</para>
 /// <para>Fail-stop: after a failed write every operation fails with
 /// <see cref="StoreFailedException"/>; dispose and reopen to recover.</para>
 /// <para>Completions (flush callbacks and the continuations of awaited writes) run on the
@@ -120,7 +124,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
     /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
-    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open).</exception>
+    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open), or there is none and <see cref="RocksDbLogStoreOptions.CreateIfMissing"/> is false.</exception>
     public static RocksDbLogStore Open(string path, RocksDbLogStoreOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -163,9 +167,14 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <exception cref="ColumnFamilyInUseException">Another open store uses one of the column families.</exception>
     /// <exception cref="KeySpaceMismatchException">The database was written in the other key space.</exception>
     /// <exception cref="ArgumentException">An option is out of range or inconsistent (see <see cref="RocksDbLogStoreOptions.Validate"/>).</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="db"/> is disposed.</exception>
     public static RocksDbLogStore Attach(RocksDb db, RocksDbLogStoreOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(db);
+
+        // The binding zeroes the handle when it frees the database, and then answers every
+        // column family lookup with "none": say what is wrong, and touch nothing of it.
+        ObjectDisposedException.ThrowIf(db.Handle == 0, db);
         options = (options ?? new RocksDbLogStoreOptions()).Clone();
         options.Validate();
         return new RocksDbLogStore(db, ownsDb: false, options, path: null, FamilyCompaction.AsConfigured(options));
@@ -178,7 +187,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// </summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     /// <exception cref="ColumnFamilyNotFoundException">A column family is missing and may not be created.</exception>
-    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open).</exception>
+    /// <exception cref="StoreOpenException">RocksDB could not open the database (for one, another store has it open), or there is none and <see cref="RocksDbLogStoreOptions.CreateIfMissing"/> is false.</exception>
     public static RocksDb OpenDatabase(string path, RocksDbLogStoreOptions options) => OpenDatabase(path, options, out _, out _);
 
     /// <summary>
@@ -241,6 +250,13 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         {
             CreateDirectories(path, options.WalDirectory);
         }
+        else if (!File.Exists(Path.Combine(path, "CURRENT")))
+        {
+            // Refused here, not by RocksDB: it makes the directory and writes its info log and
+            // lock file there before it finds no database, so a refused open would leave them.
+            throw new StoreOpenException(path, new DirectoryNotFoundException(
+                $"there is no database at '{path}' (no CURRENT file), and CreateIfMissing is false."));
+        }
 
         RocksDb db;
         try
@@ -285,6 +301,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ulong>> ListGroupsAsync(CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return ListGroupsCore(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<IReadOnlyList<ulong>>(e);
+        }
+    }
+
+    private ValueTask<IReadOnlyList<ulong>> ListGroupsCore(CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable();
         if (_flatView is not null)
@@ -299,6 +327,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">The store is <see cref="LogKeySpace.Flat"/>: its one group is removed by deleting the database.</exception>
     public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return RemoveGroupCore(groupId, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private ValueTask RemoveGroupCore(ulong groupId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable();
@@ -325,6 +365,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
     /// <inheritdoc />
     public ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return WriteCore(batch, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private ValueTask WriteCore(LogWriteBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();
@@ -487,26 +539,26 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     {
         if (_flatView is not null && op.GroupId != _options.FlatGroupId)
         {
-            throw new ArgumentException($"This store keeps one group ({_options.FlatGroupId}) in a flat key space; the batch addresses group {op.GroupId}.", nameof(op));
+            throw new ArgumentException($"This store keeps one group ({_options.FlatGroupId}) in a flat key space; the batch addresses group {op.GroupId}.", "batch");
         }
 
         switch (op.Kind)
         {
             case LogWriteOpKind.Append:
-                ValidateEntries(op.GroupId, op.Entries.Span);
+                ValidateEntries(op.GroupId, op.Entries.Span, "batch");
                 break;
             case LogWriteOpKind.Purge:
                 if (op.LogId is not { } purge)
                 {
-                    throw new ArgumentException($"A purge of group {op.GroupId} needs a log id.", nameof(op));
+                    throw new ArgumentException($"A purge of group {op.GroupId} needs a log id.", "batch");
                 }
 
-                ValidateIndex(purge.Index);
+                ValidateIndex(op.GroupId, purge.Index, "batch");
                 break;
             case LogWriteOpKind.TruncateAfter:
                 if (op.LogId is { } truncate)
                 {
-                    ValidateIndex(truncate.Index);
+                    ValidateIndex(op.GroupId, truncate.Index, "batch");
                 }
 
                 break;
@@ -514,15 +566,18 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             case LogWriteOpKind.SaveCommitted:
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(op), op.Kind, "Unknown log write operation.");
+                throw new ArgumentOutOfRangeException("batch", op.Kind, $"Unknown log write operation for group {op.GroupId}.");
         }
     }
 
-    private static void ValidateEntries(ulong groupId, ReadOnlySpan<Entry> entries)
+    /// <param name="groupId">The group appended to.</param>
+    /// <param name="entries">The entries to append.</param>
+    /// <param name="paramName">The caller's parameter that carried them, named in an argument error.</param>
+    private static void ValidateEntries(ulong groupId, ReadOnlySpan<Entry> entries, string paramName)
     {
         for (int i = 0; i < entries.Length; i++)
         {
-            ValidateIndex(entries[i].Index);
+            ValidateIndex(groupId, entries[i].Index, paramName);
             if (i > 0 && entries[i].Index != entries[i - 1].Index + 1)
             {
                 throw new LogOrderException(groupId, $"entries to append are not contiguous: {entries[i - 1].LogId} is followed by {entries[i].LogId}.");
@@ -530,7 +585,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
         }
     }
 
-    private static void ValidateIndex(ulong index) => LogIndexes.ThrowIfOutOfRange(index, nameof(index));
+    private static void ValidateIndex(ulong groupId, ulong index, string paramName) => LogIndexes.ThrowIfOutOfRange(groupId, index, paramName);
 
     private ValueTask Submit(WriteRequest request)
     {

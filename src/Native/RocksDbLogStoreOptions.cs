@@ -51,7 +51,7 @@ public sealed class RocksDbLogStoreOptions
 
     /// <summary>
     /// When opening by path: create the database and the two column families if missing
-    /// (default true). When false, a missing column family is a <see cref="ColumnFamilyNotFoundException"/>.
+    /// (default true). When false, a missing database is a <see cref="StoreOpenException"/> (and nothing is made at its path), and a missing column family a <see cref="ColumnFamilyNotFoundException"/>.
     /// </summary>
     public bool CreateIfMissing { get; set; } = true;
 

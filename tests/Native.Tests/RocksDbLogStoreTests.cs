@@ -220,6 +220,28 @@ public sealed class RocksDbLogStoreTests : IDisposable
         Assert.Equal("not a database", File.ReadAllText(file));
     }
 
+    /// <summary>
+    /// Without <see cref="RocksDbLogStoreOptions.CreateIfMissing"/>, a path that holds no database
+    /// is refused before RocksDB is asked: RocksDB would make the directory, and write its info
+    /// log and lock file into it, before finding no database there.
+    /// </summary>
+    [Fact]
+    public void OpeningAMissingDatabaseWithoutCreateIfMissingFailsAndCreatesNothing()
+    {
+        var options = new RocksDbLogStoreOptions { CreateIfMissing = false, WalDirectory = _dir.Sub("wal") };
+        string missing = _dir.Sub("missing");
+        var error = Assert.Throws<StoreOpenException>(() => RocksDbLogStore.Open(missing, options));
+        Assert.Equal(missing, error.Path);
+        Assert.False(Directory.Exists(missing), "the refused open made the database's directory");
+        Assert.False(Directory.Exists(_dir.Sub("wal")), "the refused open made the WAL's directory");
+        Assert.Contains("CreateIfMissing", error.Message, StringComparison.Ordinal);
+
+        string empty = _dir.Sub("empty");
+        Directory.CreateDirectory(empty);
+        Assert.Throws<StoreOpenException>(() => RocksDbLogStore.Open(empty, options));
+        Assert.Empty(Directory.GetFileSystemEntries(empty));
+    }
+
     [Fact]
     public async Task FlatStoreIsItselfTheGroupsLog()
     {
@@ -870,6 +892,16 @@ public sealed class RocksDbLogStoreTests : IDisposable
         var error = Assert.Throws<ColumnFamilyNotFoundException>(() => RocksDbLogStore.Attach(db));
         Assert.Equal(RocksDbLogStoreOptions.DefaultLogColumnFamily, error.ColumnFamily);
         await Task.CompletedTask;
+    }
+
+    /// <summary>A database disposed before it is attached is refused as disposed, not as one missing the store's column families.</summary>
+    [Fact]
+    public void AttachingADisposedDatabaseIsRefusedAsDisposed()
+    {
+        var db = RocksDbLogStore.OpenDatabase(_dir.Sub("db"), new RocksDbLogStoreOptions());
+        db.Dispose();
+        var error = Assert.Throws<ObjectDisposedException>(() => RocksDbLogStore.Attach(db));
+        Assert.Contains("disposed", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -19,4 +19,14 @@ public static class LogIndexes
             throw new ArgumentOutOfRangeException(paramName, index, $"Log indexes up to {Max} are supported; the values above bound key ranges.");
         }
     }
+
+    /// <summary>Throws unless <paramref name="index"/>, addressed in <paramref name="groupId"/>'s log, is at most <see cref="Max"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is above <see cref="Max"/>; the message names the group and the index.</exception>
+    public static void ThrowIfOutOfRange(ulong groupId, ulong index, string paramName)
+    {
+        if (index > Max)
+        {
+            throw new ArgumentOutOfRangeException(paramName, index, $"Group {groupId}: log index {index} is past {Max}, the largest a log takes; the values above bound key ranges.");
+        }
+    }
 }

@@ -46,36 +46,44 @@ internal sealed class InMemoryGroupLog
     public void SaveCommitted(LogId? committed) => Committed = committed;
 
     /// <summary>Throws <see cref="LogOrderException"/> unless <paramref name="entries"/> can follow <paramref name="nextIndex"/> with no hole, and <see cref="ArgumentOutOfRangeException"/> for an index past <see cref="LogIndexes.Max"/>.</summary>
-    public static void ValidateAppend(ulong groupId, ulong nextIndex, ReadOnlySpan<Entry> entries)
+    public static void ValidateAppend(ulong groupId, ulong nextIndex, ReadOnlySpan<Entry> entries, string paramName)
     {
         if (entries.IsEmpty)
         {
             return;
         }
 
-        // In the RocksDB store's order: each entry's index, then that it follows the one before,
-        // then that the first follows the log.
-        for (int i = 0; i < entries.Length; i++)
-        {
-            LogIndexes.ThrowIfOutOfRange(entries[i].Index, "index");
-            if (i > 0 && entries[i].Index != entries[i - 1].Index + 1)
-            {
-                throw new LogOrderException(groupId, $"appended entries are not contiguous: {entries[i].LogId} follows {entries[i - 1].LogId}.");
-            }
-        }
-
+        // In the RocksDB store's order: the entries on their own, then that the first follows the log.
+        ValidateEntries(groupId, entries, paramName);
         if (entries[0].Index != nextIndex)
         {
             throw new LogOrderException(groupId, $"an append must start at index {nextIndex} (right after the last entry), but its first entry is {entries[0].LogId}.");
         }
     }
 
+    /// <summary>
+    /// Checks what an append's entries must be whatever the log holds: each index at most
+    /// <see cref="LogIndexes.Max"/> (<see cref="ArgumentOutOfRangeException"/>), each following the
+    /// one before (<see cref="LogOrderException"/>); in that order, entry by entry, as the RocksDB store.
+    /// </summary>
+    public static void ValidateEntries(ulong groupId, ReadOnlySpan<Entry> entries, string paramName)
+    {
+        for (int i = 0; i < entries.Length; i++)
+        {
+            LogIndexes.ThrowIfOutOfRange(groupId, entries[i].Index, paramName);
+            if (i > 0 && entries[i].Index != entries[i - 1].Index + 1)
+            {
+                throw new LogOrderException(groupId, $"appended entries are not contiguous: {entries[i].LogId} follows {entries[i - 1].LogId}.");
+            }
+        }
+    }
+
     /// <summary>Throws <see cref="LogOrderException"/> when truncating after <paramref name="logId"/> would cut into purged entries.</summary>
-    public static void ValidateTruncate(ulong groupId, LogId? purged, LogId? logId)
+    public static void ValidateTruncate(ulong groupId, LogId? purged, LogId? logId, string paramName)
     {
         if (logId is { } named)
         {
-            LogIndexes.ThrowIfOutOfRange(named.Index, "index");
+            LogIndexes.ThrowIfOutOfRange(groupId, named.Index, paramName);
         }
 
         if (purged is { } p && (logId is not { } id || id.Index < p.Index))
@@ -85,9 +93,9 @@ internal sealed class InMemoryGroupLog
     }
 
     /// <summary>Throws <see cref="LogOrderException"/> when <paramref name="logId"/> is before the last purged id.</summary>
-    public static void ValidatePurge(ulong groupId, LogId? purged, LogId logId)
+    public static void ValidatePurge(ulong groupId, LogId? purged, LogId logId, string paramName)
     {
-        LogIndexes.ThrowIfOutOfRange(logId.Index, "index");
+        LogIndexes.ThrowIfOutOfRange(groupId, logId.Index, paramName);
         if (purged is { } p && logId.Index < p.Index)
         {
             throw new LogOrderException(groupId, $"cannot purge up to {logId}: it is before the last purged id {p}.");
@@ -96,7 +104,7 @@ internal sealed class InMemoryGroupLog
 
     public void Append(ReadOnlySpan<Entry> entries)
     {
-        ValidateAppend(GroupId, NextIndex, entries);
+        ValidateAppend(GroupId, NextIndex, entries, nameof(entries));
         foreach (var entry in entries)
         {
             _entries.Add(entry);
@@ -105,7 +113,7 @@ internal sealed class InMemoryGroupLog
 
     public void TruncateAfter(LogId? logId)
     {
-        ValidateTruncate(GroupId, LastPurged, logId);
+        ValidateTruncate(GroupId, LastPurged, logId, nameof(logId));
         ulong keepBefore = logId.NextIndex();
         ulong first = FirstIndex;
         if (keepBefore < first)
@@ -122,7 +130,7 @@ internal sealed class InMemoryGroupLog
 
     public void Purge(LogId logId)
     {
-        ValidatePurge(GroupId, LastPurged, logId);
+        ValidatePurge(GroupId, LastPurged, logId, nameof(logId));
         ulong first = FirstIndex;
         ulong drop = logId.Index + 1 - first;
         _entries.RemoveRange(0, (int)Math.Min(drop, (ulong)_entries.Count));
@@ -169,6 +177,9 @@ internal sealed class InMemoryGroupLog
     /// </summary>
     public struct Shadow
     {
+        /// <summary>The parameter of a batch write, named in its argument errors.</summary>
+        private const string Batch = "batch";
+
         public Shadow(InMemoryGroupLog log)
         {
             GroupId = log.GroupId;
@@ -191,7 +202,7 @@ internal sealed class InMemoryGroupLog
 
         public void Append(ReadOnlySpan<Entry> entries)
         {
-            ValidateAppend(GroupId, Next, entries);
+            ValidateAppend(GroupId, Next, entries, Batch);
             if (!entries.IsEmpty)
             {
                 Next = entries[^1].Index + 1;
@@ -200,13 +211,13 @@ internal sealed class InMemoryGroupLog
 
         public void TruncateAfter(LogId? logId)
         {
-            ValidateTruncate(GroupId, Purged, logId);
+            ValidateTruncate(GroupId, Purged, logId, Batch);
             Next = Math.Min(Next, logId.NextIndex());
         }
 
         public void Purge(LogId logId)
         {
-            ValidatePurge(GroupId, Purged, logId);
+            ValidatePurge(GroupId, Purged, logId, Batch);
             Purged = logId;
             Next = Math.Max(Next, logId.Index + 1);
         }

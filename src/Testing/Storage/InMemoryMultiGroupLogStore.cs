@@ -179,9 +179,28 @@ public sealed class InMemoryMultiGroupLogStore : IMultiGroupLogStore
         return log;
     }
 
-    /// <summary>Runs every operation against shadows of the groups' ends, so a bad one fails the batch before anything changes.</summary>
+    /// <summary>
+    /// Checks every operation's own arguments, then runs every operation against shadows of the
+    /// groups' ends, so a bad one fails the batch before anything changes. Argument errors of any
+    /// operation come before order errors of any, as in the RocksDB store, which checks the
+    /// former before it takes its lock and the latter under it: a batch with both fails alike in
+    /// either store.
+    /// </summary>
     private void Validate(ReadOnlySpan<LogWriteOp> operations)
     {
+        foreach (ref readonly var op in operations)
+        {
+            switch (op.Kind)
+            {
+                case LogWriteOpKind.Append:
+                    InMemoryGroupLog.ValidateEntries(op.GroupId, op.Entries.Span, "batch");
+                    break;
+                case LogWriteOpKind.TruncateAfter or LogWriteOpKind.Purge when op.LogId is { } logId:
+                    LogIndexes.ThrowIfOutOfRange(op.GroupId, logId.Index, "batch");
+                    break;
+            }
+        }
+
         var shadows = new Dictionary<ulong, InMemoryGroupLog.Shadow>();
         foreach (ref readonly var op in operations)
         {

@@ -82,6 +82,193 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
         output.WriteLine($"{reopens} reopens");
     }
 
+    /// <summary>
+    /// A batch with two bad operations, one that only the log's order refutes (a gap after the
+    /// group's last entry, a purge behind its purged id) and, after it, one bad on its own (an
+    /// index past <see cref="LogIndexes.Max"/>): both stores refuse it with the same error, the
+    /// argument error, and leave every group as it was.
+    /// </summary>
+    [Theory]
+    [InlineData("append after a gap, then an index past the end of the range")]
+    [InlineData("purge behind the purged id, then a truncation past the end of the range")]
+    public async Task ABatchWithAnOrderErrorBeforeAnArgumentErrorIsRefusedAlikeByBothStores(string batchName)
+    {
+        var batch = new LogWriteBatch();
+        if (batchName.StartsWith("append", StringComparison.Ordinal))
+        {
+            batch.Append(1, new[] { Entry.Blank(new LogId(1, 0, 9)) });
+            batch.Append(2, new[] { Entry.Blank(new LogId(1, 0, LogIndexes.Max + 1)) });
+        }
+        else
+        {
+            batch.Purge(1, new LogId(1, 0, 0));
+            batch.TruncateAfter(2, new LogId(1, 0, ulong.MaxValue));
+        }
+
+        await using var model = new InMemoryMultiGroupLogStore();
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        var outcomes = new List<string>();
+        foreach (var target in new IMultiGroupLogStore[] { model, store })
+        {
+            var setup = new LogWriteBatch();
+            setup.Append(1, new[] { Entry.Blank(new LogId(1, 0, 0)), Entry.Blank(new LogId(1, 0, 1)), Entry.Blank(new LogId(1, 0, 2)) });
+            setup.Purge(1, new LogId(1, 0, 1));
+            setup.Append(2, new[] { Entry.Blank(new LogId(1, 0, 0)) });
+            await target.WriteAsync(setup);
+            string before = await Run.DescribeGroup(target, 1) + " | " + await Run.DescribeGroup(target, 2);
+
+            outcomes.Add(await Outcome(async () =>
+            {
+                await target.WriteAsync(batch);
+                return "written";
+            }));
+
+            Assert.Equal(before, await Run.DescribeGroup(target, 1) + " | " + await Run.DescribeGroup(target, 2));
+        }
+
+        Assert.True(outcomes[0] == outcomes[1], $"{batchName}:\n  in-memory: {outcomes[0]}\n  RocksDB:   {outcomes[1]}");
+        Assert.Equal("throws ArgumentOutOfRangeException", outcomes[1]);
+    }
+
+    /// <summary>
+    /// An index past <see cref="LogIndexes.Max"/>, through any entry point: both stores refuse it
+    /// with an argument error that names the caller's parameter, the group and the index, and
+    /// leave the group as it was.
+    /// </summary>
+    [Theory]
+    [InlineData("append", "entries")]
+    [InlineData("truncate", "logId")]
+    [InlineData("purge", "logId")]
+    [InlineData("batch append", "batch")]
+    [InlineData("batch truncate", "batch")]
+    [InlineData("batch purge", "batch")]
+    public async Task AnIndexPastTheRangeIsRefusedNamingTheGroupAndIndexAlikeByBothStores(string operation, string paramName)
+    {
+        const ulong Group = 12;
+        const ulong Index = LogIndexes.Max + 1;
+        var bad = new LogId(1, 0, Index);
+        await using var model = new InMemoryMultiGroupLogStore();
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        foreach (var target in new IMultiGroupLogStore[] { model, store })
+        {
+            var log = target.ForGroup(Group);
+            await log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 0)) }, IgnoringCallback.Instance);
+            string before = await Run.DescribeGroup(target, Group);
+            var batch = new LogWriteBatch();
+            Func<Task> call = operation switch
+            {
+                "append" => async () => await log.AppendAsync(new[] { Entry.Blank(bad) }, IgnoringCallback.Instance),
+                "truncate" => async () => await log.TruncateAfterAsync(bad),
+                "purge" => async () => await log.PurgeAsync(bad),
+                _ => async () => await target.WriteAsync(batch),
+            };
+            switch (operation)
+            {
+                case "batch append":
+                    batch.Append(Group, new[] { Entry.Blank(bad) });
+                    break;
+                case "batch truncate":
+                    batch.TruncateAfter(Group, bad);
+                    break;
+                case "batch purge":
+                    batch.Purge(Group, bad);
+                    break;
+            }
+
+            var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(call);
+            string where = $"{operation} in the {target.GetType().Name}";
+            Assert.True(error.ParamName == paramName, $"{where}: the error names parameter '{error.ParamName}', not '{paramName}'");
+            Assert.True(error.Message.Contains($"Group {Group}", StringComparison.Ordinal), $"{where}: the message does not name the group: {error.Message}");
+            Assert.True(error.Message.Contains($"{Index}", StringComparison.Ordinal), $"{where}: the message does not name the index: {error.Message}");
+            Assert.Equal(before, await Run.DescribeGroup(target, Group));
+        }
+    }
+
+    /// <summary>
+    /// A refused call fails the task it returns, in both stores: it does not throw from the call.
+    /// Code written against the in-memory store (start several writes, then await them; or start
+    /// one, do other work, then await it) must see the same errors in the same place when it runs
+    /// on the RocksDB store.
+    /// </summary>
+    [Fact]
+    public async Task ARefusedCallFailsItsTaskRatherThanThrowingFromTheCallInBothStores()
+    {
+        await using var model = new InMemoryMultiGroupLogStore();
+        await using var store = RocksDbLogStore.Open(_dir.Sub("db"));
+        var outcomes = new List<string>[] { [], [] };
+        var targets = new IMultiGroupLogStore[] { model, store };
+        for (int t = 0; t < targets.Length; t++)
+        {
+            var target = targets[t];
+            var log = target.ForGroup(1);
+            await log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 0)), Entry.Blank(new LogId(1, 0, 1)), Entry.Blank(new LogId(1, 0, 2)) }, IgnoringCallback.Instance);
+            await log.PurgeAsync(new LogId(1, 0, 1));
+            var removed = target.ForGroup(2);
+            await removed.SaveVoteAsync(new Vote(1, 1));
+            await target.RemoveGroupAsync(2);
+            var badBatch = new LogWriteBatch();
+            badBatch.SaveVote(3, new Vote(1, 1));
+            badBatch.Append(1, new[] { Entry.Blank(new LogId(1, 0, 9)) });
+
+            (string Name, Func<Task> Call)[] calls =
+            [
+                ("append after a gap", () => log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 9)) }, IgnoringCallback.Instance).AsTask()),
+                ("append without a callback", () => log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 3)) }, null!).AsTask()),
+                ("purge behind the purged id", () => log.PurgeAsync(new LogId(1, 0, 0)).AsTask()),
+                ("truncate everything behind a purge", () => log.TruncateAfterAsync(null).AsTask()),
+                ("read an inverted range", () => log.TryGetLogEntriesAsync(2, 1).AsTask()),
+                ("log id past the end", () => log.GetLogIdAsync(7).AsTask()),
+                ("batch with an append after a gap", () => target.WriteAsync(badBatch).AsTask()),
+                ("batch that is null", () => target.WriteAsync(null!).AsTask()),
+                ("vote through a removed group's view", () => removed.SaveVoteAsync(new Vote(2, 2)).AsTask()),
+                ("read through a removed group's view", () => removed.ReadVoteAsync().AsTask()),
+            ];
+            foreach (var (name, call) in calls)
+            {
+                Task task;
+                try
+                {
+                    task = call();
+                }
+                catch (Exception e)
+                {
+                    outcomes[t].Add($"{name}: threw {e.GetType().Name} from the call");
+                    continue;
+                }
+
+                var error = await Record.ExceptionAsync(() => task);
+                outcomes[t].Add($"{name}: failed its task with {error?.GetType().Name ?? "nothing"}");
+            }
+
+            await target.DisposeAsync();
+            foreach (var (name, call) in new (string, Func<Task>)[]
+            {
+                ("append to a closed store", () => log.AppendAsync(new[] { Entry.Blank(new LogId(1, 0, 3)) }, IgnoringCallback.Instance).AsTask()),
+                ("list groups of a closed store", () => target.ListGroupsAsync().AsTask()),
+                ("remove a group of a closed store", () => target.RemoveGroupAsync(1).AsTask()),
+                ("read the log state of a closed store", () => log.GetLogStateAsync().AsTask()),
+            })
+            {
+                Task task;
+                try
+                {
+                    task = call();
+                }
+                catch (Exception e)
+                {
+                    outcomes[t].Add($"{name}: threw {e.GetType().Name} from the call");
+                    continue;
+                }
+
+                var error = await Record.ExceptionAsync(() => task);
+                outcomes[t].Add($"{name}: failed its task with {error?.GetType().Name ?? "nothing"}");
+            }
+        }
+
+        Assert.Equal(outcomes[0], outcomes[1]);
+        Assert.DoesNotContain(outcomes[1], outcome => outcome.Contains("threw", StringComparison.Ordinal) || outcome.EndsWith("nothing", StringComparison.Ordinal));
+    }
+
     /// <summary>The operation's result, or the type of the error it threw.</summary>
     private static async Task<string> Outcome(Func<Task<string>> operation)
     {
