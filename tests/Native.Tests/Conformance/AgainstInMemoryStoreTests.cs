@@ -225,19 +225,7 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
             ];
             foreach (var (name, call) in calls)
             {
-                Task task;
-                try
-                {
-                    task = call();
-                }
-                catch (Exception e)
-                {
-                    outcomes[t].Add($"{name}: threw {e.GetType().Name} from the call");
-                    continue;
-                }
-
-                var error = await Record.ExceptionAsync(() => task);
-                outcomes[t].Add($"{name}: failed its task with {error?.GetType().Name ?? "nothing"}");
+                outcomes[t].Add(await WhereItFails(name, call));
             }
 
             await target.DisposeAsync();
@@ -249,24 +237,29 @@ public sealed class AgainstInMemoryStoreTests(ITestOutputHelper output) : IDispo
                 ("read the log state of a closed store", () => log.GetLogStateAsync().AsTask()),
             })
             {
-                Task task;
-                try
-                {
-                    task = call();
-                }
-                catch (Exception e)
-                {
-                    outcomes[t].Add($"{name}: threw {e.GetType().Name} from the call");
-                    continue;
-                }
-
-                var error = await Record.ExceptionAsync(() => task);
-                outcomes[t].Add($"{name}: failed its task with {error?.GetType().Name ?? "nothing"}");
+                outcomes[t].Add(await WhereItFails(name, call));
             }
         }
 
         Assert.Equal(outcomes[0], outcomes[1]);
         Assert.DoesNotContain(outcomes[1], outcome => outcome.Contains("threw", StringComparison.Ordinal) || outcome.EndsWith("nothing", StringComparison.Ordinal));
+    }
+
+    /// <summary>Whether <paramref name="call"/> threw from the call itself or failed the task it returned, and with what.</summary>
+    private static async Task<string> WhereItFails(string name, Func<Task> call)
+    {
+        Task task;
+        try
+        {
+            task = call();
+        }
+        catch (Exception e)
+        {
+            return $"{name}: threw {e.GetType().Name} from the call";
+        }
+
+        var error = await Record.ExceptionAsync(() => task);
+        return $"{name}: failed its task with {error?.GetType().Name ?? "nothing"}";
     }
 
     /// <summary>The operation's result, or the type of the error it threw.</summary>
