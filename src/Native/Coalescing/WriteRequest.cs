@@ -66,8 +66,8 @@ internal readonly record struct GroupCheck(GroupLogState State, CheckKind Kind, 
 /// <remarks>
 /// Life cycle: rented by the store, staged (outside any lock), submitted to the
 /// <see cref="WriteCoalescer"/> (checked and copied into a native batch under its gate),
-/// completed once the batch's write returned, and returned to the pool when the caller reads the
-/// result.
+/// completed once the batch's write returned, and returned to the pool once the caller has read
+/// the result and the completion has returned (see <see cref="LetGo"/>).
 /// </remarks>
 internal sealed class WriteRequest : IValueTaskSource
 {
@@ -111,6 +111,9 @@ internal sealed class WriteRequest : IValueTaskSource
 
     /// <summary>The bytes of <see cref="StagedOp.Data"/> over every staged operation.</summary>
     private long _callerBytes;
+
+    /// <summary>How many of the completion and the caller are done with the request (see <see cref="LetGo"/>).</summary>
+    private int _lettingGo;
 
     /// <summary>The staged native operations, in order.</summary>
     public ReadOnlySpan<StagedOp> Ops => _ops.AsSpan(0, OpCount);
@@ -456,6 +459,28 @@ internal sealed class WriteRequest : IValueTaskSource
         {
             StoreLog.ContinuationThrew(logger, e);
         }
+
+        LetGo();
+    }
+
+    /// <summary>
+    /// Recycles the request once both its completion and its caller are done with it, whichever
+    /// lets go last.
+    /// </summary>
+    /// <remarks>
+    /// Recycling as soon as the caller read the result is not safe: the completion marks itself
+    /// done (what the caller's <c>await</c> checks first) before it installs the sentinel that
+    /// tells a late continuation it is done. A caller that saw it done in between would recycle
+    /// the request under it, and the sentinel would land on the next write's completion, which
+    /// would then resume that write's caller at once, before the write was durable.
+    /// </remarks>
+    private void LetGo()
+    {
+        if (Interlocked.Increment(ref _lettingGo) == 2)
+        {
+            ResetForReuse();
+            _pool.Return(this);
+        }
     }
 
     /// <summary>
@@ -522,6 +547,7 @@ internal sealed class WriteRequest : IValueTaskSource
         EntryCount = 0;
         NamesGroupsById = false;
         Callback = null;
+        _lettingGo = 0;
         _completion.Reset();
     }
 
@@ -541,8 +567,7 @@ internal sealed class WriteRequest : IValueTaskSource
         }
         finally
         {
-            ResetForReuse();
-            _pool.Return(this);
+            LetGo();
         }
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Keys;
@@ -12,6 +13,51 @@ public sealed class WriteRequestTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     private static WriteRequest NewRequest() => RequestPool.Create().Get();
+
+    /// <summary>
+    /// Completing a request marks it done before the completion has finished with it
+    /// (<see cref="System.Threading.Tasks.Sources.ManualResetValueTaskSourceCore{TResult}"/> sets
+    /// its completed flag, then installs a sentinel for a continuation registered late). A
+    /// caller that saw it done in between and recycled it would hand the next write a request
+    /// whose completion then took the sentinel: that write's await would resume at once, before
+    /// the write was durable, and fail. So a request goes back to the pool only once both have
+    /// let go: its caller has read the result, and its completion has returned.
+    /// </summary>
+    [Fact]
+    public async Task ARequestGoesBackToThePoolOnlyOnceItsCallerHasReadItAndItsCompletionHasReturned()
+    {
+        var pool = new CountingPool();
+        var request = pool.Get();
+        var task = new ValueTask(request, request.Version);
+        int returnedWhenTheCallerReadIt = -1;
+        task.GetAwaiter().OnCompleted(() =>
+        {
+            task.GetAwaiter().GetResult();
+            returnedWhenTheCallerReadIt = pool.Returned;
+        });
+
+        request.Complete(null, NullLogger.Instance);
+        Assert.Equal(0, returnedWhenTheCallerReadIt);
+        Assert.Equal(1, pool.Returned);
+
+        // And the other way round: completed first, read after.
+        var next = pool.Get();
+        var nextTask = new ValueTask(next, next.Version);
+        next.Complete(null, NullLogger.Instance);
+        Assert.Equal(1, pool.Returned);
+        await nextTask;
+        Assert.Equal(2, pool.Returned);
+    }
+
+    /// <summary>A request pool that counts what comes back.</summary>
+    private sealed class CountingPool : Microsoft.Extensions.ObjectPool.ObjectPool<WriteRequest>
+    {
+        public int Returned { get; private set; }
+
+        public override WriteRequest Get() => new(this);
+
+        public override void Return(WriteRequest obj) => Returned++;
+    }
 
     [Fact]
     public async Task AReusedRequestKeepsItsBufferForSmallWritesAndGivesBackOneGrownForALargeWrite()
