@@ -483,6 +483,24 @@ public sealed class RocksDbLogStoreTests : IDisposable
         await Assert.ThrowsAsync<LogEntryNotFoundException>(async () => await reopened.ForGroup(1).GetLogIdAsync(5));
     }
 
+    /// <summary>
+    /// A purge deletes the head and records the purged id in one RocksDB write, which a crash
+    /// applies whole or not at all. Two writes could leave the entries deleted with the old mark,
+    /// and a reload would report the purged entries as the log's start.
+    /// </summary>
+    [Fact]
+    public async Task APurgeIsOneWriteOfItsRangeDeletionAndItsMark()
+    {
+        await using var store = OpenPrefixed();
+        var log = store.ForGroup(1);
+        await log.AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+        long writesBefore = store.Coalescer.WritesIssued;
+        await log.PurgeAsync(Id(1, 5));
+
+        Assert.Equal(writesBefore + 1, store.Coalescer.WritesIssued);
+        Assert.Equal(new LogState(Id(1, 5), Id(1, 9)), await log.GetLogStateAsync());
+    }
+
     [Fact]
     public async Task PurgeBeyondTheEndEmptiesTheLogAndMovesLastLogId()
     {
@@ -682,6 +700,38 @@ public sealed class RocksDbLogStoreTests : IDisposable
         await Assert.ThrowsAsync<LogOrderException>(async () => await store.WriteAsync(batch));
         Assert.Empty(await store.ForGroup(1).TryGetLogEntriesAsync(0, 9));
         Assert.Null(await store.ForGroup(2).ReadVoteAsync());
+        Assert.Equal(new LogState(null, null), await store.ForGroup(1).GetLogStateAsync());
+        Assert.Empty(await store.ListGroupsAsync());
+    }
+
+    [Fact]
+    public async Task WriteAsyncRejectsAnAppendWithAHoleInsideItAndWritesNothing()
+    {
+        await using var store = OpenPrefixed();
+        Entry[] gappy = [.. Range(1, 0, 2), .. Range(1, 3, 1)];
+        var batch = new LogWriteBatch();
+        batch.SaveVote(2, new Vote(5, 5));
+        batch.Append(1, gappy);
+        var error = await Assert.ThrowsAsync<LogOrderException>(async () => await store.WriteAsync(batch));
+        Assert.Equal(1UL, error.GroupId);
+        Assert.Empty(await store.ForGroup(1).TryGetLogEntriesAsync(0, 10));
+        Assert.Equal(new LogState(null, null), await store.ForGroup(1).GetLogStateAsync());
+        Assert.Null(await store.ForGroup(2).ReadVoteAsync());
+        Assert.Empty(await store.ListGroupsAsync());
+    }
+
+    /// <summary>A batch is checked whole before any of it is staged: one refused argument leaves every other group as it was.</summary>
+    [Fact]
+    public async Task WriteAsyncWithAnOperationOutOfRangeWritesNothing()
+    {
+        await using var store = OpenPrefixed();
+        var batch = new LogWriteBatch();
+        batch.SaveVote(2, new Vote(5, 5));
+        batch.Append(1, Range(1, 0, 3));
+        batch.Purge(3, Id(1, LogIndexes.Max + 1));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.WriteAsync(batch));
+        Assert.Null(await store.ForGroup(2).ReadVoteAsync());
+        Assert.Empty(await store.ForGroup(1).TryGetLogEntriesAsync(0, 10));
         Assert.Equal(new LogState(null, null), await store.ForGroup(1).GetLogStateAsync());
         Assert.Empty(await store.ListGroupsAsync());
     }

@@ -202,4 +202,32 @@ public sealed class WriteCoalescerTests : IDisposable
         Assert.True(measured.EntriesPerWrite.Max() >= 5);
         Assert.True(measured.WriteLatencies.Max() > 0);
     }
+
+    /// <summary>
+    /// With one operation per batch, one group's writes issued while the writing thread is held
+    /// each wait in a batch of their own, the last in the batch still open. They must be written
+    /// oldest first: an append written before the truncation issued ahead of it would be deleted
+    /// by it, and an older vote would overwrite a newer one.
+    /// </summary>
+    [Fact]
+    public async Task OneGroupsWritesQueuedInSeveralBatchesApplyInTheOrderIssued()
+    {
+        await using var store = Open(maxBatchOperations: 1);
+        var log = store.ForGroup(1);
+        var queued = new List<Task>();
+        using (var holdWriter = HoldingCallback.HoldWriterOf(store, out var held))
+        {
+            queued.Add(log.AppendAsync(Range(1, 0, 3), IgnoringCallback.Instance).AsTask());
+            queued.Add(log.SaveVoteAsync(new Vote(1, 0)).AsTask());
+            queued.Add(log.TruncateAfterAsync(Id(1, 0)).AsTask());
+            queued.Add(log.AppendAsync(Range(2, 1, 1), IgnoringCallback.Instance).AsTask());
+            queued.Add(log.SaveVoteAsync(new Vote(2, 0)).AsTask());
+            holdWriter.Release();
+            await held.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        await Task.WhenAll(queued).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal([.. Range(1, 0, 1), .. Range(2, 1, 1)], await log.TryGetLogEntriesAsync(0, 10));
+        Assert.Equal(new Vote(2, 0), await log.ReadVoteAsync());
+    }
 }
