@@ -1,3 +1,4 @@
+using System.Threading.Tasks.Sources;
 using Microsoft.Extensions.Logging.Abstractions;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Native.Coalescing;
@@ -28,13 +29,20 @@ public sealed class WriteRequestTests : IDisposable
     {
         var pool = new CountingPool();
         var request = pool.Get();
-        var task = new ValueTask(request, request.Version);
+        IValueTaskSource source = request;
+        short version = request.Version;
         int returnedWhenTheCallerReadIt = -1;
-        task.GetAwaiter().OnCompleted(() =>
-        {
-            task.GetAwaiter().GetResult();
-            returnedWhenTheCallerReadIt = pool.Returned;
-        });
+        // Registered with no scheduling context, so the continuation runs inline, inside the
+        // completion, as an awaiting writer's does on the store's writing thread.
+        source.OnCompleted(
+            _ =>
+            {
+                source.GetResult(version);
+                returnedWhenTheCallerReadIt = pool.Returned;
+            },
+            null,
+            version,
+            ValueTaskSourceOnCompletedFlags.None);
 
         request.Complete(null, NullLogger.Instance);
         Assert.Equal(0, returnedWhenTheCallerReadIt);
