@@ -288,7 +288,9 @@ public sealed partial class RocksDbLogStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
-        return new(ReadVoteRecord(state.GroupId));
+        var vote = ReadVoteRecord(state.GroupId);
+        ThrowIfRemovedDuringRead(state);
+        return new(vote);
     }
 
     internal ValueTask<LogId?> ReadCommitted(GroupLogState state, CancellationToken cancellationToken)
@@ -307,7 +309,9 @@ public sealed partial class RocksDbLogStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
-        return new(ReadMetaLogId(state.GroupId, MetaLabel.Committed));
+        var committed = ReadMetaLogId(state.GroupId, MetaLabel.Committed);
+        ThrowIfRemovedDuringRead(state);
+        return new(committed);
     }
 
     internal ValueTask<IReadOnlyList<Entry>> ReadEntries(GroupLogState state, ulong start, ulong end, ReadLimits limits, CancellationToken cancellationToken)
@@ -337,6 +341,7 @@ public sealed partial class RocksDbLogStore
         // open-ended range ("the rest of the log") says nothing about the log's length.
         var entries = new List<Entry>((int)Math.Min(end - start, InitialReadCapacity));
         ReadRange(state.GroupId, start, end, limits, entries);
+        ThrowIfRemovedDuringRead(state);
         return new(entries);
     }
 
@@ -375,8 +380,9 @@ public sealed partial class RocksDbLogStore
             throw new LogEntryNotFoundException(state.GroupId, index, "past the end of the log");
         }
 
-        return new(ReadEntryLogId(state.GroupId, index)
-            ?? throw new LogEntryNotFoundException(state.GroupId, index, "not written yet"));
+        var stored = ReadEntryLogId(state.GroupId, index);
+        ThrowIfRemovedDuringRead(state);
+        return new(stored ?? throw new LogEntryNotFoundException(state.GroupId, index, "not written yet"));
     }
 
     /// <exception cref="ArgumentOutOfRangeException">The range ends before it starts (thrown here, not when the stream is first read).</exception>
@@ -449,6 +455,23 @@ public sealed partial class RocksDbLogStore
     private void ThrowIfUnusable(GroupLogState state)
     {
         ThrowIfUnusable();
+        if (Volatile.Read(ref state.Removed))
+        {
+            throw new UnknownGroupException(state.GroupId);
+        }
+    }
+
+    /// <summary>
+    /// After a read of the database through a view: fails it as the removed group's if the group
+    /// was removed since the view was checked usable. The check before the read is not enough:
+    /// between it and the read, the removal may be queued and written, and the group reused and
+    /// written again under the same id, and the read would then answer with the new group's
+    /// log, vote or committed id through a view of the old one. A removal marks the state when
+    /// it is queued, before it or any later write of the group is written; a state still
+    /// unmarked now was unmarked throughout the read, which therefore saw the old group.
+    /// </summary>
+    private static void ThrowIfRemovedDuringRead(GroupLogState state)
+    {
         if (Volatile.Read(ref state.Removed))
         {
             throw new UnknownGroupException(state.GroupId);

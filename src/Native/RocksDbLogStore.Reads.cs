@@ -416,8 +416,12 @@ public sealed partial class RocksDbLogStore
             || ReadMetaLogId(group, MetaLabel.Committed) is not null;
     }
 
+    /// <summary>Test seam: runs as each read of the database begins, before it reaches RocksDB.</summary>
+    internal Action? BeforeRead { get; set; }
+
     private void BeginRead()
     {
+        BeforeRead?.Invoke();
         if (!TryBeginRead())
         {
             throw new StoreClosedException();
