@@ -34,6 +34,11 @@ namespace RaftToolkit.Native;
 /// order it would break, a removed group, a closed store) fails the task, before anything is
 /// written, as in the test kit's in-memory store. Code that starts several calls and then awaits
 /// them sees each error where it awaits, on either store.</para>
+/// <para>Reads see a write once its task has completed. The log's ends are the exception:
+/// <see cref="IRaftLogStore.GetLogStateAsync"/>, and the bounds a read of an entry's id is checked
+/// against, count every write already issued, since they come from the cache that validates
+/// writes as they are queued. While a write is in flight, the log state may name entries, or
+/// a purge, that range reads do not show yet.</para>
 /// <para>Fail-stop: after a failed write every operation fails with
 /// <see cref="StoreFailedException"/>; dispose and reopen to recover.</para>
 /// <para>Completions (flush callbacks and the continuations of awaited writes) run on the
