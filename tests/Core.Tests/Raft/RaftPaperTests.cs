@@ -135,6 +135,8 @@ public sealed class RaftPaperTests
     [InlineData(5, new ulong[] { 2 }, new ulong[] { 3, 4 }, RaftRole.Candidate)]
     [InlineData(5, new ulong[] { 2 }, new ulong[0], RaftRole.Candidate)]
     [InlineData(3, new ulong[0], new ulong[0], RaftRole.Candidate)]
+    [InlineData(4, new ulong[] { 2, 3 }, new ulong[0], RaftRole.Leader)]
+    [InlineData(4, new ulong[] { 2 }, new ulong[] { 3, 4 }, RaftRole.Candidate)] // half of an even group is no majority
     public void OneElectionRoundEndsInAWinALossOrNoResult(int size, ulong[] grants, ulong[] refusals, RaftRole expected)
     {
         var voters = Enumerable.Range(1, size).Select(i => (ulong)i).ToArray();
@@ -154,6 +156,35 @@ public sealed class RaftPaperTests
 
         Assert.Equal(expected, node.Raft.Role);
         Assert.Equal(vote.Term, node.Raft.Vote.Term);
+    }
+
+    /// <summary>
+    /// A grant counts only for the vote it grants: a delayed grant of the candidate's previous
+    /// campaign says nothing about the current one (the voter may have voted for another
+    /// candidate since, or taken entries that make this candidate's log too stale).
+    /// </summary>
+    [Fact]
+    public void CandidateCountsOnlyGrantsOfItsCurrentCampaign()
+    {
+        var node = TestNode.Create(1, Three);
+        node.Raft.Campaign();
+        node.Drain();
+        var first = node.Raft.Vote;
+
+        // The first campaign gets no answer in time; the second one starts.
+        node.Raft.Campaign();
+        node.Drain();
+        var second = node.Raft.Vote;
+        Assert.True(second > first);
+
+        node.Raft.Step(new VoteResponse(2, 1, first, true, null));
+        node.Drain();
+        Assert.Equal(RaftRole.Candidate, node.Raft.Role);
+        Assert.Equal(second, node.Raft.Vote);
+
+        node.Raft.Step(new VoteResponse(3, 1, second, true, null));
+        node.Drain();
+        Assert.Equal(RaftRole.Leader, node.Raft.Role);
     }
 
     /// <summary>
@@ -300,6 +331,8 @@ public sealed class RaftPaperTests
     [InlineData(5, new ulong[] { 2 }, false)]
     [InlineData(5, new ulong[] { 2, 3 }, true)]
     [InlineData(5, new ulong[] { 2, 3, 4, 5 }, true)]
+    [InlineData(4, new ulong[] { 2 }, false)] // half of an even group is no majority
+    [InlineData(4, new ulong[] { 2, 3 }, true)]
     public void LeaderCommitsOnlyOnceAQuorumAcknowledged(int size, ulong[] acks, bool commits)
     {
         var voters = Enumerable.Range(1, size).Select(i => (ulong)i).ToArray();
