@@ -148,6 +148,33 @@ public sealed class SnapshotTests
         Assert.Equal(12UL, leader.Raft.LastPurgedLogId!.Value.Index);
     }
 
+    /// <summary>
+    /// A member the leader has not heard from yet (here a learner just added) may need any entry:
+    /// the purge waits for its first answer, or for it to stay silent for the hold time.
+    /// </summary>
+    [Fact]
+    public void PurgeWaitsForAMemberWhosePositionTheLeaderDoesNotKnowYet()
+    {
+        const int hold = 2;
+        var cluster = new TestCluster(3, Config(keep: 0, holdElections: hold));
+        var leader = cluster.Elect(1);
+        ProposeAndStabilize(cluster, leader, 10);
+        cluster.Cut(1, 4);
+        Assert.True(leader.Raft.ProposeMembershipChange(MembershipChange.AddLearners(4)).IsAccepted);
+        cluster.Stabilize();
+        Assert.True(leader.Raft.TryGetProgress(4, out var learnerMatched));
+        Assert.Null(learnerMatched);
+
+        leader.Raft.RequestSnapshot();
+        cluster.Stabilize();
+        Assert.NotNull(leader.Raft.Snapshot);
+        Assert.Null(leader.Raft.LastPurgedLogId);
+
+        // Silent for the hold time: it no longer holds the purge (it will get the snapshot).
+        cluster.TickAll((hold * ElectionTicks) + 1);
+        Assert.Equal(leader.Raft.Snapshot!.LastLogId, leader.Raft.LastPurgedLogId);
+    }
+
     [Fact]
     public void ASilentFollowerStopsHoldingThePurgeAfterTheConfiguredElectionTimeoutsAndGetsASnapshot()
     {
@@ -282,14 +309,16 @@ public sealed class SnapshotTests
         Assert.True(sent.OfType<InstallSnapshotResponse>().Single().Installed);
     }
 
-    [Fact]
-    public void Bug07_SnapshotBehindTheCommitIndexIsNotInstalledAndMovesNothingBack()
+    [Theory]
+    [InlineData(5)] // behind the commit index
+    [InlineData(8)] // at it: nothing the follower does not already know committed
+    public void Bug07_SnapshotNotPastTheCommitIndexIsNotInstalledAndMovesNothingBack(int snapshotIndex)
     {
         var log = TestNode.LogOf(Enumerable.Repeat((1UL, 1UL), 10).ToArray());
         var follower = TestNode.Create(2, [1, 2, 3], Config(), log, vote: new Vote(new LeaderId(1, 1), true), committed: log[8].LogId);
         follower.Drain();
         var appliedBefore = follower.LastApplied;
-        var meta = new SnapshotMeta(log[5].LogId, StoredMembership.Default, "at-5");
+        var meta = new SnapshotMeta(log[snapshotIndex].LogId, StoredMembership.Default, $"at-{snapshotIndex}");
 
         follower.Raft.Step(new InstallSnapshotRequest(1, 2, new Vote(new LeaderId(1, 1), true), meta, 0, new byte[] { 1 }, true));
         var sent = follower.Drain();
