@@ -73,6 +73,34 @@ public sealed class RaftPaperTests
         Assert.Equal(1, node.Log.Count);
     }
 
+    /// <summary>
+    /// A response made for an earlier leadership (even one of the same node) is stale too: it
+    /// describes a log that a leader in between may have changed, so a new leadership learns
+    /// nothing from it.
+    /// </summary>
+    [Fact]
+    public void AcknowledgementForAnEarlierLeadershipOfTheSameNodeIsIgnored()
+    {
+        var cluster = new TestCluster(3);
+        var leader = cluster.Elect(1);
+        leader.Raft.Propose(new byte[] { 1 });
+        cluster[2].Raft.Step(leader.Drain().OfType<AppendEntriesRequest>().Single(m => m.To == 2));
+        var lateAck = Assert.IsType<AppendEntriesResponse>(Assert.Single(cluster[2].Drain()));
+        Assert.Equal(AppendEntriesOutcome.Success, lateAck.Outcome);
+
+        // Node 1 learns of a greater vote, then wins a new leadership of its own.
+        leader.Raft.Step(new AppendEntriesResponse(3, 1, new Vote(leader.Raft.Vote.Term + 1, 3), AppendEntriesOutcome.HigherVote, null, 0, null));
+        leader.Raft.Campaign();
+        cluster.Stabilize(m => m is VoteRequest or VoteResponse);
+        Assert.Equal(RaftRole.Leader, leader.Raft.Role);
+        Assert.NotEqual(lateAck.Vote, leader.Raft.Vote);
+
+        leader.Raft.Step(lateAck);
+
+        Assert.True(leader.Raft.TryGetProgress(2, out var matched));
+        Assert.Null(matched);
+    }
+
     // §5.2 ------------------------------------------------------------------------------------
 
     [Fact]
