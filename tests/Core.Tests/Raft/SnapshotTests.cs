@@ -309,6 +309,30 @@ public sealed class SnapshotTests
         Assert.True(sent.OfType<InstallSnapshotResponse>().Single().Installed);
     }
 
+    /// <summary>
+    /// One round can install a snapshot and apply committed entries that follow it: the applied
+    /// id is then the last of those entries, never the snapshot's (which would move it back).
+    /// </summary>
+    [Fact]
+    public void EntriesAppliedAfterASnapshotInTheSameRoundAreCountedAsApplied()
+    {
+        var leaderVote = new Vote(new LeaderId(1, 1), true);
+        var follower = TestNode.Create(2, [1, 2, 3], Config());
+        var last = new LogId(1, 1, 5);
+        var meta = new SnapshotMeta(last, StoredMembership.Default, "at-5");
+        var after = new[] { Entry.Normal(new LogId(1, 1, 6), new byte[] { 6 }), Entry.Normal(new LogId(1, 1, 7), new byte[] { 7 }) };
+
+        follower.Raft.Step(new InstallSnapshotRequest(1, 2, leaderVote, meta, 0, new byte[] { 1 }, true));
+        follower.Raft.Step(new AppendEntriesRequest(1, 2, leaderVote, last, after, after[1].LogId));
+        var ready = follower.Raft.GetReady();
+        Assert.Equal(meta, ready.SnapshotToInstall);
+        Assert.Equal(after.Select(e => e.LogId), ready.CommittedEntries.ToArray().Select(e => e.LogId));
+        follower.Persist(ready);
+        follower.Raft.Advance(ready);
+
+        Assert.Equal(after[1].LogId, follower.Raft.Applied);
+    }
+
     [Theory]
     [InlineData(5)] // behind the commit index
     [InlineData(8)] // at it: nothing the follower does not already know committed
