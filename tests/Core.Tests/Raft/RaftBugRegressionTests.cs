@@ -130,6 +130,20 @@ public sealed class RaftBugRegressionTests
     }
 
     [Fact]
+    public void Bug05_AConflictAtTheCommittedIndexItselfFailsLoudly()
+    {
+        // The boundary case: the committed entry is the first one the request contradicts.
+        var entries = TestNode.LogOf((1, 1), (1, 1), (1, 1));
+        var follower = TestNode.Create(2, Three, log: entries, vote: LeaderVote(1, 1), committed: entries[2].LogId);
+
+        var conflicting = Entry.Normal(new LogId(2, 3, 2), new byte[] { 9 });
+        Assert.Throws<RaftInvariantException>(() =>
+            follower.Raft.Step(new AppendEntriesRequest(3, 2, LeaderVote(2, 3), entries[1].LogId, new[] { conflicting }, null)));
+        Assert.NotNull(follower.Raft.Failure);
+        Assert.Equal(entries[2].LogId, follower.Raft.LastLogId);
+    }
+
+    [Fact]
     public void Bug06_EntriesReplacedWhileTheirAppendIsInFlightStayUnstableAndAreRewritten()
     {
         var follower = TestNode.Create(2, Three);
@@ -204,6 +218,52 @@ public sealed class RaftBugRegressionTests
         var toTwo = leader.Drain().OfType<AppendEntriesRequest>().Where(m => m.To == 2).ToList();
         Assert.NotEmpty(toTwo);
         Assert.All(toTwo, m => Assert.True(m.PrevLogId!.Value.Index >= matched.Index, $"Resent from {m.PrevLogId} although {matched} is matched."));
+    }
+
+    [Fact]
+    public void Bug09_DelayedConflictResponseDoesNotInterruptThePipeline()
+    {
+        var cluster = new TestCluster(3);
+        var leader = cluster.Elect(1);
+        for (int i = 0; i < 5; i++)
+        {
+            leader.Raft.Propose(new byte[] { (byte)i });
+            cluster.Stabilize();
+        }
+
+        // A conflict for a probe sent long ago arrives late; node 2 is known to hold the whole log.
+        leader.Raft.Step(new AppendEntriesResponse(2, 1, leader.Raft.Vote, AppendEntriesOutcome.Conflict, null, 1, new LogId(0, 0, 0)));
+        var proposed = leader.Raft.Propose(new byte[] { 99 }).LogId;
+
+        // Replication goes on at once, without probing node 2's position again.
+        var toTwo = leader.Drain().OfType<AppendEntriesRequest>().Where(m => m.To == 2).ToList();
+        Assert.Contains(toTwo, m => m.Entries.ToArray().Any(e => e.LogId == proposed));
+    }
+
+    [Fact]
+    public void Bug09_ADuplicatedConflictResponseWhileProbingSendsNoSecondProbe()
+    {
+        var full = TestNode.LogOf((1, 1), (1, 1), (1, 1), (1, 1), (1, 1));
+        var cluster = new TestCluster(3, logs: id => id == 2 ? TestNode.LogOf((1, 1)) : full, vote: LeaderVote(1, 1));
+        var leader = cluster[1];
+        leader.Raft.Campaign();
+        cluster.Stabilize(m => m is VoteRequest or VoteResponse);
+        Assert.Equal(RaftRole.Leader, leader.Raft.Role);
+
+        // The heartbeat probes node 2 after index 4, which it does not hold.
+        leader.Tick(1);
+        cluster[2].Raft.Step(leader.Drain().OfType<AppendEntriesRequest>().Single(m => m.To == 2));
+        var conflict = Assert.IsType<AppendEntriesResponse>(Assert.Single(cluster[2].Drain()));
+        Assert.Equal(AppendEntriesOutcome.Conflict, conflict.Outcome);
+
+        // The hint moves the probe back to what node 2 holds, in one step.
+        leader.Raft.Step(conflict);
+        var probe = leader.Drain().OfType<AppendEntriesRequest>().Single(m => m.To == 2);
+        Assert.Equal(new LogId(1, 1, 0), probe.PrevLogId);
+
+        // The network delivers the same conflict again: it answers a probe that is over.
+        leader.Raft.Step(conflict);
+        Assert.DoesNotContain(leader.Drain(), m => m is AppendEntriesRequest { To: 2 });
     }
 
     [Fact]

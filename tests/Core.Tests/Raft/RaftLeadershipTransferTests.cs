@@ -1,4 +1,6 @@
+using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Raft.Messages;
 using Xunit;
 using static RaftToolkit.Core.Tests.Raft.ClusterScenarios;
 
@@ -92,5 +94,24 @@ public sealed class RaftLeadershipTransferTests
         Assert.Equal(TransferLeadershipResult.TargetNotVoter, leader.TransferLeadership(99));
         Assert.Equal(TransferLeadershipResult.Started, leader.TransferLeadership(follower.Id));
         Assert.Equal(TransferLeadershipResult.InProgress, leader.TransferLeadership(follower.Id));
+    }
+
+    /// <summary>
+    /// Only the leader this node follows can hand it leadership: a TimeoutNow from an earlier
+    /// leadership (delayed, or from a deposed leader) must not make a follower campaign and
+    /// depose the leader it follows now.
+    /// </summary>
+    [Fact]
+    public void ATimeoutNowFromALeaderThisNodeNoLongerFollowsIsIgnored()
+    {
+        var current = new Vote(3, 1).Commit();
+        var follower = TestNode.Create(2, [1, 2, 3], log: TestNode.LogOf((1, 3), (3, 1)), vote: current);
+        follower.Drain();
+
+        follower.Raft.Step(new TimeoutNowRequest(3, 2, new Vote(1, 3).Commit()));
+
+        Assert.Equal(RaftRole.Follower, follower.Raft.Role);
+        Assert.Equal(current, follower.Raft.Vote);
+        Assert.DoesNotContain(follower.Drain(), m => m is VoteRequest);
     }
 }

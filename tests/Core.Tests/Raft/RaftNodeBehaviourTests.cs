@@ -78,6 +78,67 @@ public sealed class RaftNodeBehaviourTests(Xunit.Abstractions.ITestOutputHelper 
         Assert.Equal(1UL, follower.Raft.LeaderHint);
     }
 
+    /// <summary>
+    /// A pre-vote is refused to a log less up-to-date, as a vote would be: otherwise a stale node
+    /// passes its pre-vote round, raises its term as a candidate that cannot win, and disrupts
+    /// the group for nothing (which is what pre-vote exists to prevent).
+    /// </summary>
+    [Theory]
+    [InlineData(2UL, 1UL, true)]   // same last log id
+    [InlineData(3UL, 0UL, true)]   // later leader id, shorter
+    [InlineData(2UL, 0UL, false)]  // same leader, shorter
+    [InlineData(1UL, 5UL, false)]  // earlier leader id, longer
+    public void PreVoteIsRefusedToACandidateWhoseLogIsLessUpToDate(ulong lastTerm, ulong lastIndex, bool granted)
+    {
+        // The voter knows no live leader: its vote for node 2 never became a leadership.
+        var node = TestNode.Create(1, Three, Config(), TestNode.LogOf((1, 1), (2, 2)), vote: new Vote(2, 2));
+        node.Raft.Step(new PreVoteRequest(3, 1, new Vote(5, 3), new LogId(lastTerm, lastTerm, lastIndex)));
+        var response = Assert.IsType<PreVoteResponse>(Assert.Single(node.Drain()));
+        Assert.Equal(granted, response.Granted);
+    }
+
+    [Fact]
+    public void GrantingAPreVoteChangesNothingOnTheVoter()
+    {
+        var node = TestNode.Create(1, Three, Config(), TestNode.LogOf((1, 1)), vote: new Vote(1, 1));
+        node.Drain();
+        node.Raft.Step(new PreVoteRequest(3, 1, new Vote(5, 3), new LogId(1, 1, 0)));
+
+        var ready = node.Raft.GetReady();
+        Assert.True(Assert.IsType<PreVoteResponse>(Assert.Single(ready.Messages)).Granted);
+        Assert.Null(ready.Vote);
+        Assert.False(ready.MustPersist);
+        node.Raft.Advance(ready);
+        Assert.Equal(new Vote(1, 1), node.Raft.Vote);
+        Assert.Equal(RaftRole.Follower, node.Raft.Role);
+    }
+
+    /// <summary>
+    /// Check-quorum's other half (thesis §4.2.3): a follower that heard from its leader within
+    /// an election timeout refuses even a real vote request with a greater vote and an
+    /// up-to-date log, so a node that only lost touch with the leader cannot depose it. The
+    /// lease lasts the whole minimum election timeout.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(9)]
+    public void UnderCheckQuorumAFollowerRefusesVotesWhileItsLeaderIsAlive(int ticksSinceHeard)
+    {
+        var cluster = new TestCluster(3, Config(preVote: false));
+        var leader = cluster.Elect(1);
+        var follower = cluster[2];
+        var vote = follower.Raft.Vote;
+        Assert.True(ticksSinceHeard < follower.Config.ElectionTicks);
+        follower.Tick(ticksSinceHeard);
+        follower.Drain();
+
+        follower.Raft.Step(new VoteRequest(3, 2, new Vote(vote.Term + 1, 3), follower.Raft.LastLogId));
+
+        Assert.False(Assert.IsType<VoteResponse>(Assert.Single(follower.Drain())).Granted);
+        Assert.Equal(vote, follower.Raft.Vote);
+        Assert.Equal(leader.Id, follower.Raft.LeaderHint);
+    }
+
     [Fact]
     public void LeaderWithoutAQuorumStepsDownAfterAnElectionTimeout()
     {

@@ -73,6 +73,34 @@ public sealed class RaftPaperTests
         Assert.Equal(1, node.Log.Count);
     }
 
+    /// <summary>
+    /// A response made for an earlier leadership (even one of the same node) is stale too: it
+    /// describes a log that a leader in between may have changed, so a new leadership learns
+    /// nothing from it.
+    /// </summary>
+    [Fact]
+    public void AcknowledgementForAnEarlierLeadershipOfTheSameNodeIsIgnored()
+    {
+        var cluster = new TestCluster(3);
+        var leader = cluster.Elect(1);
+        leader.Raft.Propose(new byte[] { 1 });
+        cluster[2].Raft.Step(leader.Drain().OfType<AppendEntriesRequest>().Single(m => m.To == 2));
+        var lateAck = Assert.IsType<AppendEntriesResponse>(Assert.Single(cluster[2].Drain()));
+        Assert.Equal(AppendEntriesOutcome.Success, lateAck.Outcome);
+
+        // Node 1 learns of a greater vote, then wins a new leadership of its own.
+        leader.Raft.Step(new AppendEntriesResponse(3, 1, new Vote(leader.Raft.Vote.Term + 1, 3), AppendEntriesOutcome.HigherVote, null, 0, null));
+        leader.Raft.Campaign();
+        cluster.Stabilize(m => m is VoteRequest or VoteResponse);
+        Assert.Equal(RaftRole.Leader, leader.Raft.Role);
+        Assert.NotEqual(lateAck.Vote, leader.Raft.Vote);
+
+        leader.Raft.Step(lateAck);
+
+        Assert.True(leader.Raft.TryGetProgress(2, out var matched));
+        Assert.Null(matched);
+    }
+
     // §5.2 ------------------------------------------------------------------------------------
 
     [Fact]
@@ -135,6 +163,8 @@ public sealed class RaftPaperTests
     [InlineData(5, new ulong[] { 2 }, new ulong[] { 3, 4 }, RaftRole.Candidate)]
     [InlineData(5, new ulong[] { 2 }, new ulong[0], RaftRole.Candidate)]
     [InlineData(3, new ulong[0], new ulong[0], RaftRole.Candidate)]
+    [InlineData(4, new ulong[] { 2, 3 }, new ulong[0], RaftRole.Leader)]
+    [InlineData(4, new ulong[] { 2 }, new ulong[] { 3, 4 }, RaftRole.Candidate)] // half of an even group is no majority
     public void OneElectionRoundEndsInAWinALossOrNoResult(int size, ulong[] grants, ulong[] refusals, RaftRole expected)
     {
         var voters = Enumerable.Range(1, size).Select(i => (ulong)i).ToArray();
@@ -154,6 +184,35 @@ public sealed class RaftPaperTests
 
         Assert.Equal(expected, node.Raft.Role);
         Assert.Equal(vote.Term, node.Raft.Vote.Term);
+    }
+
+    /// <summary>
+    /// A grant counts only for the vote it grants: a delayed grant of the candidate's previous
+    /// campaign says nothing about the current one (the voter may have voted for another
+    /// candidate since, or taken entries that make this candidate's log too stale).
+    /// </summary>
+    [Fact]
+    public void CandidateCountsOnlyGrantsOfItsCurrentCampaign()
+    {
+        var node = TestNode.Create(1, Three);
+        node.Raft.Campaign();
+        node.Drain();
+        var first = node.Raft.Vote;
+
+        // The first campaign gets no answer in time; the second one starts.
+        node.Raft.Campaign();
+        node.Drain();
+        var second = node.Raft.Vote;
+        Assert.True(second > first);
+
+        node.Raft.Step(new VoteResponse(2, 1, first, true, null));
+        node.Drain();
+        Assert.Equal(RaftRole.Candidate, node.Raft.Role);
+        Assert.Equal(second, node.Raft.Vote);
+
+        node.Raft.Step(new VoteResponse(3, 1, second, true, null));
+        node.Drain();
+        Assert.Equal(RaftRole.Leader, node.Raft.Role);
     }
 
     /// <summary>
@@ -300,6 +359,8 @@ public sealed class RaftPaperTests
     [InlineData(5, new ulong[] { 2 }, false)]
     [InlineData(5, new ulong[] { 2, 3 }, true)]
     [InlineData(5, new ulong[] { 2, 3, 4, 5 }, true)]
+    [InlineData(4, new ulong[] { 2 }, false)] // half of an even group is no majority
+    [InlineData(4, new ulong[] { 2, 3 }, true)]
     public void LeaderCommitsOnlyOnceAQuorumAcknowledged(int size, ulong[] acks, bool commits)
     {
         var voters = Enumerable.Range(1, size).Select(i => (ulong)i).ToArray();

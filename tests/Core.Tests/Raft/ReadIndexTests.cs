@@ -74,6 +74,36 @@ public sealed class ReadIndexTests
         Assert.Equal([new ReadState(5, ReadIndexStatus.Confirmed, blank.Index)], leader.ReadStates);
     }
 
+    /// <summary>
+    /// A new leader may know a commit index of an earlier leadership that is behind what that
+    /// leadership committed (here it restarted knowing only index 0 committed, while index 1 may
+    /// be committed too): a read confirmed at it could miss an acknowledged write. Reads wait
+    /// until an entry of the leader's own term commits.
+    /// </summary>
+    [Fact]
+    public void ANewLeaderThatKnowsOnlyAnEarlierCommitIndexHoldsReadsUntilItsOwnEntryCommits()
+    {
+        var log = TestNode.LogOf((1, 2), (1, 2));
+        var earlier = new Vote(1, 2).Commit();
+        var cluster = new TestCluster(3, logs: _ => log, vote: earlier);
+        cluster.Nodes[1] = TestNode.Create(1, [1, 2, 3], log: log, vote: earlier, committed: log[0].LogId);
+        var leader = cluster[1];
+        leader.Raft.Campaign();
+        cluster.Stabilize(m => m is VoteRequest or VoteResponse);
+        Assert.Equal(RaftRole.Leader, leader.Raft.Role);
+        Assert.Equal(log[0].LogId, leader.Raft.Committed);
+
+        leader.Raft.ReadIndex(5);
+        Assert.DoesNotContain(leader.Drain(), m => m is LeadershipConfirmRequest);
+        Assert.Empty(leader.ReadStates);
+
+        cluster.TickAll(1);
+
+        var blank = leader.Raft.Committed!.Value;
+        Assert.Equal(leader.Raft.Vote.LeaderId, blank.LeaderId);
+        Assert.Equal([new ReadState(5, ReadIndexStatus.Confirmed, blank.Index)], leader.ReadStates);
+    }
+
     [Fact]
     public void AFollowerForwardsTheReadToTheLeaderAndGetsItsIndex()
     {

@@ -148,6 +148,33 @@ public sealed class SnapshotTests
         Assert.Equal(12UL, leader.Raft.LastPurgedLogId!.Value.Index);
     }
 
+    /// <summary>
+    /// A member the leader has not heard from yet (here a learner just added) may need any entry:
+    /// the purge waits for its first answer, or for it to stay silent for the hold time.
+    /// </summary>
+    [Fact]
+    public void PurgeWaitsForAMemberWhosePositionTheLeaderDoesNotKnowYet()
+    {
+        const int hold = 2;
+        var cluster = new TestCluster(3, Config(keep: 0, holdElections: hold));
+        var leader = cluster.Elect(1);
+        ProposeAndStabilize(cluster, leader, 10);
+        cluster.Cut(1, 4);
+        Assert.True(leader.Raft.ProposeMembershipChange(MembershipChange.AddLearners(4)).IsAccepted);
+        cluster.Stabilize();
+        Assert.True(leader.Raft.TryGetProgress(4, out var learnerMatched));
+        Assert.Null(learnerMatched);
+
+        leader.Raft.RequestSnapshot();
+        cluster.Stabilize();
+        Assert.NotNull(leader.Raft.Snapshot);
+        Assert.Null(leader.Raft.LastPurgedLogId);
+
+        // Silent for the hold time: it no longer holds the purge (it will get the snapshot).
+        cluster.TickAll((hold * ElectionTicks) + 1);
+        Assert.Equal(leader.Raft.Snapshot!.LastLogId, leader.Raft.LastPurgedLogId);
+    }
+
     [Fact]
     public void ASilentFollowerStopsHoldingThePurgeAfterTheConfiguredElectionTimeoutsAndGetsASnapshot()
     {
@@ -282,14 +309,40 @@ public sealed class SnapshotTests
         Assert.True(sent.OfType<InstallSnapshotResponse>().Single().Installed);
     }
 
+    /// <summary>
+    /// One round can install a snapshot and apply committed entries that follow it: the applied
+    /// id is then the last of those entries, never the snapshot's (which would move it back).
+    /// </summary>
     [Fact]
-    public void Bug07_SnapshotBehindTheCommitIndexIsNotInstalledAndMovesNothingBack()
+    public void EntriesAppliedAfterASnapshotInTheSameRoundAreCountedAsApplied()
+    {
+        var leaderVote = new Vote(new LeaderId(1, 1), true);
+        var follower = TestNode.Create(2, [1, 2, 3], Config());
+        var last = new LogId(1, 1, 5);
+        var meta = new SnapshotMeta(last, StoredMembership.Default, "at-5");
+        var after = new[] { Entry.Normal(new LogId(1, 1, 6), new byte[] { 6 }), Entry.Normal(new LogId(1, 1, 7), new byte[] { 7 }) };
+
+        follower.Raft.Step(new InstallSnapshotRequest(1, 2, leaderVote, meta, 0, new byte[] { 1 }, true));
+        follower.Raft.Step(new AppendEntriesRequest(1, 2, leaderVote, last, after, after[1].LogId));
+        var ready = follower.Raft.GetReady();
+        Assert.Equal(meta, ready.SnapshotToInstall);
+        Assert.Equal(after.Select(e => e.LogId), ready.CommittedEntries.ToArray().Select(e => e.LogId));
+        follower.Persist(ready);
+        follower.Raft.Advance(ready);
+
+        Assert.Equal(after[1].LogId, follower.Raft.Applied);
+    }
+
+    [Theory]
+    [InlineData(5)] // behind the commit index
+    [InlineData(8)] // at it: nothing the follower does not already know committed
+    public void Bug07_SnapshotNotPastTheCommitIndexIsNotInstalledAndMovesNothingBack(int snapshotIndex)
     {
         var log = TestNode.LogOf(Enumerable.Repeat((1UL, 1UL), 10).ToArray());
         var follower = TestNode.Create(2, [1, 2, 3], Config(), log, vote: new Vote(new LeaderId(1, 1), true), committed: log[8].LogId);
         follower.Drain();
         var appliedBefore = follower.LastApplied;
-        var meta = new SnapshotMeta(log[5].LogId, StoredMembership.Default, "at-5");
+        var meta = new SnapshotMeta(log[snapshotIndex].LogId, StoredMembership.Default, $"at-{snapshotIndex}");
 
         follower.Raft.Step(new InstallSnapshotRequest(1, 2, new Vote(new LeaderId(1, 1), true), meta, 0, new byte[] { 1 }, true));
         var sent = follower.Drain();
