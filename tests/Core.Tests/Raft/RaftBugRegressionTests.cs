@@ -171,8 +171,9 @@ public sealed class RaftBugRegressionTests
 
         Assert.Equal([first[0].LogId, replacing[0].LogId, replacing[1].LogId], follower.Log.Entries.ToArray().Select(e => e.LogId));
 
-        // The acknowledgement to the old leader (for entries that never became durable) is dropped.
-        var sent = follower.Drain().OfType<AppendEntriesResponse>().ToList();
+        // The acknowledgement to the old leader (for entries that never became durable) is dropped:
+        // neither the repair's Ready nor any later one carries it.
+        var sent = repair.Messages.Concat(follower.Drain()).OfType<AppendEntriesResponse>().ToList();
         Assert.DoesNotContain(sent, r => r.To == 1 && r.Outcome == AppendEntriesOutcome.Success);
         Assert.Contains(sent, r => r.To == 3 && r.Matched == replacing[1].LogId);
     }
@@ -196,6 +197,32 @@ public sealed class RaftBugRegressionTests
         follower.Drain();
         Assert.Equal(first.Select(e => e.LogId), follower.Log.Entries.ToArray().Select(e => e.LogId));
         Assert.Equal(first[1].LogId, follower.Raft.LastLogId);
+    }
+
+    [Theory]
+    [InlineData(1UL)] // the same node, leading again under a greater vote
+    [InlineData(3UL)] // another node
+    public void Bug06_AnAcknowledgementHeldForAnEarlierLeadershipIsNeverReleased(ulong newLeader)
+    {
+        // Guards against releasing, once the write completes, an acknowledgement held for a
+        // leadership this node has since left: it names entries the new leader replaced before
+        // they became durable, and must go neither to the new leadership nor under its vote.
+        var follower = TestNode.Create(2, Three);
+        var first = TestNode.LogOf((1, 1), (1, 1));
+        follower.Raft.Step(new AppendEntriesRequest(1, 2, LeaderVote(1, 1), null, first, null));
+        var inFlight = follower.Raft.GetReady();
+        Assert.Empty(inFlight.Messages);
+
+        var replacing = Entry.Normal(new LogId(2, newLeader, 1), new byte[] { 7 });
+        follower.Raft.Step(new AppendEntriesRequest(newLeader, 2, LeaderVote(2, newLeader), first[0].LogId, new[] { replacing }, null));
+        follower.Persist(inFlight);
+        follower.Raft.Advance(inFlight);
+        var acks = follower.Drain().OfType<AppendEntriesResponse>().Where(r => r.Outcome == AppendEntriesOutcome.Success).ToList();
+
+        var vote = LeaderVote(2, newLeader);
+        Assert.True(
+            acks.Count == 1 && acks[0].To == newLeader && acks[0].Vote == vote && acks[0].Matched == replacing.LogId,
+            $"Expected one acknowledgement of {replacing.LogId} to node {newLeader} under {vote}; sent: {string.Join("; ", acks)}");
     }
 
     [Fact]

@@ -41,6 +41,35 @@ public sealed class RaftLearnerTests
     }
 
     [Fact]
+    public void TwoLearnersAcknowledgingDoNotMakeUpForSilentVoters()
+    {
+        // Guards against counting learners in the commit point: with one learner, leader plus
+        // learner are two of four members, no majority either way; with two, leader plus both
+        // learners are three of five members, which only a count over the voters refuses.
+        var leader = TestNode.Create(1, Membership.FromVoters([1UL, 2, 3], [4UL, 5]));
+        leader.Raft.Campaign();
+        leader.Drain();
+        leader.Raft.Step(new VoteResponse(2, 1, leader.Raft.Vote, true, null));
+        leader.Drain();
+        Assert.Equal(RaftRole.Leader, leader.Raft.Role);
+        var blank = leader.Raft.LastLogId!.Value;
+
+        foreach (ulong learner in new ulong[] { 4, 5 })
+        {
+            leader.Raft.Step(new AppendEntriesResponse(learner, 1, leader.Raft.Vote, AppendEntriesOutcome.Success, blank, 0, null));
+            leader.Drain();
+            Assert.True(leader.Raft.TryGetProgress(learner, out var matched) && matched == blank, $"Learner {learner}'s acknowledgement must be recorded.");
+        }
+
+        Assert.True(leader.Raft.Committed is null, $"Leader and two learners of voters {{1,2,3}} committed {leader.Raft.Committed}.");
+
+        // One voter's acknowledgement makes the majority of the voters.
+        leader.Raft.Step(new AppendEntriesResponse(2, 1, leader.Raft.Vote, AppendEntriesOutcome.Success, blank, 0, null));
+        leader.Drain();
+        Assert.Equal(blank, leader.Raft.Committed);
+    }
+
+    [Fact]
     public void ALearnerNeverCampaignsEvenWhenNoLeaderIsLeft()
     {
         var (cluster, leader) = Started(voters: 3, spares: 1);

@@ -102,6 +102,31 @@ public sealed class RaftMembershipTests
     }
 
     [Fact]
+    public void AJointCandidateWithAMajorityOfTheNewVotersOnlyIsNotElected()
+    {
+        // Guards against an election that counts only the new configuration's voters: while
+        // joint, a candidate needs a majority of the old voters {1,2,3} as well as of the new
+        // voters {1,4,5}. Candidate 4 is a new voter whose grants come from the new side first.
+        var candidate = TestNode.Create(4, Membership.Create([[1UL, 2, 3], [1UL, 4, 5]]));
+        candidate.Raft.Campaign();
+        var asked = candidate.Drain().OfType<VoteRequest>().Select(m => m.To).Order().ToArray();
+        Assert.Equal([1UL, 2, 3, 5], asked);
+        var vote = candidate.Raft.Vote;
+
+        // 4 and 5: a majority of the new voters, none of the old.
+        candidate.Raft.Step(new VoteResponse(5, 4, vote, true, null));
+        Assert.True(candidate.Raft.Role == RaftRole.Candidate, $"Elected by {{4,5}}, no majority of the old voters {{1,2,3}}: {candidate.Raft.Role}.");
+
+        // 1, 4 and 5: every new voter, still one old voter of three.
+        candidate.Raft.Step(new VoteResponse(1, 4, vote, true, null));
+        Assert.True(candidate.Raft.Role == RaftRole.Candidate, $"Elected by {{1,4,5}}, no majority of the old voters {{1,2,3}}: {candidate.Raft.Role}.");
+
+        // 2 completes a majority of the old voters too.
+        candidate.Raft.Step(new VoteResponse(2, 4, vote, true, null));
+        Assert.Equal(RaftRole.Leader, candidate.Raft.Role);
+    }
+
+    [Fact]
     public void ASecondChangeIsRefusedWhileTheFirstIsInProgress()
     {
         var (_, leader) = Started(voters: 3, spares: 2);

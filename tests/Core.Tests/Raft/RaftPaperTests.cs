@@ -454,6 +454,34 @@ public sealed class RaftPaperTests
         Assert.Equal(want[^1], node.Raft.LastLogId);
     }
 
+    [Fact]
+    public void FollowerKeepsTheEntriesAfterADelayedAppendWhoseEntriesItAlreadyHolds()
+    {
+        // Guards against deleting a matching suffix: only a conflicting entry starts a deletion
+        // (§5.3). An append for an earlier prefix arrives late, or twice, after later ones; its
+        // entries all match, so the entries after them must stay.
+        var existing = TestNode.LogOf((1, 1), (2, 2), (2, 2), (2, 2));
+        var node = TestNode.Create(2, Three, log: existing, vote: LeaderVote(2, 2));
+
+        for (int delivery = 1; delivery <= 2; delivery++)
+        {
+            node.Raft.Step(Append(2, 2, LeaderVote(2, 2), existing[0].LogId, null, existing[1]));
+            var ready = node.Raft.GetReady();
+            Assert.False(ready.HasTruncation, $"Delivery {delivery}: a matching append truncated from index {ready.TruncateFromIndex}.");
+            Assert.True(ready.Entries.IsEmpty, $"Delivery {delivery}: entries the log already held were written again.");
+            var sent = ready.Messages.ToList();
+            node.Persist(ready);
+            node.Raft.Advance(ready);
+            sent.AddRange(node.Drain());
+            var response = Assert.IsType<AppendEntriesResponse>(Assert.Single(sent));
+            Assert.Equal(AppendEntriesOutcome.Success, response.Outcome);
+            Assert.Equal(existing[1].LogId, response.Matched);
+
+            Assert.Equal(existing.Select(e => e.LogId), node.Log.Entries.ToArray().Select(e => e.LogId));
+            Assert.Equal(existing[^1].LogId, node.Raft.LastLogId);
+        }
+    }
+
     public static TheoryData<string, (ulong, ulong)[]> Figure7Followers => new()
     {
         // The leader's log (Figure 7, top) is L below; each follower diverges as in cases a-f.

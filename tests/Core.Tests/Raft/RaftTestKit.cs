@@ -84,6 +84,10 @@ internal sealed class TestNode
     public static TestNode Create(ulong id, ulong[] voters, RaftConfig? config = null, Entry[]? log = null, Vote vote = default, LogId? committed = null) =>
         new(id, config ?? PaperConfig(), Membership.FromVoters(voters), new InMemoryRaftLog(log ?? []), new RaftNodeState(vote, committed, null));
 
+    /// <summary>A node over an empty log whose configuration in force is <paramref name="membership"/> (joint, or with learners).</summary>
+    public static TestNode Create(ulong id, Membership membership, RaftConfig? config = null) =>
+        new(id, config ?? PaperConfig(), membership, new InMemoryRaftLog([]), RaftNodeState.Initial);
+
     /// <summary>Entries (term, leader node) at indexes 0.. in order: the Figure 7 style log notation.</summary>
     public static Entry[] LogOf(params (ulong Term, ulong Node)[] leaders)
     {

@@ -164,6 +164,52 @@ public sealed class ReadIndexTests
     }
 
     [Fact]
+    public void AVoterThatFollowsANewerLeaderAnswersAnOlderLeadersConfirmationWithItsOwnVote()
+    {
+        // Guards against a confirmation that echoes the request's vote rather than the voter's
+        // own: node 3 follows the newer leader 2, so its answer must depose node 1 (check-quorum
+        // is off, so node 1 still believes it leads), never count toward node 1's read.
+        var cluster = ClusterWithCommittedEntry(out var oldLeader);
+        cluster.Isolate(1);
+        var newLeader = cluster.Elect(2);
+        Assert.Equal(RaftRole.Leader, oldLeader.Raft.Role);
+        var voter = cluster[3];
+        Assert.Equal(newLeader.Raft.Vote, voter.Raft.Vote);
+
+        Assert.Equal(ReadIndexStatus.Pending, oldLeader.Raft.ReadIndex(7));
+        voter.Raft.Step(oldLeader.Drain().OfType<LeadershipConfirmRequest>().Single(m => m.To == 3));
+        var answer = voter.Drain().OfType<LeadershipConfirmResponse>().Single();
+        Assert.True(answer.Vote == newLeader.Raft.Vote, $"Node 3 follows {newLeader.Raft.Vote} but answered node 1 under {answer.Vote}.");
+
+        oldLeader.Raft.Step(answer);
+        oldLeader.Drain();
+        Assert.DoesNotContain(oldLeader.ReadStates, s => s.IsConfirmed);
+        Assert.Equal([new ReadState(7, ReadIndexStatus.LeadershipLost, 0)], oldLeader.ReadStates);
+        Assert.NotEqual(RaftRole.Leader, oldLeader.Raft.Role);
+    }
+
+    [Theory]
+    [InlineData(2UL, 1UL)] // a leader of an earlier term
+    [InlineData(3UL, 1UL)] // a leader of the same term with a smaller leader id
+    public void AVoterKeepsFollowingItsLeaderWhenAnOlderLeaderAsksItToConfirm(ulong staleTerm, ulong staleNode)
+    {
+        // Guards against a confirmation request that makes the voter follow its sender whatever
+        // its vote: the voter's vote would go backwards, and its answer would confirm the stale
+        // leader's read.
+        var current = new Vote(3, 2).Commit();
+        var voter = TestNode.Create(3, [1, 2, 3], vote: current);
+        var stale = new Vote(staleTerm, staleNode).Commit();
+
+        voter.Raft.Step(new LeadershipConfirmRequest(staleNode, 3, stale, 1));
+        var answer = voter.Drain().OfType<LeadershipConfirmResponse>().Single();
+
+        Assert.True(voter.Raft.Vote == current, $"The voter of {current} moved to {voter.Raft.Vote} on a confirmation request of {stale}.");
+        Assert.True(voter.PersistedVote == current, $"The voter persisted {voter.PersistedVote} instead of keeping {current}.");
+        Assert.Equal(2UL, voter.Raft.LeaderHint);
+        Assert.True(answer.Vote == current, $"The voter of {current} answered {stale} under {answer.Vote}.");
+    }
+
+    [Fact]
     public void Bug11_ADeposedLeaderNeverServesAStaleRead()
     {
         // Check-quorum is off, so the old leader keeps believing it leads while cut off.

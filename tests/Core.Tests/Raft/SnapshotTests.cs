@@ -420,6 +420,82 @@ public sealed class SnapshotTests
         Assert.Equal(new LogId(3, 2, 3), follower.Raft.Committed);
     }
 
+    /// <summary>
+    /// Guards against an off-by-one in the leader's fallback to a snapshot: node 3 holds up to
+    /// index 2 and needs index 3. A purge up to 2 leaves index 3 and the purged id 2 (the previous
+    /// id of the append): entries. A purge up to 3 removed what it needs: the snapshot.
+    /// </summary>
+    [Theory]
+    [InlineData(1UL, false)] // purged behind what it holds
+    [InlineData(2UL, false)] // purged up to what it holds: it needs the first unpurged entry
+    [InlineData(3UL, true)]  // purged the entry it needs
+    public void ALaggingFollowerGetsTheSnapshotExactlyWhenTheEntryItNeedsIsPurged(ulong purgedUpTo, bool snapshot)
+    {
+        var cluster = new TestCluster(3, Config(keep: 0, holdElections: 1));
+        var leader = cluster.Elect(1);
+        ProposeAndStabilize(cluster, leader, 2);
+        var follower = cluster[3];
+        Assert.Equal(2UL, follower.Raft.LastLogId!.Value.Index);
+        cluster.Isolate(3);
+        ProposeAndStabilize(cluster, leader, 4);
+
+        // Silent for the hold time, node 3 no longer holds the purge.
+        cluster.TickAll(ElectionTicks + 1);
+        Assert.True(leader.Raft.TryGetLogId(purgedUpTo, out var purgedId));
+        Assert.True(leader.Raft.SnapshotBuilt(new SnapshotMeta(purgedId, StoredMembership.Default, $"at-{purgedUpTo}"), new byte[] { 1, 2, 3 }));
+        leader.Drain();
+        Assert.Equal(purgedId, leader.Raft.LastPurgedLogId);
+
+        leader.Tick(1);
+        var toFollower = leader.Drain().Where(m => m.To == 3).ToList();
+
+        var chunks = toFollower.OfType<InstallSnapshotRequest>().ToList();
+        var appends = toFollower.OfType<AppendEntriesRequest>().Where(m => !m.Entries.IsEmpty).ToList();
+        string sent = $"Node 3 needs index 3, the log is purged up to {purgedId}; sent: {string.Join("; ", toFollower)}";
+        if (snapshot)
+        {
+            Assert.True(chunks.Count == 1 && chunks[0].Meta.LastLogId == purgedId && appends.Count == 0, $"Expected the snapshot. {sent}");
+        }
+        else
+        {
+            Assert.True(
+                chunks.Count == 0 && appends.Count == 1 && appends[0].PrevLogId == new LogId(leader.Raft.Vote.LeaderId, 2) && appends[0].Entries.Span[0].Index == 3,
+                $"Expected entries from index 3. {sent}");
+        }
+
+        cluster.Heal();
+        cluster.TickAll(ElectionTicks);
+        Assert.Equal(snapshot ? 1 : 0, follower.Installed.Count);
+        Assert.Equal(leader.Raft.LastLogId, follower.Raft.LastLogId);
+        Assert.Equal(leader.Raft.Committed, follower.Raft.Committed);
+    }
+
+    [Theory]
+    [InlineData(2UL, 1UL)] // a leader of an earlier term
+    [InlineData(3UL, 1UL)] // a leader of the same term with a smaller leader id
+    public void ASnapshotFromAnOlderLeaderIsRefusedAndChangesNothing(ulong staleTerm, ulong staleNode)
+    {
+        // Guards against a follower accepting a stale leader's snapshot: it would replace a log
+        // the current leader is building on and move the follower's vote backwards.
+        var log = TestNode.LogOf((1, 1), (1, 1), (1, 1));
+        var current = new Vote(3, 3).Commit();
+        var follower = TestNode.Create(2, [1, 2, 3], Config(), log, vote: current, committed: log[0].LogId);
+        var stale = new Vote(staleTerm, staleNode).Commit();
+        var meta = new SnapshotMeta(new LogId(new LeaderId(staleTerm, staleNode), 5), StoredMembership.Default, "stale");
+
+        follower.Raft.Step(new InstallSnapshotRequest(staleNode, 2, stale, meta, 0, new byte[] { 1, 2, 3 }, true));
+        var answer = follower.Drain().OfType<InstallSnapshotResponse>().Single();
+
+        Assert.False(answer.Installed, "A stale leader's snapshot was reported installed.");
+        Assert.Equal(current, answer.Vote);
+        Assert.Empty(follower.Installed);
+        Assert.Null(follower.Raft.Snapshot);
+        Assert.Equal(current, follower.Raft.Vote);
+        Assert.Equal(current, follower.PersistedVote);
+        Assert.Equal(log[^1].LogId, follower.Raft.LastLogId);
+        Assert.Equal(log[0].LogId, follower.Raft.Committed);
+    }
+
     [Fact]
     public void Bug08_PurgeRacingReplicationToALaggingFollowerSwitchesItToASnapshot()
     {
