@@ -239,6 +239,33 @@ public sealed class MultiRaftHostTests
     }
 
     /// <summary>
+    /// A bad record is one group's problem, a failed store everyone's: a catch-up read that finds
+    /// the store failed stops the host with that error, as a failed write does.
+    /// </summary>
+    [Fact]
+    public async Task Host_ACatchUpReadOfAFailedStoreStopsTheHost()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, id => NoRetainedEntries(HostCluster.FastOptions(id)), () => new CorruptingReadsStore());
+        await cluster.BootstrapFreshAsync([1]);
+        ulong leader = await cluster.WaitForLeaderAsync(1, Patience);
+        ulong lagging = cluster.NodeIds.First(id => id != leader);
+        cluster.Network.Partitions.Isolate(lagging);
+        for (int i = 0; i < 50; i++)
+        {
+            await cluster.WriteAsync(1, $"k{i}", "v", Patience);
+        }
+
+        var failure = new StoreFailedException(new IOException("disk gone"));
+        var store = (CorruptingReadsStore)cluster.Stores[leader];
+        store.FailReadsWith = failure;
+        store.CorruptGroup = 1;
+        cluster.Network.Partitions.Reconnect(lagging);
+
+        var stopped = await Assert.ThrowsAsync<StoreFailedException>(() => cluster.Hosts[leader].Completion.WaitAsync(Patience));
+        Assert.Same(failure, stopped);
+    }
+
+    /// <summary>
     /// A removed group's id is taken again only once its deleted state is gone: a bootstrap
     /// meanwhile would find the old state, and the deletion would then take it from under the
     /// new group.
