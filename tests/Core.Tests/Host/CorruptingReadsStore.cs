@@ -12,6 +12,9 @@ internal sealed class CorruptingReadsStore : IMultiGroupLogStore
     /// <summary>The group whose entry reads fail with <see cref="LogCorruptionException"/>; none while null.</summary>
     public ulong? CorruptGroup { get; set; }
 
+    /// <summary>When set, the entry reads of <see cref="CorruptGroup"/> fail with this instead (a failed store rather than a bad record).</summary>
+    public Exception? FailReadsWith { get; set; }
+
     public IRaftLogStore ForGroup(ulong groupId) => new GroupView(this, groupId, _inner.ForGroup(groupId));
 
     public ValueTask<IReadOnlyList<ulong>> ListGroupsAsync(CancellationToken cancellationToken = default) => _inner.ListGroupsAsync(cancellationToken);
@@ -26,7 +29,7 @@ internal sealed class CorruptingReadsStore : IMultiGroupLogStore
     {
         public ValueTask<IReadOnlyList<Entry>> TryGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
             owner.CorruptGroup == groupId
-                ? ValueTask.FromException<IReadOnlyList<Entry>>(new LogCorruptionException(groupId, start, "checksum mismatch (injected)"))
+                ? ValueTask.FromException<IReadOnlyList<Entry>>(owner.FailReadsWith ?? new LogCorruptionException(groupId, start, "checksum mismatch (injected)"))
                 : inner.TryGetLogEntriesAsync(start, end, cancellationToken);
 
         public ValueTask<IReadOnlyList<Entry>> LimitedGetLogEntriesAsync(ulong start, ulong end, CancellationToken cancellationToken = default) => inner.LimitedGetLogEntriesAsync(start, end, cancellationToken);

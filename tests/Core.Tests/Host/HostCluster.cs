@@ -47,6 +47,9 @@ internal sealed class HostCluster : IAsyncDisposable
 
     public ConcurrentDictionary<ulong, IMultiGroupLogStore> Stores { get; } = new();
 
+    /// <summary>When set, what each (node, group) runs around its in-memory state machine (read when the group starts).</summary>
+    public Func<InMemoryStateMachine, IRaftStateMachine<KvResponse, KvSnapshot>>? WrapMachine { get; set; }
+
     /// <summary>The state machine of each (node, group) most recently created.</summary>
     public ConcurrentDictionary<(ulong Node, ulong Group), InMemoryStateMachine> StateMachines { get; } = new();
 
@@ -68,7 +71,7 @@ internal sealed class HostCluster : IAsyncDisposable
         {
             var machine = new InMemoryStateMachine();
             StateMachines[(id, group)] = machine;
-            return machine;
+            return WrapMachine?.Invoke(machine) ?? machine;
         });
         Hosts[id] = host;
         return host;

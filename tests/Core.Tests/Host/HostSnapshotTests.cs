@@ -97,6 +97,37 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         output.WriteLine(Describe(cluster));
     }
 
+    /// <summary>
+    /// The log behind a snapshot is purged only once the state machine holds the snapshot: a
+    /// follower whose state machine cannot install the leader's snapshot stops the group there,
+    /// and its log stays as it was.
+    /// </summary>
+    [Fact]
+    public async Task HostSnapshot_AFollowerThatCannotInstallTheLeadersSnapshotStopsTheGroupAndKeepsItsLog()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, SnapshotOptions);
+        cluster.WrapMachine = machine => new FailingInstallStateMachine(machine);
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        ulong lagging = cluster.NodeIds.First(id => id != leader);
+        await WriteKeysAsync(cluster, "before", 0, 10);
+        await WaitForAllKeysAsync(cluster, [lagging], "before", 10);
+
+        cluster.Network.Partitions.Isolate(lagging);
+        var laggingBefore = await cluster.Stores[lagging].ForGroup(Group).GetLogStateAsync();
+        await WriteKeysAsync(cluster, "during", 0, 150);
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[leader].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { } purged && purged.Index > laggingBefore.LastLogId!.Value.Index + 1,
+            () => $"the leader did not purge past the lagging node's last entry {laggingBefore.LastLogId}: {Describe(cluster)}");
+
+        cluster.Network.Partitions.Reconnect(lagging);
+        await HostCluster.WaitUntilAsync(() => !cluster.Hosts[lagging].IsHosted(Group), Patience, () => $"node {lagging} still runs the group it could not install a snapshot into");
+
+        var laggingAfter = await cluster.Stores[lagging].ForGroup(Group).GetLogStateAsync();
+        Assert.Equal(laggingBefore.LastPurgedLogId, laggingAfter.LastPurgedLogId);
+        Assert.False(cluster.Hosts[lagging].Completion.IsCompleted, "one group's failed install does not stop the host");
+    }
+
     [Fact]
     public async Task HostSnapshot_AHostReopenedAfterPurgeRestoresFromTheStateMachinesSnapshotAndContinues()
     {
@@ -518,6 +549,23 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
 
         public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetCurrentSnapshotAsync(cancellationToken);
+    }
+
+    /// <summary>A state machine that cannot install a snapshot it receives.</summary>
+    private sealed class FailingInstallStateMachine(InMemoryStateMachine inner) : IRaftStateMachine<KvResponse, KvSnapshot>
+    {
+        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
+
+        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) => inner.ApplyAsync(items, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => inner.BuildSnapshotAsync(force, cancellationToken);
+
+        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
+
+        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) =>
+            ValueTask.FromException(new IOException("snapshot disk full"));
 
         public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetCurrentSnapshotAsync(cancellationToken);
     }

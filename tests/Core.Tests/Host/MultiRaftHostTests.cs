@@ -100,6 +100,45 @@ public sealed class MultiRaftHostTests
         }
     }
 
+    /// <summary>
+    /// A follower that was cut off receives the entries it missed together with a commit that
+    /// covers them. It applies them only once the write that holds them is done: a state
+    /// machine ahead of its own log would, after a crash, hold entries the log never got.
+    /// </summary>
+    [Fact]
+    public async Task Host_AFollowerAppliesCommittedEntriesOnlyOnceTheWriteThatHoldsThemIsDone()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, storeFactory: () => new RecordingStore());
+        await cluster.BootstrapFreshAsync([1]);
+        ulong leader = await cluster.WaitForLeaderAsync(1, Patience);
+        ulong lagging = cluster.NodeIds.First(id => id != leader);
+        cluster.Network.Partitions.Isolate(lagging);
+        await cluster.WriteAsync(1, "k", "v", Patience);
+
+        var store = (RecordingStore)cluster.Stores[lagging];
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.HoldAppends = release;
+        try
+        {
+            cluster.Network.Partitions.Reconnect(lagging);
+            var held = await store.AppendHeld.Task.WaitAsync(Patience);
+
+            Assert.False(
+                cluster.StateMachines[(lagging, 1)].TryGetValue("k", out _),
+                $"node {lagging} applied k while the write of entries {string.Join(", ", held)} was still in progress");
+        }
+        finally
+        {
+            // The host's round waits for the held write: the cluster cannot stop before it is done.
+            release.TrySetResult();
+        }
+
+        await HostCluster.WaitUntilAsync(
+            () => cluster.StateMachines[(lagging, 1)].TryGetValue("k", out _),
+            Patience,
+            () => $"node {lagging} never applied k once its write was done");
+    }
+
     [Fact]
     public async Task Host_SendsAtMostOneBatchPerPeerPerRound()
     {
@@ -197,6 +236,33 @@ public sealed class MultiRaftHostTests
 
         Assert.False(cluster.Hosts[leader].Completion.IsCompleted, "one group's corrupt record does not stop the host");
         await Assert.ThrowsAsync<GroupNotHostedException>(() => cluster.Hosts[leader].ProposeAsync(1, KvCommand.Set("k", "v")));
+    }
+
+    /// <summary>
+    /// A bad record is one group's problem, a failed store everyone's: a catch-up read that finds
+    /// the store failed stops the host with that error, as a failed write does.
+    /// </summary>
+    [Fact]
+    public async Task Host_ACatchUpReadOfAFailedStoreStopsTheHost()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, id => NoRetainedEntries(HostCluster.FastOptions(id)), () => new CorruptingReadsStore());
+        await cluster.BootstrapFreshAsync([1]);
+        ulong leader = await cluster.WaitForLeaderAsync(1, Patience);
+        ulong lagging = cluster.NodeIds.First(id => id != leader);
+        cluster.Network.Partitions.Isolate(lagging);
+        for (int i = 0; i < 50; i++)
+        {
+            await cluster.WriteAsync(1, $"k{i}", "v", Patience);
+        }
+
+        var failure = new StoreFailedException(new IOException("disk gone"));
+        var store = (CorruptingReadsStore)cluster.Stores[leader];
+        store.FailReadsWith = failure;
+        store.CorruptGroup = 1;
+        cluster.Network.Partitions.Reconnect(lagging);
+
+        var stopped = await Assert.ThrowsAsync<StoreFailedException>(() => cluster.Hosts[leader].Completion.WaitAsync(Patience));
+        Assert.Same(failure, stopped);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Testing.Storage;
 
@@ -38,11 +39,35 @@ internal sealed class RecordingStore : IMultiGroupLogStore
         await _inner.RemoveGroupAsync(groupId, cancellationToken).ConfigureAwait(false);
     }
 
-    public ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// When set, a write that appends entries reports their ids in <see cref="AppendHeld"/> and
+    /// waits for this to complete before it writes anything: the write is still in progress.
+    /// </summary>
+    public TaskCompletionSource? HoldAppends { get; set; }
+
+    /// <summary>Completes with the ids of the entries the first write held by <see cref="HoldAppends"/> appends.</summary>
+    public TaskCompletionSource<LogId[]> AppendHeld { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default)
     {
         if (FailWith is { } error)
         {
-            return ValueTask.FromException(error);
+            throw error;
+        }
+
+        if (HoldAppends is { } hold && batch.EntryCount > 0)
+        {
+            var appended = new List<LogId>();
+            foreach (var op in batch.Operations)
+            {
+                foreach (var entry in op.Entries.Span)
+                {
+                    appended.Add(entry.LogId);
+                }
+            }
+
+            AppendHeld.TrySetResult([.. appended]);
+            await hold.Task.ConfigureAwait(false);
         }
 
         var groups = new HashSet<ulong>();
@@ -58,7 +83,7 @@ internal sealed class RecordingStore : IMultiGroupLogStore
 
         GroupsPerWrite.Enqueue(groups.Count);
         PurgedGroupsPerWrite.Enqueue(purged.Count);
-        return _inner.WriteAsync(batch, cancellationToken);
+        await _inner.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => _inner.DisposeAsync();

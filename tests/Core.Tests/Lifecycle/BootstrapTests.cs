@@ -143,6 +143,28 @@ public sealed class BootstrapTests
         Assert.Contains(second.Logs.Lines, line => line.Contains("reopens group 4", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A vote is kept durably so that a node never votes twice in one term: a reopened node
+    /// starts in the stored term with the stored vote, not from term 0.
+    /// </summary>
+    [Fact]
+    public async Task Bootstrap_ReopenStartsFromTheStoredVote()
+    {
+        var store = new InMemoryMultiGroupLogStore();
+        await using (var first = new OneHost(store))
+        {
+            await first.Host.BootstrapAsync(4, BootstrapMode.Fresh(1, 2, 3));
+        }
+
+        await store.ForGroup(4).SaveVoteAsync(new Vote(5, 2));
+        await using var second = new OneHost(store.Reopen());
+        await second.Host.BootstrapAsync(4, BootstrapMode.Reopen);
+
+        var metrics = await second.Host.GetMetricsAsync(4);
+        Assert.Equal(5UL, metrics.Term);
+        Assert.NotEqual(RaftRole.Leader, metrics.Role);
+    }
+
     [Fact]
     public async Task Bootstrap_ReopenOfAGroupWithNoStateWritesNothingAndWaitsAsALearner()
     {

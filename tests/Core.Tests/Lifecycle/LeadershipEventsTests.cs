@@ -91,6 +91,30 @@ public sealed class LeadershipEventsTests
         Assert.Equal(seen[1].Term, seen[2].Term);
     }
 
+    /// <summary>Each published state carries the term of the change it reports, not an earlier one.</summary>
+    [Fact]
+    public async Task LeadershipEvents_EachStateCarriesTheTermInWhichTheRoleChanged()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, ManualElections);
+        await cluster.BootstrapFreshAsync([1]);
+        var events = CollectAsync(cluster.Hosts[1].LeadershipEvents(1));
+
+        Assert.True(await cluster.Hosts[1].CampaignAsync(1));
+        await HostCluster.WaitUntilAsync(() => cluster.Hosts[1].GetMetricsAsync(1).Result.Role == RaftRole.Leader, Patience, () => "node 1 did not win");
+        var firstLeadership = await cluster.Hosts[1].GetMetricsAsync(1);
+        Assert.True(await cluster.Hosts[2].CampaignAsync(1));
+        await HostCluster.WaitUntilAsync(() => cluster.Hosts[2].GetMetricsAsync(1).Result.Role == RaftRole.Leader, Patience, () => "node 2 did not win");
+        await HostCluster.WaitUntilAsync(() => cluster.Hosts[1].GetMetricsAsync(1).Result.Role == RaftRole.Follower, Patience, () => "node 1 did not step down");
+        var secondLeadership = await cluster.Hosts[2].GetMetricsAsync(1);
+        await cluster.Hosts[1].RemoveGroupAsync(1);
+
+        var seen = await events.WaitAsync(Patience);
+        Assert.Equal(5, seen.Count);
+        Assert.Equal(LeadershipState.Candidate(firstLeadership.Term), seen[1]);
+        Assert.Equal(LeadershipState.Leader(firstLeadership.Term), seen[2]);
+        Assert.Equal((LeadershipRole.Follower, secondLeadership.Term), (seen[3].Role, seen[3].Term));
+    }
+
     [Fact]
     public async Task LeadershipEvents_NewTermOrLeaderWithinTheSameClassIsNotReported()
     {
