@@ -65,6 +65,22 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         output.WriteLine(Describe(cluster));
     }
 
+    /// <summary>
+    /// Isolates <paramref name="lagging"/> and writes until the leader, no longer holding its
+    /// purge for the silent follower, has purged past that follower's last entry: the follower
+    /// can then catch up only by a snapshot. Returns the follower's log state when it was cut off.
+    /// </summary>
+    private static async Task<LogState> IsolateUntilTheLeaderPurgesPastAsync(HostCluster cluster, ulong leader, ulong lagging)
+    {
+        cluster.Network.Partitions.Isolate(lagging);
+        var cutOff = await cluster.Stores[lagging].ForGroup(Group).GetLogStateAsync();
+        await WriteKeysAsync(cluster, "during", 0, 150);
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[leader].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { } purged && purged.Index > cutOff.LastLogId!.Value.Index + 1,
+            () => $"the leader did not purge past the lagging node's last entry {cutOff.LastLogId}: {Describe(cluster)}");
+        return cutOff;
+    }
+
     [Fact]
     public async Task HostSnapshot_AnIsolatedFollowerCatchesUpByInstallingTheLeadersSnapshot()
     {
@@ -75,14 +91,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         await WriteKeysAsync(cluster, "before", 0, 10);
         await WaitForAllKeysAsync(cluster, [lagging], "before", 10);
 
-        cluster.Network.Partitions.Isolate(lagging);
-        var laggingLast = (await cluster.Stores[lagging].ForGroup(Group).GetLogStateAsync()).LastLogId!.Value;
-        await WriteKeysAsync(cluster, "during", 0, 150);
-
-        // The leader stops holding the purge for the silent follower and purges past its log's end.
-        await WaitUntilAsync(
-            async () => (await cluster.Stores[leader].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { } purged && purged.Index > laggingLast.Index + 1,
-            () => $"the leader did not purge past the lagging node's last entry {laggingLast}: {Describe(cluster)}");
+        var laggingLast = (await IsolateUntilTheLeaderPurgesPastAsync(cluster, leader, lagging)).LastLogId!.Value;
         Assert.Equal(0, cluster.Hosts[lagging].Statistics.SnapshotsInstalled);
 
         cluster.Network.Partitions.Reconnect(lagging);
@@ -113,12 +122,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         await WriteKeysAsync(cluster, "before", 0, 10);
         await WaitForAllKeysAsync(cluster, [lagging], "before", 10);
 
-        cluster.Network.Partitions.Isolate(lagging);
-        var laggingBefore = await cluster.Stores[lagging].ForGroup(Group).GetLogStateAsync();
-        await WriteKeysAsync(cluster, "during", 0, 150);
-        await WaitUntilAsync(
-            async () => (await cluster.Stores[leader].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { } purged && purged.Index > laggingBefore.LastLogId!.Value.Index + 1,
-            () => $"the leader did not purge past the lagging node's last entry {laggingBefore.LastLogId}: {Describe(cluster)}");
+        var laggingBefore = await IsolateUntilTheLeaderPurgesPastAsync(cluster, leader, lagging);
 
         cluster.Network.Partitions.Reconnect(lagging);
         await HostCluster.WaitUntilAsync(() => !cluster.Hosts[lagging].IsHosted(Group), Patience, () => $"node {lagging} still runs the group it could not install a snapshot into");
