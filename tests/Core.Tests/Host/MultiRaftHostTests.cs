@@ -455,6 +455,55 @@ public sealed class MultiRaftHostTests
     }
 
     /// <summary>
+    /// The round whose batch the store refuses for one group carries other groups' entries too:
+    /// those are written again without the refused group, so they become durable and their
+    /// proposals complete. Dropping the whole batch would acknowledge entries no store holds.
+    /// </summary>
+    [Fact]
+    public async Task Host_AWriteRefusedForOneGroupStillMakesTheOtherGroupsEntriesOfThatRoundDurable()
+    {
+        var store = new RecordingStore();
+        var network = new InMemoryNetwork();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1, workers: 1), store, network.CreateTransport(1), _ => new InMemoryStateMachine());
+        await using var _ = host;
+        foreach (ulong group in (ulong[])[1, 2, 3])
+        {
+            await BootstrapSingleVoterAsync(host, group);
+            await host.ProposeAsync(group, KvCommand.Set("k", "before")).WaitAsync(Patience);
+        }
+
+        // Group 3's write holds the only worker, so the next two proposals meet in one round.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.HoldAppends = release;
+        Task<KvResponse> holding;
+        Task<KvResponse> refused;
+        Task<KvResponse> bystander;
+        try
+        {
+            holding = host.ProposeAsync(3, KvCommand.Set("k", "holding"));
+            await store.AppendHeld.Task.WaitAsync(Patience);
+            refused = host.ProposeAsync(1, KvCommand.Set("k", "after"));
+            bystander = host.ProposeAsync(2, KvCommand.Set("k", "after"));
+            await store.RemoveGroupAsync(1);
+        }
+        finally
+        {
+            store.HoldAppends = null;
+            release.TrySetResult();
+        }
+
+        await holding.WaitAsync(Patience);
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => refused.WaitAsync(Patience));
+        Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
+        await bystander.WaitAsync(Patience);
+
+        var acknowledged = (await host.GetMetricsAsync(2)).LastLogId;
+        var stored = (await store.ForGroup(2).GetLogStateAsync()).LastLogId;
+        Assert.True(stored == acknowledged, $"group 2 acknowledged its proposal up to {acknowledged}, but the store holds its log only up to {stored}");
+        Assert.False(host.Completion.IsCompleted);
+    }
+
+    /// <summary>
     /// A removal asked with a token already cancelled changes nothing; one that began runs to its
     /// end whatever the token does. Either way the group's id is never left taken by a group
     /// that no longer runs.
