@@ -156,6 +156,52 @@ public sealed class MultiRaftHostTests
         Assert.True(cluster.Hosts.Values.Sum(h => h.Statistics.MessagesSent) > cluster.Hosts.Values.Sum(h => h.Statistics.BatchesSent), "batches carry the messages of several groups");
     }
 
+    /// <summary>
+    /// A peer's batch may carry messages for groups that this host runs on different workers (the
+    /// peer runs fewer workers, or splits its groups otherwise): each message reaches the worker
+    /// that runs its group. Here one batch asks both groups, one per worker, for a vote.
+    /// </summary>
+    [Fact]
+    public async Task Host_APeersBatchMixingGroupsOfTwoWorkersReachesEachGroup()
+    {
+        var network = new InMemoryNetwork();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(2, workers: 2), new InMemoryMultiGroupLogStore(), network.CreateTransport(2), _ => new InMemoryStateMachine());
+        await using var _ = host;
+        using var peer = network.CreateTransport(1);
+        var answered = new System.Collections.Concurrent.ConcurrentDictionary<ulong, bool>();
+        peer.Bind(new VoteRecorder(answered));
+        ulong[] groups = [1, 2];
+        foreach (var group in groups)
+        {
+            await host.BootstrapAsync(group, BootstrapMode.Fresh(1, 2));
+        }
+
+        // A transfer's vote request: granted despite any lease, from a log ahead of the host's.
+        var vote = new Vote(100, 1);
+        var lastLogId = new LogId(99, 1, 1000);
+        peer.Send(2, [.. groups.Select(g => new GroupMessage(g, new RaftToolkit.Core.Raft.Messages.VoteRequest(1, 2, vote, lastLogId, LeadershipTransfer: true)))]);
+
+        await HostCluster.WaitUntilAsync(
+            () => groups.All(g => answered.GetValueOrDefault(g)),
+            Patience,
+            () => $"groups {string.Join(", ", groups.Where(g => !answered.GetValueOrDefault(g)))} of node 2 (worker = group % 2) never granted the vote asked in one batch for both workers' groups");
+    }
+
+    /// <summary>Records which groups granted a vote.</summary>
+    private sealed class VoteRecorder(System.Collections.Concurrent.ConcurrentDictionary<ulong, bool> granted) : IMessageReceiver
+    {
+        public void Receive(ulong fromNode, List<GroupMessage> batch)
+        {
+            foreach (var message in batch)
+            {
+                if (message.Message is RaftToolkit.Core.Raft.Messages.VoteResponse { Granted: true })
+                {
+                    granted[message.GroupId] = true;
+                }
+            }
+        }
+    }
+
     [Fact]
     public async Task Host_FollowerFarBehindCatchesUpFromEntriesLoadedFromTheStore()
     {
