@@ -21,9 +21,18 @@ internal sealed class HostCluster : IAsyncDisposable
     private readonly Func<ulong, MultiRaftHostOptions> _options;
     private readonly Func<IMultiGroupLogStore>? _storeFactory;
 
-    public HostCluster(int size, bool rocksDb, Func<ulong, MultiRaftHostOptions>? options = null, Func<IMultiGroupLogStore>? storeFactory = null)
+    private readonly Func<ulong, ITransport, ITransport>? _wrapTransport;
+
+    /// <summary>Starts <paramref name="size"/> hosts, nodes 1 to <paramref name="size"/>.</summary>
+    /// <param name="size">How many hosts.</param>
+    /// <param name="rocksDb">RocksDB stores in a temp directory rather than in-memory ones.</param>
+    /// <param name="options">Each node's host options (default: <see cref="FastOptions"/>).</param>
+    /// <param name="storeFactory">In memory only: makes each node's store.</param>
+    /// <param name="wrapTransport">When set, what each node's host uses around its endpoint on <see cref="Network"/>.</param>
+    public HostCluster(int size, bool rocksDb, Func<ulong, MultiRaftHostOptions>? options = null, Func<IMultiGroupLogStore>? storeFactory = null, Func<ulong, ITransport, ITransport>? wrapTransport = null)
     {
         _storeFactory = storeFactory;
+        _wrapTransport = wrapTransport;
         _options = options ?? (id => FastOptions(id));
         if (rocksDb)
         {
@@ -67,7 +76,8 @@ internal sealed class HostCluster : IAsyncDisposable
 
     public MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> StartHost(ulong id)
     {
-        var host = MultiRaftHost.Create(new KvTypeConfig(), _options(id), Stores[id], Network.CreateTransport(id), group =>
+        var endpoint = Network.CreateTransport(id);
+        var host = MultiRaftHost.Create(new KvTypeConfig(), _options(id), Stores[id], _wrapTransport?.Invoke(id, endpoint) ?? endpoint, group =>
         {
             var machine = new InMemoryStateMachine();
             StateMachines[(id, group)] = machine;

@@ -152,6 +152,36 @@ public sealed class HostMembershipTests
         await Record.ExceptionAsync(() => first);
     }
 
+    /// <summary>
+    /// The leader that accepted a change is cut off before it commits; a new leader writes its own
+    /// entry at the change's index. Once the old leader rejoins and its log takes the new
+    /// leader's entries, the change can never commit: the call fails, neither succeeding nor
+    /// waiting for ever.
+    /// </summary>
+    [Fact]
+    public async Task AddLearner_WhoseEntryAnotherLeaderReplacedAtItsIndex_FailsWithOther()
+    {
+        await using var cluster = new HostCluster(4, rocksDb: false);
+        var oldLeader = await StartAsync(cluster);
+        cluster.Network.Partitions.Isolate(oldLeader.NodeId);
+        using var giveUp = new CancellationTokenSource(Patience * 2);
+        var change = oldLeader.AddLearnerAsync(Group, 4, new KvNode("node-4"), blocking: false, giveUp.Token);
+        await HostCluster.WaitUntilAsync(
+            async () => await oldLeader.GetMetricsAsync(Group) is { LastLogId: { } last, Committed: { } committed } && last.Index > committed.Index,
+            Patience,
+            () => "the cut-off leader never appended the learner's entry");
+
+        ulong newLeader = await cluster.WaitForLeaderOtherThanAsync(Group, oldLeader.NodeId, Patience, "the connected voters never elected a new leader");
+        await cluster.Hosts[newLeader].ProposeAsync(Group, KvCommand.Set("k", "new leader")).WaitAsync(Patience);
+        cluster.Network.Partitions.Heal();
+
+        var error = await Assert.ThrowsAsync<MembershipException>(() => change.WaitAsync(Patience));
+
+        Assert.Equal(MembershipErrorKind.Other, error.Kind);
+        Assert.Contains("replaced by another leader's entries", error.Message, StringComparison.Ordinal);
+        Assert.False((await cluster.Hosts[newLeader].GetMembershipAsync(Group)).Membership.Contains(4), "node 4 joined though its entry was replaced");
+    }
+
     [Fact]
     public async Task ChangeMembership_ToAnEmptyVoterSet_FailsWithOther()
     {

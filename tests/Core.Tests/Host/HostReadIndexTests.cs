@@ -1,6 +1,8 @@
 using RaftToolkit.Core.Host;
 using RaftToolkit.Core.Lifecycle;
 using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Raft.Messages;
+using RaftToolkit.Core.Transport;
 using RaftToolkit.Testing.KeyValue;
 using Xunit;
 
@@ -99,6 +101,88 @@ public sealed class HostReadIndexTests
         cancel.Cancel();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read.WaitAsync(Patience));
+    }
+
+    /// <summary>
+    /// A follower's read the leader confirmed waits until the follower applies up to its index.
+    /// Removing the group meanwhile ends that wait: the read fails with
+    /// <see cref="GroupNotHostedException"/>, as documented, instead of waiting for an apply that
+    /// will never come.
+    /// </summary>
+    [Fact]
+    public async Task HostReadIndex_AFollowersConfirmedReadWaitingForApplyFailsWhenTheGroupIsRemoved()
+    {
+        var starved = new EntryStarvation();
+        await using var cluster = new HostCluster(3, rocksDb: false, wrapTransport: (id, endpoint) => new EntryStarvedTransport(id, endpoint, starved));
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        ulong follower = cluster.NodeIds.First(id => id != leader);
+        var followerHost = cluster.Hosts[follower];
+        await HostCluster.WaitUntilAsync(async () => (await followerHost.GetMetricsAsync(Group)).Leader == leader, Patience, () => "the follower never learned the leader");
+
+        // The follower keeps hearing the leader (heartbeats, read answers) but gets no entries:
+        // the read index it is given lies past anything it can apply.
+        starved.Node = follower;
+        await cluster.Hosts[leader].ProposeAsync(Group, KvCommand.Set("k", "unseen by the follower")).WaitAsync(Patience);
+        var read = followerHost.ReadIndexAsync(Group);
+        await starved.ConfirmedReadDelivered.Task.WaitAsync(Patience);
+
+        // The answer is queued on the follower's worker; a later probe is answered no earlier than
+        // that round, and the round after it has taken the confirmed read.
+        var probe = await followerHost.ProbeMembershipAsync(Group, 0, 0);
+        await HostCluster.WaitUntilAsync(async () => (await followerHost.ProbeMembershipAsync(Group, 0, 0)).Round != probe.Round, Patience, () => "the follower never ran the round that takes the confirmed read");
+        Assert.False(read.IsCompleted, $"the follower served a read it had not applied: {read.Status}");
+
+        await followerHost.RemoveGroupAsync(Group);
+
+        var error = await Assert.ThrowsAsync<GroupNotHostedException>(() => read.WaitAsync(Patience));
+        Assert.Equal(Group, error.GroupId);
+    }
+
+    /// <summary>Which node gets no entries (0: none), and when that node was handed a confirmed read index.</summary>
+    private sealed class EntryStarvation
+    {
+        private long _node;
+
+        public ulong Node
+        {
+            get => (ulong)Interlocked.Read(ref _node);
+            set => Interlocked.Exchange(ref _node, (long)value);
+        }
+
+        public TaskCompletionSource ConfirmedReadDelivered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>An endpoint that, while its node is the starved one, drops the appends that carry entries to it.</summary>
+    private sealed class EntryStarvedTransport(ulong nodeId, ITransport inner, EntryStarvation starvation) : ITransport
+    {
+        public ulong LocalNode => inner.LocalNode;
+
+        public void Bind(IMessageReceiver receiver) => inner.Bind(new Receiver(nodeId, receiver, starvation));
+
+        public void Send(ulong toNode, List<GroupMessage> batch) => inner.Send(toNode, batch);
+
+        public void Dispose() => inner.Dispose();
+
+        private sealed class Receiver(ulong nodeId, IMessageReceiver inner, EntryStarvation starvation) : IMessageReceiver
+        {
+            public void Receive(ulong fromNode, List<GroupMessage> batch)
+            {
+                if (starvation.Node != nodeId)
+                {
+                    inner.Receive(fromNode, batch);
+                    return;
+                }
+
+                var kept = batch.FindAll(m => m.Message is not AppendEntriesRequest { Entries.IsEmpty: false });
+                bool confirmedRead = kept.Exists(m => m.Message is ReadIndexResponse { Status: ReadIndexStatus.Confirmed });
+                inner.Receive(fromNode, kept);
+                if (confirmedRead)
+                {
+                    starvation.ConfirmedReadDelivered.TrySetResult();
+                }
+            }
+        }
     }
 
     [Fact]

@@ -486,6 +486,75 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         Assert.DoesNotContain((await staleHost.GetMembershipAsync(Group)).Membership.Learners, learner => learner == 4);
     }
 
+    /// <summary>
+    /// A leader replicates a proposal but never hears it acknowledged, and is cut off; the next
+    /// leader commits the entry and compacts it into a snapshot, which the old leader installs
+    /// once it is back. Its entry is gone from its log, so it cannot tell its proposal's fate:
+    /// the proposal fails as <see cref="ProposalDropReason.CoveredBySnapshot"/> (outcome
+    /// unknown), not as <see cref="ProposalDropReason.Superseded"/>, which would say it never
+    /// committed, though it did.
+    /// </summary>
+    [Fact]
+    public async Task HostSnapshot_AProposalOfAStaleLeaderThatTheNextLeadersSnapshotCoversFailsAsCoveredBySnapshot()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false, SnapshotOptions);
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong stale = await cluster.WaitForLeaderAsync(Group, Patience);
+        await WriteKeysAsync(cluster, "before", 0, 10);
+        var staleHost = cluster.Hosts[stale];
+        var others = cluster.NodeIds.Where(id => id != stale).ToArray();
+
+        // The followers take the leader's entries, but their acknowledgements are lost.
+        foreach (var id in others)
+        {
+            cluster.Network.Partitions.CutOneWay(id, stale);
+        }
+
+        var proposal = staleHost.ProposeAsync(Group, KvCommand.Set("orphan", "x"));
+        LogId proposed = default;
+        await WaitUntilAsync(
+            async () => await staleHost.GetMetricsAsync(Group) is { LastLogId: { } last, Committed: { } committed } && (proposed = last).Index > committed.Index,
+            () => $"the leader did not append the proposal: {Describe(cluster)}");
+        await WaitUntilAsync(
+            async () =>
+            {
+                foreach (var id in others)
+                {
+                    if ((await cluster.Hosts[id].GetMetricsAsync(Group)).LastLogId != proposed)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            () => $"the followers did not take the proposal's entry {proposed}: {Describe(cluster)}");
+
+        cluster.Network.Partitions.Isolate(stale);
+        ulong next = await cluster.WaitForLeaderOtherThanAsync(Group, stale, Patience, "the followers elected no new leader");
+        for (int i = 0; i < 60; i++)
+        {
+            await cluster.Hosts[next].ProposeAsync(Group, KvCommand.Set($"during{i}", "v")).WaitAsync(Patience);
+        }
+
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[next].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { } purged && purged.Index > proposed.Index + 1,
+            () => $"the new leader did not purge past the proposal's index {proposed.Index}: {Describe(cluster)}");
+        Assert.False(proposal.IsCompleted, $"the proposal finished while its leader was cut off: {proposal.Status}");
+
+        cluster.Network.Partitions.Heal();
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => proposal.WaitAsync(Patience));
+
+        Assert.Equal(ProposalDropReason.CoveredBySnapshot, dropped.Reason);
+        await WaitUntilAsync(
+            () => Task.FromResult(staleHost.Statistics.SnapshotsInstalled > 0),
+            () => $"the old leader caught up without installing a snapshot: {Describe(cluster)}");
+        await HostCluster.WaitUntilAsync(
+            () => cluster.StateMachines[(stale, Group)].TryGetValue("orphan", out var value) && value == "x",
+            Patience,
+            () => $"the proposal's write never reached the old leader's state machine: {Describe(cluster)}");
+    }
+
     private static async Task WriteKeysAsync(HostCluster cluster, string prefix, int from, int count)
     {
         for (int i = from; i < from + count; i++)

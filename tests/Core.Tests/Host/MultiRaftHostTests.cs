@@ -156,6 +156,52 @@ public sealed class MultiRaftHostTests
         Assert.True(cluster.Hosts.Values.Sum(h => h.Statistics.MessagesSent) > cluster.Hosts.Values.Sum(h => h.Statistics.BatchesSent), "batches carry the messages of several groups");
     }
 
+    /// <summary>
+    /// A peer's batch may carry messages for groups that this host runs on different workers (the
+    /// peer runs fewer workers, or splits its groups otherwise): each message reaches the worker
+    /// that runs its group. Here one batch asks both groups, one per worker, for a vote.
+    /// </summary>
+    [Fact]
+    public async Task Host_APeersBatchMixingGroupsOfTwoWorkersReachesEachGroup()
+    {
+        var network = new InMemoryNetwork();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(2, workers: 2), new InMemoryMultiGroupLogStore(), network.CreateTransport(2), _ => new InMemoryStateMachine());
+        await using var _ = host;
+        using var peer = network.CreateTransport(1);
+        var answered = new System.Collections.Concurrent.ConcurrentDictionary<ulong, bool>();
+        peer.Bind(new VoteRecorder(answered));
+        ulong[] groups = [1, 2];
+        foreach (var group in groups)
+        {
+            await host.BootstrapAsync(group, BootstrapMode.Fresh(1, 2));
+        }
+
+        // A transfer's vote request: granted despite any lease, from a log ahead of the host's.
+        var vote = new Vote(100, 1);
+        var lastLogId = new LogId(99, 1, 1000);
+        peer.Send(2, [.. groups.Select(g => new GroupMessage(g, new RaftToolkit.Core.Raft.Messages.VoteRequest(1, 2, vote, lastLogId, LeadershipTransfer: true)))]);
+
+        await HostCluster.WaitUntilAsync(
+            () => groups.All(g => answered.GetValueOrDefault(g)),
+            Patience,
+            () => $"groups {string.Join(", ", groups.Where(g => !answered.GetValueOrDefault(g)))} of node 2 (worker = group % 2) never granted the vote asked in one batch for both workers' groups");
+    }
+
+    /// <summary>Records which groups granted a vote.</summary>
+    private sealed class VoteRecorder(System.Collections.Concurrent.ConcurrentDictionary<ulong, bool> granted) : IMessageReceiver
+    {
+        public void Receive(ulong fromNode, List<GroupMessage> batch)
+        {
+            foreach (var message in batch)
+            {
+                if (message.Message is RaftToolkit.Core.Raft.Messages.VoteResponse { Granted: true })
+                {
+                    granted[message.GroupId] = true;
+                }
+            }
+        }
+    }
+
     [Fact]
     public async Task Host_FollowerFarBehindCatchesUpFromEntriesLoadedFromTheStore()
     {
@@ -451,6 +497,55 @@ public sealed class MultiRaftHostTests
         Assert.IsAssignableFrom<RaftStorageException>(dropped.InnerException);
         await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the stopped group is still listed as hosted");
         await host.ProposeAsync(2, KvCommand.Set("k", "after")).WaitAsync(Patience);
+        Assert.False(host.Completion.IsCompleted);
+    }
+
+    /// <summary>
+    /// The round whose batch the store refuses for one group carries other groups' entries too:
+    /// those are written again without the refused group, so they become durable and their
+    /// proposals complete. Dropping the whole batch would acknowledge entries no store holds.
+    /// </summary>
+    [Fact]
+    public async Task Host_AWriteRefusedForOneGroupStillMakesTheOtherGroupsEntriesOfThatRoundDurable()
+    {
+        var store = new RecordingStore();
+        var network = new InMemoryNetwork();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1, workers: 1), store, network.CreateTransport(1), _ => new InMemoryStateMachine());
+        await using var _ = host;
+        foreach (ulong group in (ulong[])[1, 2, 3])
+        {
+            await BootstrapSingleVoterAsync(host, group);
+            await host.ProposeAsync(group, KvCommand.Set("k", "before")).WaitAsync(Patience);
+        }
+
+        // Group 3's write holds the only worker, so the next two proposals meet in one round.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.HoldAppends = release;
+        Task<KvResponse> holding;
+        Task<KvResponse> refused;
+        Task<KvResponse> bystander;
+        try
+        {
+            holding = host.ProposeAsync(3, KvCommand.Set("k", "holding"));
+            await store.AppendHeld.Task.WaitAsync(Patience);
+            refused = host.ProposeAsync(1, KvCommand.Set("k", "after"));
+            bystander = host.ProposeAsync(2, KvCommand.Set("k", "after"));
+            await store.RemoveGroupAsync(1);
+        }
+        finally
+        {
+            store.HoldAppends = null;
+            release.TrySetResult();
+        }
+
+        await holding.WaitAsync(Patience);
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => refused.WaitAsync(Patience));
+        Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
+        await bystander.WaitAsync(Patience);
+
+        var acknowledged = (await host.GetMetricsAsync(2)).LastLogId;
+        var stored = (await store.ForGroup(2).GetLogStateAsync()).LastLogId;
+        Assert.True(stored == acknowledged, $"group 2 acknowledged its proposal up to {acknowledged}, but the store holds its log only up to {stored}");
         Assert.False(host.Completion.IsCompleted);
     }
 
