@@ -29,7 +29,7 @@ public interface IRaftLogStore : IRaftLogReader
     /// <summary>
     /// Appends <paramref name="entries"/>, which must follow the last entry with no hole.
     /// The entries are readable when the task completes; <paramref name="callback"/> fires when
-    /// they are durable (or with the error that made them never durable). Callbacks fire in the
+    /// they are durable, and readable by then (or with the error that made them never durable). Callbacks fire in the
     /// order the appends were issued: an empty append writes nothing, and its callback fires once
     /// the group's earlier writes are durable.
     /// </summary>
