@@ -23,6 +23,9 @@ public sealed class ConformanceSuiteCatchesBrokenStoresTests
         LeaderBoundedStreamIgnoresWhetherTheVoteIsCommitted,
         FlushCallbackFiresTwice,
         EmptyAppendIsNeverReported,
+        TwoEntryAppendIsReportedLate,
+        AppendIsReportedBeforeItIsApplied,
+        EntriesStreamSplicesChunks,
     }
 
     [Theory]
@@ -30,6 +33,10 @@ public sealed class ConformanceSuiteCatchesBrokenStoresTests
     [InlineData(Breakage.LeaderBoundedStreamIgnoresWhetherTheVoteIsCommitted, nameof(StorageConformanceSuite.LeaderBoundedStream))]
     [InlineData(Breakage.FlushCallbackFiresTwice, nameof(StorageConformanceSuite.GetLogEntries))]
     [InlineData(Breakage.EmptyAppendIsNeverReported, nameof(StorageConformanceSuite.AppendToLog))]
+    [InlineData(Breakage.TwoEntryAppendIsReportedLate, nameof(StorageConformanceSuite.FlushOrder))]
+    [InlineData(Breakage.AppendIsReportedBeforeItIsApplied, nameof(StorageConformanceSuite.FlushedIsReadable))]
+    [InlineData(Breakage.EntriesStreamSplicesChunks, nameof(StorageConformanceSuite.StreamAcrossTruncation))]
+    [InlineData(Breakage.EntriesStreamSplicesChunks, nameof(StorageConformanceSuite.StreamAcrossPurge))]
     public async Task TheCaseCoveringABreakageFailsOnItAndPassesWithoutIt(Breakage breakage, string caseName)
     {
         await Assert.ThrowsAnyAsync<XunitException>(() => Run(breakage, caseName));
@@ -101,6 +108,24 @@ public sealed class ConformanceSuiteCatchesBrokenStoresTests
                 return;
             }
 
+            if (entries.Length == 2 && breakage == Breakage.TwoEntryAppendIsReportedLate)
+            {
+                await inner.AppendAsync(entries, Unreported.Instance, cancellationToken);
+                _ = Task.Run(async () =>
+                {
+                    await Task.Delay(50);
+                    callback.OnFlushed(null);
+                });
+                return;
+            }
+
+            if (breakage == Breakage.AppendIsReportedBeforeItIsApplied)
+            {
+                callback.OnFlushed(null);
+                await inner.AppendAsync(entries, Unreported.Instance, cancellationToken);
+                return;
+            }
+
             await inner.AppendAsync(entries, callback, cancellationToken);
             if (breakage == Breakage.FlushCallbackFiresTwice)
             {
@@ -158,6 +183,40 @@ public sealed class ConformanceSuiteCatchesBrokenStoresTests
 
         public ValueTask<Vote?> ReadVoteAsync(CancellationToken cancellationToken = default) => inner.ReadVoteAsync(cancellationToken);
 
-        public IAsyncEnumerable<Entry> EntriesStreamAsync(ulong start, ulong end, CancellationToken cancellationToken = default) => inner.EntriesStreamAsync(start, end, cancellationToken);
+        public IAsyncEnumerable<Entry> EntriesStreamAsync(ulong start, ulong end, CancellationToken cancellationToken = default) =>
+            breakage == Breakage.EntriesStreamSplicesChunks
+                ? StreamFromWhereTheLastChunkEnded(start, end, cancellationToken)
+                : inner.EntriesStreamAsync(start, end, cancellationToken);
+
+        /// <summary>Reads each chunk from the index after the last one streamed, without checking that entry is still there.</summary>
+        private async IAsyncEnumerable<Entry> StreamFromWhereTheLastChunkEnded(ulong start, ulong end, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            ulong next = start;
+            while (next < end)
+            {
+                var chunk = await inner.LimitedGetLogEntriesAsync(next, end, cancellationToken);
+                if (chunk.Count == 0)
+                {
+                    yield break;
+                }
+
+                foreach (var entry in chunk)
+                {
+                    yield return entry;
+                }
+
+                next = chunk[^1].Index + 1;
+            }
+        }
+    }
+
+    /// <summary>Swallows the inner store's report, for a broken store that reports the write itself.</summary>
+    private sealed class Unreported : IFlushCallback
+    {
+        public static readonly Unreported Instance = new();
+
+        public void OnFlushed(Exception? error)
+        {
+        }
     }
 }
