@@ -5,7 +5,9 @@ namespace RaftToolkit.Testing.Faults;
 
 /// <summary>
 /// Wraps a log store and fails writes as <see cref="WriteFaults"/> plans. A failed write reaches
-/// nothing underneath, so what the inner store holds is exactly what was acknowledged.
+/// nothing underneath, so what the inner store holds is exactly what was acknowledged. It fails
+/// as a store's I/O error does: its task fails (the call does not throw), and a failed append's
+/// flush callback is told the error.
 /// </summary>
 public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faults, ulong groupId = 0) : IRaftLogStore
 {
@@ -21,15 +23,13 @@ public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faul
     /// <inheritdoc />
     public ValueTask SaveVoteAsync(Vote vote, CancellationToken cancellationToken = default)
     {
-        _faults.BeforeWrite(groupId, "save vote");
-        return _inner.SaveVoteAsync(vote, cancellationToken);
+        return _faults.Refusal(groupId, "save vote") is { } refused ? ValueTask.FromException(refused) : _inner.SaveVoteAsync(vote, cancellationToken);
     }
 
     /// <inheritdoc />
     public ValueTask SaveCommittedAsync(LogId? committed, CancellationToken cancellationToken = default)
     {
-        _faults.BeforeWrite(groupId, "save committed");
-        return _inner.SaveCommittedAsync(committed, cancellationToken);
+        return _faults.Refusal(groupId, "save committed") is { } refused ? ValueTask.FromException(refused) : _inner.SaveCommittedAsync(committed, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -38,22 +38,26 @@ public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faul
     /// <inheritdoc />
     public ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default)
     {
-        _faults.BeforeWrite(groupId, "append");
+        if (_faults.Refusal(groupId, "append") is { } refused)
+        {
+            // As a store's I/O error: the entries will never be durable, and the callback says so.
+            callback.OnFlushed(refused);
+            return ValueTask.FromException(refused);
+        }
+
         return _inner.AppendAsync(entries, callback, cancellationToken);
     }
 
     /// <inheritdoc />
     public ValueTask TruncateAfterAsync(LogId? logId, CancellationToken cancellationToken = default)
     {
-        _faults.BeforeWrite(groupId, "truncate");
-        return _inner.TruncateAfterAsync(logId, cancellationToken);
+        return _faults.Refusal(groupId, "truncate") is { } refused ? ValueTask.FromException(refused) : _inner.TruncateAfterAsync(logId, cancellationToken);
     }
 
     /// <inheritdoc />
     public ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default)
     {
-        _faults.BeforeWrite(groupId, "purge");
-        return _inner.PurgeAsync(logId, cancellationToken);
+        return _faults.Refusal(groupId, "purge") is { } refused ? ValueTask.FromException(refused) : _inner.PurgeAsync(logId, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -94,16 +98,18 @@ public sealed class FaultInjectingMultiGroupLogStore(IMultiGroupLogStore inner, 
     /// <inheritdoc />
     public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default)
     {
-        _faults.BeforeWrite(groupId, "remove group");
-        return _inner.RemoveGroupAsync(groupId, cancellationToken);
+        return _faults.Refusal(groupId, "remove group") is { } refused ? ValueTask.FromException(refused) : _inner.RemoveGroupAsync(groupId, cancellationToken);
     }
 
     /// <inheritdoc />
     public ValueTask WriteAsync(LogWriteBatch batch, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        _faults.BeforeWrite(batch.IsEmpty ? 0 : batch.Operations[0].GroupId, $"batch of {batch.Count} operations");
-        return _inner.WriteAsync(batch, cancellationToken);
+        if (batch is null)
+        {
+            return ValueTask.FromException(new ArgumentNullException(nameof(batch)));
+        }
+
+        return _faults.Refusal(batch.IsEmpty ? 0 : batch.Operations[0].GroupId, $"batch of {batch.Count} operations") is { } refused ? ValueTask.FromException(refused) : _inner.WriteAsync(batch, cancellationToken);
     }
 
     /// <inheritdoc />

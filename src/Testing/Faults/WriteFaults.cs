@@ -50,6 +50,23 @@ public sealed class WriteFaults
     }
 
     /// <summary>
+    /// <see cref="BeforeWrite"/> for a store's task-returning write, which fails its task rather
+    /// than throw: the error the write must fail with, or null when it goes ahead.
+    /// </summary>
+    public StoreFailedException? Refusal(ulong groupId, string operation)
+    {
+        try
+        {
+            BeforeWrite(groupId, operation);
+            return null;
+        }
+        catch (StoreFailedException e)
+        {
+            return e;
+        }
+    }
+
+    /// <summary>
     /// Called by a fault-injecting store before each write: throws when this write is the one
     /// planned to fail, or when an earlier one failed.
     /// </summary>

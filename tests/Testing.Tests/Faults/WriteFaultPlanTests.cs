@@ -28,6 +28,37 @@ public sealed class WriteFaultPlanTests
         Assert.Equal(new Vote(3, 1), await store.ReadVoteAsync());
     }
 
+    /// <summary>
+    /// An injected failure behaves as a real store's I/O error: the call returns a failed task
+    /// rather than throwing, and an append's flush callback is told, so that code waiting on
+    /// either learns the write will never be durable.
+    /// </summary>
+    [Fact]
+    public async Task AnInjectedFailureFailsTheTaskAndTellsTheAppendsCallback()
+    {
+        var faults = new WriteFaults();
+        var store = new FaultInjectingLogStore(new InMemoryLogStore(), faults);
+        faults.FailWrite(1);
+        var callback = new RecordingCallback();
+
+        ValueTask append = default;
+        var thrown = Record.Exception(() => append = store.AppendAsync(new[] { Blank(0) }, callback));
+        Assert.Null(thrown);
+        await Assert.ThrowsAsync<StoreFailedException>(async () => await append);
+        Assert.IsType<StoreFailedException>(Assert.Single(callback.Errors));
+
+        ValueTask vote = default;
+        Assert.Null(Record.Exception(() => vote = store.SaveVoteAsync(new Vote(1, 1))));
+        await Assert.ThrowsAsync<StoreFailedException>(async () => await vote);
+    }
+
+    private sealed class RecordingCallback : IFlushCallback
+    {
+        public List<Exception?> Errors { get; } = [];
+
+        public void OnFlushed(Exception? error) => Errors.Add(error);
+    }
+
     [Fact]
     public async Task WritesCountsFailedAttempts()
     {
