@@ -154,7 +154,7 @@ public static class RaftStorageHelper
             return keys;
         }
 
-        var first = lastPurged ?? await log.GetLogIdAsync(0, cancellationToken).ConfigureAwait(false);
+        var first = lastPurged ?? await LogIdAtAsync(log, 0, cancellationToken).ConfigureAwait(false);
         keys.Add(first);
         await CollectLeaderStartsAsync(log, first, last, keys, cancellationToken).ConfigureAwait(false);
         if (keys[^1] != last)
@@ -179,9 +179,26 @@ public static class RaftStorageHelper
         }
 
         ulong middleIndex = from.Index + ((to.Index - from.Index) / 2);
-        var middle = await log.GetLogIdAsync(middleIndex, cancellationToken).ConfigureAwait(false);
+        var middle = await LogIdAtAsync(log, middleIndex, cancellationToken).ConfigureAwait(false);
         await CollectLeaderStartsAsync(log, from, middle, keys, cancellationToken).ConfigureAwait(false);
         await CollectLeaderStartsAsync(log, middle, to, keys, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The id of the entry at <paramref name="index"/>, from a store that must answer for that
+    /// index: an answer for another one would send the bisection above round in circles (a
+    /// stack overflow, not an error naming the store's fault).
+    /// </summary>
+    /// <exception cref="StorageInconsistencyException">The store answered with another index.</exception>
+    private static async ValueTask<LogId> LogIdAtAsync(IRaftLogReader log, ulong index, CancellationToken cancellationToken)
+    {
+        var id = await log.GetLogIdAsync(index, cancellationToken).ConfigureAwait(false);
+        if (id.Index != index)
+        {
+            throw new StorageInconsistencyException($"Asked for the log id at index {index}, the store answered {id}.");
+        }
+
+        return id;
     }
 
     private static async ValueTask CheckLogOrderAsync(IRaftLogStore log, LogId? lastPurged, LogId? lastLogId, LogId? lastApplied, CancellationToken cancellationToken)
@@ -204,7 +221,7 @@ public static class RaftStorageHelper
         }
         else if (applied.Index >= lastPurged.NextIndex() && applied.Index <= last.Index)
         {
-            atApplied = await log.GetLogIdAsync(applied.Index, cancellationToken).ConfigureAwait(false);
+            atApplied = await LogIdAtAsync(log, applied.Index, cancellationToken).ConfigureAwait(false);
         }
 
         if (atApplied is { } inLog && inLog != applied)
