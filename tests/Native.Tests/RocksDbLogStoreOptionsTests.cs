@@ -431,6 +431,7 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         long syncsBefore = WalSyncs(tuned!);
         long writesBefore = store.Coalescer.WritesIssued;
 
+        // Every kind of write, each awaited before the next.
         var log = store.ForGroup(1);
         for (int i = 0; i < 20; i++)
         {
@@ -438,9 +439,17 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         }
 
         await log.SaveVoteAsync(new Core.Model.Vote(2, 1));
+        await log.SaveCommittedAsync(Id(1, 2));
+        await log.TruncateAfterAsync(Id(1, 15));
+        await log.PurgeAsync(Id(1, 1));
+        var batch = new Core.Storage.LogWriteBatch();
+        batch.Append(2, Range(1, 0, 1));
+        batch.SaveVote(3, new Core.Model.Vote(2, 0));
+        await store.WriteAsync(batch);
+        await store.RemoveGroupAsync(3);
         long writes = store.Coalescer.WritesIssued - writesBefore;
         long syncs = WalSyncs(tuned!) - syncsBefore;
-        Assert.Equal(21, writes);
+        Assert.Equal(26, writes);
         if (mode == LogSyncMode.Sync)
         {
             Assert.True(syncs >= writes, $"{writes} acknowledged writes, {syncs} WAL syncs");
