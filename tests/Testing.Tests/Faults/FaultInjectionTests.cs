@@ -6,7 +6,11 @@ using Xunit;
 
 namespace RaftToolkit.Testing.Tests.Faults;
 
-/// <summary>The fault-injecting stores fail exactly the planned write, then stop like a real store.</summary>
+/// <summary>
+/// The fault-injecting stores fail exactly the planned write, counted from when it is planned, then
+/// stop like a real store: every kind of write fails, none reaches the store underneath, and reads
+/// keep working.
+/// </summary>
 public sealed class FaultInjectionTests
 {
     private static Entry Blank(ulong index) => Entry.Blank(new LogId(1, 0, index));
@@ -45,4 +49,122 @@ public sealed class FaultInjectionTests
     [Fact]
     public void FailingAWriteBeforeTheNextIsRefused() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new WriteFaults().FailWrite(0));
+
+    [Fact]
+    public async Task TheNthWriteIsCountedFromWhenThePlanIsMade()
+    {
+        var faults = new WriteFaults();
+        var store = new FaultInjectingLogStore(new InMemoryLogStore(), faults);
+        await store.SaveVoteAsync(new Vote(1, 1));
+        await store.SaveVoteAsync(new Vote(2, 1));
+        faults.FailWrite(2);
+
+        await store.SaveVoteAsync(new Vote(3, 1));
+        await Assert.ThrowsAsync<StoreFailedException>(async () => await store.SaveVoteAsync(new Vote(4, 1)));
+        Assert.Equal(new Vote(3, 1), await store.ReadVoteAsync());
+    }
+
+    /// <summary>
+    /// An injected failure behaves as a real store's I/O error: the call returns a failed task
+    /// rather than throwing, and an append's flush callback is told, so that code waiting on
+    /// either learns the write will never be durable.
+    /// </summary>
+    [Fact]
+    public async Task AnInjectedFailureFailsTheTaskAndTellsTheAppendsCallback()
+    {
+        var faults = new WriteFaults();
+        var store = new FaultInjectingLogStore(new InMemoryLogStore(), faults);
+        faults.FailWrite(1);
+        var callback = new RecordingCallback();
+
+        ValueTask append = default;
+        var thrown = Record.Exception(() => append = store.AppendAsync(new[] { Blank(0) }, callback));
+        Assert.Null(thrown);
+        await Assert.ThrowsAsync<StoreFailedException>(async () => await append);
+        Assert.IsType<StoreFailedException>(Assert.Single(callback.Errors));
+
+        ValueTask vote = default;
+        Assert.Null(Record.Exception(() => vote = store.SaveVoteAsync(new Vote(1, 1))));
+        await Assert.ThrowsAsync<StoreFailedException>(async () => await vote);
+    }
+
+    private sealed class RecordingCallback : IFlushCallback
+    {
+        public List<Exception?> Errors { get; } = [];
+
+        public void OnFlushed(Exception? error) => Errors.Add(error);
+    }
+
+    [Fact]
+    public async Task WritesCountsFailedAttempts()
+    {
+        var faults = new WriteFaults();
+        var store = new FaultInjectingLogStore(new InMemoryLogStore(), faults);
+        faults.FailWrite(1);
+        await Assert.ThrowsAsync<StoreFailedException>(async () => await store.SaveVoteAsync(new Vote(1, 1)));
+        await Assert.ThrowsAsync<StoreFailedException>(async () => await store.SaveVoteAsync(new Vote(1, 1)));
+        Assert.Equal(2, faults.Writes);
+        Assert.IsType<IOException>(faults.Failure);
+    }
+
+    [Fact]
+    public async Task EveryKindOfWriteOfAStoppedStoreFailsAndChangesNothing()
+    {
+        var inner = new InMemoryLogStore();
+        var faults = new WriteFaults();
+        var store = new FaultInjectingLogStore(inner, faults);
+        await store.AppendAndFlushAsync(new[] { Blank(0), Blank(1), Blank(2) });
+        await store.SaveVoteAsync(new Vote(1, 1));
+        await store.SaveCommittedAsync(new LogId(1, 0, 1));
+        faults.FailWrite(1);
+
+        var writes = new (string Name, Func<Task> Write)[]
+        {
+            ("append", () => store.AppendAndFlushAsync(new[] { Blank(3) })),
+            ("save vote", async () => await store.SaveVoteAsync(new Vote(2, 2))),
+            ("save committed", async () => await store.SaveCommittedAsync(new LogId(1, 0, 2))),
+            ("truncate", async () => await store.TruncateAfterAsync(new LogId(1, 0, 0))),
+            ("purge", async () => await store.PurgeAsync(new LogId(1, 0, 1))),
+        };
+        foreach (var (name, write) in writes)
+        {
+            var error = await Record.ExceptionAsync(write);
+            Assert.True(error is StoreFailedException, $"{name} on a stopped store should fail with StoreFailedException, got {error?.GetType().Name ?? "success"}");
+        }
+
+        var state = await inner.GetLogStateAsync();
+        Assert.Equal(new LogId(1, 0, 2), state.LastLogId);
+        Assert.Null(state.LastPurgedLogId);
+        Assert.Equal(new Vote(1, 1), await inner.ReadVoteAsync());
+        Assert.Equal(new LogId(1, 0, 1), await inner.ReadCommittedAsync());
+        Assert.Equal(3, (await store.TryGetLogEntriesAsync(0, 3)).Count);
+    }
+
+    [Fact]
+    public async Task EveryKindOfWriteOfAStoppedMultiGroupStoreFailsAndChangesNothing()
+    {
+        var inner = new InMemoryMultiGroupLogStore();
+        var faults = new WriteFaults();
+        var store = new FaultInjectingMultiGroupLogStore(inner, faults);
+        await store.ForGroup(1).SaveVoteAsync(new Vote(1, 1));
+        faults.FailWrite(1);
+
+        var batch = new LogWriteBatch();
+        batch.SaveVote(2, new Vote(1, 2));
+        var writes = new (string Name, Func<Task> Write)[]
+        {
+            ("batch", async () => await store.WriteAsync(batch)),
+            ("remove group", async () => await store.RemoveGroupAsync(1)),
+            ("group view", async () => await store.ForGroup(3).SaveVoteAsync(new Vote(1, 3))),
+        };
+        foreach (var (name, write) in writes)
+        {
+            var error = await Record.ExceptionAsync(write);
+            Assert.True(error is StoreFailedException, $"{name} on a stopped store should fail with StoreFailedException, got {error?.GetType().Name ?? "success"}");
+        }
+
+        Assert.Equal(new Vote(1, 1), await inner.ForGroup(1).ReadVoteAsync());
+        Assert.Null(await inner.ForGroup(2).ReadVoteAsync());
+        Assert.Null(await inner.ForGroup(3).ReadVoteAsync());
+    }
 }
