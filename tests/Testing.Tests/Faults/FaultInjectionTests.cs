@@ -75,24 +75,18 @@ public sealed class FaultInjectionTests
         var faults = new WriteFaults();
         var store = new FaultInjectingLogStore(new InMemoryLogStore(), faults);
         faults.FailWrite(1);
-        var callback = new RecordingCallback();
+        var callback = new FlushAwaiter();
 
         ValueTask append = default;
         var thrown = Record.Exception(() => append = store.AppendAsync(new[] { Blank(0) }, callback));
         Assert.Null(thrown);
         await Assert.ThrowsAsync<StoreFailedException>(async () => await append);
-        Assert.IsType<StoreFailedException>(Assert.Single(callback.Errors));
+        Assert.Equal(1, callback.ReportCount);
+        await Assert.ThrowsAsync<StoreFailedException>(() => callback.Flushed);
 
         ValueTask vote = default;
         Assert.Null(Record.Exception(() => vote = store.SaveVoteAsync(new Vote(1, 1))));
         await Assert.ThrowsAsync<StoreFailedException>(async () => await vote);
-    }
-
-    private sealed class RecordingCallback : IFlushCallback
-    {
-        public List<Exception?> Errors { get; } = [];
-
-        public void OnFlushed(Exception? error) => Errors.Add(error);
     }
 
     [Fact]
