@@ -190,16 +190,16 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
     /// <summary>A flush callback that records, in a list shared by several appends, when it was reported.</summary>
     private sealed class OrderedFlush(int order, List<int> reported) : IFlushCallback
     {
-        private readonly TaskCompletionSource _flushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _reports;
+        private readonly FlushAwaiter _awaiter = new();
+        private int _reported;
 
-        public Task Flushed => _flushed.Task;
+        public Task Flushed => _awaiter.Flushed;
 
-        public int ReportCount => Volatile.Read(ref _reports);
+        public int ReportCount => _awaiter.ReportCount;
 
         public void OnFlushed(Exception? error)
         {
-            if (Interlocked.Increment(ref _reports) == 1)
+            if (Interlocked.Exchange(ref _reported, 1) == 0)
             {
                 lock (reported)
                 {
@@ -207,14 +207,7 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
                 }
             }
 
-            if (error is null)
-            {
-                _flushed.TrySetResult();
-            }
-            else
-            {
-                _flushed.TrySetException(error);
-            }
+            _awaiter.OnFlushed(error);
         }
     }
 
@@ -225,33 +218,26 @@ public abstract partial class StorageConformanceSuite<TResponse, TSnapshot>
     /// </summary>
     private sealed class ReadingFlush(IRaftLogStore log, ulong start, ulong end) : IFlushCallback
     {
-        private readonly TaskCompletionSource _flushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _reports;
+        private readonly FlushAwaiter _awaiter = new();
+        private int _reported;
 
-        public Task Flushed => _flushed.Task;
+        public Task Flushed => _awaiter.Flushed;
 
-        public int ReportCount => Volatile.Read(ref _reports);
+        public int ReportCount => _awaiter.ReportCount;
 
         /// <summary>The entries and the log state as read from the (first) report.</summary>
         public Task<(IReadOnlyList<Entry> Entries, LogState State)>? ReadAtReport { get; private set; }
 
         public void OnFlushed(Exception? error)
         {
-            if (Interlocked.Increment(ref _reports) == 1 && error is null)
+            if (Interlocked.Exchange(ref _reported, 1) == 0 && error is null)
             {
                 var entries = log.TryGetLogEntriesAsync(start, end).AsTask();
                 var state = log.GetLogStateAsync().AsTask();
                 ReadAtReport = Both(entries, state);
             }
 
-            if (error is null)
-            {
-                _flushed.TrySetResult();
-            }
-            else
-            {
-                _flushed.TrySetException(error);
-            }
+            _awaiter.OnFlushed(error);
         }
 
         private static async Task<(IReadOnlyList<Entry>, LogState)> Both(Task<IReadOnlyList<Entry>> entries, Task<LogState> state) =>
