@@ -15,6 +15,8 @@ namespace RaftToolkit.Native;
 /// the cache is updated when a write is queued, so it always reflects every queued write of the
 /// group (a failed write stops the whole store, so the cache never has to roll back). A removed
 /// group's instance is replaced in the store, so a log handed out before the removal fails.
+/// The replacement is dropped again once the removal is written, unless it was used meanwhile,
+/// so that the cache holds the groups in use, not every group the process ever removed.
 /// </remarks>
 internal sealed class GroupLogState : IRaftLogStore
 {
@@ -34,6 +36,19 @@ internal sealed class GroupLogState : IRaftLogStore
 
     /// <summary>True once the group was removed: views holding this state fail with UnknownGroupException.</summary>
     public bool Removed;
+
+    /// <summary>
+    /// True once <see cref="RocksDbLogStore.ForGroup"/> handed this state out as a view. Set under
+    /// the gate and never cleared: a state a caller may hold is never forgotten.
+    /// </summary>
+    public bool HandedOut;
+
+    /// <summary>
+    /// True once the store dropped this state, an unused stand-in for a removed group, from its
+    /// cache (see <see cref="Coalescing.IGroupDirectory.ForgetIfUnused"/>). Only the store's own
+    /// writes by group id can still hold it; they apply to the group's current state instead.
+    /// </summary>
+    public bool Forgotten;
 
     /// <summary>The last purged id, including queued writes.</summary>
     public LogId? LastPurged;

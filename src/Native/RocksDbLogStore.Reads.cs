@@ -257,7 +257,7 @@ public sealed partial class RocksDbLogStore
             // SAFETY: the key lives on the caller's stack frame; RocksDB reads it only during the get.
             fixed (byte* keyBytes = key)
             {
-                nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions.Handle, family, keyBytes, (nuint)key.Length, out nint error);
+                nint slice = RocksDbNative.GetPinned(_dbHandle, _readOptions, family, keyBytes, (nuint)key.Length, out nint error);
                 ThrowIfReadFailed(error, groupId, decoder);
                 if (slice == 0)
                 {

@@ -6,6 +6,7 @@ using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Coalescing;
 using RaftToolkit.Native.Diagnostics;
+using RaftToolkit.Native.Interop;
 using RaftToolkit.Native.Keys;
 using RocksDbSharp;
 
@@ -55,8 +56,9 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     private readonly nint _dbHandle;
     private readonly nint _logFamily;
     private readonly nint _metaFamily;
-    private readonly WriteOptions _writeOptions;
-    private readonly ReadOptions _readOptions;
+
+    /// <summary>The native read options of point reads, freed at disposal once no read is running.</summary>
+    private readonly nint _readOptions;
     private readonly ConcurrentDictionary<ulong, GroupLogState> _groups = new();
     private readonly WriteCoalescer _coalescer;
     private readonly RequestPool _requests;
@@ -94,14 +96,14 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             _dbHandle = db.Handle;
             _logFamily = logFamily.Handle;
             _metaFamily = metaFamily.Handle;
-            _writeOptions = new WriteOptions().SetSync(options.SyncMode == LogSyncMode.Sync);
-            _readOptions = new ReadOptions();
             _requests = new RequestPool();
-            _coalescer = new WriteCoalescer(_dbHandle, _writeOptions.Handle, options.SyncMode == LogSyncMode.Sync, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, this, _logger, MetricsName);
+            _coalescer = new WriteCoalescer(_dbHandle, options.SyncMode == LogSyncMode.Sync, _logFamily, _metaFamily, keysByGroup: _space == LogKeySpace.GroupPrefixed, options.MaxBatchBytes, options.MaxBatchOperations, this, _logger, MetricsName);
             if (_space == LogKeySpace.Flat)
             {
                 _flatView = StateOf(options.FlatGroupId);
             }
+
+            _readOptions = RocksDbNative.ReadOptionsCreate();
         }
         catch
         {
@@ -300,7 +302,7 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
             return _flatView;
         }
 
-        return StateOf(groupId);
+        return ViewOf(groupId);
     }
 
     /// <inheritdoc />
@@ -462,7 +464,8 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
                 spin.SpinOnce();
             }
 
-            _coalescer.DisposeBatches();
+            _coalescer.ReleaseNative();
+            RocksDbNative.ReadOptionsDestroy(_readOptions);
 
             // Claims are keyed by the database's native address: released before it is freed, so
             // a database opened meanwhile at the same address is not refused as in use.
@@ -530,14 +533,74 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
 
     private GroupLogState StateForWrite(ulong groupId) => _flatView ?? StateOf(groupId);
 
-    GroupLogState IGroupDirectory.Current(ulong groupId) => _groups[groupId];
+    /// <summary>The group's state, handed out as a view: marked so, as the store never forgets a state a caller may hold.</summary>
+    private GroupLogState ViewOf(ulong groupId)
+    {
+        while (true)
+        {
+            var state = StateOf(groupId);
+            if (Volatile.Read(ref state.HandedOut))
+            {
+                return state;
+            }
 
-    /// <summary>Under the gate, when a removal is queued: later views of the group start empty.</summary>
-    void IGroupDirectory.ReplaceRemoved(GroupLogState removed)
+            BeforeHandOut?.Invoke();
+
+            // Marked under the gate, where states are forgotten: a state is either forgotten
+            // before it is handed out, or handed out and then never forgotten.
+            lock (_coalescer.Gate)
+            {
+                if (!state.Forgotten)
+                {
+                    Volatile.Write(ref state.HandedOut, true);
+                    return state;
+                }
+            }
+
+            // Forgotten after the lookup, and already dropped from the cache: the next lookup
+            // finds or makes the group's new state.
+        }
+    }
+
+    /// <summary>Test seam: runs when a view is first handed out, between finding its state and marking it handed out.</summary>
+    internal Action? BeforeHandOut { get; set; }
+
+    GroupLogState IGroupDirectory.Current(ulong groupId)
+    {
+        var state = StateOf(groupId);
+        if (!state.Loaded)
+        {
+            // Asked only for a group whose removal was queued. The state that removal put in
+            // place is loaded; one made since was made after that stand-in was forgotten, that
+            // is after the removal was written and before any later write of the group (which
+            // would have loaded it): the database holds the group empty, and so does the state.
+            Volatile.Write(ref state.Loaded, true);
+        }
+
+        return state;
+    }
+
+    GroupLogState IGroupDirectory.ReplaceRemoved(GroupLogState removed)
     {
         // The replacement is known empty (the removal is queued before any later write), so it
         // must not be loaded from the database, which may not have applied the removal yet.
-        _groups[removed.GroupId] = new GroupLogState(this, removed.GroupId) { Loaded = true };
+        var replacement = new GroupLogState(this, removed.GroupId) { Loaded = true };
+        _groups[removed.GroupId] = replacement;
+        return replacement;
+    }
+
+    void IGroupDirectory.ForgetIfUnused(GroupLogState replacement)
+    {
+        // Used since the removal was queued: written (every write stamps the states it checks,
+        // a later removal included) or handed out as a view. Otherwise the database now holds
+        // the group empty with no write of it queued, which is what a state loaded afresh will read.
+        if (replacement.PendingStamp != 0 || replacement.HandedOut)
+        {
+            return;
+        }
+
+        replacement.Forgotten = true;
+        _groups.TryRemove(KeyValuePair.Create(replacement.GroupId, replacement));
     }
 
     private void ValidateOperation(in LogWriteOp op)

@@ -864,6 +864,133 @@ public sealed class RocksDbLogStoreTests : IDisposable
     }
 
     /// <summary>
+    /// The store caches a state per group it has used, and a removal puts an empty one in the
+    /// removed group's place. Once the removal is written, that stand-in is dropped unless
+    /// something used it meanwhile: a service that creates and removes groups for as long as it
+    /// runs holds the groups it uses, not every group it ever removed.
+    /// </summary>
+    [Fact]
+    public async Task RemovedGroupsNobodyUsesAgainLeaveNothingCached()
+    {
+        const int Groups = 1_000;
+        await using var store = OpenPrefixed();
+        for (ulong g = 1; g <= Groups; g++)
+        {
+            await store.ForGroup(g).AppendAsync(Range(1, 0, 2), IgnoringCallback.Instance);
+        }
+
+        Assert.Equal(Groups, store.CachedGroups);
+
+        for (ulong g = 1; g <= Groups; g++)
+        {
+            await store.RemoveGroupAsync(g);
+        }
+
+        await store.RemoveGroupAsync(Groups + 1);
+        Assert.Equal(0, store.CachedGroups);
+        Assert.Empty(await store.ListGroupsAsync());
+
+        // A removed group used again starts empty, and is cached again.
+        var again = store.ForGroup(7);
+        Assert.Equal(new LogState(null, null), await again.GetLogStateAsync());
+        await again.AppendAsync(Range(2, 0, 1), IgnoringCallback.Instance);
+        Assert.Equal(Range(2, 0, 1), await store.ForGroup(7).TryGetLogEntriesAsync(0, 1));
+        Assert.Equal(1, store.CachedGroups);
+    }
+
+    /// <summary>
+    /// A view taken while the group's removal is queued is the new group's log, for as long as
+    /// the store lives: the removal's being written does not drop its state from under it.
+    /// </summary>
+    [Fact]
+    public async Task AViewTakenWhileItsGroupsRemovalIsQueuedStaysTheGroupsLog()
+    {
+        await using var store = OpenPrefixed();
+        await store.ForGroup(5).AppendAsync(Range(1, 0, 2), IgnoringCallback.Instance);
+        ValueTask removal;
+        IRaftLogStore fresh;
+        using (var hold = HoldingCallback.HoldWriterOf(store, out var held))
+        {
+            removal = store.RemoveGroupAsync(5);
+            fresh = store.ForGroup(5);
+            hold.Release();
+            await held;
+        }
+
+        await removal;
+        Assert.Same(fresh, store.ForGroup(5));
+        await fresh.AppendAsync(Range(2, 0, 1), IgnoringCallback.Instance);
+        Assert.Equal(Range(2, 0, 1), await store.ForGroup(5).TryGetLogEntriesAsync(0, 9));
+    }
+
+    /// <summary>
+    /// A view first asked for just as the group's removal is written, its stand-in found but not
+    /// yet handed out when the store drops it: the caller gets the group's next state, the one
+    /// every later caller gets, not the dropped one.
+    /// </summary>
+    [Fact]
+    public async Task AViewAskedForAsItsGroupsStandInIsDroppedIsTheStateEveryoneGets()
+    {
+        await using var store = OpenPrefixed();
+        await store.ForGroup(5).AppendAsync(Range(1, 0, 2), IgnoringCallback.Instance);
+        using var hold = HoldingCallback.HoldWriterOf(store, out var held);
+        var removal = store.RemoveGroupAsync(5).AsTask();
+        store.BeforeHandOut = () =>
+        {
+            // Once only: the removal is written, and its stand-in dropped, between the lookup and the hand-out.
+            store.BeforeHandOut = null;
+            hold.Release();
+            removal.GetAwaiter().GetResult();
+        };
+
+        var view = store.ForGroup(5);
+
+        await held;
+        Assert.Same(view, store.ForGroup(5));
+        Assert.Equal(new LogState(null, null), await view.GetLogStateAsync());
+        await view.AppendAsync(Range(2, 0, 1), IgnoringCallback.Instance);
+        Assert.Equal(Range(2, 0, 1), await store.ForGroup(5).TryGetLogEntriesAsync(0, 9));
+    }
+
+    /// <summary>
+    /// A write by group id staged against a stand-in that the store drops before the write is
+    /// queued applies to the group's state as it is now, so the group's log state counts it
+    /// while it is queued, as it counts any write.
+    /// </summary>
+    [Fact]
+    public async Task ABatchWriteStagedAgainstADroppedStandInCountsInTheGroupsState()
+    {
+        await using var store = OpenPrefixed();
+        await store.ForGroup(5).AppendAsync(Range(1, 0, 2), IgnoringCallback.Instance);
+        using var first = HoldingCallback.HoldWriterOf(store, out var firstHeld);
+        var removal = store.RemoveGroupAsync(5).AsTask();
+
+        // Staged while the removal is queued (group 5 against its stand-in); the first use of
+        // group 777 reads it from the database, and by the end of that read the removal is
+        // written, its stand-in dropped, and the writer held again, so the batch stays queued.
+        using var second = new HoldingCallback();
+        Task secondHeld = Task.CompletedTask;
+        store.BeforeRead = () =>
+        {
+            store.BeforeRead = null;
+            first.Release();
+            removal.GetAwaiter().GetResult();
+            secondHeld = Task.Run(() => store.ForGroup(10).AppendAsync(Range(1, 0, 1), second).AsTask());
+            Assert.True(second.WaitUntilHolding());
+        };
+        var batch = new LogWriteBatch();
+        batch.Append(5, Range(3, 0, 1));
+        batch.SaveVote(777, new Vote(1, 1));
+        var write = store.WriteAsync(batch).AsTask();
+
+        Assert.False(write.IsCompleted);
+        Assert.Equal(new LogState(null, Id(3, 0)), await store.ForGroup(5).GetLogStateAsync());
+        second.Release();
+        await Task.WhenAll(write, firstHeld, secondHeld);
+        Assert.Equal(Range(3, 0, 1), await store.ForGroup(5).TryGetLogEntriesAsync(0, 9));
+    }
+
+    /// <summary>
     /// A store whose groups 1..<paramref name="groups"/> were written by <paramref name="write"/>
     /// before it was reopened: each group's first use then loads it from the database, which
     /// widens the window between staging a write and queueing it that the race tests aim at.

@@ -56,6 +56,12 @@ internal sealed class NativeWriteBatch : IDisposable
     /// <summary>Log entries appended by the batch.</summary>
     public int EntryCount { get; private set; }
 
+    /// <summary>Requests in the batch that remove a group.</summary>
+    public int RemovalCount { get; private set; }
+
+    /// <summary>The batch's requests, in submission order.</summary>
+    public ReadOnlySpan<WriteRequest> Requests => _requests.AsSpan(0, RequestCount);
+
     /// <summary>
     /// The most key and value bytes the batch has held: its native buffer keeps room for them
     /// after <see cref="Reset"/>, so this is what the batch costs to keep in a pool.
@@ -114,6 +120,7 @@ internal sealed class NativeWriteBatch : IDisposable
         _singleGroupRequests &= firstGroup == lastGroup;
         _lastGroup = lastGroup;
         _requests[RequestCount++] = request;
+        RemovalCount += request.Replacement is null ? 0 : 1;
         OperationCount += request.OpCount;
         ByteCount += request.ByteCount;
         EntryCount += request.EntryCount;
@@ -291,6 +298,7 @@ internal sealed class NativeWriteBatch : IDisposable
         OperationCount = 0;
         ByteCount = 0;
         EntryCount = 0;
+        RemovalCount = 0;
         _lastGroup = 0;
         _inGroupOrder = true;
         _singleGroupRequests = true;

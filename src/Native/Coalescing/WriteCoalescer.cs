@@ -36,6 +36,8 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     private readonly ObjectPool<NativeWriteBatch> _batches;
     private readonly BatchPolicy _batchPolicy;
     private readonly nint _db;
+
+    /// <summary>The native write options every write uses, owned by the coalescer (see <see cref="ReleaseNative"/>).</summary>
     private readonly nint _writeOptions;
 
     /// <summary>Whether the write options sync the WAL (<see cref="LogSyncMode.Sync"/>): only then is a write counted as synced.</summary>
@@ -72,10 +74,9 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     /// <summary>Test seam: when set, the next native write fails with this error instead of being issued.</summary>
     private Exception? _injectedFailure;
 
-    public WriteCoalescer(nint db, nint writeOptions, bool synced, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, IGroupDirectory groups, ILogger logger, string storeName)
+    public WriteCoalescer(nint db, bool synced, nint logFamily, nint metaFamily, bool keysByGroup, int maxBatchBytes, int maxBatchOperations, IGroupDirectory groups, ILogger logger, string storeName)
     {
         _db = db;
-        _writeOptions = writeOptions;
         _synced = synced;
         _maxBatchBytes = maxBatchBytes;
         _maxBatchOperations = maxBatchOperations;
@@ -85,6 +86,8 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         // The provider's pool disposes native batches it does not retain, and all of them when disposed.
         _batchPolicy = new BatchPolicy(logFamily, metaFamily, keysByGroup, maxRetainedBytes: 2L * maxBatchBytes);
         _batches = new DefaultObjectPoolProvider { MaximumRetained = 16 }.Create(_batchPolicy);
+        _writeOptions = RocksDbNative.WriteOptionsCreate();
+        RocksDbNative.WriteOptionsSetSync(_writeOptions, synced ? (byte)1 : (byte)0);
     }
 
     /// <summary>The lock guarding the group caches (and the coalescer's queue).</summary>
@@ -155,8 +158,12 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Frees the pooled native batches; call after <see cref="CloseAsync"/> completed.</summary>
-    public void DisposeBatches() => (_batches as IDisposable)?.Dispose();
+    /// <summary>Frees the pooled native batches and the write options; call once, after <see cref="CloseAsync"/> completed.</summary>
+    public void ReleaseNative()
+    {
+        (_batches as IDisposable)?.Dispose();
+        RocksDbNative.WriteOptionsDestroy(_writeOptions);
+    }
 
     void IThreadPoolWorkItem.Execute() => Drain(inline: false);
 
@@ -203,6 +210,11 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
                 return;
             }
 
+            if (batch.RemovalCount > 0)
+            {
+                ForgetUnusedReplacements(batch);
+            }
+
             // Completions run outside the gate: a continuation may submit its next write.
             CompleteAndRecycle(batch, null);
 
@@ -221,6 +233,24 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
                 // rather than keep its caller waiting on other callers' writes.
                 ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
                 return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// After <paramref name="batch"/>, which removed groups, was written: the group caches forget
+    /// the empty states that stand in for the removed groups, unless they were used since.
+    /// </summary>
+    private void ForgetUnusedReplacements(NativeWriteBatch batch)
+    {
+        lock (_gate)
+        {
+            foreach (var request in batch.Requests)
+            {
+                if (request.Replacement is { } replacement)
+                {
+                    _groups.ForgetIfUnused(replacement);
+                }
             }
         }
     }

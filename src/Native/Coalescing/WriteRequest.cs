@@ -140,6 +140,12 @@ internal sealed class WriteRequest : IValueTaskSource
     /// <summary>Told when the write is durable (appends only).</summary>
     public IFlushCallback? Callback { get; set; }
 
+    /// <summary>
+    /// The state that stands for the group this request removes, from when the removal is queued
+    /// (a request removes at most one group); null for any other write.
+    /// </summary>
+    public GroupLogState? Replacement { get; private set; }
+
     /// <summary>The token of the current use, for the <see cref="ValueTask"/> handed to the caller.</summary>
     public short Version => _completion.Version;
 
@@ -321,16 +327,19 @@ internal sealed class WriteRequest : IValueTaskSource
         for (int i = 0; i < checks.Length; i++)
         {
             var state = checks[i].State;
-            if (state.Removed)
+            if (state.Removed || state.Forgotten)
             {
                 if (!NamesGroupsById)
                 {
+                    // Views are never forgotten (see GroupLogState.HandedOut).
+                    Debug.Assert(!state.Forgotten, "a view's state is never forgotten");
                     throw new UnknownGroupException(state.GroupId);
                 }
 
-                // Staged against a state that a removal replaced since: the write applies to the
-                // group as it is now, as if the removal had been queued before it was staged.
-                // Only the state changes: staged keys name the group by id.
+                // Staged against a state that a removal replaced since, or that the store forgot
+                // once a removal was written: the write applies to the group as it is now, as if
+                // the removal had been queued before it was staged. Only the state changes:
+                // staged keys name the group by id.
                 state = groups.Current(state.GroupId);
                 _checks[i] = checks[i] with { State = state };
             }
@@ -415,7 +424,7 @@ internal sealed class WriteRequest : IValueTaskSource
             if (checks[i].Kind == CheckKind.RemoveGroup && !state.Removed)
             {
                 state.Removed = true;
-                groups.ReplaceRemoved(state);
+                Replacement = groups.ReplaceRemoved(state);
             }
         }
     }
@@ -547,6 +556,7 @@ internal sealed class WriteRequest : IValueTaskSource
         EntryCount = 0;
         NamesGroupsById = false;
         Callback = null;
+        Replacement = null;
         _lettingGo = 0;
         _completion.Reset();
     }

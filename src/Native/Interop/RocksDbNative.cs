@@ -5,14 +5,16 @@ namespace RaftToolkit.Native.Interop;
 
 /// <summary>
 /// Direct bindings to the hot functions of the RocksDB C API, over the very <c>librocksdb</c>
-/// the RocksDbSharp binding loaded, so handles from the binding (database, column family,
-/// write options) are valid here.
+/// the RocksDbSharp binding loaded, so handles from the binding (database, column family) are
+/// valid here.
 /// </summary>
 /// <remarks>
 /// The binding calls every native function through a delegate field; a <c>LibraryImport</c> stub
 /// is a direct call (the benchmark <c>StoreNativeInteropBenchmarks</c> measures the difference).
 /// Only the calls made per entry or per write live here; options, open and column families stay
-/// on the binding, except the option-string parser (see <see cref="InitializeOptions"/>).
+/// on the binding, except the option-string parser (see <see cref="InitializeOptions"/>) and
+/// the read and write options the store frees when it is disposed (the binding's leave that to
+/// finalizers).
 /// SAFETY: every pointer argument must point to memory that stays valid (pinned, stack or
 /// native) for the duration of the call; RocksDB copies keys and values into the write batch.
 /// The only exception is an iterator upper bound (see <see cref="ReadOptionsSetIterateUpperBound"/>).
@@ -78,6 +80,15 @@ internal static unsafe partial class RocksDbNative
 
     [LibraryImport(Library, EntryPoint = "rocksdb_write")]
     internal static partial void Write(nint db, nint writeOptions, nint batch, out nint error);
+
+    [LibraryImport(Library, EntryPoint = "rocksdb_writeoptions_create")]
+    internal static partial nint WriteOptionsCreate();
+
+    [LibraryImport(Library, EntryPoint = "rocksdb_writeoptions_destroy")]
+    internal static partial void WriteOptionsDestroy(nint options);
+
+    [LibraryImport(Library, EntryPoint = "rocksdb_writeoptions_set_sync")]
+    internal static partial void WriteOptionsSetSync(nint options, byte value);
 
     [LibraryImport(Library, EntryPoint = "rocksdb_get_options_from_string", StringMarshalling = StringMarshalling.Utf8)]
     private static partial void GetOptionsFromString(nint baseOptions, string text, nint newOptions, out nint error);
