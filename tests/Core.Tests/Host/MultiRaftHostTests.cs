@@ -162,15 +162,30 @@ public sealed class MultiRaftHostTests
     /// that runs its group. Here one batch asks both groups, one per worker, for a vote.
     /// </summary>
     [Fact]
-    public async Task Host_APeersBatchMixingGroupsOfTwoWorkersReachesEachGroup()
+    public Task Host_APeersBatchMixingGroupsOfTwoWorkersReachesEachGroup() =>
+        AskEveryGroupForAVoteInOneBatchAsync(workers: 2, groups: [1, 2]);
+
+    /// <summary>
+    /// A peer's batch whose groups all run on one worker is handed to that worker as it came,
+    /// unsplit; that worker need not be the first. Here every group runs on worker 2 of 3.
+    /// </summary>
+    [Fact]
+    public Task Host_APeersBatchOfOneWorkersGroupsReachesEachGroupOnThatWorker() =>
+        AskEveryGroupForAVoteInOneBatchAsync(workers: 3, groups: [2, 5, 8]);
+
+    /// <summary>
+    /// Starts node 2 with <paramref name="workers"/> workers and <paramref name="groups"/> (voters
+    /// 1 and 2), sends one batch from node 1 asking every group for its vote, and waits until
+    /// every group granted it.
+    /// </summary>
+    private static async Task AskEveryGroupForAVoteInOneBatchAsync(int workers, ulong[] groups)
     {
         var network = new InMemoryNetwork();
-        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(2, workers: 2), new InMemoryMultiGroupLogStore(), network.CreateTransport(2), _ => new InMemoryStateMachine());
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(2, workers), new InMemoryMultiGroupLogStore(), network.CreateTransport(2), _ => new InMemoryStateMachine());
         await using var _ = host;
         using var peer = network.CreateTransport(1);
-        var answered = new System.Collections.Concurrent.ConcurrentDictionary<ulong, bool>();
-        peer.Bind(new VoteRecorder(answered));
-        ulong[] groups = [1, 2];
+        var votes = new VoteResponseRecorder();
+        peer.Bind(votes);
         foreach (var group in groups)
         {
             await host.BootstrapAsync(group, BootstrapMode.Fresh(1, 2));
@@ -182,24 +197,9 @@ public sealed class MultiRaftHostTests
         peer.Send(2, [.. groups.Select(g => new GroupMessage(g, new RaftToolkit.Core.Raft.Messages.VoteRequest(1, 2, vote, lastLogId, LeadershipTransfer: true)))]);
 
         await HostCluster.WaitUntilAsync(
-            () => groups.All(g => answered.GetValueOrDefault(g)),
+            () => groups.All(votes.Granted),
             Patience,
-            () => $"groups {string.Join(", ", groups.Where(g => !answered.GetValueOrDefault(g)))} of node 2 (worker = group % 2) never granted the vote asked in one batch for both workers' groups");
-    }
-
-    /// <summary>Records which groups granted a vote.</summary>
-    private sealed class VoteRecorder(System.Collections.Concurrent.ConcurrentDictionary<ulong, bool> granted) : IMessageReceiver
-    {
-        public void Receive(ulong fromNode, List<GroupMessage> batch)
-        {
-            foreach (var message in batch)
-            {
-                if (message.Message is RaftToolkit.Core.Raft.Messages.VoteResponse { Granted: true })
-                {
-                    granted[message.GroupId] = true;
-                }
-            }
-        }
+            () => $"groups {string.Join(", ", groups.Where(g => !votes.Granted(g)))} of node 2 (worker = group % {workers}) never granted the vote asked in one batch for groups {string.Join(", ", groups)}");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using RaftToolkit.Core.Host;
 using RaftToolkit.Core.Lifecycle;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Raft.Messages;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Core.Tests.Host;
 using RaftToolkit.Core.Transport;
@@ -163,6 +164,39 @@ public sealed class BootstrapTests
         var metrics = await second.Host.GetMetricsAsync(4);
         Assert.Equal(5UL, metrics.Term);
         Assert.NotEqual(RaftRole.Leader, metrics.Role);
+    }
+
+    /// <summary>
+    /// A reopened node's log ends where its store's does, not where its committed (or applied)
+    /// id is: entries past the commit point count when it votes. Here node 1 holds entries 1-3
+    /// of leader 2 with only 1 committed, so it must refuse a candidate whose log ends at 2:
+    /// granting would let a leader be elected without entry 3, which may have reached a quorum.
+    /// </summary>
+    [Fact]
+    public async Task Bootstrap_ReopenedNodeRefusesItsVoteToACandidateBehindItsStoredUncommittedTail()
+    {
+        var store = new InMemoryMultiGroupLogStore();
+        var leader = new Vote(2, 2).Commit();
+        var storedLast = new LogId(2, 2, 3);
+        var batch = new LogWriteBatch();
+        batch.Append(4, new[] { Entry.ForMembership(GroupLifecycle.InitialMembershipLogId, Membership.FromVoters(1, 2, 3)) });
+        batch.Append(4, new[] { Entry.Blank(new LogId(2, 2, 1)), Entry.Blank(new LogId(2, 2, 2)), Entry.Blank(storedLast) });
+        batch.SaveVote(4, leader);
+        batch.SaveCommitted(4, new LogId(2, 2, 1));
+        await store.WriteAsync(batch);
+        await using var node = new OneHost(store);
+        await node.Host.BootstrapAsync(4, BootstrapMode.Reopen);
+        using var candidate = node.Network.CreateTransport(3);
+        var votes = new VoteResponseRecorder();
+        candidate.Bind(votes);
+
+        // A transfer's request, so that only the logs decide (a follower of a live leader refuses others).
+        candidate.Send(1, [new GroupMessage(4, new VoteRequest(3, 1, new Vote(10, 3), new LogId(2, 2, 2), LeadershipTransfer: true))]);
+
+        await HostCluster.WaitUntilAsync(() => votes.ByGroup.ContainsKey(4), Patience, () => "node 1 never answered the vote request");
+        var response = votes.ByGroup[4];
+        Assert.False(response.Granted, $"node 1 granted its vote to a candidate whose log ends at 2 while its store's log ends at {storedLast} (it answered with last log id {response.LastLogId})");
+        Assert.Equal(storedLast, response.LastLogId);
     }
 
     [Fact]
