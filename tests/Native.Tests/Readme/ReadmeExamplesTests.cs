@@ -134,11 +134,9 @@ public sealed class ReadmeExamplesTests
     }
 
     /// <summary>
-    /// The README's host calls, compiled against the API and never run: they are a tour of the
-    /// calls, not one program. Run in order they would open a system directory, bootstrap a group
-    /// whose other voters (2 and 3) and learner-to-be (4) run nowhere, propose before any leader
-    /// is elected (NotLeaderException), and wait on the leadership stream, which ends only when
-    /// the group stops. <see cref="TheHostingCallsBootstrapProposeAndReadAOneVoterGroupOnRocksDb"/>
+    /// The README's host calls, compiled against the API and never run here: they open a system
+    /// directory and bootstrap a group whose other voters (2 and 3) and learner-to-be (4) run
+    /// on other hosts. <see cref="TheHostingCallsBootstrapProposeAndReadAOneVoterGroupOnRocksDb"/>
     /// runs the calls up to the read on one host; the membership calls are only compiled here
     /// (the host tests of Core.Tests run them on in-process clusters).
     /// </summary>
@@ -148,9 +146,13 @@ public sealed class ReadmeExamplesTests
         var store = RocksDbLogStore.Open("/var/lib/myservice/raft");               // GroupPrefixed by default
         var host = MultiRaftHost.Create(new KvTypes(), new MultiRaftHostOptions { NodeId = 1 },
                                         store, transport, groupId => new MyStateMachine());
-        await host.BootstrapAsync(groupId, BootstrapMode.Fresh(1, 2, 3));          // or Reopen / Join
-        var previous = await host.ProposeAsync(groupId, new Put("k", "v"));        // NotLeaderException names the leader
-        await foreach (var state in host.LeadershipEvents(groupId)) { /* Leader{term}, Follower{term, leader?}, ... */ }
+        await host.BootstrapAsync(groupId, BootstrapMode.Fresh(1, 2, 3));          // likewise on hosts 2 and 3; or Reopen / Join
+        await foreach (var state in host.LeadershipEvents(groupId))                // Leader{term}, Follower{term, leader?}, ...
+        {
+            if (state.Role == LeadershipRole.Leader || state.LeaderHint is not null) break;   // a leader is elected
+        }
+
+        var previous = await host.ProposeAsync(groupId, new Put("k", "v"));        // on a follower: NotLeaderException names the leader
         var metrics = await host.GetMetricsAsync(groupId);                         // role, term, leader, log positions
         ulong readIndex = await host.ReadIndexAsync(groupId);                      // linearizable read barrier, then read the state machine
         await host.AddLearnerAsync(groupId, 4, new Node("10.0.0.4:7000"), blocking: true);  // waits until it caught up
