@@ -906,18 +906,12 @@ public sealed class RocksDbLogStoreTests : IDisposable
     public async Task AViewTakenWhileItsGroupsRemovalIsQueuedStaysTheGroupsLog()
     {
         await using var store = OpenPrefixed();
-        await store.ForGroup(5).AppendAsync(Range(1, 0, 2), IgnoringCallback.Instance);
-        ValueTask removal;
-        IRaftLogStore fresh;
-        using (var hold = HoldingCallback.HoldWriterOf(store, out var held))
-        {
-            removal = store.RemoveGroupAsync(5);
-            fresh = store.ForGroup(5);
-            hold.Release();
-            await held;
-        }
+        var (hold, held, removal) = await QueueARemovalOfGroup5BehindAHeldWrite(store);
+        using var _ = hold;
+        var fresh = store.ForGroup(5);
+        hold.Release();
+        await Task.WhenAll(held, removal);
 
-        await removal;
         Assert.Same(fresh, store.ForGroup(5));
         await fresh.AppendAsync(Range(2, 0, 1), IgnoringCallback.Instance);
         Assert.Equal(Range(2, 0, 1), await store.ForGroup(5).TryGetLogEntriesAsync(0, 9));
@@ -932,9 +926,8 @@ public sealed class RocksDbLogStoreTests : IDisposable
     public async Task AViewAskedForAsItsGroupsStandInIsDroppedIsTheStateEveryoneGets()
     {
         await using var store = OpenPrefixed();
-        await store.ForGroup(5).AppendAsync(Range(1, 0, 2), IgnoringCallback.Instance);
-        using var hold = HoldingCallback.HoldWriterOf(store, out var held);
-        var removal = store.RemoveGroupAsync(5).AsTask();
+        var (hold, held, removal) = await QueueARemovalOfGroup5BehindAHeldWrite(store);
+        using var _ = hold;
         store.BeforeHandOut = () =>
         {
             // Once only: the removal is written, and its stand-in dropped, between the lookup and the hand-out.
@@ -961,9 +954,8 @@ public sealed class RocksDbLogStoreTests : IDisposable
     public async Task ABatchWriteStagedAgainstADroppedStandInCountsInTheGroupsState()
     {
         await using var store = OpenPrefixed();
-        await store.ForGroup(5).AppendAsync(Range(1, 0, 2), IgnoringCallback.Instance);
-        using var first = HoldingCallback.HoldWriterOf(store, out var firstHeld);
-        var removal = store.RemoveGroupAsync(5).AsTask();
+        var (first, firstHeld, removal) = await QueueARemovalOfGroup5BehindAHeldWrite(store);
+        using var _ = first;
 
         // Staged while the removal is queued (group 5 against its stand-in); the first use of
         // group 777 reads it from the database, and by the end of that read the removal is
@@ -988,6 +980,19 @@ public sealed class RocksDbLogStoreTests : IDisposable
         second.Release();
         await Task.WhenAll(write, firstHeld, secondHeld);
         Assert.Equal(Range(3, 0, 1), await store.ForGroup(5).TryGetLogEntriesAsync(0, 9));
+    }
+
+    /// <summary>
+    /// Writes group 5 of <paramref name="store"/>, holds the store's writer in another write, and
+    /// queues the group's removal behind it: the removal is written once <c>Hold</c> is released.
+    /// </summary>
+    private static async Task<(HoldingCallback Hold, Task Held, Task Removal)> QueueARemovalOfGroup5BehindAHeldWrite(RocksDbLogStore store)
+    {
+        await store.ForGroup(5).AppendAsync(Range(1, 0, 2), IgnoringCallback.Instance);
+        var hold = HoldingCallback.HoldWriterOf(store, out var held);
+        var removal = store.RemoveGroupAsync(5).AsTask();
+        Assert.False(removal.IsCompleted);
+        return (hold, held, removal);
     }
 
     /// <summary>

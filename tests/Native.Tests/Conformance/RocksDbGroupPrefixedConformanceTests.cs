@@ -1,4 +1,3 @@
-using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Keys;
 using RaftToolkit.Testing.Storage.Conformance;
 
@@ -14,24 +13,5 @@ public sealed class RocksDbGroupPrefixedConformanceTests : StorageConformanceSui
 {
     protected override int IsolationGroupCount => 1000;
 
-    protected override IConformanceStoreFactory CreateFactory() => new Factory();
-
-    private sealed class Factory : IConformanceStoreFactory, IDisposable
-    {
-        private readonly TempDirectory _root = new("raftkit-prefixed-conformance");
-
-        public ValueTask<IConformanceStore> OpenAsync(CancellationToken cancellationToken) =>
-            new(new Store(RocksDbLogStore.Open(_root.Sub("db"), new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed })));
-
-        public void Dispose() => _root.Dispose();
-    }
-
-    private sealed class Store(RocksDbLogStore store) : IConformanceStore
-    {
-        public IMultiGroupLogStore? MultiGroup => store;
-
-        public IRaftLogStore Group(ulong groupId) => store.ForGroup(groupId);
-
-        public ValueTask DisposeAsync() => store.DisposeAsync();
-    }
+    protected override IConformanceStoreFactory CreateFactory() => new GroupPrefixedStoreFactory("raftkit-prefixed-conformance");
 }

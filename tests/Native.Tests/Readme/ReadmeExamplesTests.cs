@@ -6,7 +6,7 @@ using RaftToolkit.Core.Raft.Log;
 using RaftToolkit.Core.Raft.Messages;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Core.Transport;
-using RaftToolkit.Native.Keys;
+using RaftToolkit.Native.Tests.Conformance;
 using RaftToolkit.Testing.Storage.Conformance;
 
 namespace RaftToolkit.Native.Tests.Readme;
@@ -173,24 +173,7 @@ internal static class ConformanceExample
     #endregion
 
     /// <summary>"Your own store" of the example: here the RocksDB one, in a directory of its own per case.</summary>
-    private sealed class MyStoreFactory : IConformanceStoreFactory, IDisposable
-    {
-        private readonly TempDirectory _root = new("raftkit-readme-conformance");
-
-        public ValueTask<IConformanceStore> OpenAsync(CancellationToken cancellationToken) =>
-            new(new Store(RocksDbLogStore.Open(_root.Sub("db"), new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed })));
-
-        public void Dispose() => _root.Dispose();
-    }
-
-    private sealed class Store(RocksDbLogStore store) : IConformanceStore
-    {
-        public IMultiGroupLogStore? MultiGroup => store;
-
-        public IRaftLogStore Group(ulong groupId) => store.ForGroup(groupId);
-
-        public ValueTask DisposeAsync() => store.DisposeAsync();
-    }
+    private sealed class MyStoreFactory() : GroupPrefixedStoreFactory("raftkit-readme-conformance");
 }
 
 /// <summary>The state machine the hosting example creates per group: the applied puts in a map.</summary>
