@@ -84,6 +84,37 @@ public static class LogKeys
     }
 
     /// <summary>
+    /// Reads the label of a meta key of <paramref name="space"/> (the group id of a group-prefixed
+    /// one is its first 8 bytes: <see cref="ReadGroupId"/>); false when the key is not a meta key
+    /// of that space: the wrong length, no separator, or a label the store does not write.
+    /// </summary>
+    internal static bool TryReadMetaLabel(ReadOnlySpan<byte> key, LogKeySpace space, out MetaLabel label)
+    {
+        if (space == LogKeySpace.GroupPrefixed)
+        {
+            if (key.Length <= sizeof(ulong) + 1 || key[sizeof(ulong)] != MetaSeparator)
+            {
+                label = default;
+                return false;
+            }
+
+            key = key[(sizeof(ulong) + 1)..];
+        }
+
+        foreach (var known in (ReadOnlySpan<MetaLabel>)[MetaLabel.Vote, MetaLabel.Committed, MetaLabel.LastPurged])
+        {
+            if (key.SequenceEqual(LabelBytes(known)))
+            {
+                label = known;
+                return true;
+            }
+        }
+
+        label = default;
+        return false;
+    }
+
+    /// <summary>
     /// Writes the inclusive start and exclusive end of every meta key of <paramref name="groupId"/>
     /// (group-prefixed only): <c>group ‖ '/'</c> to <c>group ‖ '0'</c>.
     /// </summary>

@@ -54,6 +54,10 @@ internal sealed class AcknowledgedWrites
     public async Task VerifyAsync(string path, string when, ulong nextFirstTerm)
     {
         await using var store = RocksDbLogStore.Open(path);
+
+        // Before the groups are read: a verification reads the database as the kill left it.
+        var verification = await store.VerifyAsync();
+        Assert.True(verification.IsClean, $"{when}: the store does not verify clean: {verification.ProblemCount} problems, the first: {string.Join(" | ", verification.Problems.Take(5))}");
         for (int g = 0; g < _groups.Length; g++)
         {
             if (await _groups[g].VerifyAsync(store.ForGroup((ulong)g), g, when, nextFirstTerm) is { } happened)

@@ -6,8 +6,9 @@ namespace RaftToolkit.Native.Tests.Crash;
 /// <summary>
 /// Kills a child process that writes to many groups through the write coalescer (appends, votes,
 /// truncations, purges and group removals) with SIGKILL at random moments, and checks after each
-/// kill that everything it acknowledged survived, and that a truncation, purge or removal in
-/// flight happened entirely or not at all (<see cref="AcknowledgedWrites"/>).
+/// kill that everything it acknowledged survived, that a truncation, purge or removal in
+/// flight happened entirely or not at all, and that the store verifies clean
+/// (<see cref="AcknowledgedWrites"/>).
 /// Every other child runs with a 64 KiB write buffer, so that memtables flush and WAL files
 /// roll over and are reused (the default <see cref="RocksDbLogStoreOptions.WalRecycleFileCount"/>)
 /// while the kills land.

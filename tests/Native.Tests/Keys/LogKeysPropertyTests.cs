@@ -120,6 +120,23 @@ public sealed class LogKeysPropertyTests(ITestOutputHelper output)
             Assert.True(marker.Length < sizeof(ulong), "a scan for group ids would read the marker as a group");
         });
 
+    /// <summary>What a verification takes for a meta key: every key the store writes, and no key one byte longer or shorter.</summary>
+    [Fact]
+    public void EveryMetaKeyReadsBackAsItsLabelAndNoKeyOneByteOff() =>
+        Sample(Gen.Select(Id, Label), t =>
+        {
+            var (group, label) = t;
+            foreach (var space in (LogKeySpace[])[LogKeySpace.Flat, LogKeySpace.GroupPrefixed])
+            {
+                var key = MetaKey(space, group, label);
+                Assert.True(LogKeys.TryReadMetaLabel(key, space, out var read) && read == label, $"{space}: meta key ({group}, {label}) does not read back");
+                Assert.False(LogKeys.TryReadMetaLabel(key[..^1], space, out _), $"{space}: meta key ({group}, {label}) less its last byte reads as a meta key");
+                Assert.False(LogKeys.TryReadMetaLabel([.. key, 0], space, out _), $"{space}: meta key ({group}, {label}) and a zero byte reads as a meta key");
+            }
+
+            Assert.False(LogKeys.TryReadMetaLabel(LogKeys.KeySpaceMarkerKey, LogKeySpace.Flat, out _), "the key-space marker reads as a meta key");
+        });
+
     [Fact]
     public void KeysAreLaidOutByteForByteAsDesigned()
     {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RaftToolkit.Core.Host;
 using RaftToolkit.Core.Lifecycle;
 using RaftToolkit.Core.Model;
@@ -6,7 +7,10 @@ using RaftToolkit.Core.Raft.Log;
 using RaftToolkit.Core.Raft.Messages;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Core.Transport;
+using RaftToolkit.Native.Keys;
 using RaftToolkit.Native.Tests.Conformance;
+using RaftToolkit.Native.Tests.Records;
+using RaftToolkit.Testing.Diagnostics;
 using RaftToolkit.Testing.Storage.Conformance;
 
 namespace RaftToolkit.Native.Tests.Readme;
@@ -86,6 +90,36 @@ public sealed class ReadmeExamplesTests
                 Assert.Equal("w", machines[groupId].Get("k"));
             }
         }
+    }
+
+    /// <summary>The README's verification, on a store whose group 7 lost an entry: it logs the counts, then the hole.</summary>
+    [Fact]
+    public async Task TheVerificationExampleLogsTheCountsAndEachProblem()
+    {
+        using var directory = new TempDirectory("raftkit-readme");
+        await using var store = RocksDbLogStore.Open(directory.Sub("raft"));
+        await store.ForGroup(7).AppendAsync(TestEntries.Range(1, 0, 3), IgnoringCallback.Instance);
+        StoreDamage.DeleteLogKey(store, LogKeySpace.GroupPrefixed, 7, 1);
+        using var logs = new CapturingLoggerFactory();
+
+        await VerificationExample(store, logs.CreateLogger("verify"));
+
+        Assert.Equal(
+            ["Information: 1 groups and 2 entries checked: 1 problems", "Error: Group 7: the log has a hole: entry 1 is missing (index 2 follows 0)."],
+            logs.Lines);
+    }
+
+    private static async Task VerificationExample(RocksDbLogStore store, ILogger logger)
+    {
+        #region readme-verify
+        var report = await store.VerifyAsync();   // or VerifyAsync(new VerificationLimits { MaxProblemsPerGroup = 100 })
+        logger.LogInformation("{Groups} groups and {Entries} entries checked: {Problems} problems",
+                              report.GroupsChecked, report.EntriesChecked, report.ProblemCount);
+        foreach (var problem in report.Problems)  // e.g. "Group 7: the log has a hole: entry 1 is missing (index 2 follows 0)."
+        {
+            logger.LogError("{Problem}", problem.Description);
+        }
+        #endregion
     }
 
     /// <summary>Reads the group's leadership stream (the state in force first) until this node leads.</summary>

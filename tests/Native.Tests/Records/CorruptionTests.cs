@@ -14,46 +14,14 @@ public sealed class CorruptionTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static byte[] Key(LogKeySpace space, ulong index)
-    {
-        var key = new byte[16];
-        return key[..LogKeys.WriteLogKey(key, space, Group, index)];
-    }
+    private static byte[] Key(LogKeySpace space, ulong index) => StoreDamage.LogKey(space, Group, index);
 
     /// <summary>Rewrites the stored record at <paramref name="index"/> behind the store's back.</summary>
-    private static void Tamper(RocksDbLogStore store, LogKeySpace space, ulong index, Action<byte[]> change)
-    {
-        var family = store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);
-        var key = Key(space, index);
-        var record = store.Database.Get(key, family) ?? throw new InvalidOperationException("record missing");
-        change(record);
-        store.Database.Put(key, record, family);
-    }
+    private static void Tamper(RocksDbLogStore store, LogKeySpace space, ulong index, Action<byte[]> change) =>
+        StoreDamage.Tamper(store, space, Group, index, change);
 
     /// <summary>Flips a bit of the group's stored <paramref name="label"/> record behind the store's back.</summary>
-    private static void TamperMeta(RocksDbLogStore store, MetaLabel label)
-    {
-        var family = store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultMetaColumnFamily);
-        var key = new byte[LogKeys.MaxKeyLength];
-        key = key[..LogKeys.WriteMetaKey(key, LogKeySpace.GroupPrefixed, Group, label)];
-        var record = store.Database.Get(key, family) ?? throw new InvalidOperationException("record missing");
-        record[1] ^= 0x01;
-        store.Database.Put(key, record, family);
-    }
-
-    /// <summary>Writes the log family's memtable to a table file.</summary>
-    private static void FlushLog(RocksDbLogStore store)
-    {
-        var database = store.Database;
-        var flush = new FlushOptions().SetWaitForFlush(true);
-        RocksDbSharp.Native.Instance.rocksdb_flush_cf(database.Handle, flush.Handle, database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily).Handle, out nint error);
-        GC.KeepAlive(flush);
-        Assert.Equal(0, error);
-    }
-
-    /// <summary>Puts <paramref name="key"/> into the log column family behind the store's back.</summary>
-    private static void PutLogKey(RocksDbLogStore store, byte[] key, byte[] value) =>
-        store.Database.Put(key, value, store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily));
+    private static void TamperMeta(RocksDbLogStore store, MetaLabel label) => StoreDamage.TamperMeta(store, LogKeySpace.GroupPrefixed, Group, label);
 
     /// <summary>
     /// Keys that are not log keys, in the group's log range after its entries 0..2: one byte
@@ -83,30 +51,11 @@ public sealed class CorruptionTests : IDisposable
         await using (var store = RocksDbLogStore.Open(path, options))
         {
             await write(store);
-            FlushLog(store);
+            StoreDamage.FlushLog(store);
         }
 
-        await FlipByteOf(path, marker);
+        await StoreDamage.FlipByteOf(path, marker);
         return RocksDbLogStore.Open(path, options);
-    }
-
-    /// <summary>Flips one bit of the only table file holding <paramref name="content"/> (stored uncompressed), where it holds it.</summary>
-    private static async Task FlipByteOf(string path, byte[] content)
-    {
-        var holding = new List<(string File, int Offset)>();
-        foreach (var table in Directory.GetFiles(path, "*.sst"))
-        {
-            int offset = (await File.ReadAllBytesAsync(table)).AsSpan().IndexOf(content);
-            if (offset >= 0)
-            {
-                holding.Add((table, offset));
-            }
-        }
-
-        var (file, at) = Assert.Single(holding);
-        var bytes = await File.ReadAllBytesAsync(file);
-        bytes[at + (content.Length / 2)] ^= 0x40;
-        await File.WriteAllBytesAsync(file, bytes);
     }
 
     private async Task<RocksDbLogStore> StoreWithEntries(LogKeySpace space)
@@ -242,7 +191,7 @@ public sealed class CorruptionTests : IDisposable
                 await store.ForGroup(group).AppendAsync(Range(1, 0, 200, payloadBytes: 100), IgnoringCallback.Instance);
             }
 
-            FlushLog(store);
+            StoreDamage.FlushLog(store);
         }
 
         // The log's table is the largest (the meta family holds a few bytes), and its first data
@@ -325,7 +274,7 @@ public sealed class CorruptionTests : IDisposable
     public async Task AKeyOfTheWrongLengthAmongAGroupsEntriesIsReportedAsCorruptionNamingWhereItLies(LogKeySpace space, bool shorter)
     {
         await using var store = await StoreWithEntries(space);
-        PutLogKey(store, MalformedKey(space, shorter), LogRecordFormat.Encode(Range(1, 3, 1, payloadBytes: 32)[0], space, Group));
+        StoreDamage.PutLogKey(store, MalformedKey(space, shorter), LogRecordFormat.Encode(Range(1, 3, 1, payloadBytes: 32)[0], space, Group));
 
         var error = await Assert.ThrowsAsync<LogCorruptionException>(async () => await store.ForGroup(Group).TryGetLogEntriesAsync(0, 1000));
         Assert.Equal((Group, 3UL), (error.GroupId, error.Index));
@@ -354,7 +303,7 @@ public sealed class CorruptionTests : IDisposable
 
             // The group's prefix (none in the flat space) and one 0xff byte: after every entry
             // below 0xff00..., and below the probe's key.
-            PutLogKey(store, [.. Key(space, 0)[..^sizeof(ulong)], 0xff], [0]);
+            StoreDamage.PutLogKey(store, [.. Key(space, 0)[..^sizeof(ulong)], 0xff], [0]);
         }
 
         await using var reopened = RocksDbLogStore.Open(path, options);

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Native.Keys;
+using RaftToolkit.Native.Tests.Records;
+using static RaftToolkit.Native.Tests.TestEntries;
+
+namespace RaftToolkit.Native.Tests.Cli;
+
+/// <summary>
+/// <c>raftkit inspect</c> and <c>raftkit verify</c>, run as an operator runs them: the built
+/// <c>raftkit</c> in a child process, on a real store (left open by this process where a running
+/// host would hold it), judged by exit code and output.
+/// </summary>
+public sealed partial class CommandLineTests : IDisposable
+{
+    private static readonly TimeSpan ChildTimeout = TimeSpan.FromMinutes(2);
+
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private sealed record Run(int ExitCode, string Output, string Error)
+    {
+        public override string ToString() => $"exit code {ExitCode}\n--- stdout\n{Output}--- stderr\n{Error}";
+    }
+
+    /// <summary>Runs <c>raftkit</c> with <paramref name="args"/> and waits for it to exit.</summary>
+    private static async Task<Run> RunRaftkit(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "raftkit.dll"));
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start raftkit");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(ChildTimeout);
+        return new Run(process.ExitCode, await output, await error);
+    }
+
+    /// <summary>Groups 1..3, each with entries 0..9 of term 1; group 2 purged up to 3 and with a vote and a committed id.</summary>
+    private async Task<(RocksDbLogStore Store, string Path)> OpenStore()
+    {
+        string path = _dir.Sub("store");
+        var store = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync });
+        for (ulong group = 1; group <= 3; group++)
+        {
+            await store.ForGroup(group).AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+        }
+
+        var two = store.ForGroup(2);
+        await two.PurgeAsync(Id(1, 3));
+        await two.SaveVoteAsync(new Vote(new LeaderId(1, 7), true));
+        await two.SaveCommittedAsync(Id(1, 8));
+        return (store, path);
+    }
+
+    [Fact]
+    public async Task InspectPrintsOneRowPerGroupWithItsLogEndsVoteAndMarks()
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+
+        var run = await RunRaftkit("inspect", path);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 5, run.ToString());
+        Assert.Equal($"{path}: 3 groups", lines[0]);
+        Assert.Equal(["group", "first", "last", "vote", "committed", "purged"], Columns(lines[1]));
+        Assert.Equal(["1", "0", "9", "-", "-", "-"], Columns(lines[2]));
+        Assert.Equal(["2", "4", "9", "T1-N7:committed", "T1-N0.8", "T1-N0.3"], Columns(lines[3]));
+        Assert.Equal(["3", "0", "9", "-", "-", "-"], Columns(lines[4]));
+    }
+
+    [Fact]
+    public async Task VerifyOfACleanStoreExitsZeroAndSaysWhatItChecked()
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+
+        var run = await RunRaftkit("verify", path);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal($"{path}: GroupPrefixed key space, 3 groups, 26 entries checked: no problems\n", run.Output);
+    }
+
+    [Fact]
+    public async Task VerifyOfADamagedStoreExitsThreeAndNamesTheGroupAndIndexOfEachProblem()
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+        StoreDamage.Tamper(store, LogKeySpace.GroupPrefixed, 1, 5, record => record[record.Length / 2] ^= 0x10);
+        StoreDamage.DeleteLogKey(store, LogKeySpace.GroupPrefixed, 3, 7);
+
+        var run = await RunRaftkit("verify", path);
+
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 3, run.ToString());
+        Assert.Equal($"{path}: GroupPrefixed key space, 3 groups, 25 entries checked: 2 problems in 2 groups", lines[0]);
+        Assert.StartsWith("Corrupted log record in group 1 at index 5: checksum mismatch", lines[1], StringComparison.Ordinal);
+        Assert.Equal("Group 3: the log has a hole: entry 7 is missing (index 8 follows 6).", lines[2]);
+    }
+
+    [Fact]
+    public async Task VerifyListsTenProblemsOfAGroupAndSaysHowManyMoreItHas()
+    {
+        string path = _dir.Sub("many problems");
+        await using var store = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync });
+        await store.ForGroup(1).AppendAsync(Range(1, 0, 15), IgnoringCallback.Instance);
+        for (ulong index = 0; index < 15; index++)
+        {
+            StoreDamage.Tamper(store, LogKeySpace.GroupPrefixed, 1, index, record => record[0] = 9);
+        }
+
+        var run = await RunRaftkit("verify", path);
+
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 12, run.ToString());
+        Assert.Equal($"{path}: GroupPrefixed key space, 1 group, 15 entries checked: 15 problems in 1 group", lines[0]);
+        Assert.StartsWith("Corrupted log record in group 1 at index 9:", lines[10], StringComparison.Ordinal);
+        Assert.Equal("Group 1: 5 more problems not listed.", lines[11]);
+    }
+
+    [Fact]
+    public async Task VerifyOfAFlatStoreChecksItsOneGroup()
+    {
+        string path = _dir.Sub("flat");
+        await using var store = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { KeySpace = LogKeySpace.Flat, SyncMode = LogSyncMode.NoSync });
+        await store.AppendAsync(Range(1, 0, 4), IgnoringCallback.Instance);
+        StoreDamage.Tamper(store, LogKeySpace.Flat, 0, 2, record => record[0] = 9);
+
+        var run = await RunRaftkit("verify", path);
+
+        Assert.True(run.ExitCode == 3, run.ToString());
+        Assert.StartsWith($"{path}: Flat key space, 1 group, 4 entries checked: 1 problem in 1 group\nCorrupted log record in group 0 at index 2: format version 9", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task VerifyWithoutAStoreIsAUsageErrorExitingTwo()
+    {
+        var run = await RunRaftkit("verify", _dir.Sub("nothing here"));
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("No store at", run.Error, StringComparison.Ordinal);
+        Assert.Contains("raftkit verify <path>", run.Error, StringComparison.Ordinal);
+    }
+
+    private static string[] Columns(string line) => Whitespace().Split(line.Trim());
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
+}
