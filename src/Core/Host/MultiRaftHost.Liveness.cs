@@ -13,6 +13,16 @@ namespace RaftToolkit.Core.Host;
 /// level, as in CockroachDB's quiesced ranges: hosts ping each other once per tick, a cost per
 /// peer host rather than per group, and a host that falls silent gets the groups it shares
 /// with this one woken; the woken followers time out and elect, as Raft would have had them.
+/// <para>Pings come from the timer thread, which runs whatever the workers do, so a ping alone
+/// would say the host is alive while every group it leads is not: a worker waiting on a store
+/// write that never returns (a hung disk, on which every worker of the host ends up waiting) or on
+/// a state machine that blocks serves none of its groups, and quiescent followers elsewhere would
+/// wait on it for as long as it stays stuck. So a host pings only while its workers make progress:
+/// each worker stamps the tick its round began, and while one round has lasted
+/// <see cref="StuckWorker"/>'s bound the host stops pinging, its peers find it silent and fail
+/// its groups over. Messages are handled as before, and pings resume once the round ends.
+/// Any batch counts as a sign of life (<see cref="HeardFrom"/>), so while the host's other workers
+/// still exchange messages with a peer, that peer does not find it silent.</para>
 /// </remarks>
 public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 {
@@ -21,6 +31,12 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
     /// <summary>Guards against overlapping timer callbacks running the check twice at once.</summary>
     private int _checkingPeers;
+
+    /// <summary>A worker's round stamp between rounds: far enough ahead that no tick finds it stuck.</summary>
+    private const long NotInRound = long.MaxValue;
+
+    /// <summary>True while pings are withheld for a stuck worker; touched only by the peer check (one at a time), so that it logs each change once.</summary>
+    private bool _pingsWithheld;
 
     /// <summary>Notes a batch (or ping) from <paramref name="node"/>; called on transport threads.</summary>
     private void HeardFrom(ulong node)
@@ -53,7 +69,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         }
     }
 
-    /// <summary>On the timer: pings every known peer and wakes the groups shared with a silent one.</summary>
+    /// <summary>On the timer: pings every known peer, unless a worker is stuck, and wakes the groups shared with a silent one.</summary>
     private void CheckPeers(long tick)
     {
         int silenceTicks = _options.EffectivePeerSilenceTicks;
@@ -64,9 +80,31 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         try
         {
+            bool withhold = StuckWorker(tick, silenceTicks, out int worker, out long roundTicks);
+            if (withhold != _pingsWithheld)
+            {
+                _pingsWithheld = withhold;
+                if (withhold)
+                {
+                    _logger.LogWarning(
+                        "Node {NodeId}: worker {Worker} has been in one round for {Ticks} ticks (a store write or a state machine that does not return); no longer pinging peers, so they wake the quiescent groups shared with this host and elect elsewhere.",
+                        NodeId,
+                        worker,
+                        roundTicks);
+                }
+                else
+                {
+                    _logger.LogInformation("Node {NodeId}: no worker is stuck any more; pinging peers again.", NodeId);
+                }
+            }
+
             foreach (var (node, peer) in _peers)
             {
-                Ping(node);
+                if (!withhold)
+                {
+                    Ping(node);
+                }
+
                 bool silent = tick - Volatile.Read(ref peer.LastHeardTick) >= silenceTicks;
                 if (silent && !peer.Suspected)
                 {
@@ -85,6 +123,42 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         {
             Volatile.Write(ref _checkingPeers, 0);
         }
+    }
+
+    /// <summary>
+    /// True when a worker has been in one round for at least <paramref name="silenceTicks"/>
+    /// ticks: <paramref name="worker"/> is the first such, <paramref name="roundTicks"/> how long.
+    /// A worker waiting for work is not in a round, so an idle host keeps pinging.
+    /// </summary>
+    /// <remarks>
+    /// Why the bound is the peer silence, <see cref="MultiRaftHostOptions.PeerSilenceTicks"/>: a
+    /// worker that long in one round has sent, answered and committed nothing for its groups for
+    /// as long as the peers would take to give up on a host that died, so it is unavailable to
+    /// them just the same, however legitimate its work. Its groups that are awake fail over by
+    /// themselves after an election timeout (their followers hear no heartbeat), which is the
+    /// silence's default, so with the defaults its quiescent groups are not held to a looser
+    /// standard than its awake ones. A shorter bound would fail groups over on a disk that is
+    /// merely slow for a moment; a longer one only lengthens the outage of a stuck host's
+    /// quiescent groups, which is the bound, then the silence, then an election.
+    /// </remarks>
+    private bool StuckWorker(long tick, int silenceTicks, out int worker, out long roundTicks)
+    {
+        var workers = _workers;
+        for (int i = 0; i < workers.Length; i++)
+        {
+            // A round begun after this tick was read (the stamp ahead of it) is not stuck either.
+            long inRound = tick - workers[i].RoundStartTick;
+            if (inRound >= silenceTicks)
+            {
+                worker = i;
+                roundTicks = inRound;
+                return true;
+            }
+        }
+
+        worker = -1;
+        roundTicks = 0;
+        return false;
     }
 
     /// <summary>What the detector knows about one peer host.</summary>

@@ -66,7 +66,17 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// <summary>1 once the worker stopped: control items are answered at once, groups are refused.</summary>
         private int _closed;
 
+        /// <summary>
+        /// The host's tick when the round in progress began, or <see cref="NotInRound"/> while the
+        /// worker waits for work. Written only here, once at each end of a round; read by the
+        /// timer's peer check, which stops pinging while a round lasts too long (see <see cref="MultiRaftHost{TNode, TData, TResponse, TSnapshot}.StuckWorker"/>).
+        /// </summary>
+        private long _roundStartTick = NotInRound;
+
         private bool Closed => Volatile.Read(ref _closed) != 0;
+
+        /// <summary>The tick the round in progress began at; <see cref="NotInRound"/> between rounds. Any thread.</summary>
+        public long RoundStartTick => Volatile.Read(ref _roundStartTick);
 
         public Worker(MultiRaftHost<TNode, TData, TResponse, TSnapshot> host)
         {
@@ -113,7 +123,13 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                         continue;
                     }
 
+                    // Two stores a round (plain ones on x64), no allocation, no lock: the timer reads
+                    // them to tell a worker stuck in a round (a store write or a state machine that
+                    // does not return) from one that is busy or idle. A round that throws leaves
+                    // its stamp, but then the host is stopping and pings no more anyway.
+                    Volatile.Write(ref _roundStartTick, Volatile.Read(ref _host._tickSequence));
                     await RoundAsync().ConfigureAwait(false);
+                    Volatile.Write(ref _roundStartTick, NotInRound);
                 }
             }
             catch (Exception e) when (e is not OutOfMemoryException)

@@ -55,6 +55,18 @@ public sealed class MultiRaftHostOptions
     /// applications that run their own and call <c>WakeGroups</c> themselves. Otherwise at least
     /// 2: a ping lands between two ticks, so a live peer is always a tick behind.
     /// </summary>
+    /// <remarks>
+    /// A host pings only while its workers make progress. Once a worker has been in one round for
+    /// this many ticks (a store write that never returns, as on a hung disk, or a state machine
+    /// that blocks in apply), the host stops pinging and logs a warning: its peers find it silent
+    /// this many ticks later and wake the quiescent groups it shares with them, whose followers
+    /// elect new leaders instead of waiting on the stuck one. Messages are handled as before: once
+    /// the round ends, its stale leaders step down on the new leaders' higher term, and it pings
+    /// again (and says so in the log) from the next tick. A worker waiting for work is not in a
+    /// round: an idle host keeps pinging. Any batch, not only a ping, shows a peer that a host is
+    /// alive, so a host whose other workers still exchange messages with a peer is not found
+    /// silent by it until they fall quiet too.
+    /// </remarks>
     public int? PeerSilenceTicks { get; set; }
 
     /// <summary>Where the host logs (group start, stop and failures; nothing per entry). Default: no logging.</summary>

@@ -4,10 +4,10 @@ using RaftToolkit.Core.Storage;
 namespace RaftToolkit.Testing.Faults;
 
 /// <summary>
-/// Wraps a log store and fails writes as <see cref="WriteFaults"/> plans. A failed write reaches
-/// nothing underneath, so what the inner store holds is exactly what was acknowledged. It fails
-/// as a store's I/O error does: its task fails (the call does not throw), and a failed append's
-/// flush callback is told the error.
+/// Wraps a log store and fails (or holds) writes as <see cref="WriteFaults"/> plans. A failed write
+/// reaches nothing underneath, so what the inner store holds is exactly what was acknowledged. It
+/// fails as a store's I/O error does: its task fails (the call does not throw), and a failed
+/// append's flush callback is told the error. A held write's task stays pending until released.
 /// </summary>
 public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faults, ulong groupId = 0) : IRaftLogStore
 {
@@ -23,20 +23,23 @@ public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faul
     /// <inheritdoc />
     public ValueTask SaveVoteAsync(Vote vote, CancellationToken cancellationToken = default)
     {
-        return _faults.Refusal(groupId, "save vote") is { } refused ? ValueTask.FromException(refused) : _inner.SaveVoteAsync(vote, cancellationToken);
+        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "save vote") is { } refused ? ValueTask.FromException(refused) : _inner.SaveVoteAsync(vote, cancellationToken));
     }
 
     /// <inheritdoc />
     public ValueTask SaveCommittedAsync(LogId? committed, CancellationToken cancellationToken = default)
     {
-        return _faults.Refusal(groupId, "save committed") is { } refused ? ValueTask.FromException(refused) : _inner.SaveCommittedAsync(committed, cancellationToken);
+        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "save committed") is { } refused ? ValueTask.FromException(refused) : _inner.SaveCommittedAsync(committed, cancellationToken));
     }
 
     /// <inheritdoc />
     public ValueTask<LogId?> ReadCommittedAsync(CancellationToken cancellationToken = default) => _inner.ReadCommittedAsync(cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default)
+    public ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default) =>
+        HeldWrite.After(_faults.Hang(), () => AppendNowAsync(entries, callback, cancellationToken));
+
+    private ValueTask AppendNowAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken)
     {
         if (_faults.Refusal(groupId, "append") is { } refused)
         {
@@ -51,13 +54,13 @@ public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faul
     /// <inheritdoc />
     public ValueTask TruncateAfterAsync(LogId? logId, CancellationToken cancellationToken = default)
     {
-        return _faults.Refusal(groupId, "truncate") is { } refused ? ValueTask.FromException(refused) : _inner.TruncateAfterAsync(logId, cancellationToken);
+        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "truncate") is { } refused ? ValueTask.FromException(refused) : _inner.TruncateAfterAsync(logId, cancellationToken));
     }
 
     /// <inheritdoc />
     public ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default)
     {
-        return _faults.Refusal(groupId, "purge") is { } refused ? ValueTask.FromException(refused) : _inner.PurgeAsync(logId, cancellationToken);
+        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "purge") is { } refused ? ValueTask.FromException(refused) : _inner.PurgeAsync(logId, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -83,7 +86,7 @@ public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faul
         _inner.LeaderBoundedStreamAsync(leader, start, end, cancellationToken);
 }
 
-/// <summary>A multi-group store whose writes (batches and per-group views alike) fail as <see cref="WriteFaults"/> plans.</summary>
+/// <summary>A multi-group store whose writes (batches and per-group views alike) fail or hang as <see cref="WriteFaults"/> plans.</summary>
 public sealed class FaultInjectingMultiGroupLogStore(IMultiGroupLogStore inner, WriteFaults faults) : IMultiGroupLogStore
 {
     private readonly IMultiGroupLogStore _inner = inner ?? throw new ArgumentNullException(nameof(inner));
@@ -98,7 +101,7 @@ public sealed class FaultInjectingMultiGroupLogStore(IMultiGroupLogStore inner, 
     /// <inheritdoc />
     public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default)
     {
-        return _faults.Refusal(groupId, "remove group") is { } refused ? ValueTask.FromException(refused) : _inner.RemoveGroupAsync(groupId, cancellationToken);
+        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "remove group") is { } refused ? ValueTask.FromException(refused) : _inner.RemoveGroupAsync(groupId, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -109,9 +112,21 @@ public sealed class FaultInjectingMultiGroupLogStore(IMultiGroupLogStore inner, 
             return ValueTask.FromException(new ArgumentNullException(nameof(batch)));
         }
 
-        return _faults.Refusal(batch.IsEmpty ? 0 : batch.Operations[0].GroupId, $"batch of {batch.Count} operations") is { } refused ? ValueTask.FromException(refused) : _inner.WriteAsync(batch, cancellationToken);
+        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(batch.IsEmpty ? 0 : batch.Operations[0].GroupId, $"batch of {batch.Count} operations") is { } refused ? ValueTask.FromException(refused) : _inner.WriteAsync(batch, cancellationToken));
     }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _inner.DisposeAsync();
+}
+
+/// <summary>Runs a write at once, or once the hang it waits on (<see cref="WriteFaults.Hang"/>) is released.</summary>
+internal static class HeldWrite
+{
+    public static ValueTask After(Task? hang, Func<ValueTask> write) => hang is null ? write() : AfterAsync(hang, write);
+
+    private static async ValueTask AfterAsync(Task hang, Func<ValueTask> write)
+    {
+        await hang.ConfigureAwait(false);
+        await write().ConfigureAwait(false);
+    }
 }

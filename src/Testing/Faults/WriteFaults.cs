@@ -6,7 +6,7 @@ namespace RaftToolkit.Testing.Faults;
 /// A plan of injected write failures shared by the fault-injecting stores: fail the n-th write
 /// from now, then behave as a real store does after an I/O error — fail-stop, every later write
 /// failing with <see cref="StoreFailedException"/> that carries the original error. Reads still work.
-/// Thread-safe.
+/// Or hang: every write from now on waits, as on a stalled disk, until released. Thread-safe.
 /// </summary>
 public sealed class WriteFaults
 {
@@ -14,6 +14,12 @@ public sealed class WriteFaults
     private long _writes;
     private long _failAt = long.MaxValue;
     private Exception? _failure;
+
+    /// <summary>While writes hang: completes when they are released. Null otherwise.</summary>
+    private TaskCompletionSource? _hang;
+
+    /// <summary>Writes that started waiting on a hang, released or not.</summary>
+    private long _hungWrites;
 
     /// <summary>How many writes were attempted so far (failed ones included).</summary>
     public long Writes
@@ -36,6 +42,62 @@ public sealed class WriteFaults
             {
                 return _failure;
             }
+        }
+    }
+
+    /// <summary>How many writes have waited on <see cref="HangWrites"/> so far (released ones included).</summary>
+    public long HungWrites
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _hungWrites;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every write from now on waits, as on a stalled disk, until <see cref="ReleaseWrites"/>: its
+    /// task stays pending and nothing reaches the store underneath. Reads do not wait.
+    /// </summary>
+    public void HangWrites()
+    {
+        lock (_gate)
+        {
+            _hang ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    /// <summary>Ends <see cref="HangWrites"/>: the waiting writes go ahead as planned (written, or failed as a planned failure says), in no set order.</summary>
+    public void ReleaseWrites()
+    {
+        TaskCompletionSource? hang;
+        lock (_gate)
+        {
+            hang = _hang;
+            _hang = null;
+        }
+
+        // Outside the lock: the released writes run on, and one may come back here.
+        hang?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Called by a fault-injecting store before each write, before <see cref="Refusal"/>: what the
+    /// write must wait for while writes hang, or null when it goes on at once.
+    /// </summary>
+    public Task? Hang()
+    {
+        lock (_gate)
+        {
+            if (_hang is not { } hang)
+            {
+                return null;
+            }
+
+            _hungWrites++;
+            return hang.Task;
         }
     }
 

@@ -19,7 +19,7 @@ internal sealed class HostCluster : IAsyncDisposable
 {
     private readonly string? _directory;
     private readonly Func<ulong, MultiRaftHostOptions> _options;
-    private readonly Func<IMultiGroupLogStore>? _storeFactory;
+    private readonly Func<ulong, IMultiGroupLogStore>? _storeFactory;
 
     private readonly Func<ulong, ITransport, ITransport>? _wrapTransport;
 
@@ -27,9 +27,9 @@ internal sealed class HostCluster : IAsyncDisposable
     /// <param name="size">How many hosts.</param>
     /// <param name="rocksDb">RocksDB stores in a temp directory rather than in-memory ones.</param>
     /// <param name="options">Each node's host options (default: <see cref="FastOptions"/>).</param>
-    /// <param name="storeFactory">In memory only: makes each node's store.</param>
+    /// <param name="storeFactory">In memory only: makes each node's store, given its node id.</param>
     /// <param name="wrapTransport">When set, what each node's host uses around its endpoint on <see cref="Network"/>.</param>
-    public HostCluster(int size, bool rocksDb, Func<ulong, MultiRaftHostOptions>? options = null, Func<IMultiGroupLogStore>? storeFactory = null, Func<ulong, ITransport, ITransport>? wrapTransport = null)
+    public HostCluster(int size, bool rocksDb, Func<ulong, MultiRaftHostOptions>? options = null, Func<ulong, IMultiGroupLogStore>? storeFactory = null, Func<ulong, ITransport, ITransport>? wrapTransport = null)
     {
         _storeFactory = storeFactory;
         _wrapTransport = wrapTransport;
@@ -56,8 +56,8 @@ internal sealed class HostCluster : IAsyncDisposable
 
     public ConcurrentDictionary<ulong, IMultiGroupLogStore> Stores { get; } = new();
 
-    /// <summary>When set, what each (node, group) runs around its in-memory state machine (read when the group starts).</summary>
-    public Func<InMemoryStateMachine, IRaftStateMachine<KvResponse, KvSnapshot>>? WrapMachine { get; set; }
+    /// <summary>When set, what each (node, group) runs around its in-memory state machine, given the node id (read when the group starts).</summary>
+    public Func<ulong, InMemoryStateMachine, IRaftStateMachine<KvResponse, KvSnapshot>>? WrapMachine { get; set; }
 
     /// <summary>The state machine of each (node, group) most recently created.</summary>
     public ConcurrentDictionary<(ulong Node, ulong Group), InMemoryStateMachine> StateMachines { get; } = new();
@@ -71,7 +71,7 @@ internal sealed class HostCluster : IAsyncDisposable
     };
 
     public IMultiGroupLogStore OpenStore(ulong id) => _directory is null
-        ? _storeFactory?.Invoke() ?? new InMemoryMultiGroupLogStore()
+        ? _storeFactory?.Invoke(id) ?? new InMemoryMultiGroupLogStore()
         : RocksDbLogStore.Open(Path.Combine(_directory, $"node{id}"), new RocksDbLogStoreOptions { KeySpace = Native.Keys.LogKeySpace.GroupPrefixed, WriteBufferSize = 8UL << 20, BlockCacheSize = 8UL << 20 });
 
     public MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> StartHost(ulong id)
@@ -81,7 +81,7 @@ internal sealed class HostCluster : IAsyncDisposable
         {
             var machine = new InMemoryStateMachine();
             StateMachines[(id, group)] = machine;
-            return WrapMachine?.Invoke(machine) ?? machine;
+            return WrapMachine?.Invoke(id, machine) ?? machine;
         });
         Hosts[id] = host;
         return host;
@@ -162,6 +162,49 @@ internal sealed class HostCluster : IAsyncDisposable
             }
 
             await Task.Delay(10);
+        }
+    }
+
+    /// <summary>
+    /// Polls <paramref name="condition"/> until it holds, failing with <paramref name="describe"/>
+    /// once <paramref name="clock"/>'s timer has ticked <paramref name="ticks"/> times: a bound in
+    /// the hosts' own time, which a loaded machine stretches for the hosts and the test alike.
+    /// </summary>
+    public static async Task WaitUntilWithinTicksAsync(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> clock, long ticks, Func<Task<bool>> condition, Func<string> describe)
+    {
+        long deadline = clock.TickSequence + ticks;
+        while (!await condition())
+        {
+            if (clock.TickSequence > deadline)
+            {
+                throw new TimeoutException($"Condition not met within {ticks} ticks of node {clock.NodeId}: {describe()}");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Waits until no host ticked any group over three periods of its timer: every group is quiescent.</summary>
+    public async Task WaitUntilNoGroupIsTickedAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        foreach (var host in Hosts.Values)
+        {
+            while (true)
+            {
+                long ticked = host.Statistics.TickedGroups;
+                long sequence = host.TickSequence;
+                await WaitUntilAsync(() => host.TickSequence >= sequence + 3, timeout, () => "the timer stopped");
+                if (host.Statistics.TickedGroups == ticked)
+                {
+                    break;
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"Node {host.NodeId} still ticks groups after {timeout} ({host.Statistics.TickedGroups} ticks so far).");
+                }
+            }
         }
     }
 

@@ -171,24 +171,5 @@ public sealed class HostQuiescenceTests
         await cluster.WaitForLeaderOtherThanAsync(5, leader, Patience, $"group 5 never replaced its silent leader {leader} after its followers refused a {call}");
     }
 
-    /// <summary>Waits until no host ticked any group over three periods of its timer.</summary>
-    private static async Task WaitUntilNoGroupIsTickedAsync(HostCluster cluster)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        foreach (var host in cluster.Hosts.Values)
-        {
-            while (true)
-            {
-                long ticked = host.Statistics.TickedGroups;
-                long sequence = host.TickSequence;
-                await HostCluster.WaitUntilAsync(() => host.TickSequence >= sequence + 3, Patience, () => "the timer stopped");
-                if (host.Statistics.TickedGroups == ticked)
-                {
-                    break;
-                }
-
-                Assert.True(DateTime.UtcNow < deadline, $"node {host.NodeId} still ticks groups ({host.Statistics.TickedGroups} ticks so far)");
-            }
-        }
-    }
+    private static Task WaitUntilNoGroupIsTickedAsync(HostCluster cluster) => cluster.WaitUntilNoGroupIsTickedAsync(Patience);
 }

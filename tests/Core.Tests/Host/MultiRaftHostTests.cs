@@ -108,7 +108,7 @@ public sealed class MultiRaftHostTests
     [Fact]
     public async Task Host_AFollowerAppliesCommittedEntriesOnlyOnceTheWriteThatHoldsThemIsDone()
     {
-        await using var cluster = new HostCluster(3, rocksDb: false, storeFactory: () => new RecordingStore());
+        await using var cluster = new HostCluster(3, rocksDb: false, storeFactory: _ => new RecordingStore());
         await cluster.BootstrapFreshAsync([1]);
         ulong leader = await cluster.WaitForLeaderAsync(1, Patience);
         ulong lagging = cluster.NodeIds.First(id => id != leader);
@@ -257,7 +257,7 @@ public sealed class MultiRaftHostTests
     [Fact]
     public async Task Host_CorruptEntryReadStopsOnlyThatGroupAndTheHostGoesOn()
     {
-        await using var cluster = new HostCluster(3, rocksDb: false, id => NoRetainedEntries(HostCluster.FastOptions(id)), () => new CorruptingReadsStore());
+        await using var cluster = new HostCluster(3, rocksDb: false, id => NoRetainedEntries(HostCluster.FastOptions(id)), _ => new CorruptingReadsStore());
         await cluster.BootstrapFreshAsync([1, 2]);
         ulong leader = await cluster.WaitForLeaderAsync(1, Patience);
         ulong lagging = cluster.NodeIds.First(id => id != leader);
@@ -291,7 +291,7 @@ public sealed class MultiRaftHostTests
     [Fact]
     public async Task Host_ACatchUpReadOfAFailedStoreStopsTheHost()
     {
-        await using var cluster = new HostCluster(3, rocksDb: false, id => NoRetainedEntries(HostCluster.FastOptions(id)), () => new CorruptingReadsStore());
+        await using var cluster = new HostCluster(3, rocksDb: false, id => NoRetainedEntries(HostCluster.FastOptions(id)), _ => new CorruptingReadsStore());
         await cluster.BootstrapFreshAsync([1]);
         ulong leader = await cluster.WaitForLeaderAsync(1, Patience);
         ulong lagging = cluster.NodeIds.First(id => id != leader);

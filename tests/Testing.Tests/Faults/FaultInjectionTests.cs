@@ -161,4 +161,35 @@ public sealed class FaultInjectionTests
         Assert.Null(await inner.ForGroup(2).ReadVoteAsync());
         Assert.Null(await inner.ForGroup(3).ReadVoteAsync());
     }
+
+    /// <summary>
+    /// A hang holds every write, batch and group view alike, as a stalled disk does: the task stays
+    /// pending, nothing reaches the store underneath and reads go on; once released, the held
+    /// writes complete and later ones do not wait.
+    /// </summary>
+    [Fact]
+    public async Task HungWritesWaitUntilReleasedThenGoAhead()
+    {
+        var inner = new InMemoryMultiGroupLogStore();
+        var faults = new WriteFaults();
+        var store = new FaultInjectingMultiGroupLogStore(inner, faults);
+        await store.ForGroup(1).SaveVoteAsync(new Vote(1, 1));
+        faults.HangWrites();
+
+        var batch = new LogWriteBatch();
+        batch.SaveVote(2, new Vote(1, 2));
+        var held = new[] { store.WriteAsync(batch).AsTask(), store.ForGroup(3).SaveVoteAsync(new Vote(1, 3)).AsTask() };
+        await Task.Delay(50);
+        Assert.All(held, write => Assert.False(write.IsCompleted, "a write completed while writes hang"));
+        Assert.Equal(2, faults.HungWrites);
+        Assert.Equal(new Vote(1, 1), await store.ForGroup(1).ReadVoteAsync());
+        Assert.Null(await inner.ForGroup(2).ReadVoteAsync());
+
+        faults.ReleaseWrites();
+        await Task.WhenAll(held).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(new Vote(1, 2), await inner.ForGroup(2).ReadVoteAsync());
+        Assert.Equal(new Vote(1, 3), await inner.ForGroup(3).ReadVoteAsync());
+        Assert.True(store.ForGroup(4).SaveVoteAsync(new Vote(1, 4)).IsCompleted, "a write after the release waited");
+        Assert.Equal(2, faults.HungWrites);
+    }
 }

@@ -1,0 +1,383 @@
+using System.Collections.Concurrent;
+using RaftToolkit.Core.Host;
+using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Storage;
+using RaftToolkit.Testing.Diagnostics;
+using RaftToolkit.Testing.Faults;
+using RaftToolkit.Testing.KeyValue;
+using RaftToolkit.Testing.Storage;
+using Xunit;
+
+namespace RaftToolkit.Core.Tests.Host;
+
+/// <summary>
+/// The peer failure detector against gray failures: a host whose workers are stuck (a store write
+/// or a state machine that does not return) while its timer still runs must look dead to its
+/// peers, so the quiescent groups it leads fail over; an idle host must not.
+/// </summary>
+public sealed class HostLivenessTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    /// <summary>The host that gets stuck; it leads every group when it does.</summary>
+    private const ulong Stuck = 1;
+
+    private const int ElectionTicks = 10;
+
+    /// <summary>
+    /// The most ticks a failover may take once the stuck round began: the stuck bound (the peer
+    /// silence, by default the election timeout), then the peer silence, then a randomized
+    /// election timeout of at most twice the base, and one election timeout of slack for the
+    /// rounds between. Without the detector's help the quiescent groups never fail over.
+    /// </summary>
+    private const int FailoverTicks = 6 * ElectionTicks;
+
+    private static readonly ulong[] Groups = [1, 2, 3, 4, 5, 6, 7, 8];
+
+    private static MultiRaftHostOptions Quiescing(ulong id, CapturingLoggerFactory logs) => new()
+    {
+        NodeId = id,
+        WorkerCount = 2,
+        TickInterval = TimeSpan.FromMilliseconds(10),
+        Raft = new RaftConfig { ElectionTicks = ElectionTicks, HeartbeatTicks = 2, QuiesceAfterTicks = 5, RandomSeed = 0x5EED + id },
+        LoggerFactory = logs,
+    };
+
+    /// <summary>
+    /// Node 1's disk stalls: every worker ends up waiting on a store write that never returns,
+    /// while its timer goes on. Its peers must still wake the quiescent groups it leads, elect
+    /// new leaders and commit; once the disk comes back, node 1 follows the new leaders.
+    /// </summary>
+    [Fact]
+    public async Task HostLiveness_WhenAHostsStoreWritesHangItsPeersTakeOverTheQuiescentGroupsItLedAndItRejoinsAsAFollower()
+    {
+        var faults = new WriteFaults();
+        var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
+        await using var cluster = new HostCluster(
+            3,
+            rocksDb: false,
+            id => Quiescing(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory())),
+            storeFactory: id => id == Stuck ? new FaultInjectingMultiGroupLogStore(new InMemoryMultiGroupLogStore(), faults) : new InMemoryMultiGroupLogStore());
+        await LeadEveryGroupFromAsync(cluster, Stuck);
+        await using var ledger = new LeaderLedger(cluster, Groups);
+
+        // One proposal per worker (groups are sharded by id) takes each worker's round into a
+        // write that never returns; the other groups only wait behind it, quiescent: nothing but
+        // the detector can tell their followers that their leader is gone.
+        faults.HangWrites();
+        Task[] hung;
+        Dictionary<ulong, ulong> newLeaders;
+        try
+        {
+            long stallTick = cluster.Hosts[2].TickSequence;
+            var host = cluster.Hosts[Stuck];
+            hung = [host.ProposeAsync(Groups[0], KvCommand.Set("k", "hung")), host.ProposeAsync(Groups[1], KvCommand.Set("k", "hung"))];
+            await HostCluster.WaitUntilAsync(() => faults.HungWrites >= 2, Patience, () => $"only {faults.HungWrites} of node {Stuck}'s two workers reached the hung store");
+
+            newLeaders = await WaitForFailoverAsync(cluster, Groups, stallTick, $"node {Stuck}'s store writes hung");
+            Assert.All(hung, proposal => Assert.False(proposal.IsCompleted, "a proposal on the stuck host completed while its store hung"));
+            await CommitAtAsync(cluster, newLeaders);
+            Assert.Single(logs[Stuck].Lines, line => line.Contains("no longer pinging peers", StringComparison.Ordinal));
+        }
+        finally
+        {
+            // Also when an assertion failed: a host stops only once its workers' rounds end.
+            faults.ReleaseWrites();
+        }
+
+        await Task.WhenAll(hung.Select(proposal => proposal.ContinueWith(static _ => { }, TaskScheduler.Default))).WaitAsync(Patience);
+        await WaitUntilRejoinedAsync(cluster, Groups);
+
+        // The check runs on the timer: it sees the workers free at the next tick.
+        await HostCluster.WaitUntilWithinTicksAsync(
+            cluster.Hosts[Stuck],
+            2,
+            () => Task.FromResult(logs[Stuck].Lines.Any(line => line.Contains("pinging peers again", StringComparison.Ordinal))),
+            () => $"node {Stuck} never said it pings again once its workers were free");
+        Assert.Single(logs[Stuck].Lines, line => line.Contains("no longer pinging peers", StringComparison.Ordinal));
+        Assert.Empty(ledger.Violations);
+        Assert.All(newLeaders, pair => Assert.True(ledger.Saw(pair.Key, pair.Value), $"the leadership streams never reported node {pair.Value} leading group {pair.Key}"));
+        await cluster.WaitUntilNoGroupIsTickedAsync(Patience);
+    }
+
+    /// <summary>
+    /// A state machine of node 1 blocks in apply: its worker is stuck as if on a hung disk, and
+    /// the quiescent groups it leads on that worker fail over the same way.
+    /// </summary>
+    [Fact]
+    public async Task HostLiveness_WhenAStateMachineBlocksInApplyThePeersTakeOverTheQuiescentGroupsItsWorkerLed()
+    {
+        var gate = new ApplyGate();
+        var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
+        await using var cluster = new HostCluster(3, rocksDb: false, id => Quiescing(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory())));
+        cluster.WrapMachine = (node, machine) => node == Stuck ? new GatedApplyStateMachine(machine, gate) : machine;
+        await LeadEveryGroupFromAsync(cluster, Stuck);
+        await using var ledger = new LeaderLedger(cluster, Groups);
+
+        // Groups are sharded by id over the two workers: the ones sharing Groups[0]'s worker wait
+        // behind its blocked apply. The other worker's groups are served as before.
+        ulong[] blocked = [.. Groups.Where(g => g % 2 == Groups[0] % 2)];
+        gate.Hold();
+        Task hung;
+        try
+        {
+            long stallTick = cluster.Hosts[2].TickSequence;
+            hung = cluster.Hosts[Stuck].ProposeAsync(Groups[0], KvCommand.Set("k", "hung"));
+            await HostCluster.WaitUntilAsync(() => gate.Held > 0, Patience, () => $"node {Stuck}'s state machine never started applying the proposal");
+
+            var newLeaders = await WaitForFailoverAsync(cluster, blocked, stallTick, $"node {Stuck}'s state machine blocked in apply");
+            Assert.False(hung.IsCompleted, "the proposal whose apply blocks completed");
+            await CommitAtAsync(cluster, newLeaders);
+            Assert.Single(logs[Stuck].Lines, line => line.Contains("no longer pinging peers", StringComparison.Ordinal));
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        await hung.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(Patience);
+        await WaitUntilRejoinedAsync(cluster, blocked);
+        Assert.Empty(ledger.Violations);
+    }
+
+    /// <summary>
+    /// Workers that wait for work (every group quiescent) are healthy: the host keeps pinging, and
+    /// its peers wake no group, for several times the stuck bound and the peer silence.
+    /// </summary>
+    [Fact]
+    public async Task HostLiveness_IdleWorkersKeepTheHostPingingAndNoGroupIsWoken()
+    {
+        var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
+        await using var cluster = new HostCluster(3, rocksDb: false, id => Quiescing(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory())));
+        await cluster.BootstrapFreshAsync(Groups);
+        foreach (var group in Groups)
+        {
+            await cluster.WriteAsync(group, "k", "v", Patience);
+        }
+
+        await cluster.WaitUntilNoGroupIsTickedAsync(Patience);
+        var ticked = cluster.Hosts.ToDictionary(host => host.Key, host => host.Value.Statistics.TickedGroups);
+        var host = cluster.Hosts[Stuck];
+        long start = host.TickSequence;
+        await HostCluster.WaitUntilAsync(() => host.TickSequence >= start + FailoverTicks, Patience, () => "the timer stopped");
+
+        foreach (var (id, logged) in logs)
+        {
+            var alarms = logged.Lines.Where(line => line.Contains("no longer pinging peers", StringComparison.Ordinal) || line.Contains("silent for", StringComparison.Ordinal)).ToList();
+            Assert.True(alarms.Count == 0, $"node {id} raised the alarm though every host was idle: {string.Join(" | ", alarms)}");
+            Assert.True(cluster.Hosts[id].Statistics.TickedGroups == ticked[id], $"node {id} woke quiescent groups ({cluster.Hosts[id].Statistics.TickedGroups - ticked[id]} group ticks) though every host was idle");
+        }
+    }
+
+    /// <summary>Bootstraps <see cref="Groups"/>, hands each group's leadership to <paramref name="leader"/>, and waits until every group is quiescent.</summary>
+    private static async Task LeadEveryGroupFromAsync(HostCluster cluster, ulong leader)
+    {
+        await cluster.BootstrapFreshAsync(Groups);
+        foreach (var group in Groups)
+        {
+            await cluster.WriteAsync(group, "k", "v", Patience);
+            ulong current = await cluster.WaitForLeaderAsync(group, Patience);
+            if (current != leader)
+            {
+                await cluster.Hosts[current].TransferLeadershipAsync(group, leader).WaitAsync(Patience);
+            }
+        }
+
+        await HostCluster.WaitUntilAsync(
+            async () =>
+            {
+                foreach (var group in Groups)
+                {
+                    if ((await cluster.Hosts[leader].GetMetricsAsync(group)).Role != RaftRole.Leader)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            Patience,
+            () => $"node {leader} does not lead every group");
+        await cluster.WaitUntilNoGroupIsTickedAsync(Patience);
+    }
+
+    /// <summary>Waits, within <see cref="FailoverTicks"/> of node 2's clock from <paramref name="stallTick"/>, until a node other than the stuck one leads each of <paramref name="groups"/>; returns the leaders.</summary>
+    private static async Task<Dictionary<ulong, ulong>> WaitForFailoverAsync(HostCluster cluster, ulong[] groups, long stallTick, string stall)
+    {
+        var clock = cluster.Hosts[2];
+        var leaders = new Dictionary<ulong, ulong>();
+        long remaining = stallTick + FailoverTicks - clock.TickSequence;
+        await HostCluster.WaitUntilWithinTicksAsync(
+            clock,
+            remaining,
+            async () =>
+            {
+                foreach (var group in groups)
+                {
+                    if (!leaders.ContainsKey(group) && await cluster.LeaderOtherThanAsync(group, Stuck) is { } leader)
+                    {
+                        leaders[group] = leader;
+                    }
+                }
+
+                return leaders.Count == groups.Length;
+            },
+            () => $"{FailoverTicks} ticks after {stall}, groups {string.Join(", ", groups.Where(g => !leaders.ContainsKey(g)))} still had no leader but node {Stuck}: its peers never took over the quiescent groups it led");
+        return leaders;
+    }
+
+    /// <summary>Proposes to each group at its new leader; each must commit without the stuck host.</summary>
+    private static async Task CommitAtAsync(HostCluster cluster, Dictionary<ulong, ulong> leaders)
+    {
+        foreach (var (group, leader) in leaders)
+        {
+            var response = await cluster.Hosts[leader].ProposeAsync(group, KvCommand.Set("k", "after")).WaitAsync(Patience);
+            Assert.True(cluster.StateMachines[(leader, group)].TryGetValue("k", out var value) && value == "after", $"group {group}'s new leader {leader} acknowledged a write it did not apply ({response})");
+        }
+    }
+
+    /// <summary>
+    /// Waits until every host agrees on each group's leader and term, the once-stuck host follows
+    /// (it stepped down on the higher term) and it applied the write made while it was stuck.
+    /// </summary>
+    private static async Task WaitUntilRejoinedAsync(HostCluster cluster, ulong[] groups)
+    {
+        string last = "";
+        await HostCluster.WaitUntilWithinTicksAsync(
+            cluster.Hosts[2],
+            FailoverTicks,
+            async () =>
+            {
+                foreach (var group in groups)
+                {
+                    var metrics = new List<GroupMetrics>();
+                    foreach (var id in cluster.NodeIds)
+                    {
+                        metrics.Add(await cluster.Hosts[id].GetMetricsAsync(group));
+                    }
+
+                    var stuck = metrics.Single(m => m.NodeId == Stuck);
+                    last = $"group {group}: " + string.Join("; ", metrics.Select(m => $"node {m.NodeId} {m.Role} term {m.Term} leader {m.Leader}"));
+                    if (stuck.Role != RaftRole.Follower
+                        || metrics.Any(m => m.Term != stuck.Term || m.Leader != stuck.Leader)
+                        || stuck.Leader is null or Stuck
+                        || !cluster.StateMachines[(Stuck, group)].TryGetValue("k", out var value) || value != "after")
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            () => $"node {Stuck} did not rejoin as a follower of the new leaders once released; last seen {last}");
+    }
+
+    /// <summary>
+    /// Every leadership the hosts report for the groups, by term, from the leadership streams
+    /// (one event per change of role): two nodes leading one group in one term break election safety.
+    /// </summary>
+    private sealed class LeaderLedger : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<Task> _watches = [];
+        private readonly ConcurrentDictionary<(ulong Group, ulong Term), ulong> _leaders = new();
+        private readonly ConcurrentQueue<string> _violations = new();
+
+        public LeaderLedger(HostCluster cluster, ulong[] groups)
+        {
+            foreach (var host in cluster.Hosts.Values)
+            {
+                foreach (var group in groups)
+                {
+                    // The subscription is queued on the group's worker before this returns.
+                    _watches.Add(WatchAsync(host, group));
+                }
+            }
+        }
+
+        public IReadOnlyCollection<string> Violations => _violations;
+
+        /// <summary>True when <paramref name="node"/> reported leading <paramref name="group"/> in some term.</summary>
+        public bool Saw(ulong group, ulong node) => _leaders.Any(led => led.Key.Group == group && led.Value == node);
+
+        private async Task WatchAsync(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> host, ulong group)
+        {
+            try
+            {
+                await foreach (var state in host.LeadershipEvents(group, _stop.Token))
+                {
+                    if (state.Role == LeadershipRole.Leader && _leaders.GetOrAdd((group, state.Term), host.NodeId) is var first && first != host.NodeId)
+                    {
+                        _violations.Enqueue($"group {group} term {state.Term}: led by node {first} and node {host.NodeId}");
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await Task.WhenAll(_watches);
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>Holds applies (of every state machine that shares it) until released.</summary>
+    private sealed class ApplyGate
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool _holding;
+        private int _held;
+
+        /// <summary>How many applies have waited on the gate.</summary>
+        public int Held => Volatile.Read(ref _held);
+
+        public void Hold() => _holding = true;
+
+        public void Release()
+        {
+            _holding = false;
+            _released.TrySetResult();
+        }
+
+        public Task? Wait()
+        {
+            if (!_holding)
+            {
+                return null;
+            }
+
+            Interlocked.Increment(ref _held);
+            return _released.Task;
+        }
+    }
+
+    /// <summary>An in-memory state machine whose applies wait while its <see cref="ApplyGate"/> holds.</summary>
+    private sealed class GatedApplyStateMachine(InMemoryStateMachine inner, ApplyGate gate) : IRaftStateMachine<KvResponse, KvSnapshot>
+    {
+        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
+
+        public async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
+        {
+            if (gate.Wait() is { } released)
+            {
+                await released.ConfigureAwait(false);
+            }
+
+            await inner.ApplyAsync(items, cancellationToken).ConfigureAwait(false);
+        }
+
+        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => inner.BuildSnapshotAsync(force, cancellationToken);
+
+        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
+
+        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetCurrentSnapshotAsync(cancellationToken);
+    }
+}
