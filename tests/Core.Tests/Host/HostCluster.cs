@@ -56,8 +56,8 @@ internal sealed class HostCluster : IAsyncDisposable
 
     public ConcurrentDictionary<ulong, IMultiGroupLogStore> Stores { get; } = new();
 
-    /// <summary>When set, what each (node, group) runs around its in-memory state machine, given the node id (read when the group starts).</summary>
-    public Func<ulong, InMemoryStateMachine, IRaftStateMachine<KvResponse, KvSnapshot>>? WrapMachine { get; set; }
+    /// <summary>When set, what each (node, group) runs around its in-memory state machine, given the node and group ids (read when the group starts).</summary>
+    public Func<ulong, ulong, InMemoryStateMachine, IRaftStateMachine<KvResponse, KvSnapshot>>? WrapMachine { get; set; }
 
     /// <summary>The state machine of each (node, group) most recently created.</summary>
     public ConcurrentDictionary<(ulong Node, ulong Group), InMemoryStateMachine> StateMachines { get; } = new();
@@ -81,7 +81,7 @@ internal sealed class HostCluster : IAsyncDisposable
         {
             var machine = new InMemoryStateMachine();
             StateMachines[(id, group)] = machine;
-            return WrapMachine?.Invoke(id, machine) ?? machine;
+            return WrapMachine?.Invoke(id, group, machine) ?? machine;
         });
         Hosts[id] = host;
         return host;

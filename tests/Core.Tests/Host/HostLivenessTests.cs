@@ -112,7 +112,7 @@ public sealed class HostLivenessTests
         var gate = new ApplyGate();
         var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
         await using var cluster = new HostCluster(3, rocksDb: false, id => Quiescing(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory())));
-        cluster.WrapMachine = (node, machine) => node == Stuck ? new GatedApplyStateMachine(machine, gate) : machine;
+        cluster.WrapMachine = (node, _, machine) => node == Stuck ? new GatedApplyStateMachine(machine, gate) : machine;
         await LeadEveryGroupFromAsync(cluster, Stuck);
         await using var ledger = new LeaderLedger(cluster, Groups);
 
@@ -140,6 +140,56 @@ public sealed class HostLivenessTests
         await hung.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(Patience);
         await WaitUntilRejoinedAsync(cluster, blocked);
         Assert.Empty(ledger.Violations);
+    }
+
+    /// <summary>
+    /// A state machine of node 1 blocks in apply while node 1's other worker keeps a group busy,
+    /// exchanging messages with the peers every tick. That traffic must not hide the stuck worker
+    /// from them: the quiescent groups node 1 led on it fail over as if node 1 were silent, and
+    /// the busy group keeps its leader and goes on committing.
+    /// </summary>
+    [Fact]
+    public async Task HostLiveness_TrafficFromAHealthyWorkerDoesNotHideAStuckWorkerOfTheSameHost()
+    {
+        var gate = new ApplyGate();
+        var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
+        await using var cluster = new HostCluster(3, rocksDb: false, id => Quiescing(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory())));
+
+        // Groups are sharded by id over the two workers: only Groups[0]'s worker blocks, so the
+        // busy group on the other one goes on applying.
+        ulong[] blocked = [.. Groups.Where(g => g % 2 == Groups[0] % 2)];
+        ulong busy = Groups[1];
+        cluster.WrapMachine = (node, group, machine) => node == Stuck && blocked.Contains(group) ? new GatedApplyStateMachine(machine, gate) : machine;
+        await LeadEveryGroupFromAsync(cluster, Stuck);
+        await using var ledger = new LeaderLedger(cluster, Groups);
+        await using var traffic = new SteadyProposals(cluster.Hosts[Stuck], busy);
+        await traffic.WaitForCommitsAsync(3, $"group {busy} never committed the steady proposals at node {Stuck}");
+
+        gate.Hold();
+        Task hung;
+        try
+        {
+            long stallTick = cluster.Hosts[2].TickSequence;
+            hung = cluster.Hosts[Stuck].ProposeAsync(Groups[0], KvCommand.Set("k", "hung"));
+            await HostCluster.WaitUntilAsync(() => gate.Held > 0, Patience, () => $"node {Stuck}'s state machine never started applying the proposal");
+
+            var newLeaders = await WaitForFailoverAsync(cluster, blocked, stallTick, $"node {Stuck}'s state machine blocked in apply while its other worker kept group {busy} busy");
+            Assert.False(hung.IsCompleted, "the proposal whose apply blocks completed");
+            await CommitAtAsync(cluster, newLeaders);
+
+            await traffic.WaitForCommitsAsync(traffic.Commits + 3, $"group {busy} on node {Stuck}'s healthy worker stopped committing while the other worker was stuck");
+            Assert.True(traffic.Failures.IsEmpty, $"proposals to group {busy} at node {Stuck} failed while only the other worker was stuck: {string.Join(" | ", traffic.Failures)}");
+            Assert.Equal(RaftRole.Leader, (await cluster.Hosts[Stuck].GetMetricsAsync(busy)).Role);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        await hung.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(Patience);
+        await WaitUntilRejoinedAsync(cluster, blocked);
+        Assert.Empty(ledger.Violations);
+        Assert.False(ledger.Saw(busy, 2) || ledger.Saw(busy, 3), $"group {busy}, busy on node {Stuck}'s healthy worker, changed leader");
     }
 
     /// <summary>
@@ -323,6 +373,59 @@ public sealed class HostLivenessTests
         {
             await _stop.CancelAsync();
             await Task.WhenAll(_watches);
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>Proposes to one group at one host, one proposal at a time, about once a tick, until disposed: traffic that keeps the group awake.</summary>
+    private sealed class SteadyProposals : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+        private readonly ConcurrentQueue<string> _failures = new();
+        private long _commits;
+
+        public SteadyProposals(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> host, ulong group)
+        {
+            _loop = RunAsync(host, group);
+        }
+
+        /// <summary>Proposals acknowledged so far.</summary>
+        public long Commits => Interlocked.Read(ref _commits);
+
+        /// <summary>Why proposals failed (a lost leadership, a drop), in order.</summary>
+        public ConcurrentQueue<string> Failures => _failures;
+
+        /// <summary>Waits until <paramref name="commits"/> proposals in all were acknowledged.</summary>
+        public Task WaitForCommitsAsync(long commits, string failure) =>
+            HostCluster.WaitUntilAsync(() => Commits >= commits, Patience, () => $"{failure} ({Commits} acknowledged; failures: {string.Join(" | ", _failures)})");
+
+        private async Task RunAsync(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> host, ulong group)
+        {
+            for (long i = 0; !_stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    await host.ProposeAsync(group, KvCommand.Set("busy", i.ToString(System.Globalization.CultureInfo.InvariantCulture))).WaitAsync(Patience, _stop.Token);
+                    Interlocked.Increment(ref _commits);
+                    await Task.Delay(10, _stop.Token);
+                }
+                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    _failures.Enqueue($"{e.GetType().Name}: {e.Message}");
+                    await Task.Delay(10);
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop;
             _stop.Dispose();
         }
     }

@@ -115,7 +115,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     public async Task HostSnapshot_AFollowerThatCannotInstallTheLeadersSnapshotStopsTheGroupAndKeepsItsLog()
     {
         await using var cluster = new HostCluster(3, rocksDb: false, SnapshotOptions);
-        cluster.WrapMachine = (_, machine) => new FailingInstallStateMachine(machine);
+        cluster.WrapMachine = (_, _, machine) => new FailingInstallStateMachine(machine);
         await cluster.BootstrapFreshAsync([Group]);
         ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
         ulong lagging = cluster.NodeIds.First(id => id != leader);
