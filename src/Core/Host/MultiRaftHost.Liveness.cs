@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using RaftToolkit.Core.Raft;
 using RaftToolkit.Core.Transport;
 
 namespace RaftToolkit.Core.Host;
@@ -20,9 +21,15 @@ namespace RaftToolkit.Core.Host;
 /// wait on it for as long as it stays stuck. So a host pings only while its workers make progress:
 /// each worker stamps the tick its round began, and while one round has lasted
 /// <see cref="StuckWorker"/>'s bound the host stops pinging, its peers find it silent and fail
-/// its groups over. Messages are handled as before, and pings resume once the round ends.
-/// Any batch counts as a sign of life (<see cref="HeardFrom"/>), so while the host's other workers
-/// still exchange messages with a peer, that peer does not find it silent.</para>
+/// its groups over. Messages are handled as before, and pings resume once the round ends.</para>
+/// <para>Only a ping counts as a sign of life (<see cref="HeardFrom"/>): the host's other workers
+/// may still exchange messages with a peer while one is stuck, and those messages would hide it.
+/// Any batch makes its sender known, so that it is pinged; a healthy host pings every known peer
+/// every tick whatever else it sends, so counting pings alone loses nothing. The peers then wake
+/// every quiescent group they share with the host, those its healthy workers serve too, which
+/// they cannot tell apart. So while it withholds its pings the host holds quiescence off for all
+/// its groups (<see cref="HoldQuiescence"/>): the leaders it still serves heartbeat, their
+/// followers, woken or not, stay with them, and they quiesce again once the host pings again.</para>
 /// </remarks>
 public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 {
@@ -38,16 +45,25 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
     /// <summary>True while pings are withheld for a stuck worker; touched only by the peer check (one at a time), so that it logs each change once.</summary>
     private bool _pingsWithheld;
 
-    /// <summary>Notes a batch (or ping) from <paramref name="node"/>; called on transport threads.</summary>
-    private void HeardFrom(ulong node)
+    /// <summary>
+    /// Notes a batch from <paramref name="node"/>; called on transport threads. Any batch makes
+    /// the peer known, so that this host pings it; only a ping (<paramref name="ping"/>) shows it
+    /// alive, since a host withholds its pings while a worker is stuck but not its other messages.
+    /// </summary>
+    private void HeardFrom(ulong node, bool ping)
     {
         if (_options.EffectivePeerSilenceTicks == 0 || node == NodeId)
         {
             return;
         }
 
-        var peer = _peers.GetOrAdd(node, static _ => new PeerLiveness());
-        Volatile.Write(ref peer.LastHeardTick, Volatile.Read(ref _tickSequence));
+        // A peer first heard by a message rather than a ping has the silence to ping from now.
+        long tick = Volatile.Read(ref _tickSequence);
+        var peer = _peers.GetOrAdd(node, static (_, tick) => new PeerLiveness { LastHeardTick = tick }, tick);
+        if (ping)
+        {
+            Volatile.Write(ref peer.LastHeardTick, tick);
+        }
     }
 
     /// <summary>
@@ -84,10 +100,11 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             if (withhold != _pingsWithheld)
             {
                 _pingsWithheld = withhold;
+                HoldQuiescence(withhold);
                 if (withhold)
                 {
                     _logger.LogWarning(
-                        "Node {NodeId}: worker {Worker} has been in one round for {Ticks} ticks (a store write or a state machine that does not return); no longer pinging peers, so they wake the quiescent groups shared with this host and elect elsewhere.",
+                        "Node {NodeId}: worker {Worker} has been in one round for {Ticks} ticks (a store write or a state machine that does not return); no longer pinging peers, so they wake the quiescent groups shared with this host and elect elsewhere for the stuck worker's. The groups this host leads on its other workers stay awake meanwhile.",
                         NodeId,
                         worker,
                         roundTicks);
@@ -122,6 +139,21 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         finally
         {
             Volatile.Write(ref _checkingPeers, 0);
+        }
+    }
+
+    /// <summary>
+    /// Has every worker hold quiescence off (or let it resume) for its groups: while its pings are
+    /// withheld the host's peers wake every group they share with it, so the leaders it still
+    /// serves must heartbeat, or their woken followers would time out and elect elsewhere. A stuck
+    /// worker takes the item once its round ends, which is harmless: its leaders, stale by then,
+    /// heartbeat and step down on the new leaders' higher term.
+    /// </summary>
+    private void HoldQuiescence(bool hold)
+    {
+        foreach (var worker in _workers)
+        {
+            worker.Enqueue(WorkItem.ForControl(0, w => w.HoldQuiescence(hold)));
         }
     }
 
@@ -164,10 +196,55 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
     /// <summary>What the detector knows about one peer host.</summary>
     private sealed class PeerLiveness
     {
-        /// <summary>The host's tick at which a batch from the peer last arrived.</summary>
+        /// <summary>The host's tick at which a ping from the peer last arrived (or at which the peer became known).</summary>
         public long LastHeardTick;
 
-        /// <summary>True once the peer's silence woke the shared groups; cleared when it is heard again.</summary>
+        /// <summary>True once the peer's silence woke the shared groups; cleared when it pings again.</summary>
         public bool Suspected;
+    }
+
+    private sealed partial class Worker
+    {
+        /// <summary>
+        /// Holds quiescence off for every group here while the host withholds its pings, or lets
+        /// it resume (see <see cref="RaftNode.HoldQuiescence"/>). A leader it wakes heartbeats from
+        /// the next tick.
+        /// </summary>
+        public void HoldQuiescence(bool hold)
+        {
+            if (Closed)
+            {
+                return;
+            }
+
+            _quiescenceHeld = hold;
+
+            // Backwards: a failing group is swapped out of the list by the last one, already seen.
+            for (int i = _all.Count - 1; i >= 0; i--)
+            {
+                var group = _all[i];
+                var node = group.Node;
+                if (group.Stopped)
+                {
+                    continue;
+                }
+
+                bool wasQuiescent = node.IsQuiescent;
+                try
+                {
+                    node.HoldQuiescence(hold);
+                }
+                catch (Exception e) when (e is RaftInvariantException or InvalidOperationException)
+                {
+                    FailGroup(group, e);
+                    continue;
+                }
+
+                if (wasQuiescent && !node.IsQuiescent)
+                {
+                    MarkActive(group);
+                }
+            }
+        }
     }
 }

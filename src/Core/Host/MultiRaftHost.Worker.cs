@@ -73,6 +73,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// </summary>
         private long _roundStartTick = NotInRound;
 
+        /// <summary>True while the host withholds its pings: every group here, a new one too, holds quiescence off (see <see cref="HoldQuiescence"/>).</summary>
+        private bool _quiescenceHeld;
+
         private bool Closed => Volatile.Read(ref _closed) != 0;
 
         /// <summary>The tick the round in progress began at; <see cref="NotInRound"/> between rounds. Any thread.</summary>
@@ -978,6 +981,11 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             _byId.Add(group.GroupId, group);
             group.Slot = _all.Count;
             _all.Add(group);
+            if (_quiescenceHeld)
+            {
+                group.Node.HoldQuiescence(true);
+            }
+
             StartTicking(group);
             if (group.Node.HasReady)
             {

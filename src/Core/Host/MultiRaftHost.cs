@@ -417,9 +417,11 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot> : 
                 return;
             }
 
-            // Any batch, the empty ping included, shows the sender's host is alive.
-            host.HeardFrom(fromNode);
-            if (batch.Count == 0)
+            // An empty batch is a ping (workers never send one): the only sign of life the
+            // detector counts. Any other batch only makes the sender known.
+            bool ping = batch.Count == 0;
+            host.HeardFrom(fromNode, ping);
+            if (ping)
             {
                 return;
             }

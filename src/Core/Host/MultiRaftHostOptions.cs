@@ -63,9 +63,13 @@ public sealed class MultiRaftHostOptions
     /// elect new leaders instead of waiting on the stuck one. Messages are handled as before: once
     /// the round ends, its stale leaders step down on the new leaders' higher term, and it pings
     /// again (and says so in the log) from the next tick. A worker waiting for work is not in a
-    /// round: an idle host keeps pinging. Any batch, not only a ping, shows a peer that a host is
-    /// alive, so a host whose other workers still exchange messages with a peer is not found
-    /// silent by it until they fall quiet too.
+    /// round: an idle host keeps pinging. Only pings show a peer that a host is alive (its other
+    /// messages only make it known, so that the peer pings it too), so a stuck worker shows even
+    /// while the host's other workers still exchange messages with the peer. The peer then wakes
+    /// every quiescent group it shares with the host, those of its healthy workers too: while it
+    /// withholds its pings the host keeps the groups it leads awake, so their leaders heartbeat and
+    /// keep their followers (the cost of running without quiescence, for that long); they quiesce
+    /// again once it pings again. A transport must deliver the pings, empty batches, as they are.
     /// </remarks>
     public int? PeerSilenceTicks { get; set; }
 

@@ -23,6 +23,9 @@ public sealed partial class RaftNode
     private bool _quiescent;
     private int _idleTicks;
 
+    /// <summary>True while the host holds quiescence off (<see cref="HoldQuiescence"/>): a leader stays awake.</summary>
+    private bool _quiescenceHeld;
+
     /// <summary>True while this node is quiescent: <see cref="Tick"/> does nothing until a message, proposal or <see cref="Wake"/>.</summary>
     public bool IsQuiescent => _quiescent;
 
@@ -34,6 +37,22 @@ public sealed partial class RaftNode
     {
         ThrowIfFailed();
         WakeFromQuiescence();
+    }
+
+    /// <summary>
+    /// Holds quiescence off, or lets it resume: while held a leader does not go quiet and heartbeats
+    /// as without quiescence, and one that is quiet wakes now. A host holds it while it withholds
+    /// its pings (one of its workers is stuck): its peers then wake every group they share with it,
+    /// and the followers of the leaders it still serves must hear them rather than time out.
+    /// </summary>
+    internal void HoldQuiescence(bool hold)
+    {
+        _quiescenceHeld = hold;
+        if (hold && _role == RaftRole.Leader)
+        {
+            ThrowIfFailed();
+            WakeFromQuiescence();
+        }
     }
 
     private void WakeFromQuiescence()
@@ -74,7 +93,7 @@ public sealed partial class RaftNode
     /// <summary>Leader, after each tick: goes quiet once the group was settled for long enough.</summary>
     private void MaybeQuiesce()
     {
-        if (_config.QuiesceAfterTicks == 0)
+        if (_config.QuiesceAfterTicks == 0 || _quiescenceHeld)
         {
             return;
         }

@@ -39,7 +39,10 @@ public interface ITransport : IDisposable
     /// Sends <paramref name="batch"/> to <paramref name="toNode"/> without waiting. The transport
     /// owns the list from now on (the caller must not reuse it). Should not throw: a batch that
     /// cannot be delivered is dropped. If it throws all the same, the host drops the batch, logs
-    /// it and goes on.
+    /// it and goes on. An empty batch is the host's ping (see
+    /// <see cref="Host.MultiRaftHostOptions.PeerSilenceTicks"/>): deliver it as it is, neither
+    /// skipped nor merged into another batch, or the peer finds this host silent however much
+    /// else it receives from it.
     /// </summary>
     void Send(ulong toNode, List<GroupMessage> batch);
 }

@@ -4,6 +4,7 @@ using RaftToolkit.Core.Lifecycle;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
 using RaftToolkit.Core.Storage;
+using RaftToolkit.Core.Transport;
 using RaftToolkit.Testing.Diagnostics;
 using RaftToolkit.Testing.Faults;
 using RaftToolkit.Testing.KeyValue;
@@ -145,8 +146,9 @@ public sealed class HostLivenessTests
     /// <summary>
     /// A state machine of node 1 blocks in apply while node 1's other worker keeps a group busy,
     /// exchanging messages with the peers every tick. That traffic must not hide the stuck worker
-    /// from them: the quiescent groups node 1 led on it fail over as if node 1 were silent, and
-    /// the busy group keeps its leader and goes on committing.
+    /// from them: the quiescent groups node 1 led on it fail over as if node 1 were silent, while
+    /// the groups on its healthy worker keep node 1 as their leader and the busy one goes on
+    /// committing.
     /// </summary>
     [Fact]
     public async Task HostLiveness_TrafficFromAHealthyWorkerDoesNotHideAStuckWorkerOfTheSameHost()
@@ -177,9 +179,26 @@ public sealed class HostLivenessTests
             Assert.False(hung.IsCompleted, "the proposal whose apply blocks completed");
             await CommitAtAsync(cluster, newLeaders);
 
+            // The peers found node 1 silent, so they woke every group they share with it, the
+            // quiescent ones on its healthy worker too. Those keep node 1 as their leader (it
+            // heartbeats them while it withholds its pings) for as long as a woken follower could
+            // take to time out.
+            var clock = cluster.Hosts[2];
+            await HostCluster.WaitUntilAsync(() => clock.TickSequence >= stallTick + FailoverTicks, Patience, () => "the timer stopped");
+            foreach (var id in cluster.NodeIds.Where(id => id != Stuck))
+            {
+                Assert.True(logs[id].Lines.Any(line => line.Contains($"peer {Stuck} silent for", StringComparison.Ordinal)), $"node {id} never found node {Stuck} silent");
+            }
+
             await traffic.WaitForCommitsAsync(traffic.Commits + 3, $"group {busy} on node {Stuck}'s healthy worker stopped committing while the other worker was stuck");
             Assert.True(traffic.Failures.IsEmpty, $"proposals to group {busy} at node {Stuck} failed while only the other worker was stuck: {string.Join(" | ", traffic.Failures)}");
-            Assert.Equal(RaftRole.Leader, (await cluster.Hosts[Stuck].GetMetricsAsync(busy)).Role);
+            foreach (var group in Groups.Except(blocked))
+            {
+                var moved = cluster.NodeIds.Where(id => id != Stuck && ledger.Saw(group, id)).ToList();
+                Assert.True(moved.Count == 0, $"group {group}, on node {Stuck}'s healthy worker, elected node {string.Join(", ", moved)} while the other worker was stuck");
+                var metrics = await cluster.Hosts[Stuck].GetMetricsAsync(group);
+                Assert.True(metrics.Role == RaftRole.Leader, $"node {Stuck} no longer leads group {group}, on its healthy worker: it is {metrics.Role} in term {metrics.Term}");
+            }
         }
         finally
         {
@@ -189,12 +208,12 @@ public sealed class HostLivenessTests
         await hung.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(Patience);
         await WaitUntilRejoinedAsync(cluster, blocked);
         Assert.Empty(ledger.Violations);
-        Assert.False(ledger.Saw(busy, 2) || ledger.Saw(busy, 3), $"group {busy}, busy on node {Stuck}'s healthy worker, changed leader");
     }
 
     /// <summary>
     /// Workers that wait for work (every group quiescent) are healthy: the host keeps pinging, and
-    /// its peers wake no group, for several times the stuck bound and the peer silence.
+    /// its peers wake no group, for several times the stuck bound and the peer silence. The pings
+    /// are all that passes between the hosts meanwhile, and they alone keep each one unsuspected.
     /// </summary>
     [Fact]
     public async Task HostLiveness_IdleWorkersKeepTheHostPingingAndNoGroupIsWoken()
@@ -209,16 +228,58 @@ public sealed class HostLivenessTests
 
         await cluster.WaitUntilNoGroupIsTickedAsync(Patience);
         var ticked = cluster.Hosts.ToDictionary(host => host.Key, host => host.Value.Statistics.TickedGroups);
+        var sent = cluster.Hosts.ToDictionary(host => host.Key, host => host.Value.Statistics.BatchesSent);
+        long delivered = cluster.Network.DeliveredBatches;
         var host = cluster.Hosts[Stuck];
         long start = host.TickSequence;
         await HostCluster.WaitUntilAsync(() => host.TickSequence >= start + FailoverTicks, Patience, () => "the timer stopped");
+
 
         foreach (var (id, logged) in logs)
         {
             var alarms = logged.Lines.Where(line => line.Contains("no longer pinging peers", StringComparison.Ordinal) || line.Contains("silent for", StringComparison.Ordinal)).ToList();
             Assert.True(alarms.Count == 0, $"node {id} raised the alarm though every host was idle: {string.Join(" | ", alarms)}");
             Assert.True(cluster.Hosts[id].Statistics.TickedGroups == ticked[id], $"node {id} woke quiescent groups ({cluster.Hosts[id].Statistics.TickedGroups - ticked[id]} group ticks) though every host was idle");
+
+            // Its workers sent nothing: every batch between the hosts meanwhile was a ping.
+            Assert.True(cluster.Hosts[id].Statistics.BatchesSent == sent[id], $"node {id}'s workers sent {cluster.Hosts[id].Statistics.BatchesSent - sent[id]} batches though every group was quiescent");
         }
+
+        Assert.True(cluster.Network.DeliveredBatches - delivered >= FailoverTicks, $"only {cluster.Network.DeliveredBatches - delivered} pings arrived in {FailoverTicks} ticks of three idle hosts");
+    }
+
+    /// <summary>
+    /// Only pings show a host alive: node 1's pings are lost on the way while a group it leads
+    /// keeps sending the peers its other messages every tick, and both peers find it silent all
+    /// the same, within the peer silence.
+    /// </summary>
+    [Fact]
+    public async Task HostLiveness_AHostWhosePingsStopIsFoundSilentThoughItsOtherMessagesStillArrive()
+    {
+        var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
+        var pings = new PingSwitch();
+        await using var cluster = new HostCluster(
+            3,
+            rocksDb: false,
+            id => Quiescing(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory())),
+            wrapTransport: (id, endpoint) => id == Stuck ? new PingDroppingTransport(endpoint, pings) : endpoint);
+        await LeadEveryGroupFromAsync(cluster, Stuck);
+        ulong busy = Groups[1];
+        await using var traffic = new SteadyProposals(cluster.Hosts[Stuck], busy);
+        await traffic.WaitForCommitsAsync(3, $"group {busy} never committed the steady proposals at node {Stuck}");
+        ulong[] peers = [.. cluster.NodeIds.Where(id => id != Stuck)];
+        bool FoundSilent(ulong id) => logs[id].Lines.Any(line => line.Contains($"peer {Stuck} silent for", StringComparison.Ordinal));
+        Assert.True(!peers.Any(FoundSilent), $"a peer found node {Stuck} silent while it still pinged");
+
+        pings.Dropping = true;
+        long committed = traffic.Commits;
+        await HostCluster.WaitUntilWithinTicksAsync(
+            cluster.Hosts[2],
+            2 * ElectionTicks,
+            () => Task.FromResult(peers.All(FoundSilent)),
+            () => $"node(s) {string.Join(", ", peers.Where(id => !FoundSilent(id)))} never found node {Stuck} silent though its pings had stopped: its other messages still counted as signs of life");
+        Assert.True(traffic.Commits > committed, $"group {busy} committed nothing while node {Stuck}'s pings were dropped, so its other messages did not arrive either: the test proves nothing");
+        Assert.True(traffic.Failures.IsEmpty, $"proposals to group {busy} failed: {string.Join(" | ", traffic.Failures)}");
     }
 
     /// <summary>Bootstraps <see cref="Groups"/>, hands each group's leadership to <paramref name="leader"/>, and waits until every group is quiescent.</summary>
@@ -428,6 +489,38 @@ public sealed class HostLivenessTests
             await _loop;
             _stop.Dispose();
         }
+    }
+
+    /// <summary>Whether <see cref="PingDroppingTransport"/> drops pings now.</summary>
+    private sealed class PingSwitch
+    {
+        private volatile bool _dropping;
+
+        public bool Dropping
+        {
+            get => _dropping;
+            set => _dropping = value;
+        }
+    }
+
+    /// <summary>A node's endpoint that loses the host's pings (its empty batches) while its switch says so, and sends everything else.</summary>
+    private sealed class PingDroppingTransport(ITransport inner, PingSwitch pings) : ITransport
+    {
+        public ulong LocalNode => inner.LocalNode;
+
+        public void Bind(IMessageReceiver receiver) => inner.Bind(receiver);
+
+        public void Send(ulong toNode, List<GroupMessage> batch)
+        {
+            if (batch.Count == 0 && pings.Dropping)
+            {
+                return;
+            }
+
+            inner.Send(toNode, batch);
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 
     /// <summary>Holds applies (of every state machine that shares it) until released.</summary>

@@ -81,6 +81,35 @@ public sealed class RaftQuiescenceTests
         Assert.Equal(vote, leader.Vote);
     }
 
+    /// <summary>
+    /// Every follower woken at once (a host's detector suspected the leader's host, which still
+    /// serves the group): a leader whose quiescence is held wakes at once and heartbeats, so the
+    /// group keeps it, in the same term; released, the group goes quiet again.
+    /// </summary>
+    [Fact]
+    public void ALeaderWhoseQuiescenceIsHeldKeepsTheGroupWhenEveryFollowerIsWoken()
+    {
+        var (cluster, leader) = Started(voters: 3, quiesceAfterTicks: QuiesceAfter);
+        cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+        var vote = leader.Vote;
+
+        leader.HoldQuiescence(true);
+        Assert.False(leader.IsQuiescent, "holding quiescence did not wake the quiet leader");
+        foreach (var id in cluster.NodeIds.Where(id => id != leader.Id))
+        {
+            cluster.Node(id)!.Wake();
+        }
+
+        cluster.Run(10 * QuiesceAfter);
+        Assert.True(ReferenceEquals(leader, cluster.Leader) && leader.Vote == vote, $"the group left its held leader (vote {vote}) when every follower was woken.\n{cluster.Describe()}");
+        Assert.False(leader.IsQuiescent, "the held leader went quiet");
+
+        leader.HoldQuiescence(false);
+        int steps = cluster.RunUntil(c => c.NodeIds.All(id => c.Node(id)!.IsQuiescent), 5 * QuiesceAfter);
+        Assert.True(steps >= 0, $"the group did not go quiet once released.\n{cluster.Describe()}");
+        Assert.Same(leader, cluster.Leader);
+    }
+
     [Fact]
     public void WokenFollowersElectANewLeaderWhenTheQuietLeaderCrashed()
     {
