@@ -120,26 +120,11 @@ public sealed class HostLivenessTests
         // Groups are sharded by id over the two workers: the ones sharing Groups[0]'s worker wait
         // behind its blocked apply. The other worker's groups are served as before.
         ulong[] blocked = [.. Groups.Where(g => g % 2 == Groups[0] % 2)];
-        gate.Hold();
-        Task hung;
-        try
+        await BlockApplyUntilFailedOverAsync(cluster, gate, blocked, $"node {Stuck}'s state machine blocked in apply", stallTick =>
         {
-            long stallTick = cluster.Hosts[2].TickSequence;
-            hung = cluster.Hosts[Stuck].ProposeAsync(Groups[0], KvCommand.Set("k", "hung"));
-            await HostCluster.WaitUntilAsync(() => gate.Held > 0, Patience, () => $"node {Stuck}'s state machine never started applying the proposal");
-
-            var newLeaders = await WaitForFailoverAsync(cluster, blocked, stallTick, $"node {Stuck}'s state machine blocked in apply");
-            Assert.False(hung.IsCompleted, "the proposal whose apply blocks completed");
-            await CommitAtAsync(cluster, newLeaders);
             Assert.Single(logs[Stuck].Lines, line => line.Contains("no longer pinging peers", StringComparison.Ordinal));
-        }
-        finally
-        {
-            gate.Release();
-        }
-
-        await hung.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(Patience);
-        await WaitUntilRejoinedAsync(cluster, blocked);
+            return Task.CompletedTask;
+        });
         Assert.Empty(ledger.Violations);
     }
 
@@ -167,18 +152,8 @@ public sealed class HostLivenessTests
         await using var traffic = new SteadyProposals(cluster.Hosts[Stuck], busy);
         await traffic.WaitForCommitsAsync(3, $"group {busy} never committed the steady proposals at node {Stuck}");
 
-        gate.Hold();
-        Task hung;
-        try
+        await BlockApplyUntilFailedOverAsync(cluster, gate, blocked, $"node {Stuck}'s state machine blocked in apply while its other worker kept group {busy} busy", async stallTick =>
         {
-            long stallTick = cluster.Hosts[2].TickSequence;
-            hung = cluster.Hosts[Stuck].ProposeAsync(Groups[0], KvCommand.Set("k", "hung"));
-            await HostCluster.WaitUntilAsync(() => gate.Held > 0, Patience, () => $"node {Stuck}'s state machine never started applying the proposal");
-
-            var newLeaders = await WaitForFailoverAsync(cluster, blocked, stallTick, $"node {Stuck}'s state machine blocked in apply while its other worker kept group {busy} busy");
-            Assert.False(hung.IsCompleted, "the proposal whose apply blocks completed");
-            await CommitAtAsync(cluster, newLeaders);
-
             // The peers found node 1 silent, so they woke every group they share with it, the
             // quiescent ones on its healthy worker too. Those keep node 1 as their leader (it
             // heartbeats them while it withholds its pings) for as long as a woken follower could
@@ -199,14 +174,7 @@ public sealed class HostLivenessTests
                 var metrics = await cluster.Hosts[Stuck].GetMetricsAsync(group);
                 Assert.True(metrics.Role == RaftRole.Leader, $"node {Stuck} no longer leads group {group}, on its healthy worker: it is {metrics.Role} in term {metrics.Term}");
             }
-        }
-        finally
-        {
-            gate.Release();
-        }
-
-        await hung.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(Patience);
-        await WaitUntilRejoinedAsync(cluster, blocked);
+        });
         Assert.Empty(ledger.Violations);
     }
 
@@ -312,6 +280,36 @@ public sealed class HostLivenessTests
             Patience,
             () => $"node {leader} does not lead every group");
         await cluster.WaitUntilNoGroupIsTickedAsync(Patience);
+    }
+
+    /// <summary>
+    /// Blocks node 1's gated state machines and proposes to <c>Groups[0]</c>, whose apply then
+    /// blocks its worker; waits until the peers elected new leaders for <paramref name="blocked"/>
+    /// and a write committed at each; runs <paramref name="whileStuck"/> (given the peers' tick at
+    /// the stall); then releases the apply and waits until node 1 follows those groups again.
+    /// </summary>
+    private static async Task BlockApplyUntilFailedOverAsync(HostCluster cluster, ApplyGate gate, ulong[] blocked, string stall, Func<long, Task> whileStuck)
+    {
+        gate.Hold();
+        Task hung;
+        try
+        {
+            long stallTick = cluster.Hosts[2].TickSequence;
+            hung = cluster.Hosts[Stuck].ProposeAsync(Groups[0], KvCommand.Set("k", "hung"));
+            await HostCluster.WaitUntilAsync(() => gate.Held > 0, Patience, () => $"node {Stuck}'s state machine never started applying the proposal");
+
+            var newLeaders = await WaitForFailoverAsync(cluster, blocked, stallTick, stall);
+            Assert.False(hung.IsCompleted, "the proposal whose apply blocks completed");
+            await CommitAtAsync(cluster, newLeaders);
+            await whileStuck(stallTick);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        await hung.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(Patience);
+        await WaitUntilRejoinedAsync(cluster, blocked);
     }
 
     /// <summary>Waits, within <see cref="FailoverTicks"/> of node 2's clock from <paramref name="stallTick"/>, until a node other than the stuck one leads each of <paramref name="groups"/>; returns the leaders.</summary>
