@@ -5,6 +5,7 @@ using RaftToolkit.Native.Records;
 using RaftToolkit.Native.Tests.Records;
 using RaftToolkit.Native.Verification;
 using RocksDbSharp;
+using Xunit.Abstractions;
 using static RaftToolkit.Native.Tests.TestEntries;
 
 namespace RaftToolkit.Native.Tests.Verification;
@@ -15,7 +16,7 @@ namespace RaftToolkit.Native.Tests.Verification;
 /// a second group too (in a flat store, a later entry of its one group), so each shows the
 /// verification going on past the first problem.
 /// </summary>
-public sealed class StoreVerificationTests : IDisposable
+public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>The group each test damages first.</summary>
     private const ulong Group = 1;
@@ -587,6 +588,125 @@ public sealed class StoreVerificationTests : IDisposable
         Assert.Contains("block checksum mismatch", problem.Description, StringComparison.Ordinal);
         Assert.Equal(3, report.GroupsChecked);
         Assert.Equal(200 + (long)problem.Index.Value + 200, report.EntriesChecked);
+    }
+
+    /// <summary>
+    /// A verification reads the store as it stood at one moment: run over and over beside
+    /// pipelined appends, truncations, purges (some past the last entry) and removals of its
+    /// groups, it sees each write whole or not at all, and finds nothing wrong (no hole before a
+    /// log whose purge it half saw, no entry left below one). Runs 1.5 s; the seed (RAFTKIT_SEED
+    /// to replay) fixes the writes, not the interleaving.
+    /// </summary>
+    [Fact]
+    public async Task AVerificationRacingWritesToTheStoreFindsNothingWrong()
+    {
+        int seed = TestSeed.FromEnvironmentOrNew();
+        output.WriteLine($"seed {seed} (replay: RAFTKIT_SEED={seed}; thread timing is not replayed)");
+        var options = new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync, WriteBufferSize = 1 << 20 };
+        await using var store = RocksDbLogStore.Open(_dir.Sub("racing"), options);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1.5);
+        var writing = Task.Run(() => WriteUntil(store, new Random(seed), deadline));
+        var verifying = Task.Run(async () =>
+        {
+            int verifications = 0, dirty = 0;
+            string? first = null;
+            while (!writing.IsCompleted)
+            {
+                var report = await store.VerifyAsync();
+                verifications++;
+                if (!report.IsClean && dirty++ == 0)
+                {
+                    first = $"{report.ProblemCount} problems: {string.Join(" | ", report.Problems.Take(3))}";
+                }
+            }
+
+            return (verifications, dirty, first);
+        });
+
+        var writes = await writing;
+        var (verifications, dirty, first) = await verifying;
+
+        output.WriteLine($"{verifications} verifications racing {writes}");
+        Assert.True(dirty == 0, $"seed {seed}: {dirty} of {verifications} verifications found problems; the first: {first}");
+        Assert.True(verifications >= 10, $"seed {seed}: only {verifications} verifications ran beside the writes");
+        Assert.True(writes is { Appends: > 0, Truncations: > 0, Purges: > 0, Removals: > 0 }, $"seed {seed}: not every kind of write was made: {writes}");
+        var after = await store.VerifyAsync();
+        Assert.True(after.IsClean, $"seed {seed}: the store does not verify clean after the writes: {string.Join(" | ", after.Problems.Take(3))}");
+        Assert.Equal(writes.EntriesLeft, after.EntriesChecked);
+    }
+
+    /// <summary>The writes <see cref="WriteUntil"/> made, and the entries they left.</summary>
+    private sealed record RacingWrites(int Appends, int Truncations, int Purges, int Removals, long EntriesLeft);
+
+    /// <summary>
+    /// Writes to groups 1 to 8 until <paramref name="deadline"/>, up to six writes in flight at
+    /// once as a host pipelines them: appends of the current term, truncations (later appends
+    /// of a new term), purges (now and then past the last entry) and removals of a group, which
+    /// then starts over.
+    /// </summary>
+    private static async Task<RacingWrites> WriteUntil(RocksDbLogStore store, Random random, DateTime deadline)
+    {
+        const int Groups = 8;
+        var logs = new List<LogId>[Groups];
+        var purged = new LogId?[Groups];
+        for (int g = 0; g < Groups; g++)
+        {
+            logs[g] = [];
+        }
+
+        ulong term = 1;
+        int appends = 0, truncations = 0, purges = 0, removals = 0;
+        var pending = new List<Task>();
+        while (DateTime.UtcNow < deadline)
+        {
+            int g = random.Next(Groups);
+            ulong group = (ulong)g + 1;
+            var log = store.ForGroup(group);
+            var entries = logs[g];
+            int roll = random.Next(100);
+            if (entries.Count > 0 && (roll < 20 || entries.Count > 100))
+            {
+                int upTo = random.Next(entries.Count + 3);
+                var id = upTo < entries.Count ? entries[upTo] : new LogId(term, 0, entries[0].Index + (ulong)upTo);
+                entries.RemoveRange(0, Math.Min(upTo + 1, entries.Count));
+                purged[g] = id;
+                pending.Add(log.PurgeAsync(id).AsTask());
+                purges++;
+            }
+            else if (entries.Count > 0 && roll < 32)
+            {
+                int keep = random.Next(entries.Count);
+                LogId? after = keep > 0 ? entries[keep - 1] : purged[g];
+                entries.RemoveRange(keep, entries.Count - keep);
+                term++;
+                pending.Add(log.TruncateAfterAsync(after).AsTask());
+                truncations++;
+            }
+            else if (roll < 34)
+            {
+                logs[g] = [];
+                purged[g] = null;
+                term++;
+                pending.Add(store.RemoveGroupAsync(group).AsTask());
+                removals++;
+            }
+            else
+            {
+                var batch = Range(term, entries.Count > 0 ? entries[^1].Index + 1 : purged[g].NextIndex(), 1 + random.Next(8));
+                entries.AddRange(batch.Select(entry => entry.LogId));
+                pending.Add(log.AppendAsync(batch, IgnoringCallback.Instance).AsTask());
+                appends++;
+            }
+
+            if (pending.Count >= 1 + random.Next(6))
+            {
+                await Task.WhenAll(pending);
+                pending.Clear();
+            }
+        }
+
+        await Task.WhenAll(pending);
+        return new RacingWrites(appends, truncations, purges, removals, logs.Sum(log => (long)log.Count));
     }
 
     [Fact]
