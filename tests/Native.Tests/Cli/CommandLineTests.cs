@@ -83,6 +83,21 @@ public sealed partial class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task InspectShowsNoEntriesForALogPurgedUpToItsLastEntry()
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+        await store.ForGroup(3).PurgeAsync(Id(1, 9));
+
+        var run = await RunRaftkit("inspect", path);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 5, run.ToString());
+        Assert.Equal(["3", "-", "-", "-", "-", "T1-N0.9"], Columns(lines[4]));
+    }
+
+    [Fact]
     public async Task VerifyOfACleanStoreExitsZeroAndSaysWhatItChecked()
     {
         var (store, path) = await OpenStore();
@@ -133,6 +148,30 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.Equal("Group 1: 5 more problems not listed.", lines[11]);
     }
 
+    /// <summary>
+    /// Past the 1,000 problems listed, the groups reached later have none listed: one line
+    /// counts their problems.
+    /// </summary>
+    [Fact]
+    public async Task VerifyCountsTheProblemsOfTheGroupsPastTheListingInOneLine()
+    {
+        string path = _dir.Sub("a thousand problems");
+        await using var store = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync });
+        for (ulong group = 1; group <= 1005; group++)
+        {
+            StoreDamage.PutMetaKey(store, [.. StoreDamage.LogKey(LogKeySpace.GroupPrefixed, group, 0)[..sizeof(ulong)], LogKeys.MetaSeparator, .. "term"u8], [1]);
+        }
+
+        var run = await RunRaftkit("verify", path);
+
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1002, run.ToString());
+        Assert.Equal($"{path}: GroupPrefixed key space, 1,005 groups, 0 entries checked: 1,005 problems in 1,005 groups", lines[0]);
+        Assert.StartsWith("Group 1000: the meta key", lines[1000], StringComparison.Ordinal);
+        Assert.Equal("5 more problems in groups not listed (the listing stops at 1,000).", lines[1001]);
+    }
+
     [Fact]
     public async Task VerifyOfAFlatStoreChecksItsOneGroup()
     {
@@ -155,6 +194,20 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.True(run.ExitCode == 2, run.ToString());
         Assert.Contains("No store at", run.Error, StringComparison.Ordinal);
         Assert.Contains("raftkit verify <path>", run.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A directory that exists but holds no database: not a usage error, the store could not be opened.</summary>
+    [Fact]
+    public async Task VerifyOfADirectoryHoldingNoStoreExitsOneSayingWhy()
+    {
+        string path = _dir.Sub("no database");
+        Directory.CreateDirectory(path);
+
+        var run = await RunRaftkit("verify", path);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.StartsWith("raftkit: ", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("raftkit verify <path>", run.Error, StringComparison.Ordinal);
     }
 
     private static string[] Columns(string line) => Whitespace().Split(line.Trim());

@@ -1,9 +1,11 @@
 using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
 using RaftToolkit.Native.Keys;
 using RaftToolkit.Native.Records;
 using RaftToolkit.Native.Tests.Records;
 using RaftToolkit.Native.Verification;
 using RocksDbSharp;
+using Xunit.Abstractions;
 using static RaftToolkit.Native.Tests.TestEntries;
 
 namespace RaftToolkit.Native.Tests.Verification;
@@ -14,7 +16,7 @@ namespace RaftToolkit.Native.Tests.Verification;
 /// a second group too (in a flat store, a later entry of its one group), so each shows the
 /// verification going on past the first problem.
 /// </summary>
-public sealed class StoreVerificationTests : IDisposable
+public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>The group each test damages first.</summary>
     private const ulong Group = 1;
@@ -209,6 +211,22 @@ public sealed class StoreVerificationTests : IDisposable
         Assert.Contains("entry 4 is missing (index 5 follows 3)", report.Problems[0].Description, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    public async Task SeveralMissingEntriesInARowAreOneHoleNamingTheFirstAndTheLast(LogKeySpace space)
+    {
+        var report = await VerifyDamaged(space, store =>
+        {
+            StoreDamage.DeleteLogKey(store, space, Group, 4);
+            StoreDamage.DeleteLogKey(store, space, Group, 5);
+            return Task.CompletedTask;
+        });
+
+        AssertFound(report, space, (StoreProblemKind.Hole, Group, 4));
+        Assert.Contains("entries 4 to 5 are missing (index 6 follows 3)", report.Problems[0].Description, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// A log starts one past its last purged index, or at 0 when nothing is purged: a first
     /// entry missing there is a hole too, though no entry before it is left to show it.
@@ -234,19 +252,24 @@ public sealed class StoreVerificationTests : IDisposable
         AssertFound(report, space, (StoreProblemKind.Hole, Group, start));
     }
 
-    /// <summary>A purge deletes its entries in the same write that records it: one still there is damage.</summary>
+    /// <summary>
+    /// A purge deletes its entries in the same write that records it: one still there is damage,
+    /// the entry at the purged index itself as much as one below it (not a hole before the log's start).
+    /// </summary>
     [Theory]
-    [InlineData(LogKeySpace.Flat)]
-    [InlineData(LogKeySpace.GroupPrefixed)]
-    public async Task AnEntryLeftAtOrBelowThePurgedIndexIsFoundNamingIt(LogKeySpace space)
+    [InlineData(LogKeySpace.Flat, 3UL)]
+    [InlineData(LogKeySpace.Flat, 4UL)]
+    [InlineData(LogKeySpace.GroupPrefixed, 3UL)]
+    [InlineData(LogKeySpace.GroupPrefixed, 4UL)]
+    public async Task AnEntryLeftAtOrBelowThePurgedIndexIsFoundNamingIt(LogKeySpace space, ulong left)
     {
         var report = await VerifyDamaged(space, async store =>
         {
             await store.ForGroup(Group).PurgeAsync(Id(1, 4));
-            StoreDamage.PutLogKey(store, StoreDamage.LogKey(space, Group, 3), LogRecordFormat.Encode(Range(1, 3, 1)[0], space, Group));
+            StoreDamage.PutLogKey(store, StoreDamage.LogKey(space, Group, left), LogRecordFormat.Encode(Range(1, left, 1)[0], space, Group));
         });
 
-        AssertFound(report, space, (StoreProblemKind.EntryAtOrBelowPurged, Group, 3));
+        AssertFound(report, space, (StoreProblemKind.EntryAtOrBelowPurged, Group, left));
         Assert.Contains("purged up to", report.Problems[0].Description, StringComparison.Ordinal);
     }
 
@@ -307,13 +330,45 @@ public sealed class StoreVerificationTests : IDisposable
         Assert.Equal(expected, report.Problems.Select(p => (p.Kind, p.GroupId, p.Index)));
     }
 
-    /// <summary>Keys the store never writes: an unknown meta label, a log key of the wrong length, a key shorter than a group id.</summary>
+    /// <summary>
+    /// A damaged purged id leaves only its own group's log start unknown: the next group's log
+    /// is checked from where it starts, its missing first entry a hole.
+    /// </summary>
+    [Fact]
+    public async Task ADamagedPurgedIdLeavesTheNextGroupsLogStartKnown()
+    {
+        const LogKeySpace Space = LogKeySpace.GroupPrefixed;
+        var report = await VerifyDamaged(Space, async store =>
+        {
+            await store.ForGroup(Group).PurgeAsync(Id(1, 2));
+            StoreDamage.TamperMeta(store, Space, Group, MetaLabel.LastPurged);
+            StoreDamage.DeleteLogKey(store, Space, 2, 0);
+        });
+
+        var (group, index) = SecondProblem(Space);
+        (StoreProblemKind, ulong?, ulong?)[] expected =
+        [
+            (StoreProblemKind.CorruptMetaRecord, Group, null),
+            (StoreProblemKind.Hole, 2, 0),
+            (StoreProblemKind.CorruptLogRecord, group, index),
+        ];
+        Assert.Equal(expected, report.Problems.Select(p => (p.Kind, p.GroupId, p.Index)));
+    }
+
+    /// <summary>
+    /// Keys the store never writes: an unknown meta label, a known label after the wrong
+    /// separator, an empty meta key (which sorts before the key-space marker, itself no problem),
+    /// a log key of the wrong length, a key shorter than a group id in either family.
+    /// </summary>
     [Theory]
     [InlineData(LogKeySpace.Flat, "meta label")]
+    [InlineData(LogKeySpace.Flat, "empty meta key")]
     [InlineData(LogKeySpace.Flat, "log key length")]
     [InlineData(LogKeySpace.GroupPrefixed, "meta label")]
+    [InlineData(LogKeySpace.GroupPrefixed, "meta separator")]
     [InlineData(LogKeySpace.GroupPrefixed, "log key length")]
     [InlineData(LogKeySpace.GroupPrefixed, "no group")]
+    [InlineData(LogKeySpace.GroupPrefixed, "no group in meta")]
     public async Task AForeignKeyIsFoundNamingItsGroup(LogKeySpace space, string foreign)
     {
         var report = await VerifyDamaged(space, store =>
@@ -323,6 +378,15 @@ public sealed class StoreVerificationTests : IDisposable
                 case "meta label":
                     byte[] prefix = space == LogKeySpace.Flat ? [] : [.. StoreDamage.LogKey(space, Group, 0)[..sizeof(ulong)], LogKeys.MetaSeparator];
                     StoreDamage.PutMetaKey(store, [.. prefix, .. "term"u8], [1]);
+                    break;
+                case "meta separator":
+                    StoreDamage.PutMetaKey(store, [.. StoreDamage.LogKey(space, Group, 0)[..sizeof(ulong)], (byte)'|', .. "vote"u8], [1]);
+                    break;
+                case "empty meta key":
+                    StoreDamage.PutMetaKey(store, [], [1]);
+                    break;
+                case "no group in meta":
+                    StoreDamage.PutMetaKey(store, [0, 0, 0], [1]);
                     break;
                 case "log key length":
                     StoreDamage.PutLogKey(store, [.. StoreDamage.LogKey(space, Group, 3), 0], LogRecordFormat.Encode(Range(1, 3, 1)[0], space, Group));
@@ -335,8 +399,49 @@ public sealed class StoreVerificationTests : IDisposable
             return Task.CompletedTask;
         });
 
-        AssertFound(report, space, (StoreProblemKind.ForeignKey, foreign == "no group" ? null : Group, null));
+        AssertFound(report, space, (StoreProblemKind.ForeignKey, foreign.StartsWith("no group", StringComparison.Ordinal) ? null : Group, null));
         Assert.Equal(report.Problems.Select(p => p.GroupId).OfType<ulong>().Distinct().Count(), report.GroupsWithProblems);
+    }
+
+    /// <summary>A log key of the right length naming an index past the largest a log takes: foreign, yet counted as an entry checked.</summary>
+    [Theory]
+    [InlineData(LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    public async Task ALogKeyPastTheLargestIndexIsForeignAndCountedAsAnEntryChecked(LogKeySpace space)
+    {
+        var report = await VerifyDamaged(space, store =>
+        {
+            StoreDamage.PutLogKey(store, StoreDamage.LogKey(space, Group, LogIndexes.Max + 1), [1]);
+            return Task.CompletedTask;
+        });
+
+        Assert.Contains((StoreProblemKind.ForeignKey, (ulong?)Group, (ulong?)(LogIndexes.Max + 1)), report.Problems.Select(p => (p.Kind, p.GroupId, p.Index)));
+        Assert.Equal(2, report.ProblemCount);
+        Assert.Equal((GroupsOf(space).Length * 10L) + 1, report.EntriesChecked);
+    }
+
+    /// <summary>
+    /// A group whose keys are all meta records (its log purged past its last entry, or never
+    /// written), after every group with a log: counted and checked like any other.
+    /// </summary>
+    [Fact]
+    public async Task AGroupWithMetaRecordsAloneAfterTheLastLogIsCheckedToo()
+    {
+        const LogKeySpace Space = LogKeySpace.GroupPrefixed;
+        var report = await VerifyDamaged(Space, async store =>
+        {
+            var purgedPastItsEnd = store.ForGroup(4);
+            await purgedPastItsEnd.AppendAsync(Range(1, 0, 3), IgnoringCallback.Instance);
+            await purgedPastItsEnd.PurgeAsync(Id(1, 7));
+            var voteOnly = store.ForGroup(5);
+            await voteOnly.SaveVoteAsync(new Vote(new LeaderId(2, 1), false));
+            StoreDamage.TamperMeta(store, Space, 5, MetaLabel.Vote);
+        });
+
+        var (group, index) = SecondProblem(Space);
+        (StoreProblemKind, ulong?, ulong?)[] expected = [(StoreProblemKind.CorruptLogRecord, group, index), (StoreProblemKind.CorruptMetaRecord, 5, null)];
+        Assert.Equal(expected, report.Problems.Select(p => (p.Kind, p.GroupId, p.Index)));
+        Assert.Equal((5L, 30L), (report.GroupsChecked, report.EntriesChecked));
     }
 
     [Fact]
@@ -360,6 +465,39 @@ public sealed class StoreVerificationTests : IDisposable
         Assert.Equal(12, report.Problems.Count);
         Assert.Equal([new UnlistedProblems(1, 20), new UnlistedProblems(2, 3)], report.Unlisted);
         Assert.Equal(23, report.UnlistedCount);
+    }
+
+    /// <summary>
+    /// Once the whole listing is full, the groups reached after it have none of their problems
+    /// listed: they are counted, not named in <see cref="StoreVerification.Unlisted"/>.
+    /// </summary>
+    [Fact]
+    public async Task GroupsReachedAfterTheWholeListingIsFullAreCountedButNotNamedAsUnlisted()
+    {
+        var report = await VerifyWithManyProblems(new VerificationLimits { MaxProblemsPerGroup = 10, MaxProblems = 5 });
+
+        Assert.Equal(35, report.ProblemCount);
+        Assert.Equal(Enumerable.Repeat(1UL, 5), report.Problems.Select(p => p.GroupId!.Value));
+        Assert.Equal([new UnlistedProblems(1, 25)], report.Unlisted);
+        Assert.Equal(30, report.UnlistedCount);
+        Assert.Equal(2, report.GroupsWithProblems);
+    }
+
+    [Fact]
+    public async Task ProblemsOfKeysOfNoGroupPastTheCapAreCountedAndSaidNotListed()
+    {
+        await using var store = await OpenWithGroups(LogKeySpace.GroupPrefixed);
+        for (byte key = 1; key <= 12; key++)
+        {
+            StoreDamage.PutLogKey(store, [0, 0, key], [1]);
+        }
+
+        var report = await store.VerifyAsync(new VerificationLimits { MaxProblemsPerGroup = 10 });
+
+        Assert.Equal(12, report.ProblemCount);
+        Assert.Equal(Enumerable.Repeat((StoreProblemKind.ForeignKey, (ulong?)null), 10), report.Problems.Select(p => (p.Kind, p.GroupId)));
+        Assert.Equal([new UnlistedProblems(null, 2)], report.Unlisted);
+        Assert.Equal(0, report.GroupsWithProblems);
     }
 
     /// <summary>Group 1 with 30 damaged records, group 2 with 5, verified under <paramref name="limits"/>.</summary>
@@ -440,7 +578,9 @@ public sealed class StoreVerificationTests : IDisposable
         await StoreDamage.FlipByteOf(path, marker);
         await using var reopened = RocksDbLogStore.Open(path, options);
 
-        var report = await reopened.VerifyAsync();
+        // Bounded: a walk that resumed at the damaged group again would loop over it for ever
+        // (disposing the store then stops it at its next key).
+        var report = await Task.Run(() => reopened.VerifyAsync().AsTask()).WaitAsync(TimeSpan.FromSeconds(30));
 
         var problem = Assert.Single(report.Problems);
         Assert.Equal((StoreProblemKind.DamagedBlock, 2UL), (problem.Kind, problem.GroupId));
@@ -450,11 +590,141 @@ public sealed class StoreVerificationTests : IDisposable
         Assert.Equal(200 + (long)problem.Index.Value + 200, report.EntriesChecked);
     }
 
+    /// <summary>
+    /// A verification reads the store as it stood at one moment: run over and over beside
+    /// pipelined appends, truncations, purges (some past the last entry) and removals of its
+    /// groups, it sees each write whole or not at all, and finds nothing wrong (no hole before a
+    /// log whose purge it half saw, no entry left below one). Runs 1.5 s; the seed (RAFTKIT_SEED
+    /// to replay) fixes the writes, not the interleaving.
+    /// </summary>
+    [Fact]
+    public async Task AVerificationRacingWritesToTheStoreFindsNothingWrong()
+    {
+        int seed = TestSeed.FromEnvironmentOrNew();
+        output.WriteLine($"seed {seed} (replay: RAFTKIT_SEED={seed}; thread timing is not replayed)");
+        var options = new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync, WriteBufferSize = 1 << 20 };
+        await using var store = RocksDbLogStore.Open(_dir.Sub("racing"), options);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1.5);
+        var writing = Task.Run(() => WriteUntil(store, new Random(seed), deadline));
+        var verifying = Task.Run(async () =>
+        {
+            int verifications = 0, dirty = 0;
+            string? first = null;
+            while (!writing.IsCompleted)
+            {
+                var report = await store.VerifyAsync();
+                verifications++;
+                if (!report.IsClean && dirty++ == 0)
+                {
+                    first = $"{report.ProblemCount} problems: {string.Join(" | ", report.Problems.Take(3))}";
+                }
+            }
+
+            return (verifications, dirty, first);
+        });
+
+        var writes = await writing;
+        var (verifications, dirty, first) = await verifying;
+
+        output.WriteLine($"{verifications} verifications racing {writes}");
+        Assert.True(dirty == 0, $"seed {seed}: {dirty} of {verifications} verifications found problems; the first: {first}");
+        Assert.True(verifications >= 10, $"seed {seed}: only {verifications} verifications ran beside the writes");
+        Assert.True(writes is { Appends: > 0, Truncations: > 0, Purges: > 0, Removals: > 0 }, $"seed {seed}: not every kind of write was made: {writes}");
+        var after = await store.VerifyAsync();
+        Assert.True(after.IsClean, $"seed {seed}: the store does not verify clean after the writes: {string.Join(" | ", after.Problems.Take(3))}");
+        Assert.Equal(writes.EntriesLeft, after.EntriesChecked);
+    }
+
+    /// <summary>The writes <see cref="WriteUntil"/> made, and the entries they left.</summary>
+    private sealed record RacingWrites(int Appends, int Truncations, int Purges, int Removals, long EntriesLeft);
+
+    /// <summary>
+    /// Writes to groups 1 to 8 until <paramref name="deadline"/>, up to six writes in flight at
+    /// once as a host pipelines them: appends of the current term, truncations (later appends
+    /// of a new term), purges (now and then past the last entry) and removals of a group, which
+    /// then starts over.
+    /// </summary>
+    private static async Task<RacingWrites> WriteUntil(RocksDbLogStore store, Random random, DateTime deadline)
+    {
+        const int Groups = 8;
+        var logs = new List<LogId>[Groups];
+        var purged = new LogId?[Groups];
+        for (int g = 0; g < Groups; g++)
+        {
+            logs[g] = [];
+        }
+
+        ulong term = 1;
+        int appends = 0, truncations = 0, purges = 0, removals = 0;
+        var pending = new List<Task>();
+        while (DateTime.UtcNow < deadline)
+        {
+            int g = random.Next(Groups);
+            ulong group = (ulong)g + 1;
+            var log = store.ForGroup(group);
+            var entries = logs[g];
+            int roll = random.Next(100);
+            if (entries.Count > 0 && (roll < 20 || entries.Count > 100))
+            {
+                int upTo = random.Next(entries.Count + 3);
+                var id = upTo < entries.Count ? entries[upTo] : new LogId(term, 0, entries[0].Index + (ulong)upTo);
+                entries.RemoveRange(0, Math.Min(upTo + 1, entries.Count));
+                purged[g] = id;
+                pending.Add(log.PurgeAsync(id).AsTask());
+                purges++;
+            }
+            else if (entries.Count > 0 && roll < 32)
+            {
+                int keep = random.Next(entries.Count);
+                LogId? after = keep > 0 ? entries[keep - 1] : purged[g];
+                entries.RemoveRange(keep, entries.Count - keep);
+                term++;
+                pending.Add(log.TruncateAfterAsync(after).AsTask());
+                truncations++;
+            }
+            else if (roll < 34)
+            {
+                logs[g] = [];
+                purged[g] = null;
+                term++;
+                pending.Add(store.RemoveGroupAsync(group).AsTask());
+                removals++;
+            }
+            else
+            {
+                var batch = Range(term, entries.Count > 0 ? entries[^1].Index + 1 : purged[g].NextIndex(), 1 + random.Next(8));
+                entries.AddRange(batch.Select(entry => entry.LogId));
+                pending.Add(log.AppendAsync(batch, IgnoringCallback.Instance).AsTask());
+                appends++;
+            }
+
+            if (pending.Count >= 1 + random.Next(6))
+            {
+                await Task.WhenAll(pending);
+                pending.Clear();
+            }
+        }
+
+        await Task.WhenAll(pending);
+        return new RacingWrites(appends, truncations, purges, removals, logs.Sum(log => (long)log.Count));
+    }
+
     [Fact]
     public async Task ACancelledVerificationStops()
     {
         await using var store = await OpenWithGroups(LogKeySpace.GroupPrefixed);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await store.VerifyAsync(new CancellationToken(canceled: true)));
+    }
+
+    /// <summary>A cancellation that comes after the verification began (here, as its read of the database begins) stops the walk at its next key.</summary>
+    [Fact]
+    public async Task AVerificationCancelledWhileItRunsStops()
+    {
+        await using var store = await OpenWithGroups(LogKeySpace.GroupPrefixed);
+        using var cancellation = new CancellationTokenSource();
+        store.BeforeRead = cancellation.Cancel;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await store.VerifyAsync(cancellation.Token));
     }
 }
