@@ -39,6 +39,8 @@ public sealed class HostStatistics
     internal long SnapshotsInstalledValue;
     internal long ReadsServedValue;
     internal long TickedGroupsValue;
+    internal long PingsWithheldTicksValue;
+    internal long PeersFoundSilentValue;
 
     /// <summary>Rounds that handled at least one group.</summary>
     public long Rounds => Interlocked.Read(ref RoundsValue);
@@ -82,4 +84,15 @@ public sealed class HostStatistics
 
     /// <summary>Group ticks done: quiescent groups are not ticked, so with quiescence on this stops growing while every group is idle.</summary>
     public long TickedGroups => Interlocked.Read(ref TickedGroupsValue);
+
+    /// <summary>
+    /// Ticks on which this host withheld its pings because a worker had been in one round for
+    /// <see cref="MultiRaftHostOptions.PeerSilenceTicks"/> (a store write or a state machine that
+    /// did not return): anything but 0 means a worker was stuck, and its peers failed its
+    /// quiescent groups over.
+    /// </summary>
+    public long PingsWithheldTicks => Interlocked.Read(ref PingsWithheldTicksValue);
+
+    /// <summary>Times a peer host fell silent and the quiescent groups shared with it were woken here.</summary>
+    public long PeersFoundSilent => Interlocked.Read(ref PeersFoundSilentValue);
 }

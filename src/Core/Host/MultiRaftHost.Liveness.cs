@@ -115,6 +115,11 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 }
             }
 
+            if (withhold)
+            {
+                Interlocked.Increment(ref Statistics.PingsWithheldTicksValue);
+            }
+
             foreach (var (node, peer) in _peers)
             {
                 if (!withhold)
@@ -126,6 +131,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 if (silent && !peer.Suspected)
                 {
                     _logger.LogWarning("Node {NodeId}: peer {Peer} silent for {Ticks} ticks; waking the quiescent groups shared with it.", NodeId, node, silenceTicks);
+                    Interlocked.Increment(ref Statistics.PeersFoundSilentValue);
                     WakeGroups(node);
                 }
 

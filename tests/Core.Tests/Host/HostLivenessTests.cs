@@ -81,6 +81,8 @@ public sealed class HostLivenessTests
             Assert.All(hung, proposal => Assert.False(proposal.IsCompleted, "a proposal on the stuck host completed while its store hung"));
             await CommitAtAsync(cluster, newLeaders);
             Assert.Single(logs[Stuck].Lines, line => line.Contains("no longer pinging peers", StringComparison.Ordinal));
+            Assert.True(cluster.Hosts[Stuck].Statistics.PingsWithheldTicks > 0, $"node {Stuck}'s statistics count no tick of withheld pings");
+            Assert.All(cluster.NodeIds.Where(id => id != Stuck), id => Assert.True(cluster.Hosts[id].Statistics.PeersFoundSilent > 0, $"node {id}'s statistics count no silent peer"));
         }
         finally
         {
@@ -207,6 +209,7 @@ public sealed class HostLivenessTests
         {
             var alarms = logged.Lines.Where(line => line.Contains("no longer pinging peers", StringComparison.Ordinal) || line.Contains("silent for", StringComparison.Ordinal)).ToList();
             Assert.True(alarms.Count == 0, $"node {id} raised the alarm though every host was idle: {string.Join(" | ", alarms)}");
+            Assert.Equal((0L, 0L), (cluster.Hosts[id].Statistics.PingsWithheldTicks, cluster.Hosts[id].Statistics.PeersFoundSilent));
             Assert.True(cluster.Hosts[id].Statistics.TickedGroups == ticked[id], $"node {id} woke quiescent groups ({cluster.Hosts[id].Statistics.TickedGroups - ticked[id]} group ticks) though every host was idle");
 
             // Its workers sent nothing: every batch between the hosts meanwhile was a ping.
