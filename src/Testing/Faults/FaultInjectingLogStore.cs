@@ -23,13 +23,13 @@ public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faul
     /// <inheritdoc />
     public ValueTask SaveVoteAsync(Vote vote, CancellationToken cancellationToken = default)
     {
-        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "save vote") is { } refused ? ValueTask.FromException(refused) : _inner.SaveVoteAsync(vote, cancellationToken));
+        return FaultedWrite.Run(_faults, groupId, "save vote", () => _inner.SaveVoteAsync(vote, cancellationToken));
     }
 
     /// <inheritdoc />
     public ValueTask SaveCommittedAsync(LogId? committed, CancellationToken cancellationToken = default)
     {
-        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "save committed") is { } refused ? ValueTask.FromException(refused) : _inner.SaveCommittedAsync(committed, cancellationToken));
+        return FaultedWrite.Run(_faults, groupId, "save committed", () => _inner.SaveCommittedAsync(committed, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -37,7 +37,7 @@ public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faul
 
     /// <inheritdoc />
     public ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default) =>
-        HeldWrite.After(_faults.Hang(), () => AppendNowAsync(entries, callback, cancellationToken));
+        FaultedWrite.After(_faults.Hang(), () => AppendNowAsync(entries, callback, cancellationToken));
 
     private ValueTask AppendNowAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken)
     {
@@ -54,13 +54,13 @@ public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faul
     /// <inheritdoc />
     public ValueTask TruncateAfterAsync(LogId? logId, CancellationToken cancellationToken = default)
     {
-        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "truncate") is { } refused ? ValueTask.FromException(refused) : _inner.TruncateAfterAsync(logId, cancellationToken));
+        return FaultedWrite.Run(_faults, groupId, "truncate", () => _inner.TruncateAfterAsync(logId, cancellationToken));
     }
 
     /// <inheritdoc />
     public ValueTask PurgeAsync(LogId logId, CancellationToken cancellationToken = default)
     {
-        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "purge") is { } refused ? ValueTask.FromException(refused) : _inner.PurgeAsync(logId, cancellationToken));
+        return FaultedWrite.Run(_faults, groupId, "purge", () => _inner.PurgeAsync(logId, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -101,7 +101,7 @@ public sealed class FaultInjectingMultiGroupLogStore(IMultiGroupLogStore inner, 
     /// <inheritdoc />
     public ValueTask RemoveGroupAsync(ulong groupId, CancellationToken cancellationToken = default)
     {
-        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(groupId, "remove group") is { } refused ? ValueTask.FromException(refused) : _inner.RemoveGroupAsync(groupId, cancellationToken));
+        return FaultedWrite.Run(_faults, groupId, "remove group", () => _inner.RemoveGroupAsync(groupId, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -112,16 +112,24 @@ public sealed class FaultInjectingMultiGroupLogStore(IMultiGroupLogStore inner, 
             return ValueTask.FromException(new ArgumentNullException(nameof(batch)));
         }
 
-        return HeldWrite.After(_faults.Hang(), () => _faults.Refusal(batch.IsEmpty ? 0 : batch.Operations[0].GroupId, $"batch of {batch.Count} operations") is { } refused ? ValueTask.FromException(refused) : _inner.WriteAsync(batch, cancellationToken));
+        return FaultedWrite.Run(_faults, batch.IsEmpty ? 0 : batch.Operations[0].GroupId, $"batch of {batch.Count} operations", () => _inner.WriteAsync(batch, cancellationToken));
     }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _inner.DisposeAsync();
 }
 
-/// <summary>Runs a write at once, or once the hang it waits on (<see cref="WriteFaults.Hang"/>) is released.</summary>
-internal static class HeldWrite
+/// <summary>A write of a fault-injecting store, as <see cref="WriteFaults"/> plans it.</summary>
+internal static class FaultedWrite
 {
+    /// <summary>
+    /// Runs <paramref name="write"/> once any hang is released, unless the plan refuses it: then
+    /// its task fails, as a store's after an I/O error, and nothing reaches the store underneath.
+    /// </summary>
+    public static ValueTask Run(WriteFaults faults, ulong groupId, string what, Func<ValueTask> write) =>
+        After(faults.Hang(), () => faults.Refusal(groupId, what) is { } refused ? ValueTask.FromException(refused) : write());
+
+    /// <summary>Runs a write at once, or once the hang it waits on (<see cref="WriteFaults.Hang"/>) is released.</summary>
     public static ValueTask After(Task? hang, Func<ValueTask> write) => hang is null ? write() : AfterAsync(hang, write);
 
     private static async ValueTask AfterAsync(Task hang, Func<ValueTask> write)
