@@ -72,11 +72,7 @@ internal sealed class StoreChecker
     /// <summary>Ends the group's checks.</summary>
     public void EndGroup()
     {
-        if (_groupTally.Found > _groupTally.Listed && _groupTally.Listed > 0)
-        {
-            _unlisted.Add(new UnlistedProblems(_group, _groupTally.Found - _groupTally.Listed));
-        }
-
+        NoteUnlisted(_group, _groupTally);
         _inGroup = false;
     }
 
@@ -201,11 +197,7 @@ internal sealed class StoreChecker
     /// <summary>The report of every check made.</summary>
     public StoreVerification Finish()
     {
-        if (_outsideGroups.Found > _outsideGroups.Listed && _outsideGroups.Listed > 0)
-        {
-            _unlisted.Add(new UnlistedProblems(null, _outsideGroups.Found - _outsideGroups.Listed));
-        }
-
+        NoteUnlisted(null, _outsideGroups);
         return new StoreVerification(_space, _groupsChecked, _entriesChecked, _problemCount, _groupsWithProblems, _problems, _unlisted);
     }
 
@@ -214,6 +206,18 @@ internal sealed class StoreChecker
     /// starts (one past the purged index; 0 with nothing purged); null when that is not known.
     /// </summary>
     private ulong? ExpectedIndex() => _previousIndex is { } previous ? previous + 1 : _purgedKnown ? _purged.NextIndex() : null;
+
+    /// <summary>
+    /// Notes how many of <paramref name="groupId"/>'s problems (null: of the keys of no group) were
+    /// left out of a listing that names some of them; those with none listed are only counted.
+    /// </summary>
+    private void NoteUnlisted(ulong? groupId, in ProblemTally tally)
+    {
+        if (tally.Found > tally.Listed && tally.Listed > 0)
+        {
+            _unlisted.Add(new UnlistedProblems(groupId, tally.Found - tally.Listed));
+        }
+    }
 
     /// <summary>A problem of the group being checked.</summary>
     private void Report(StoreProblemKind kind, ulong? index, string description)
