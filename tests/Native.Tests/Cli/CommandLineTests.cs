@@ -25,6 +25,17 @@ public sealed partial class CommandLineTests : IDisposable
         public override string ToString() => $"exit code {ExitCode}\n--- stdout\n{Output}--- stderr\n{Error}";
     }
 
+    /// <summary>Runs <c>raftkit verify</c> on <paramref name="path"/>, which must exit 3 (problems found) and print <paramref name="expectedLines"/> lines; returns them.</summary>
+    private static async Task<string[]> VerifyFindingProblems(string path, int expectedLines)
+    {
+        var run = await RunRaftkit("verify", path);
+
+        Assert.True(run.ExitCode == 3, run.ToString());
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == expectedLines, run.ToString());
+        return lines;
+    }
+
     /// <summary>Runs <c>raftkit</c> with <paramref name="args"/> and waits for it to exit.</summary>
     private static async Task<Run> RunRaftkit(params string[] args)
     {
@@ -117,11 +128,7 @@ public sealed partial class CommandLineTests : IDisposable
         StoreDamage.Tamper(store, LogKeySpace.GroupPrefixed, 1, 5, record => record[record.Length / 2] ^= 0x10);
         StoreDamage.DeleteLogKey(store, LogKeySpace.GroupPrefixed, 3, 7);
 
-        var run = await RunRaftkit("verify", path);
-
-        Assert.True(run.ExitCode == 3, run.ToString());
-        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 3, run.ToString());
+        var lines = await VerifyFindingProblems(path, expectedLines: 3);
         Assert.Equal($"{path}: GroupPrefixed key space, 3 groups, 25 entries checked: 2 problems in 2 groups", lines[0]);
         Assert.StartsWith("Corrupted log record in group 1 at index 5: checksum mismatch", lines[1], StringComparison.Ordinal);
         Assert.Equal("Group 3: the log has a hole: entry 7 is missing (index 8 follows 6).", lines[2]);
@@ -138,11 +145,7 @@ public sealed partial class CommandLineTests : IDisposable
             StoreDamage.Tamper(store, LogKeySpace.GroupPrefixed, 1, index, record => record[0] = 9);
         }
 
-        var run = await RunRaftkit("verify", path);
-
-        Assert.True(run.ExitCode == 3, run.ToString());
-        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 12, run.ToString());
+        var lines = await VerifyFindingProblems(path, expectedLines: 12);
         Assert.Equal($"{path}: GroupPrefixed key space, 1 group, 15 entries checked: 15 problems in 1 group", lines[0]);
         Assert.StartsWith("Corrupted log record in group 1 at index 9:", lines[10], StringComparison.Ordinal);
         Assert.Equal("Group 1: 5 more problems not listed.", lines[11]);
@@ -162,11 +165,7 @@ public sealed partial class CommandLineTests : IDisposable
             StoreDamage.PutMetaKey(store, [.. StoreDamage.LogKey(LogKeySpace.GroupPrefixed, group, 0)[..sizeof(ulong)], LogKeys.MetaSeparator, .. "term"u8], [1]);
         }
 
-        var run = await RunRaftkit("verify", path);
-
-        Assert.True(run.ExitCode == 3, run.ToString());
-        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1002, run.ToString());
+        var lines = await VerifyFindingProblems(path, expectedLines: 1002);
         Assert.Equal($"{path}: GroupPrefixed key space, 1,005 groups, 0 entries checked: 1,005 problems in 1,005 groups", lines[0]);
         Assert.StartsWith("Group 1000: the meta key", lines[1000], StringComparison.Ordinal);
         Assert.Equal("5 more problems in groups not listed (the listing stops at 1,000).", lines[1001]);
