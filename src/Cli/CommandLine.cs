@@ -11,10 +11,10 @@ internal static class CommandLine
             writes/s. --snapshot-after E snapshots each group every E applied entries and purges
             its log behind the snapshot (default 0: never). --keep leaves the stores on disk for
             `raftkit inspect`.
-        raftkit inspect <path>
+        raftkit inspect <path> [--log-family NAME] [--meta-family NAME] [--flat-group ID]
             Opens a store read-only and prints one row per group: first/last index, vote,
             committed, purged.
-        raftkit verify <path>
+        raftkit verify <path> [--log-family NAME] [--meta-family NAME] [--flat-group ID]
             Opens a store read-only and checks every key and record: each meta record (vote,
             committed, last purged) and log record decodes, each log runs without a hole from
             its start (one past the last purged index, or 0) to its last entry, no entry is left
@@ -23,9 +23,11 @@ internal static class CommandLine
             index (at most 10 a group and 1,000 in all, with how many more there are). Writes
             and repairs nothing.
 
-        inspect and verify open the default column families, in the key space the store's
-        marker names (a flat store's group is shown as 0), beside a running host if need be.
-        They see what was written up to their start.
+        inspect and verify open the store's two column families (raft_log and raft_meta unless
+        named otherwise, as in the store's options), in the key space the store's marker names,
+        beside a running host if need be. A flat store does not record its group's id: its
+        group is shown as --flat-group's (default 0). They see what was written up to their
+        start.
 
         Exit codes: 0 done (verify: no problems found); 3 verify found problems; 1 the store could
         not be opened or read, or no command was given; 2 an unknown command or a bad argument.
@@ -48,19 +50,9 @@ internal static class CommandLine
                     await Demo.RunAsync(options).ConfigureAwait(false);
                     return 0;
                 case "inspect":
-                    if (args.Length != 2)
-                    {
-                        throw new ArgumentException("inspect takes exactly one argument: the store's directory.");
-                    }
-
-                    return await Inspect.RunAsync(args[1]).ConfigureAwait(false);
+                    return await Inspect.RunAsync(StoreSelection.Parse("inspect", args.AsSpan(1))).ConfigureAwait(false);
                 case "verify":
-                    if (args.Length != 2)
-                    {
-                        throw new ArgumentException("verify takes exactly one argument: the store's directory.");
-                    }
-
-                    return await Verify.RunAsync(args[1]).ConfigureAwait(false);
+                    return await Verify.RunAsync(StoreSelection.Parse("verify", args.AsSpan(1))).ConfigureAwait(false);
                 default:
                     throw new ArgumentException($"Unknown command '{args[0]}'.");
             }

@@ -3,9 +3,10 @@ namespace RaftToolkit.Cli;
 /// <summary>Prints what a store holds, per group, without writing to it.</summary>
 internal static class Inspect
 {
-    public static async Task<int> RunAsync(string path)
+    public static async Task<int> RunAsync(StoreSelection selection)
     {
-        var opened = ReadOnlyStore.Open(path);
+        string path = selection.Path;
+        var opened = ReadOnlyStore.Open(selection);
         await using (opened.ConfigureAwait(false))
         {
             var store = opened.Store;

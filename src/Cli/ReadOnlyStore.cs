@@ -22,30 +22,34 @@ internal sealed class ReadOnlyStore : IAsyncDisposable
     /// <summary>The store, attached to the read-only database (its writes fail).</summary>
     public RocksDbLogStore Store { get; }
 
-    /// <summary>Opens the store at <paramref name="path"/> read-only, with the default column family names.</summary>
+    /// <summary>Opens the store <paramref name="selection"/> names read-only.</summary>
     /// <remarks>
     /// Read-only, because a running host may own the directory (RocksDB then holds its lock, which
     /// a read-only open does not take), and looking must never change it. With the WAL wherever
     /// the store keeps it, or the writes not yet in table files are missed. A read-only database
-    /// shows what was written up to its open, nothing written after.
+    /// shows what was written up to its open, nothing written after. It opens only the store's two
+    /// column families, so other stores of the database are neither read nor in the way.
     /// </remarks>
-    /// <exception cref="ArgumentException">There is no directory at <paramref name="path"/>.</exception>
+    /// <exception cref="ArgumentException">There is no directory at the selection's path.</exception>
     /// <exception cref="RocksDbException">RocksDB could not open the database.</exception>
-    /// <exception cref="RaftToolkit.Core.Storage.RaftStorageException">The store could not attach (no key-space marker, which a read-only database cannot take).</exception>
-    public static ReadOnlyStore Open(string path)
+    /// <exception cref="RaftToolkit.Core.Storage.RaftStorageException">The database lacks one of the named column families (the message lists those it has, the inner exception is the <see cref="ColumnFamilyNotFoundException"/>), or the store could not attach (no key-space marker, which a read-only database cannot take).</exception>
+    public static ReadOnlyStore Open(StoreSelection selection)
     {
+        string path = selection.Path;
         if (!Directory.Exists(path))
         {
             throw new ArgumentException($"No store at '{path}'.");
         }
 
+        var dbOptions = new DbOptions().SetWalDir(RocksDbLogStore.WalDirectoryOf(path));
+        ThrowIfMissing(dbOptions, selection);
         var families = new ColumnFamilies();
-        families.Add(RocksDbLogStoreOptions.DefaultLogColumnFamily, new ColumnFamilyOptions());
-        families.Add(RocksDbLogStoreOptions.DefaultMetaColumnFamily, new ColumnFamilyOptions());
-        var db = RocksDb.OpenReadOnly(new DbOptions().SetWalDir(RocksDbLogStore.WalDirectoryOf(path)), path, families, false);
+        families.Add(selection.LogFamily, new ColumnFamilyOptions());
+        families.Add(selection.MetaFamily, new ColumnFamilyOptions());
+        var db = RocksDb.OpenReadOnly(dbOptions, path, families, false);
         try
         {
-            return new ReadOnlyStore(db, Attach(db));
+            return new ReadOnlyStore(db, Attach(db, selection));
         }
         catch
         {
@@ -54,17 +58,50 @@ internal sealed class ReadOnlyStore : IAsyncDisposable
         }
     }
 
-    /// <summary>Attaches in the key space the database's marker names: group-prefixed, unless it says flat.</summary>
-    private static RocksDbLogStore Attach(RocksDb db)
+    /// <summary>
+    /// Names the missing column family, and the ones the database has, before RocksDB's read-only
+    /// open refuses with less to go on: a store opened with other names is the usual cause.
+    /// </summary>
+    private static void ThrowIfMissing(DbOptions dbOptions, StoreSelection selection)
     {
+        // No list (no database here): the open below says why in RocksDB's words.
+        if (!RocksDb.TryListColumnFamilies(dbOptions, selection.Path, out var names))
+        {
+            return;
+        }
+
+        foreach (string family in (string[])[selection.LogFamily, selection.MetaFamily])
+        {
+            if (!names.Contains(family))
+            {
+                var missing = new ColumnFamilyNotFoundException(family, selection.Path);
+                throw new RaftToolkit.Core.Storage.RaftStorageException(
+                    $"{missing.Message} It has: {string.Join(", ", names)}. Name the store's column families with --log-family and --meta-family.",
+                    missing);
+            }
+        }
+    }
+
+    /// <summary>Attaches in the key space the database's marker names: group-prefixed, unless it says flat.</summary>
+    private static RocksDbLogStore Attach(RocksDb db, StoreSelection selection)
+    {
+        var options = new RocksDbLogStoreOptions
+        {
+            KeySpace = LogKeySpace.GroupPrefixed,
+            LogColumnFamily = selection.LogFamily,
+            MetaColumnFamily = selection.MetaFamily,
+            FlatGroupId = selection.FlatGroupId,
+        };
         try
         {
-            return RocksDbLogStore.Attach(db, new RocksDbLogStoreOptions { KeySpace = LogKeySpace.GroupPrefixed });
+            return RocksDbLogStore.Attach(db, options);
         }
         catch (KeySpaceMismatchException mismatch)
         {
-            // A flat store's one group is shown as group 0: the id its application gives it is not stored.
-            return RocksDbLogStore.Attach(db, new RocksDbLogStoreOptions { KeySpace = mismatch.Stored });
+            // A flat store's one group is shown as --flat-group's id (0 by default): the id its
+            // application gives it is not stored.
+            options.KeySpace = mismatch.Stored;
+            return RocksDbLogStore.Attach(db, options);
         }
     }
 

@@ -9,10 +9,11 @@ internal static class Verify
     /// <summary>The exit code when the store was read to the end and problems were found.</summary>
     public const int ProblemsFound = 3;
 
-    public static async Task<int> RunAsync(string path)
+    public static async Task<int> RunAsync(StoreSelection selection)
     {
+        string path = selection.Path;
         StoreVerification report;
-        var opened = ReadOnlyStore.Open(path);
+        var opened = ReadOnlyStore.Open(selection);
         await using (opened.ConfigureAwait(false))
         {
             report = await opened.Store.VerifyAsync().ConfigureAwait(false);

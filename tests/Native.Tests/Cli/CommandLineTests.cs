@@ -186,6 +186,63 @@ public sealed partial class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task AStoreOverOtherColumnFamiliesIsOpenedByTheirNamesAndWithoutThemTheErrorListsThem()
+    {
+        string path = _dir.Sub("named");
+        var options = new RocksDbLogStoreOptions { LogColumnFamily = "tenants_log", MetaColumnFamily = "tenants_meta", SyncMode = LogSyncMode.NoSync };
+        await using var store = RocksDbLogStore.Open(path, options);
+        await store.ForGroup(4).AppendAsync(Range(2, 0, 3), IgnoringCallback.Instance);
+
+        var unnamed = await RunRaftkit("inspect", path);
+        var inspect = await RunRaftkit("inspect", path, "--log-family", "tenants_log", "--meta-family", "tenants_meta");
+        var verify = await RunRaftkit("verify", "--meta-family", "tenants_meta", path, "--log-family", "tenants_log");
+
+        Assert.True(unnamed.ExitCode == 1, unnamed.ToString());
+        Assert.Contains("has no column family 'raft_log'", unnamed.Error, StringComparison.Ordinal);
+        Assert.Contains("It has: default, tenants_log, tenants_meta.", unnamed.Error, StringComparison.Ordinal);
+        Assert.Contains("--log-family and --meta-family", unnamed.Error, StringComparison.Ordinal);
+        Assert.True(inspect.ExitCode == 0, inspect.ToString());
+        Assert.Equal(["4", "0", "2", "-", "-", "-"], Columns(inspect.Output.Split('\n')[2]));
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        Assert.StartsWith($"{path}: GroupPrefixed key space, 1 group, 3 entries checked: no problems", verify.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AFlatStoresGroupIsShownAsTheIdGivenForIt()
+    {
+        string path = _dir.Sub("flat");
+        await using var store = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { KeySpace = LogKeySpace.Flat, FlatGroupId = 42, SyncMode = LogSyncMode.NoSync });
+        await store.AppendAsync(Range(1, 0, 4), IgnoringCallback.Instance);
+        StoreDamage.Tamper(store, LogKeySpace.Flat, 0, 2, record => record[0] = 9);
+
+        var inspect = await RunRaftkit("inspect", path, "--flat-group", "42");
+        var verify = await RunRaftkit("verify", path, "--flat-group", "42");
+
+        Assert.True(inspect.ExitCode == 0, inspect.ToString());
+        Assert.Equal(["42", "0", "3", "-", "-", "-"], Columns(inspect.Output.Split('\n')[2]));
+        Assert.True(verify.ExitCode == 3, verify.ToString());
+        Assert.Contains("Corrupted log record in group 42 at index 2", verify.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("unknown option", "--log-cf", "x")]
+    [InlineData("option without its value", "--meta-family")]
+    [InlineData("group id that is no number", "--flat-group", "-1")]
+    [InlineData("second directory", "elsewhere")]
+    [InlineData("same family twice", "--log-family", "raft_meta")]
+    public async Task ABadStoreOptionIsAUsageErrorExitingTwo(string what, params string[] options)
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+
+        var run = await RunRaftkit(["verify", path, .. options]);
+
+        Assert.True(run.ExitCode == 2, $"{what}: {run}");
+        Assert.Equal("", run.Output);
+        Assert.Contains("raftkit verify <path> [--log-family NAME]", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task VerifyWithoutAStoreIsAUsageErrorExitingTwo()
     {
         var run = await RunRaftkit("verify", _dir.Sub("nothing here"));

@@ -1,0 +1,71 @@
+using System.Globalization;
+using RaftToolkit.Native;
+
+namespace RaftToolkit.Cli;
+
+/// <summary>
+/// Which store of a database <c>inspect</c> and <c>verify</c> look at: its directory, the column
+/// families it was opened with, and the group id a flat store stands for. A database may hold
+/// several stores over different column families, and a flat store does not record its group's
+/// id, so an operator names what the application configured (<see cref="RocksDbLogStoreOptions"/>).
+/// </summary>
+internal sealed record StoreSelection(string Path, string LogFamily, string MetaFamily, ulong FlatGroupId)
+{
+    /// <summary>Parses <c>&lt;path&gt; [options]</c>, the arguments after the command's name.</summary>
+    /// <exception cref="ArgumentException">No path, two paths, an unknown option or an option without its value.</exception>
+    public static StoreSelection Parse(string command, ReadOnlySpan<string> args)
+    {
+        string? path = null;
+        string logFamily = RocksDbLogStoreOptions.DefaultLogColumnFamily;
+        string metaFamily = RocksDbLogStoreOptions.DefaultMetaColumnFamily;
+        ulong flatGroup = 0;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--log-family": logFamily = ValueOf(args, ref i); break;
+                case "--meta-family": metaFamily = ValueOf(args, ref i); break;
+                case "--flat-group":
+                    string id = ValueOf(args, ref i);
+                    if (!ulong.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out flatGroup))
+                    {
+                        throw new ArgumentException($"--flat-group needs a group id (a whole number from 0 to {ulong.MaxValue}), not '{id}'.");
+                    }
+
+                    break;
+                case [ '-', '-', .. ]: throw new ArgumentException($"Unknown {command} option '{args[i]}'.");
+                default:
+                    if (path is not null)
+                    {
+                        throw new ArgumentException($"{command} takes one store directory; '{args[i]}' is a second.");
+                    }
+
+                    path = args[i];
+                    break;
+            }
+        }
+
+        if (path is null)
+        {
+            throw new ArgumentException($"{command} needs the store's directory.");
+        }
+
+        if (logFamily == metaFamily)
+        {
+            throw new ArgumentException($"The log and meta column families must differ; both are '{logFamily}'.");
+        }
+
+        return new StoreSelection(path, logFamily, metaFamily, flatGroup);
+    }
+
+    private static string ValueOf(ReadOnlySpan<string> args, ref int i)
+    {
+        string name = args[i];
+        if (++i >= args.Length || args[i].Length == 0)
+        {
+            throw new ArgumentException($"{name} needs a value.");
+        }
+
+        return args[i];
+    }
+}
