@@ -426,6 +426,162 @@ public sealed class MultiRaftHostTests
         Assert.False(host.Completion.IsCompleted);
     }
 
+    /// <summary>
+    /// The groups of one round apply together: the worker starts every state machine's apply
+    /// before it waits for any, so state machines that await their own I/O overlap it instead of
+    /// queueing behind each other (a round then lasts as long as the slowest apply, not the sum).
+    /// Here each of 8 groups' applies waits until all 8 have begun; one after another, the first
+    /// would wait in vain.
+    /// </summary>
+    [Fact]
+    public async Task Host_TheGroupsOfOneRoundApplyAtTheSameTime()
+    {
+        const int Groups = 8;
+        var (host, machines) = await SingleWorkerHostWithHookedStateMachines(Groups);
+        await using var _ = host;
+        var rendezvous = new ApplyRendezvous(Groups, TimeSpan.FromSeconds(10));
+
+        var proposals = await ProposeToApplyInOneRound(host, machines, Enumerable.Range(1, Groups).ToDictionary(g => (ulong)g, _ => (Func<Task>)rendezvous.ArriveAsync));
+        await Task.WhenAll(proposals.Values).WaitAsync(Patience);
+
+        Assert.True(rendezvous.AllMet, $"only {rendezvous.ArrivedWhenGivenUp} of {Groups} groups' applies had begun when the first gave up waiting for the others");
+    }
+
+    /// <summary>
+    /// A state machine that throws stops its group, as when groups applied one after another,
+    /// while the group that applies beside it in the same round completes its proposal.
+    /// </summary>
+    [Fact]
+    public async Task Host_AnApplyThatThrowsStopsItsGroupWhileTheGroupApplyingBesideItGoesOn()
+    {
+        var (host, machines) = await SingleWorkerHostWithHookedStateMachines(2);
+        await using var _ = host;
+        var rendezvous = new ApplyRendezvous(2, TimeSpan.FromSeconds(10));
+
+        var proposals = await ProposeToApplyInOneRound(host, machines, new()
+        {
+            [1] = async () =>
+            {
+                await rendezvous.ArriveAsync();
+                throw new InvalidOperationException("the state machine broke");
+            },
+            [2] = rendezvous.ArriveAsync,
+        });
+
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => proposals[1].WaitAsync(Patience));
+        Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
+        Assert.IsType<InvalidOperationException>(dropped.InnerException);
+        await proposals[2].WaitAsync(Patience);
+        Assert.True(rendezvous.AllMet, "the two applies did not run at the same time");
+        machines[2].BeforeApply = null;
+        await host.ProposeAsync(2, KvCommand.Set("k", "after")).WaitAsync(Patience);
+        Assert.False(host.Completion.IsCompleted);
+        Assert.False(host.IsHosted(1));
+    }
+
+    /// <summary>A one-worker host leading groups 0 to <paramref name="groups"/> alone, each with a <see cref="HookedStateMachine"/>.</summary>
+    private static async Task<(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> Host, Dictionary<ulong, HookedStateMachine> Machines)> SingleWorkerHostWithHookedStateMachines(int groups)
+    {
+        var network = new InMemoryNetwork();
+        var machines = new Dictionary<ulong, HookedStateMachine>();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1, workers: 1), new InMemoryMultiGroupLogStore(), network.CreateTransport(1), groupId => machines[groupId] = new HookedStateMachine());
+        for (ulong group = 0; group <= (ulong)groups; group++)
+        {
+            await BootstrapSingleVoterAsync(host, group);
+        }
+
+        return (host, machines);
+    }
+
+    /// <summary>
+    /// Proposes one entry to each group of <paramref name="hooks"/>, whose applies then run the
+    /// hook first, so that all of them apply in one round: the worker is held in a round (group
+    /// 0's apply) while the proposals queue, so they all reach it in the next round, and their
+    /// entries commit, and apply, in one round after that.
+    /// </summary>
+    private static async Task<Dictionary<ulong, Task<KvResponse>>> ProposeToApplyInOneRound(
+        MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> host, Dictionary<ulong, HookedStateMachine> machines, Dictionary<ulong, Func<Task>> hooks)
+    {
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        machines[0].BeforeApply = () =>
+        {
+            held.TrySetResult();
+            return release.Task;
+        };
+        var holding = host.ProposeAsync(0, KvCommand.Set("k", "hold"));
+        await held.Task.WaitAsync(Patience);
+        machines[0].BeforeApply = null;
+        var proposals = new Dictionary<ulong, Task<KvResponse>>();
+        foreach (var (group, hook) in hooks)
+        {
+            machines[group].BeforeApply = hook;
+            proposals[group] = host.ProposeAsync(group, KvCommand.Set("k", "together"));
+        }
+
+        release.SetResult();
+        await holding.WaitAsync(Patience);
+        return proposals;
+    }
+
+    /// <summary>Lets parties in once all of them arrived; one that waits longer than the patience gives up, and lets everyone through.</summary>
+    private sealed class ApplyRendezvous(int parties, TimeSpan patience)
+    {
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _arrived;
+        private int _arrivedWhenGivenUp = -1;
+
+        public bool AllMet => _arrivedWhenGivenUp < 0;
+
+        public int ArrivedWhenGivenUp => _arrivedWhenGivenUp;
+
+        public async Task ArriveAsync()
+        {
+            if (Interlocked.Increment(ref _arrived) == parties)
+            {
+                _all.TrySetResult();
+            }
+
+            try
+            {
+                await _all.Task.WaitAsync(patience);
+            }
+            catch (TimeoutException)
+            {
+                Interlocked.CompareExchange(ref _arrivedWhenGivenUp, Volatile.Read(ref _arrived), -1);
+                _all.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>The in-memory key-value state machine, whose apply first awaits a hook when one is set.</summary>
+    private sealed class HookedStateMachine : IRaftStateMachine<KvResponse, KvSnapshot>
+    {
+        private readonly InMemoryStateMachine _inner = new();
+
+        public Func<Task>? BeforeApply { get; set; }
+
+        public async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
+        {
+            if (BeforeApply is { } hook)
+            {
+                await hook();
+            }
+
+            await _inner.ApplyAsync(items, cancellationToken);
+        }
+
+        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => _inner.GetAppliedStateAsync(cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => _inner.BuildSnapshotAsync(force, cancellationToken);
+
+        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => _inner.BeginReceivingSnapshotAsync(cancellationToken);
+
+        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => _inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+
+        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => _inner.GetCurrentSnapshotAsync(cancellationToken);
+    }
+
     /// <summary>The in-memory key-value state machine, whose apply throws once told to.</summary>
     private sealed class BreakableStateMachine : IRaftStateMachine<KvResponse, KvSnapshot>
     {
