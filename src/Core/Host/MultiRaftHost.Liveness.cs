@@ -24,16 +24,23 @@ namespace RaftToolkit.Core.Host;
 /// its groups over. Messages are handled as before, and pings resume once the round ends.</para>
 /// <para>Only a ping counts as a sign of life (<see cref="HeardFrom"/>): the host's other workers
 /// may still exchange messages with a peer while one is stuck, and those messages would hide it.
-/// Any batch makes its sender known, so that it is pinged; a healthy host pings every known peer
-/// every tick whatever else it sends, so counting pings alone loses nothing. The peers then wake
-/// every quiescent group they share with the host, those its healthy workers serve too, which
-/// they cannot tell apart. So while it withholds its pings the host holds quiescence off for all
-/// its groups (<see cref="HoldQuiescence"/>): the leaders it still serves heartbeat, their
-/// followers, woken or not, stay with them, and they quiesce again once the host pings again.</para>
+/// Any batch, received or sent, makes the peer known (see below), so that it is pinged; a healthy
+/// host pings every known peer every tick whatever else it sends, so counting pings alone loses
+/// nothing. The peers then wake every quiescent group they share with the host, those its
+/// healthy workers serve too, which they cannot tell apart. So while it withholds its pings the
+/// host holds quiescence off for all its groups (<see cref="HoldQuiescence"/>): the leaders it
+/// still serves heartbeat, their followers, woken or not, stay with them, and they quiesce again
+/// once the host pings again.</para>
+/// <para>A peer this host sends messages to is known too (<see cref="SendingTo"/>), as if it had
+/// sent first. Were peers known only from what arrives, a link that drops one way would get the
+/// verdicts backwards: with A's batches reaching B and none of B's reaching A, A would never learn
+/// B and so never ping it, while B, hearing A's messages but never a ping, would find A silent and
+/// wake the groups they share, though it hears A fine. Known by sending, A pings B, so B finds A
+/// alive, and A finds B silent, which is what A sees.</para>
 /// </remarks>
 public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 {
-    /// <summary>Every peer host this one has heard from, by node id; empty while the detector is off.</summary>
+    /// <summary>Every peer host this one has heard from or sent messages to, by node id; empty while the detector is off.</summary>
     private readonly ConcurrentDictionary<ulong, PeerLiveness> _peers = new();
 
     /// <summary>Guards against overlapping timer callbacks running the check twice at once.</summary>
@@ -52,19 +59,41 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
     /// </summary>
     private void HeardFrom(ulong node, bool ping)
     {
-        if (_options.EffectivePeerSilenceTicks == 0 || node == NodeId)
+        if (!Watches(node))
         {
             return;
         }
 
-        // A peer first heard by a message rather than a ping has the silence to ping from now.
         long tick = Volatile.Read(ref _tickSequence);
-        var peer = _peers.GetOrAdd(node, static (_, tick) => new PeerLiveness { LastHeardTick = tick }, tick);
+        var peer = Know(node, tick);
         if (ping)
         {
             Volatile.Write(ref peer.LastHeardTick, tick);
         }
     }
+
+    /// <summary>
+    /// Notes that a worker sends <paramref name="node"/> a batch: the peer is known from now, so
+    /// that this host pings it even if nothing it sends ever arrives (see the remarks on the
+    /// class). On the workers' hot path: once the peer is known, one lookup and no allocation.
+    /// </summary>
+    private void SendingTo(ulong node)
+    {
+        if (Watches(node) && !_peers.ContainsKey(node))
+        {
+            Know(node, Volatile.Read(ref _tickSequence));
+        }
+    }
+
+    /// <summary>True when the detector is on and <paramref name="node"/> is a peer, not this host.</summary>
+    private bool Watches(ulong node) => _options.EffectivePeerSilenceTicks != 0 && node != NodeId;
+
+    /// <summary>
+    /// The detector's record of <paramref name="node"/>, made if there is none yet: a peer newly
+    /// known, whether it sent first or this host did, has the full silence to ping from <paramref name="tick"/>.
+    /// </summary>
+    private PeerLiveness Know(ulong node, long tick) =>
+        _peers.GetOrAdd(node, static (_, tick) => new PeerLiveness { LastHeardTick = tick }, tick);
 
     /// <summary>
     /// Sends a peer an empty batch. A transport that throws (a peer unreachable) must not end the

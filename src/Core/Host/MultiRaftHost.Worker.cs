@@ -752,6 +752,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
                 batches++;
                 messages += list.Count;
+                _host.SendingTo(to);
                 try
                 {
                     _host._transport.Send(to, list);

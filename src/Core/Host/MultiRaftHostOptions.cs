@@ -47,8 +47,8 @@ public sealed class MultiRaftHostOptions
 
     /// <summary>
     /// With quiescence on (<see cref="RaftConfig.QuiesceAfterTicks"/> &gt; 0), the host's own failure
-    /// detector: every tick it pings each peer host it has heard from (one empty batch per peer,
-    /// not per group), and when a peer has been silent for this many ticks it wakes the quiescent
+    /// detector: every tick it pings each peer host it has heard from or sent messages to (one empty
+    /// batch per peer, not per group), and when a peer has been silent for this many ticks it wakes the quiescent
     /// groups it shares with that peer (<see cref="MultiRaftHost{TNode, TData, TResponse, TSnapshot}.WakeGroups"/>),
     /// so a quiescent follower still elects a new leader when its leader's host dies. Null: the
     /// election timeout, <see cref="RaftConfig.ElectionTicks"/>. 0 turns the detector off, for

@@ -253,6 +253,92 @@ public sealed class HostLivenessTests
         Assert.True(traffic.Failures.IsEmpty, $"proposals to group {busy} failed: {string.Join(" | ", traffic.Failures)}");
     }
 
+    /// <summary>
+    /// A link that drops one way: every batch from node 2 to node 1 is lost, from before any group
+    /// starts, while node 1's batches reach node 2. Node 2 hears node 1 (its messages and pings), so
+    /// it must not find node 1 silent; node 1 hears nothing from node 2, so it must find node 2
+    /// silent. Node 3 hears both. Node 1 leads every group throughout, in the term it was elected in.
+    /// </summary>
+    /// <remarks>
+    /// Node 1 knows node 2 only from sending to it: nothing from node 2 ever arrives. The groups
+    /// node 1 leads cannot quiesce here (a leader goes quiet once every follower acknowledged its
+    /// last entry, and node 2's acknowledgements are lost), so a wrong verdict wakes no group;
+    /// it shows in the count and the warning. Only node 1 campaigns (the others' election timeout
+    /// is ten times longer), so node 2 sends node 1 nothing but answers to what node 1 sent it
+    /// first: were node 2 to send first, say a vote request, it would know node 1 before node 1
+    /// knew node 2, and find node 1 silent if node 1 then had nothing to send it for a whole
+    /// silence, since a host pings only the peers it knows.
+    /// </remarks>
+    [Fact]
+    public async Task HostLiveness_AOneWayLinkMakesOnlyTheUnheardPeerSilent()
+    {
+        const ulong Leader = 1;
+        const ulong Muted = 2;
+        var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
+        await using var cluster = new HostCluster(3, rocksDb: false, id => OnlyNodeOneCampaigns(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory())));
+
+        // Nothing has crossed yet: the hosts run no group, and they ping only the peers they know.
+        cluster.Network.Partitions.CutOneWay(Muted, Leader);
+        await cluster.BootstrapFreshAsync(Groups);
+        var terms = new Dictionary<ulong, ulong>();
+        await HostCluster.WaitUntilAsync(
+            async () =>
+            {
+                foreach (var group in Groups)
+                {
+                    var metrics = await cluster.Hosts[Leader].GetMetricsAsync(group);
+                    if (metrics.Role != RaftRole.Leader)
+                    {
+                        return false;
+                    }
+
+                    terms[group] = metrics.Term;
+                }
+
+                return true;
+            },
+            Patience,
+            () => $"node {Leader} does not lead every group");
+
+        var clock = cluster.Hosts[Muted];
+        long start = clock.TickSequence;
+        await HostCluster.WaitUntilAsync(() => clock.TickSequence >= start + FailoverTicks, Patience, () => "the timer stopped");
+
+        bool FoundSilent(ulong id, ulong peer) => logs[id].Lines.Any(line => line.Contains($"peer {peer} silent for", StringComparison.Ordinal));
+        Assert.True(
+            cluster.Hosts[Muted].Statistics.PeersFoundSilent == 0 && !FoundSilent(Muted, Leader),
+            $"node {Muted} found node {Leader} silent though every batch from node {Leader} reached it ({cluster.Hosts[Muted].Statistics.PeersFoundSilent} silent peers counted): node {Leader} never pinged the peer it sends to but never hears from");
+        Assert.True(
+            cluster.Hosts[Leader].Statistics.PeersFoundSilent >= 1 && FoundSilent(Leader, Muted),
+            $"node {Leader} never found node {Muted} silent though nothing from node {Muted} reached it ({cluster.Hosts[Leader].Statistics.PeersFoundSilent} silent peers counted)");
+        Assert.True(cluster.Hosts[3].Statistics.PeersFoundSilent == 0, $"node 3, which hears both, found {cluster.Hosts[3].Statistics.PeersFoundSilent} peers silent");
+        Assert.True(cluster.Network.DroppedBatches > 0, $"no batch from node {Muted} to node {Leader} was dropped: the test proves nothing");
+        foreach (var group in Groups)
+        {
+            foreach (var id in cluster.NodeIds)
+            {
+                var metrics = await cluster.Hosts[id].GetMetricsAsync(group);
+                Assert.True(
+                    metrics.Term == terms[group] && metrics.Leader == Leader && metrics.Role == (id == Leader ? RaftRole.Leader : RaftRole.Follower),
+                    $"group {group} on node {id}: {metrics.Role} in term {metrics.Term} with leader {metrics.Leader}, not node {Leader}'s in term {terms[group]}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Quiescing options in which only node 1 times out soon enough to campaign: the others'
+    /// election timeout is ten times longer, and the peer silence stays the same for every host.
+    /// </summary>
+    private static MultiRaftHostOptions OnlyNodeOneCampaigns(ulong id, CapturingLoggerFactory logs) => new()
+    {
+        NodeId = id,
+        WorkerCount = 2,
+        TickInterval = TimeSpan.FromMilliseconds(10),
+        Raft = new RaftConfig { ElectionTicks = id == 1 ? ElectionTicks : 10 * ElectionTicks, HeartbeatTicks = 2, QuiesceAfterTicks = 5, RandomSeed = 0x5EED + id },
+        PeerSilenceTicks = ElectionTicks,
+        LoggerFactory = logs,
+    };
+
     /// <summary>Bootstraps <see cref="Groups"/>, hands each group's leadership to <paramref name="leader"/>, and waits until every group is quiescent.</summary>
     private static async Task LeadEveryGroupFromAsync(HostCluster cluster, ulong leader)
     {
