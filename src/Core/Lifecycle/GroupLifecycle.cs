@@ -125,6 +125,13 @@ public static class GroupLifecycle
 
             var snapshot = await RestoreFromSnapshotAsync(stateMachine, cancellationToken).ConfigureAwait(false);
             var initial = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine, cancellationToken).ConfigureAwait(false);
+            if (snapshot is null && initial.Snapshot is not null)
+            {
+                // Recovery built the snapshot the purged log needs (the state machine had none):
+                // the node starts with it, or a follower needing purged entries would wait for
+                // the next scheduled one.
+                snapshot = await stateMachine.GetCurrentSnapshotAsync(cancellationToken).ConfigureAwait(false);
+            }
 
             if (initial.LastPurgedLogId is { } purged && LogIds.Compare(initial.LastApplied, purged) < 0)
             {
