@@ -22,8 +22,14 @@ internal static class CommandLine
             foreign to the key space. Prints a summary, then each problem with its group and
             index (at most 10 a group and 1,000 in all, with how many more there are). Writes
             and repairs nothing.
+        raftkit entries <path> [--group ID] [--from INDEX] [--count N] [--log-family NAME] [--meta-family NAME] [--flat-group ID]
+            Opens a store read-only and prints a group's entries, one row each: index, term and
+            node of the leader that wrote it, kind, data length, and the first 16 bytes of data
+            (or the membership). From INDEX (default: the first stored entry), N rows (default
+            20). --group is needed for a group-prefixed store. A record that fails its checks
+            is an error naming the group and index (exit code 1).
 
-        inspect and verify open the store's two column families (raft_log and raft_meta unless
+        inspect, verify and entries open the store's two column families (raft_log and raft_meta unless
         named otherwise, as in the store's options), in the key space the store's marker names,
         beside a running host if need be. A flat store does not record its group's id: its
         group is shown as --flat-group's (default 0). They see what was written up to their
@@ -53,6 +59,8 @@ internal static class CommandLine
                     return await Inspect.RunAsync(StoreSelection.Parse("inspect", args.AsSpan(1))).ConfigureAwait(false);
                 case "verify":
                     return await Verify.RunAsync(StoreSelection.Parse("verify", args.AsSpan(1))).ConfigureAwait(false);
+                case "entries":
+                    return await Entries.RunAsync(args.AsSpan(1)).ConfigureAwait(false);
                 default:
                     throw new ArgumentException($"Unknown command '{args[0]}'.");
             }

@@ -11,9 +11,12 @@ namespace RaftToolkit.Cli;
 /// </summary>
 internal sealed record StoreSelection(string Path, string LogFamily, string MetaFamily, ulong FlatGroupId)
 {
-    /// <summary>Parses <c>&lt;path&gt; [options]</c>, the arguments after the command's name.</summary>
+    /// <summary>
+    /// Parses <c>&lt;path&gt; [options]</c>, the arguments after the command's name; a command's own
+    /// options, each taking a value, are handed to <paramref name="commandOptions"/>.
+    /// </summary>
     /// <exception cref="ArgumentException">No path, two paths, an unknown option or an option without its value.</exception>
-    public static StoreSelection Parse(string command, ReadOnlySpan<string> args)
+    public static StoreSelection Parse(string command, ReadOnlySpan<string> args, IReadOnlyDictionary<string, Action<string>>? commandOptions = null)
     {
         string? path = null;
         string logFamily = RocksDbLogStoreOptions.DefaultLogColumnFamily;
@@ -26,12 +29,10 @@ internal sealed record StoreSelection(string Path, string LogFamily, string Meta
                 case "--log-family": logFamily = ValueOf(args, ref i); break;
                 case "--meta-family": metaFamily = ValueOf(args, ref i); break;
                 case "--flat-group":
-                    string id = ValueOf(args, ref i);
-                    if (!ulong.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out flatGroup))
-                    {
-                        throw new ArgumentException($"--flat-group needs a group id (a whole number from 0 to {ulong.MaxValue}), not '{id}'.");
-                    }
-
+                    flatGroup = ParseId("--flat-group", ValueOf(args, ref i));
+                    break;
+                case [ '-', '-', .. ] when commandOptions?.GetValueOrDefault(args[i]) is { } take:
+                    take(ValueOf(args, ref i));
                     break;
                 case [ '-', '-', .. ]: throw new ArgumentException($"Unknown {command} option '{args[i]}'.");
                 default:
@@ -57,6 +58,13 @@ internal sealed record StoreSelection(string Path, string LogFamily, string Meta
 
         return new StoreSelection(path, logFamily, metaFamily, flatGroup);
     }
+
+    /// <summary>Parses <paramref name="value"/>, given to <paramref name="option"/>, as a group id or log index.</summary>
+    /// <exception cref="ArgumentException">It is not a whole number from 0 to <see cref="ulong.MaxValue"/>.</exception>
+    public static ulong ParseId(string option, string value) =>
+        ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong id)
+            ? id
+            : throw new ArgumentException($"{option} needs a whole number from 0 to {ulong.MaxValue}, not '{value}'.");
 
     private static string ValueOf(ReadOnlySpan<string> args, ref int i)
     {

@@ -243,6 +243,74 @@ public sealed partial class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task EntriesPrintsAGroupsEntriesFromTheIndexAskedForWithTheirLeaderKindSizeAndData()
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+        await store.ForGroup(2).AppendAsync(new[] { Entry.Blank(new LogId(2, 5, 10)), Entry.ForMembership(new LogId(2, 5, 11), Membership.FromVoters([5, 6, 7])) }, IgnoringCallback.Instance);
+
+        var middle = await RunRaftkit("entries", path, "--group", "2", "--from", "5", "--count", "2");
+        var tail = await RunRaftkit("entries", path, "--group", "2", "--from", "9");
+
+        Assert.True(middle.ExitCode == 0, middle.ToString());
+        var lines = middle.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 4, middle.ToString());
+        Assert.Equal($"{path}: group 2, entries 4 to 11; showing 5 to 6:", lines[0]);
+        Assert.Equal(["index", "term-node", "kind", "bytes", "data"], Columns(lines[1]));
+        Assert.Equal(["5", "T1-N0", "Normal", "16", "05000000000000000000000000000000"], Columns(lines[2]));
+        Assert.Equal(["6", "T1-N0", "Normal", "16", "06000000000000000000000000000000"], Columns(lines[3]));
+        Assert.True(tail.ExitCode == 0, tail.ToString());
+        lines = tail.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"{path}: group 2, entries 4 to 11; showing 9 to 11:", lines[0]);
+        Assert.Equal(["10", "T2-N5", "Blank", "0"], Columns(lines[3]));
+        Assert.Equal(["11", "T2-N5", "Membership", "0", .. Columns(Membership.FromVoters([5, 6, 7]).ToString())], Columns(lines[4]));
+        Assert.Equal(5, lines.Length);
+    }
+
+    [Fact]
+    public async Task EntriesStartsAtTheFirstStoredEntryAndSaysWhenThereIsNothingToShow()
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+        await store.ForGroup(3).PurgeAsync(Id(1, 9));
+
+        var purgedPart = await RunRaftkit("entries", path, "--group", "2", "--from", "0", "--count", "1");
+        var pastTheEnd = await RunRaftkit("entries", path, "--group", "2", "--from", "10");
+        var allPurged = await RunRaftkit("entries", path, "--group", "3");
+
+        Assert.StartsWith($"{path}: group 2, entries 4 to 9; showing 4 to 4:", purgedPart.Output, StringComparison.Ordinal);
+        Assert.Equal($"{path}: group 2, entries 4 to 9; none from 10.\n", pastTheEnd.Output);
+        Assert.Equal($"{path}: group 3 has no entries (last purged T1-N0.9).\n", allPurged.Output);
+        Assert.All([purgedPart, pastTheEnd, allPurged], run => Assert.True(run.ExitCode == 0, run.ToString()));
+    }
+
+    [Fact]
+    public async Task EntriesOfADamagedRecordExitsOneNamingTheGroupAndIndexAndPrintsNoEntryOfIt()
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+        StoreDamage.Tamper(store, LogKeySpace.GroupPrefixed, 1, 2, record => record[^1] ^= 0x40);
+
+        var run = await RunRaftkit("entries", path, "--group", "1");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("Corrupted log record in group 1 at index 2", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Normal", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EntriesOfAGroupPrefixedStoreNeedsTheGroup()
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+
+        var run = await RunRaftkit("entries", path);
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("entries needs --group ID", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task VerifyWithoutAStoreIsAUsageErrorExitingTwo()
     {
         var run = await RunRaftkit("verify", _dir.Sub("nothing here"));
