@@ -74,24 +74,12 @@ public class HostAsyncApplyBenchmarks
     }
 
     /// <summary>The in-memory key-value state machine behind a 1 ms wait per apply.</summary>
-    private sealed class WaitingStateMachine : IRaftStateMachine<KvResponse, KvSnapshot>
+    private sealed class WaitingStateMachine() : DelegatingStateMachine<KvResponse, KvSnapshot>(new InMemoryStateMachine())
     {
-        private readonly InMemoryStateMachine _inner = new();
-
-        public async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
+        public override async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
         {
             await Task.Delay(ApplyIo, cancellationToken);
-            await _inner.ApplyAsync(items, cancellationToken);
+            await Inner.ApplyAsync(items, cancellationToken);
         }
-
-        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => _inner.GetAppliedStateAsync(cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => _inner.BuildSnapshotAsync(force, cancellationToken);
-
-        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => _inner.BeginReceivingSnapshotAsync(cancellationToken);
-
-        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => _inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => _inner.GetCurrentSnapshotAsync(cancellationToken);
     }
 }

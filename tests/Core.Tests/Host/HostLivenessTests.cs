@@ -641,26 +641,16 @@ public sealed class HostLivenessTests
     }
 
     /// <summary>An in-memory state machine whose applies wait while its <see cref="ApplyGate"/> holds.</summary>
-    private sealed class GatedApplyStateMachine(InMemoryStateMachine inner, ApplyGate gate) : IRaftStateMachine<KvResponse, KvSnapshot>
+    private sealed class GatedApplyStateMachine(InMemoryStateMachine inner, ApplyGate gate) : DelegatingStateMachine<KvResponse, KvSnapshot>(inner)
     {
-        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
-
-        public async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
+        public override async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
         {
             if (gate.Wait() is { } released)
             {
                 await released.ConfigureAwait(false);
             }
 
-            await inner.ApplyAsync(items, cancellationToken).ConfigureAwait(false);
+            await Inner.ApplyAsync(items, cancellationToken).ConfigureAwait(false);
         }
-
-        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => inner.BuildSnapshotAsync(force, cancellationToken);
-
-        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
-
-        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetCurrentSnapshotAsync(cancellationToken);
     }
 }

@@ -643,37 +643,17 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     }
 
     /// <summary>A state machine whose snapshots always fail to build.</summary>
-    private sealed class FailingSnapshotStateMachine(InMemoryStateMachine inner) : IRaftStateMachine<KvResponse, KvSnapshot>
+    private sealed class FailingSnapshotStateMachine(InMemoryStateMachine inner) : DelegatingStateMachine<KvResponse, KvSnapshot>(inner)
     {
-        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
-
-        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) => inner.ApplyAsync(items, cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) =>
+        public override ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) =>
             ValueTask.FromException<Snapshot<KvSnapshot>?>(new IOException("snapshot disk full"));
-
-        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
-
-        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetCurrentSnapshotAsync(cancellationToken);
     }
 
     /// <summary>A state machine that cannot install a snapshot it receives.</summary>
-    private sealed class FailingInstallStateMachine(InMemoryStateMachine inner) : IRaftStateMachine<KvResponse, KvSnapshot>
+    private sealed class FailingInstallStateMachine(InMemoryStateMachine inner) : DelegatingStateMachine<KvResponse, KvSnapshot>(inner)
     {
-        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
-
-        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) => inner.ApplyAsync(items, cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => inner.BuildSnapshotAsync(force, cancellationToken);
-
-        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
-
-        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) =>
+        public override ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) =>
             ValueTask.FromException(new IOException("snapshot disk full"));
-
-        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetCurrentSnapshotAsync(cancellationToken);
     }
 
     /// <summary>
@@ -681,49 +661,33 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     /// keeps its state durably and its snapshots in memory): none is current until it builds or
     /// installs one.
     /// </summary>
-    private sealed class SnapshotLosingStateMachine(InMemoryStateMachine inner) : IRaftStateMachine<KvResponse, KvSnapshot>
+    private sealed class SnapshotLosingStateMachine(InMemoryStateMachine inner) : DelegatingStateMachine<KvResponse, KvSnapshot>(inner)
     {
         private bool _hasSnapshot;
 
-        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
-
-        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) => inner.ApplyAsync(items, cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default)
+        public override ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default)
         {
             _hasSnapshot = true;
-            return inner.BuildSnapshotAsync(force, cancellationToken);
+            return Inner.BuildSnapshotAsync(force, cancellationToken);
         }
 
-        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
-
-        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default)
+        public override ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default)
         {
             _hasSnapshot = true;
-            return inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+            return Inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
         }
 
-        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) =>
-            _hasSnapshot ? inner.GetCurrentSnapshotAsync(cancellationToken) : ValueTask.FromResult<Snapshot<KvSnapshot>?>(null);
+        public override ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) =>
+            _hasSnapshot ? Inner.GetCurrentSnapshotAsync(cancellationToken) : ValueTask.FromResult<Snapshot<KvSnapshot>?>(null);
     }
 
     /// <summary>
     /// A state machine that restarted empty but kept its last snapshot durably (as a real one
     /// keeps it on disk): it reports that snapshot as current until it has one of its own.
     /// </summary>
-    private sealed class SnapshotOnlyStateMachine(InMemoryStateMachine inner, Snapshot<KvSnapshot>? durable) : IRaftStateMachine<KvResponse, KvSnapshot>
+    private sealed class SnapshotOnlyStateMachine(InMemoryStateMachine inner, Snapshot<KvSnapshot>? durable) : DelegatingStateMachine<KvResponse, KvSnapshot>(inner)
     {
-        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => inner.GetAppliedStateAsync(cancellationToken);
-
-        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) => inner.ApplyAsync(items, cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => inner.BuildSnapshotAsync(force, cancellationToken);
-
-        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => inner.BeginReceivingSnapshotAsync(cancellationToken);
-
-        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
-
-        public async ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) =>
-            await inner.GetCurrentSnapshotAsync(cancellationToken) ?? durable;
+        public override async ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) =>
+            await Inner.GetCurrentSnapshotAsync(cancellationToken) ?? durable;
     }
 }

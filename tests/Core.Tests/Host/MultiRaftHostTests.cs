@@ -555,56 +555,34 @@ public sealed class MultiRaftHostTests
     }
 
     /// <summary>The in-memory key-value state machine, whose apply first awaits a hook when one is set.</summary>
-    private sealed class HookedStateMachine : IRaftStateMachine<KvResponse, KvSnapshot>
+    private sealed class HookedStateMachine() : DelegatingStateMachine<KvResponse, KvSnapshot>(new InMemoryStateMachine())
     {
-        private readonly InMemoryStateMachine _inner = new();
-
         public Func<Task>? BeforeApply { get; set; }
 
-        public async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
+        public override async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
         {
             if (BeforeApply is { } hook)
             {
                 await hook();
             }
 
-            await _inner.ApplyAsync(items, cancellationToken);
+            await Inner.ApplyAsync(items, cancellationToken);
         }
-
-        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => _inner.GetAppliedStateAsync(cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) => _inner.BuildSnapshotAsync(force, cancellationToken);
-
-        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => _inner.BeginReceivingSnapshotAsync(cancellationToken);
-
-        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => _inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => _inner.GetCurrentSnapshotAsync(cancellationToken);
     }
 
     /// <summary>The in-memory key-value state machine, whose apply throws once told to.</summary>
-    private sealed class BreakableStateMachine : IRaftStateMachine<KvResponse, KvSnapshot>
+    private sealed class BreakableStateMachine() : DelegatingStateMachine<KvResponse, KvSnapshot>(new InMemoryStateMachine())
     {
-        private readonly InMemoryStateMachine _inner = new();
-
         public Exception? BreakWith { get; set; }
 
         /// <summary>When set, a forced snapshot build returns none (against the contract).</summary>
         public bool BuildsNoSnapshot { get; set; }
 
-        public ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) =>
-            BreakWith is { } error ? ValueTask.FromException(error) : _inner.ApplyAsync(items, cancellationToken);
+        public override ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default) =>
+            BreakWith is { } error ? ValueTask.FromException(error) : Inner.ApplyAsync(items, cancellationToken);
 
-        public ValueTask<AppliedState> GetAppliedStateAsync(CancellationToken cancellationToken = default) => _inner.GetAppliedStateAsync(cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) =>
-            BuildsNoSnapshot ? ValueTask.FromResult<Snapshot<KvSnapshot>?>(null) : _inner.BuildSnapshotAsync(force, cancellationToken);
-
-        public ValueTask<KvSnapshot> BeginReceivingSnapshotAsync(CancellationToken cancellationToken = default) => _inner.BeginReceivingSnapshotAsync(cancellationToken);
-
-        public ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default) => _inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
-
-        public ValueTask<Snapshot<KvSnapshot>?> GetCurrentSnapshotAsync(CancellationToken cancellationToken = default) => _inner.GetCurrentSnapshotAsync(cancellationToken);
+        public override ValueTask<Snapshot<KvSnapshot>?> BuildSnapshotAsync(bool force, CancellationToken cancellationToken = default) =>
+            BuildsNoSnapshot ? ValueTask.FromResult<Snapshot<KvSnapshot>?>(null) : Inner.BuildSnapshotAsync(force, cancellationToken);
     }
 
     [Fact]
