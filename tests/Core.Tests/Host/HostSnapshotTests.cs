@@ -132,25 +132,36 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
         Assert.False(cluster.Hosts[lagging].Completion.IsCompleted, "one group's failed install does not stop the host");
     }
 
+    /// <summary>
+    /// Bootstraps <see cref="Group"/>, writes <paramref name="keys"/> keys until a follower has
+    /// applied them all and purged its log up to <paramref name="purgedAtLeast"/> or beyond, then
+    /// stops that follower's host and reopens its store, for a test to start the host again.
+    /// </summary>
+    private static async Task<(ulong Leader, ulong Restarted)> StopAFollowerWithItsLogPurgedAsync(HostCluster cluster, int keys, ulong purgedAtLeast)
+    {
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        ulong restarted = cluster.NodeIds.First(id => id != leader);
+        await WriteKeysAsync(cluster, "k", 0, keys);
+        await WaitForAllKeysAsync(cluster, [restarted], "k", keys);
+        await WaitUntilAsync(
+            async () => (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { } purged && purged.Index >= purgedAtLeast,
+            () => Describe(cluster));
+        await cluster.Hosts[restarted].DisposeAsync();
+        await cluster.Stores[restarted].DisposeAsync();
+        cluster.Stores[restarted] = cluster.OpenStore(restarted);
+        return (leader, restarted);
+    }
+
     [Fact]
     public async Task HostSnapshot_AHostReopenedAfterPurgeRestoresFromTheStateMachinesSnapshotAndContinues()
     {
         await using var cluster = new HostCluster(3, rocksDb: true, SnapshotOptions);
-        await cluster.BootstrapFreshAsync([Group]);
-        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
-        ulong restarted = cluster.NodeIds.First(id => id != leader);
-        await WriteKeysAsync(cluster, "k", 0, 100);
-        await WaitForAllKeysAsync(cluster, [restarted], "k", 100);
-        await WaitUntilAsync(
-            async () => (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { Index: >= 50 },
-            () => Describe(cluster));
+        var (leader, restarted) = await StopAFollowerWithItsLogPurgedAsync(cluster, keys: 100, purgedAtLeast: 50);
 
-        // Stop the host and close its store; the state machine keeps only its durable snapshot.
-        await cluster.Hosts[restarted].DisposeAsync();
+        // The state machine keeps only its durable snapshot.
         var durable = await cluster.StateMachines[(restarted, Group)].GetCurrentSnapshotAsync();
         Assert.NotNull(durable);
-        await cluster.Stores[restarted].DisposeAsync();
-        cluster.Stores[restarted] = cluster.OpenStore(restarted);
         var purgedAtRestart = (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId;
         Assert.NotNull(purgedAtRestart);
 
@@ -187,17 +198,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     public async Task HostSnapshot_AHostReopenedWithItsSnapshotLostStartsWithTheSnapshotRecoveryRebuilt()
     {
         await using var cluster = new HostCluster(3, rocksDb: true, SnapshotOptions);
-        await cluster.BootstrapFreshAsync([Group]);
-        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
-        ulong restarted = cluster.NodeIds.First(id => id != leader);
-        await WriteKeysAsync(cluster, "k", 0, 100);
-        await WaitForAllKeysAsync(cluster, [restarted], "k", 100);
-        await WaitUntilAsync(
-            async () => (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { Index: >= 50 },
-            () => Describe(cluster));
-        await cluster.Hosts[restarted].DisposeAsync();
-        await cluster.Stores[restarted].DisposeAsync();
-        cluster.Stores[restarted] = cluster.OpenStore(restarted);
+        var (_, restarted) = await StopAFollowerWithItsLogPurgedAsync(cluster, keys: 100, purgedAtLeast: 50);
         var kept = cluster.StateMachines[(restarted, Group)];
         var forgetful = new SnapshotLosingStateMachine(kept);
 
@@ -215,16 +216,7 @@ public sealed class HostSnapshotTests(ITestOutputHelper output)
     public async Task HostSnapshot_ReopeningAPurgedGroupWithAStateMachineThatLostItsSnapshotFailsTyped()
     {
         await using var cluster = new HostCluster(3, rocksDb: true, SnapshotOptions);
-        await cluster.BootstrapFreshAsync([Group]);
-        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
-        ulong restarted = cluster.NodeIds.First(id => id != leader);
-        await WriteKeysAsync(cluster, "k", 0, 60);
-        await WaitUntilAsync(
-            async () => (await cluster.Stores[restarted].ForGroup(Group).GetLogStateAsync()).LastPurgedLogId is { Index: >= 20 },
-            () => Describe(cluster));
-        await cluster.Hosts[restarted].DisposeAsync();
-        await cluster.Stores[restarted].DisposeAsync();
-        cluster.Stores[restarted] = cluster.OpenStore(restarted);
+        var (_, restarted) = await StopAFollowerWithItsLogPurgedAsync(cluster, keys: 60, purgedAtLeast: 20);
 
         // The default factory makes an empty state machine with no snapshot: the purged entries are gone for good.
         var host = cluster.StartHost(restarted);
