@@ -29,11 +29,11 @@ internal static class CommandLine
             20). --group is needed for a group-prefixed store. A record that fails its checks
             is an error naming the group and index (exit code 1).
 
-        inspect, verify and entries open the store's two column families (raft_log and raft_meta unless
-        named otherwise, as in the store's options), in the key space the store's marker names,
-        beside a running host if need be. A flat store does not record its group's id: its
-        group is shown as --flat-group's (default 0). They see what was written up to their
-        start.
+        inspect, verify and entries open the store's two column families (raft_log and
+        raft_meta unless named otherwise, as in the store's options), in the key space the
+        store's marker names, beside a running host if need be. A flat store does not record
+        its group's id: its group is shown as --flat-group's (default 0). They see what was
+        written up to their start.
 
         Exit codes: 0 done (verify: no problems found); 3 verify found problems; 1 the store could
         not be opened or read, or no command was given; 2 an unknown command or a bad argument.

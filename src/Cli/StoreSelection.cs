@@ -4,10 +4,11 @@ using RaftToolkit.Native;
 namespace RaftToolkit.Cli;
 
 /// <summary>
-/// Which store of a database <c>inspect</c> and <c>verify</c> look at: its directory, the column
-/// families it was opened with, and the group id a flat store stands for. A database may hold
-/// several stores over different column families, and a flat store does not record its group's
-/// id, so an operator names what the application configured (<see cref="RocksDbLogStoreOptions"/>).
+/// Which store of a database <c>inspect</c>, <c>verify</c> and <c>entries</c> look at: its
+/// directory, the column families it was opened with, and the group id a flat store stands for.
+/// A database may hold several stores over different column families, and a flat store does not
+/// record its group's id, so an operator names what the application configured
+/// (<see cref="RocksDbLogStoreOptions"/>).
 /// </summary>
 internal sealed record StoreSelection(string Path, string LogFamily, string MetaFamily, ulong FlatGroupId)
 {
