@@ -20,6 +20,8 @@ public static class HostMetrics
 
     internal static readonly Histogram<double> ApplyLatency = HostMeter.CreateHistogram<double>("raftkit.host.apply_latency", "ms", "Time one round spent in the state machines applying committed entries (snapshot builds not included).");
 
+    internal static readonly Counter<long> AppliesParked = HostMeter.CreateCounter<long>("raftkit.host.applies_parked", "{apply}", "State machine applies still running a tick after their round started them: the round went on without them, and each held its own group until it ended.");
+
     internal static readonly Counter<long> Elections = HostMeter.CreateCounter<long>("raftkit.host.elections", "{election}", "Times a group on this host became a candidate.");
 }
 
@@ -41,6 +43,7 @@ public sealed class HostStatistics
     internal long TickedGroupsValue;
     internal long PingsWithheldTicksValue;
     internal long PeersFoundSilentValue;
+    internal long AppliesParkedValue;
 
     /// <summary>Rounds that handled at least one group.</summary>
     public long Rounds => Interlocked.Read(ref RoundsValue);
@@ -87,12 +90,19 @@ public sealed class HostStatistics
 
     /// <summary>
     /// Ticks on which this host withheld its pings because a worker had been in one round for
-    /// <see cref="MultiRaftHostOptions.PeerSilenceTicks"/> (a store write or a state machine that
-    /// did not return): anything but 0 means a worker was stuck, and its peers failed its
+    /// <see cref="MultiRaftHostOptions.PeerSilenceTicks"/> (a store write that did not return, or a
+    /// state machine blocking the worker's thread): anything but 0 means a worker was stuck, and its peers failed its
     /// quiescent groups over.
     /// </summary>
     public long PingsWithheldTicks => Interlocked.Read(ref PingsWithheldTicksValue);
 
     /// <summary>Times a peer host fell silent and the quiescent groups shared with it were woken here.</summary>
     public long PeersFoundSilent => Interlocked.Read(ref PeersFoundSilentValue);
+
+    /// <summary>
+    /// State machine applies that were still running a tick after their round started them: the
+    /// round went on with the worker's other groups, and the group waited for its apply alone.
+    /// Anything but 0 means a state machine slower than a tick.
+    /// </summary>
+    public long AppliesParked => Interlocked.Read(ref AppliesParkedValue);
 }

@@ -109,6 +109,17 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
         set => SetFlag(Flags.Stopped, value);
     }
 
+    /// <summary>
+    /// True while the group's apply outlasts the round that started it (see the worker's
+    /// <c>ApplyAllAsync</c>): its <see cref="Ready"/> stays outstanding, so the worker takes nothing
+    /// more from it, while still stepping its messages and ticks, until the apply ends.
+    /// </summary>
+    public bool ApplyParked
+    {
+        get => (_flags & Flags.ApplyParked) != 0;
+        set => SetFlag(Flags.ApplyParked, value);
+    }
+
     /// <summary>The Ready taken this round, until it is advanced.</summary>
     public Ready? Ready { get; set; }
 
@@ -186,5 +197,6 @@ internal sealed class HostedGroup<TResponse, TSnapshot>
         Active = 1,
         Ticking = 2,
         Stopped = 4,
+        ApplyParked = 8,
     }
 }

@@ -17,7 +17,8 @@ namespace RaftToolkit.Core.Host;
 /// <para>Pings come from the timer thread, which runs whatever the workers do, so a ping alone
 /// would say the host is alive while every group it leads is not: a worker waiting on a store
 /// write that never returns (a hung disk, on which every worker of the host ends up waiting) or on
-/// a state machine that blocks serves none of its groups, and quiescent followers elsewhere would
+/// a state machine that blocks its thread serves none of its groups (one that awaits holds only its
+/// own group: the worker parks its apply after a tick), and quiescent followers elsewhere would
 /// wait on it for as long as it stays stuck. So a host pings only while its workers make progress:
 /// each worker stamps the tick its round began, and while one round has lasted
 /// <see cref="StuckWorker"/>'s bound the host stops pinging, its peers find it silent and fail
@@ -133,7 +134,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 if (withhold)
                 {
                     _logger.LogWarning(
-                        "Node {NodeId}: worker {Worker} has been in one round for {Ticks} ticks (a store write or a state machine that does not return); no longer pinging peers, so they wake the quiescent groups shared with this host and elect elsewhere for the stuck worker's. The groups this host leads on its other workers stay awake meanwhile.",
+                        "Node {NodeId}: worker {Worker} has been in one round for {Ticks} ticks (a store write that does not return, or a state machine blocking the worker's thread); no longer pinging peers, so they wake the quiescent groups shared with this host and elect elsewhere for the stuck worker's. The groups this host leads on its other workers stay awake meanwhile.",
                         NodeId,
                         worker,
                         roundTicks);

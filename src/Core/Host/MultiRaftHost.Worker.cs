@@ -48,6 +48,15 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// <summary>This round's applies, started and not yet awaited (see <see cref="ApplyAllAsync"/>).</summary>
         private readonly List<(HostedGroup<TResponse, TSnapshot> Group, ValueTask Apply)> _applying = [];
 
+        /// <summary>This round's applies that did not end when started, for the round's bounded wait on them.</summary>
+        private readonly List<Task> _slowApplies = [];
+
+        /// <summary>Applies that outlasted their round, by group (see <see cref="Park"/>).</summary>
+        private readonly Dictionary<HostedGroup<TResponse, TSnapshot>, ParkedApply> _parked = [];
+
+        /// <summary>Parked applies that ended since the last round: their groups finish with this round's.</summary>
+        private readonly List<(HostedGroup<TResponse, TSnapshot> Group, Task Apply)> _unparked = [];
+
         /// <summary>Groups that missed log entries this round and need a load from the store.</summary>
         private readonly List<HostedGroup<TResponse, TSnapshot>> _missed = [];
 
@@ -130,8 +139,8 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                     }
 
                     // Two stores a round (plain ones on x64), no allocation, no lock: the timer reads
-                    // them to tell a worker stuck in a round (a store write or a state machine that
-                    // does not return) from one that is busy or idle. A round that throws leaves
+                    // them to tell a worker stuck in a round (a store write that does not return,
+                    // or a state machine blocking its thread) from one that is busy or idle. A round that throws leaves
                     // its stamp, but then the host is stopping and pings no more anyway.
                     Volatile.Write(ref _roundStartTick, Volatile.Read(ref _host._tickSequence));
                     await RoundAsync().ConfigureAwait(false);
@@ -145,6 +154,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
             finally
             {
+                await WaitForParkedAppliesAsync().ConfigureAwait(false);
                 ShutDownAll(fatal ?? _host._fatal);
             }
         }
@@ -195,7 +205,10 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             PublishLeadership();
             foreach (var group in _readied)
             {
-                group.CompleteRound();
+                if (!group.ApplyParked)
+                {
+                    group.CompleteRound();
+                }
             }
 
             if (_missed.Count > 0)
@@ -780,8 +793,8 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             await ApplyAllAsync().ConfigureAwait(false);
             foreach (var group in _readied)
             {
-                // A group whose apply failed was stopped by ApplyAllAsync.
-                if (group.Stopped || group.Ready is not { } ready)
+                // A group whose apply failed was stopped by ApplyAllAsync; a parked one keeps its Ready.
+                if (group.Stopped || group.ApplyParked || group.Ready is not { } ready)
                 {
                     continue;
                 }
@@ -832,15 +845,17 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
 
         /// <summary>
         /// Applies the committed entries of every group readied this round: starts every state
-        /// machine's apply first, then waits for them in turn, so that state machines that await
-        /// their own I/O (a database, a file) overlap it and the round lasts as long as its slowest
-        /// apply, not the sum of them. Each state machine still applies its own entries in order,
-        /// one call at a time; different groups' state machines already run at once on different
-        /// workers. A group whose apply throws stops; the others go on.
+        /// machine's apply first, then waits for them, so that state machines that await their own
+        /// I/O (a database, a file) overlap it and the round lasts as long as its slowest apply,
+        /// not the sum of them. It waits at most a tick: an apply still running then is parked
+        /// (<see cref="Park"/>), and holds only its own group. Each state machine still applies its
+        /// own entries in order, one call at a time; different groups' state machines already run
+        /// at once on different workers. A group whose apply throws stops; the others go on.
+        /// Groups whose parked apply ended since the last round finish here too.
         /// </summary>
         private async ValueTask ApplyAllAsync()
         {
-            long started = 0;
+            long started = Stopwatch.GetTimestamp();
             foreach (var group in _readied)
             {
                 if (group.Stopped || group.Ready is not { } ready)
@@ -851,36 +866,74 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 group.Cache.OnWritten(ready.HasTruncation, ready.TruncateAfter, ready.PurgeUpTo, ready.Entries.Span);
                 if (!ready.CommittedEntries.IsEmpty)
                 {
-                    if (_applying.Count == 0)
+                    // Runs the state machine up to its first wait; one that does not wait is done here.
+                    var apply = ApplyAsync(group, ready.CommittedEntries);
+                    if (!apply.IsCompleted)
                     {
-                        started = Stopwatch.GetTimestamp();
+                        var slow = apply.AsTask();
+                        _slowApplies.Add(slow);
+                        apply = new ValueTask(slow);
                     }
 
-                    // Runs the state machine up to its first wait; one that does not wait is done here.
-                    _applying.Add((group, ApplyAsync(group, ready.CommittedEntries)));
+                    _applying.Add((group, apply));
                 }
             }
 
+            long applied = 0;
+            foreach (var (group, apply) in _unparked)
+            {
+                if (group.Stopped)
+                {
+                    continue;
+                }
+
+                // Not collected this round (its Ready was outstanding): it is advanced with the round's groups.
+                _readied.Add(group);
+                applied += Finish(group, apply.IsCompletedSuccessfully ? null : apply.Exception?.InnerException ?? new TaskCanceledException(apply));
+            }
+
+            _unparked.Clear();
             if (_applying.Count == 0)
             {
+                RecordApplied(applied, started);
                 return;
             }
 
-            long applied = 0;
+            if (_slowApplies.Count > 0)
+            {
+                try
+                {
+                    await Task.WhenAll(_slowApplies).WaitAsync(_host._options.TickInterval).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A tick passed, or an apply threw: each apply's outcome is read below.
+                }
+
+                _slowApplies.Clear();
+            }
+
             try
             {
                 foreach (var (group, apply) in _applying)
                 {
+                    if (!apply.IsCompleted)
+                    {
+                        Park(group, apply.AsTask());
+                        continue;
+                    }
+
+                    Exception? error = null;
                     try
                     {
                         await apply.ConfigureAwait(false);
-                        applied += group.Ready!.CommittedEntries.Length;
                     }
                     catch (Exception e) when (e is not OutOfMemoryException)
                     {
-                        // The state machine cannot go on from here: stop the group, not the host.
-                        FailGroup(group, e);
+                        error = e;
                     }
+
+                    applied += Finish(group, error);
                 }
             }
             finally
@@ -888,12 +941,106 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 _applying.Clear();
             }
 
+            RecordApplied(applied, started);
+        }
+
+        /// <summary>Ends <paramref name="group"/>'s apply: counts its entries, or stops the group on the state machine's <paramref name="error"/>.</summary>
+        private long Finish(HostedGroup<TResponse, TSnapshot> group, Exception? error)
+        {
+            if (error is not null)
+            {
+                // The state machine cannot go on from here: stop the group, not the host.
+                FailGroup(group, error);
+                return 0;
+            }
+
+            return group.Ready!.CommittedEntries.Length;
+        }
+
+        private void RecordApplied(long applied, long started)
+        {
             if (applied > 0)
             {
                 Interlocked.Add(ref _host.Statistics.CommitsValue, applied);
                 HostMetrics.Commits.Add(applied, _host._nodeTag);
                 HostMetrics.ApplyLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _host._nodeTag);
             }
+        }
+
+        /// <summary>
+        /// Lets the round go on without <paramref name="group"/>, whose state machine is still
+        /// applying a tick after its round started it. A state machine slower than that would
+        /// otherwise hold every group of this worker: no heartbeat, proposal or commit for any of
+        /// them, and their followers elsewhere electing new leaders for all. Parked, the group
+        /// keeps its Ready outstanding, which is what the node expects of a write or apply in
+        /// progress: its messages and ticks are still taken, and nothing more is handed out (a
+        /// leader sends no heartbeat meanwhile, so a group parked for an election timeout fails
+        /// over, as a group on a stalled host would). When the apply ends, the worker finishes the
+        /// group in its next round (<see cref="Unpark"/>). Removing the group, or stopping the
+        /// host, waits for the apply: no state machine is called after either has completed.
+        /// </summary>
+        private void Park(HostedGroup<TResponse, TSnapshot> group, Task apply)
+        {
+            group.ApplyParked = true;
+            _parked[group] = new ParkedApply(apply);
+            Interlocked.Increment(ref _host.Statistics.AppliesParkedValue);
+            HostMetrics.AppliesParked.Add(1, _host._nodeTag);
+            _host._logger.LogDebug("Node {NodeId} group {GroupId}: its state machine is still applying a tick after its round began; the round goes on without the group.", NodeId, group.GroupId);
+            apply.ContinueWith(
+                static (ended, state) =>
+                {
+                    var (worker, group) = ((Worker, HostedGroup<TResponse, TSnapshot>))state!;
+                    worker.Enqueue(WorkItem.ForControl(group.GroupId, w => w.Unpark(group, ended)));
+                },
+                (this, group),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        /// <summary>
+        /// A parked apply ended: the group finishes with the next round's groups, or, if it stopped
+        /// meanwhile, the removals that waited for the apply complete.
+        /// </summary>
+        private void Unpark(HostedGroup<TResponse, TSnapshot> group, Task apply)
+        {
+            if (Closed || !_parked.Remove(group, out var parked))
+            {
+                // The host stopped, and waited for the apply before it did (see WaitForParkedAppliesAsync).
+                return;
+            }
+
+            group.ApplyParked = false;
+            parked.CompleteRemovals();
+            if (group.Stopped)
+            {
+                // Observed, so that a state machine's error in a stopped group does not go unnoticed as unobserved.
+                _ = apply.Exception;
+                return;
+            }
+
+            _unparked.Add((group, apply));
+            MarkActive(group);
+        }
+
+        /// <summary>Waits for every parked apply before the worker stops: no state machine is called once its host stopped.</summary>
+        private async Task WaitForParkedAppliesAsync()
+        {
+            foreach (var parked in _parked.Values)
+            {
+                try
+                {
+                    await parked.Apply.ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // The group stops with the host anyway.
+                }
+
+                parked.CompleteRemovals();
+            }
+
+            _parked.Clear();
         }
 
         private async ValueTask ApplyAsync(HostedGroup<TResponse, TSnapshot> group, ReadOnlyMemory<Entry> committed)
@@ -1046,6 +1193,13 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
 
             StopGroup(group, new ProposalDroppedException(groupId, ProposalDropReason.GroupStopped));
+            if (_parked.TryGetValue(group, out var parked))
+            {
+                // Removed once its state machine is no longer applying (see Unpark).
+                parked.Waiting(done);
+                return;
+            }
+
             done.TrySetResult(true);
         }
 
@@ -1270,6 +1424,27 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             // miss the other's item and its caller would wait for ever.
             Interlocked.Exchange(ref _closed, 1);
             DrainClosed(cause);
+        }
+
+        /// <summary>An apply that outlasted its round, and the removals of its group that wait for it to end.</summary>
+        private sealed class ParkedApply(Task apply)
+        {
+            private List<TaskCompletionSource<bool>>? _removals;
+
+            public Task Apply { get; } = apply;
+
+            public void Waiting(TaskCompletionSource<bool> removal) => (_removals ??= []).Add(removal);
+
+            public void CompleteRemovals()
+            {
+                if (_removals is { } removals)
+                {
+                    foreach (var removal in removals)
+                    {
+                        removal.TrySetResult(true);
+                    }
+                }
+            }
         }
 
         /// <summary>Answers whatever is still queued on a stopped worker (it touches only the now empty group map).</summary>

@@ -58,7 +58,8 @@ public sealed class MultiRaftHostOptions
     /// <remarks>
     /// A host pings only while its workers make progress. Once a worker has been in one round for
     /// this many ticks (a store write that never returns, as on a hung disk, or a state machine
-    /// that blocks in apply), the host stops pinging and logs a warning: its peers find it silent
+    /// that blocks the worker's thread in apply; one that awaits is parked after a tick and holds
+    /// only its own group), the host stops pinging and logs a warning: its peers find it silent
     /// this many ticks later and wake the quiescent groups it shares with them, whose followers
     /// elect new leaders instead of waiting on the stuck one. Messages are handled as before: once
     /// the round ends, its stale leaders step down on the new leaders' higher term, and it pings

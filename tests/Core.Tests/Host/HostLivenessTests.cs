@@ -106,8 +106,10 @@ public sealed class HostLivenessTests
     }
 
     /// <summary>
-    /// A state machine of node 1 blocks in apply: its worker is stuck as if on a hung disk, and
-    /// the quiescent groups it leads on that worker fail over the same way.
+    /// A state machine of node 1 blocks its thread in apply (synchronous I/O that hangs): its
+    /// worker is stuck as if on a hung disk, and the quiescent groups it leads on that worker fail
+    /// over the same way. (One that awaits instead holds only its own group, see
+    /// <see cref="HostLiveness_AStateMachineAwaitingInApplyHoldsOnlyItsGroupAndTheWorkerServesTheOthers"/>.)
     /// </summary>
     [Fact]
     public async Task HostLiveness_WhenAStateMachineBlocksInApplyThePeersTakeOverTheQuiescentGroupsItsWorkerLed()
@@ -115,7 +117,7 @@ public sealed class HostLivenessTests
         var gate = new ApplyGate();
         var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
         await using var cluster = new HostCluster(3, rocksDb: false, id => Quiescing(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory())));
-        cluster.WrapMachine = (node, _, machine) => node == Stuck ? new GatedApplyStateMachine(machine, gate) : machine;
+        cluster.WrapMachine = (node, _, machine) => node == Stuck ? new GatedApplyStateMachine(machine, gate, blocksThread: true) : machine;
         await LeadEveryGroupFromAsync(cluster, Stuck);
         await using var ledger = new LeaderLedger(cluster, Groups);
 
@@ -126,6 +128,43 @@ public sealed class HostLivenessTests
         {
             Assert.Single(logs[Stuck].Lines, line => line.Contains("no longer pinging peers", StringComparison.Ordinal));
             return Task.CompletedTask;
+        });
+        Assert.Empty(ledger.Violations);
+    }
+
+    /// <summary>
+    /// A state machine of node 1 awaits in apply for longer than the groups' election timeout. The
+    /// worker parks that apply after a tick and goes on serving its other groups: they keep node 1
+    /// as their leader and commit, and node 1 keeps pinging. Only the held group goes without its
+    /// leader, whose heartbeats wait behind the apply, so its awake followers elect another; once
+    /// the apply ends, node 1 finishes it, applies in order what it missed, and follows.
+    /// </summary>
+    [Fact]
+    public async Task HostLiveness_AStateMachineAwaitingInApplyHoldsOnlyItsGroupAndTheWorkerServesTheOthers()
+    {
+        var gate = new ApplyGate();
+        var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
+        await using var cluster = new HostCluster(3, rocksDb: false, id => Quiescing(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory())));
+        ulong held = Groups[0];
+        cluster.WrapMachine = (node, group, machine) => node == Stuck && group == held ? new GatedApplyStateMachine(machine, gate, blocksThread: false) : machine;
+        await LeadEveryGroupFromAsync(cluster, Stuck);
+        await using var ledger = new LeaderLedger(cluster, Groups);
+        ulong[] sameWorker = [.. Groups.Where(g => g != held && g % 2 == held % 2)];
+        Assert.NotEmpty(sameWorker);
+
+        await BlockApplyUntilFailedOverAsync(cluster, gate, [held], $"node {Stuck}'s state machine of group {held} awaiting in apply", async _ =>
+        {
+            foreach (var group in sameWorker)
+            {
+                await cluster.Hosts[Stuck].ProposeAsync(group, KvCommand.Set("k", "beside")).WaitAsync(Patience);
+                var metrics = await cluster.Hosts[Stuck].GetMetricsAsync(group);
+                Assert.True(metrics.Role == RaftRole.Leader, $"node {Stuck} no longer leads group {group}, on the worker of the held group: it is {metrics.Role} in term {metrics.Term}");
+                Assert.False(cluster.NodeIds.Any(id => id != Stuck && ledger.Saw(group, id)), $"group {group}, on the worker of the held group, elected another leader");
+            }
+
+            Assert.True(cluster.Hosts[Stuck].Statistics.AppliesParked >= 1, $"node {Stuck} counts no parked apply");
+            Assert.Equal(0L, cluster.Hosts[Stuck].Statistics.PingsWithheldTicks);
+            Assert.DoesNotContain(logs[Stuck].Lines, line => line.Contains("no longer pinging peers", StringComparison.Ordinal));
         });
         Assert.Empty(ledger.Violations);
     }
@@ -148,7 +187,7 @@ public sealed class HostLivenessTests
         // busy group on the other one goes on applying.
         ulong[] blocked = [.. Groups.Where(g => g % 2 == Groups[0] % 2)];
         ulong busy = Groups[1];
-        cluster.WrapMachine = (node, group, machine) => node == Stuck && blocked.Contains(group) ? new GatedApplyStateMachine(machine, gate) : machine;
+        cluster.WrapMachine = (node, group, machine) => node == Stuck && blocked.Contains(group) ? new GatedApplyStateMachine(machine, gate, blocksThread: true) : machine;
         await LeadEveryGroupFromAsync(cluster, Stuck);
         await using var ledger = new LeaderLedger(cluster, Groups);
         await using var traffic = new SteadyProposals(cluster.Hosts[Stuck], busy);
@@ -640,16 +679,32 @@ public sealed class HostLivenessTests
         }
     }
 
-    /// <summary>An in-memory state machine whose applies wait while its <see cref="ApplyGate"/> holds.</summary>
-    private sealed class GatedApplyStateMachine(InMemoryStateMachine inner, ApplyGate gate) : DelegatingStateMachine<KvResponse, KvSnapshot>(inner)
+    /// <summary>
+    /// An in-memory state machine whose applies wait while its <see cref="ApplyGate"/> holds:
+    /// blocking the calling thread, as a state machine doing synchronous I/O does (its worker is
+    /// stuck), or awaiting the gate (its apply outlasts the round, and the worker parks it).
+    /// </summary>
+    private sealed class GatedApplyStateMachine(InMemoryStateMachine inner, ApplyGate gate, bool blocksThread) : DelegatingStateMachine<KvResponse, KvSnapshot>(inner)
     {
-        public override async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
+        public override ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
         {
-            if (gate.Wait() is { } released)
+            if (gate.Wait() is not { } released)
             {
-                await released.ConfigureAwait(false);
+                return Inner.ApplyAsync(items, cancellationToken);
             }
 
+            if (blocksThread)
+            {
+                released.Wait(cancellationToken);
+                return Inner.ApplyAsync(items, cancellationToken);
+            }
+
+            return AfterRelease(released, items, cancellationToken);
+        }
+
+        private async ValueTask AfterRelease(Task released, ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken)
+        {
+            await released.ConfigureAwait(false);
             await Inner.ApplyAsync(items, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -445,6 +445,7 @@ public sealed class MultiRaftHostTests
         await Task.WhenAll(proposals.Values).WaitAsync(Patience);
 
         Assert.True(rendezvous.AllMet, $"only {rendezvous.ArrivedWhenGivenUp} of {Groups} groups' applies had begun when the first gave up waiting for the others");
+        Assert.True(host.Statistics.AppliesParked == 0, $"{host.Statistics.AppliesParked} applies were parked: they began a round apart, not together");
     }
 
     /// <summary>
@@ -479,6 +480,93 @@ public sealed class MultiRaftHostTests
         Assert.False(host.IsHosted(1));
     }
 
+    /// <summary>
+    /// A state machine that awaits in apply for longer than a tick holds its own group, not its
+    /// worker: the worker parks that apply and goes on, so a group beside it on the same worker
+    /// commits meanwhile. The held group's later proposals wait, then apply after the held one, in
+    /// log order, one call at a time.
+    /// </summary>
+    [Fact]
+    public async Task Host_AnApplyLongerThanATickHoldsOnlyItsGroupAndItsLaterEntriesApplyAfterItInOrder()
+    {
+        var (host, machines) = await SingleWorkerHostWithHookedStateMachines(2);
+        await using var _ = host;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        machines[1].BeforeApply = () => release.Task;
+
+        var heldProposal = host.ProposeAsync(1, KvCommand.Set("k", "held"));
+        await HostCluster.WaitUntilAsync(() => host.Statistics.AppliesParked == 1, Patience, () => "the held apply was never parked");
+        machines[1].BeforeApply = null;
+        var later = Enumerable.Range(0, 3).Select(i => host.ProposeAsync(1, KvCommand.Set("k", $"later{i}"))).ToList();
+        await host.ProposeAsync(2, KvCommand.Set("k", "beside")).WaitAsync(Patience);
+        await host.ProposeAsync(2, KvCommand.Set("k", "beside again")).WaitAsync(Patience);
+        Assert.False(heldProposal.IsCompleted || later.Any(p => p.IsCompleted), "a proposal of the held group completed before its apply ended");
+
+        release.SetResult();
+        await heldProposal.WaitAsync(Patience);
+        await Task.WhenAll(later).WaitAsync(Patience);
+
+        var indexes = machines[1].AppliedIndexes;
+        Assert.Equal(indexes.Order(), indexes);
+        Assert.Equal(indexes.Length, indexes.Distinct().Count());
+        Assert.Equal(1, machines[1].MostAtOnce);
+        Assert.Equal("later2", (await host.ProposeAsync(1, KvCommand.Get("k")).WaitAsync(Patience)).Value);
+    }
+
+    /// <summary>
+    /// Removing a group whose apply is parked completes only once the apply ended, and stopping
+    /// the host waits for one too: no state machine is called after either has completed.
+    /// </summary>
+    [Fact]
+    public async Task Host_RemovingAGroupOrStoppingTheHostWaitsForItsParkedApply()
+    {
+        var (host, machines) = await SingleWorkerHostWithHookedStateMachines(2);
+        var releaseOne = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        machines[1].BeforeApply = () => releaseOne.Task;
+        machines[2].BeforeApply = () => releaseTwo.Task;
+        var one = host.ProposeAsync(1, KvCommand.Set("k", "v"));
+        var two = host.ProposeAsync(2, KvCommand.Set("k", "v"));
+        await HostCluster.WaitUntilAsync(() => host.Statistics.AppliesParked == 2, Patience, () => $"{host.Statistics.AppliesParked} of 2 applies parked");
+
+        var removal = host.RemoveGroupAsync(1);
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        Assert.False(removal.IsCompleted, "the removal completed while the group's state machine was still applying");
+        releaseOne.SetResult();
+        await removal.WaitAsync(Patience);
+        var stop = host.DisposeAsync().AsTask();
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        Assert.False(stop.IsCompleted, "the host stopped while a state machine was still applying");
+        releaseTwo.SetResult();
+        await stop.WaitAsync(Patience);
+        Assert.Null((await one.WaitAsync(Patience)).Value);
+        await two.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(Patience);
+    }
+
+    /// <summary>A parked apply that throws stops its group, and only it: its proposal fails, and the worker's other group goes on.</summary>
+    [Fact]
+    public async Task Host_AParkedApplyThatThrowsStopsOnlyItsGroup()
+    {
+        var (host, machines) = await SingleWorkerHostWithHookedStateMachines(2);
+        await using var _ = host;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        machines[1].BeforeApply = async () =>
+        {
+            await release.Task;
+            throw new InvalidOperationException("the state machine broke");
+        };
+        var broken = host.ProposeAsync(1, KvCommand.Set("k", "v"));
+        await HostCluster.WaitUntilAsync(() => host.Statistics.AppliesParked == 1, Patience, () => "the apply was never parked");
+
+        release.SetResult();
+
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => broken.WaitAsync(Patience));
+        Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
+        await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the broken group is still hosted");
+        await host.ProposeAsync(2, KvCommand.Set("k", "v")).WaitAsync(Patience);
+        Assert.False(host.Completion.IsCompleted);
+    }
+
     /// <summary>A one-worker host leading groups 0 to <paramref name="groups"/> alone, each with a <see cref="HookedStateMachine"/>.</summary>
     private static async Task<(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> Host, Dictionary<ulong, HookedStateMachine> Machines)> SingleWorkerHostWithHookedStateMachines(int groups)
     {
@@ -496,8 +584,8 @@ public sealed class MultiRaftHostTests
     /// <summary>
     /// Proposes one entry to each group of <paramref name="hooks"/>, whose applies then run the
     /// hook first, so that all of them apply in one round: the worker is held in a round (group
-    /// 0's apply) while the proposals queue, so they all reach it in the next round, and their
-    /// entries commit, and apply, in one round after that.
+    /// 0's apply, blocking its thread) while the proposals queue, so they all reach it in the next
+    /// round, and their entries commit, and apply, in one round after that.
     /// </summary>
     private static async Task<Dictionary<ulong, Task<KvResponse>>> ProposeToApplyInOneRound(
         MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> host, Dictionary<ulong, HookedStateMachine> machines, Dictionary<ulong, Func<Task>> hooks)
@@ -506,8 +594,10 @@ public sealed class MultiRaftHostTests
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         machines[0].BeforeApply = () =>
         {
+            // Blocks the worker's thread, so that the round cannot go on without this apply.
             held.TrySetResult();
-            return release.Task;
+            release.Task.Wait();
+            return Task.CompletedTask;
         };
         var holding = host.ProposeAsync(0, KvCommand.Set("k", "hold"));
         await held.Task.WaitAsync(Patience);
@@ -554,19 +644,64 @@ public sealed class MultiRaftHostTests
         }
     }
 
-    /// <summary>The in-memory key-value state machine, whose apply first awaits a hook when one is set.</summary>
+    /// <summary>
+    /// The in-memory key-value state machine, whose apply first awaits a hook when one is set; it
+    /// records the entries it applied, in order, and the most applies it was ever in at once.
+    /// </summary>
     private sealed class HookedStateMachine() : DelegatingStateMachine<KvResponse, KvSnapshot>(new InMemoryStateMachine())
     {
+        private readonly List<ulong> _applied = [];
+        private int _inApply;
+        private int _mostAtOnce;
+
         public Func<Task>? BeforeApply { get; set; }
+
+        public int MostAtOnce => Volatile.Read(ref _mostAtOnce);
+
+        public ulong[] AppliedIndexes
+        {
+            get
+            {
+                lock (_applied)
+                {
+                    return [.. _applied];
+                }
+            }
+        }
 
         public override async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
         {
-            if (BeforeApply is { } hook)
+            int now = Interlocked.Increment(ref _inApply);
+            InterlockedMax(ref _mostAtOnce, now);
+            try
             {
-                await hook();
-            }
+                if (BeforeApply is { } hook)
+                {
+                    await hook();
+                }
 
-            await Inner.ApplyAsync(items, cancellationToken);
+                lock (_applied)
+                {
+                    foreach (var item in items.Span)
+                    {
+                        _applied.Add(item.Entry.Index);
+                    }
+                }
+
+                await Inner.ApplyAsync(items, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inApply);
+            }
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            int seen;
+            while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+            {
+            }
         }
     }
 
