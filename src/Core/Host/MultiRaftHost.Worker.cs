@@ -895,7 +895,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             _unparked.Clear();
             if (_applying.Count == 0)
             {
-                RecordApplied(applied, started);
+                RecordApplied(applied, started: null);
                 return;
             }
 
@@ -957,13 +957,17 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             return group.Ready!.CommittedEntries.Length;
         }
 
-        private void RecordApplied(long applied, long started)
+        /// <summary>Counts <paramref name="applied"/> entries and, when this round applied any itself (from <paramref name="started"/>), how long that took.</summary>
+        private void RecordApplied(long applied, long? started)
         {
             if (applied > 0)
             {
                 Interlocked.Add(ref _host.Statistics.CommitsValue, applied);
                 HostMetrics.Commits.Add(applied, _host._nodeTag);
-                HostMetrics.ApplyLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _host._nodeTag);
+                if (started is { } since)
+                {
+                    HostMetrics.ApplyLatency.Record(Stopwatch.GetElapsedTime(since).TotalMilliseconds, _host._nodeTag);
+                }
             }
         }
 
