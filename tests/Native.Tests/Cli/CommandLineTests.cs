@@ -8,9 +8,9 @@ using static RaftToolkit.Native.Tests.TestEntries;
 namespace RaftToolkit.Native.Tests.Cli;
 
 /// <summary>
-/// <c>raftkit inspect</c> and <c>raftkit verify</c>, run as an operator runs them: the built
-/// <c>raftkit</c> in a child process, on a real store (left open by this process where a running
-/// host would hold it), judged by exit code and output.
+/// <c>raftkit inspect</c>, <c>raftkit verify</c> and <c>raftkit entries</c>, run as an operator
+/// runs them: the built <c>raftkit</c> in a child process, on a real store (left open by this
+/// process where a running host would hold it), judged by exit code and output.
 /// </summary>
 public sealed partial class CommandLineTests : IDisposable
 {
@@ -194,6 +194,7 @@ public sealed partial class CommandLineTests : IDisposable
         await store.ForGroup(4).AppendAsync(Range(2, 0, 3), IgnoringCallback.Instance);
 
         var unnamed = await RunRaftkit("inspect", path);
+        var metaUnnamed = await RunRaftkit("entries", path, "--log-family", "tenants_log", "--group", "4");
         var inspect = await RunRaftkit("inspect", path, "--log-family", "tenants_log", "--meta-family", "tenants_meta");
         var verify = await RunRaftkit("verify", "--meta-family", "tenants_meta", path, "--log-family", "tenants_log");
 
@@ -201,6 +202,9 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.Contains("has no column family 'raft_log'", unnamed.Error, StringComparison.Ordinal);
         Assert.Contains("It has: default, tenants_log, tenants_meta.", unnamed.Error, StringComparison.Ordinal);
         Assert.Contains("--log-family and --meta-family", unnamed.Error, StringComparison.Ordinal);
+        Assert.True(metaUnnamed.ExitCode == 1, metaUnnamed.ToString());
+        Assert.Contains("has no column family 'raft_meta'", metaUnnamed.Error, StringComparison.Ordinal);
+        Assert.Contains("It has: default, tenants_log, tenants_meta.", metaUnnamed.Error, StringComparison.Ordinal);
         Assert.True(inspect.ExitCode == 0, inspect.ToString());
         Assert.Equal(["4", "0", "2", "-", "-", "-"], Columns(inspect.Output.Split('\n')[2]));
         Assert.True(verify.ExitCode == 0, verify.ToString());
@@ -217,11 +221,14 @@ public sealed partial class CommandLineTests : IDisposable
 
         var inspect = await RunRaftkit("inspect", path, "--flat-group", "42");
         var verify = await RunRaftkit("verify", path, "--flat-group", "42");
+        var entries = await RunRaftkit("entries", path, "--flat-group", "42", "--from", "3");
 
         Assert.True(inspect.ExitCode == 0, inspect.ToString());
         Assert.Equal(["42", "0", "3", "-", "-", "-"], Columns(inspect.Output.Split('\n')[2]));
         Assert.True(verify.ExitCode == 3, verify.ToString());
         Assert.Contains("Corrupted log record in group 42 at index 2", verify.Output, StringComparison.Ordinal);
+        Assert.True(entries.ExitCode == 0, entries.ToString());
+        Assert.StartsWith($"{path}: group 42, entries 0 to 3; showing 3 to 3:", entries.Output, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -247,7 +254,10 @@ public sealed partial class CommandLineTests : IDisposable
     {
         var (store, path) = await OpenStore();
         await using var _ = store;
-        await store.ForGroup(2).AppendAsync(new[] { Entry.Blank(new LogId(2, 5, 10)), Entry.ForMembership(new LogId(2, 5, 11), Membership.FromVoters([5, 6, 7])) }, IgnoringCallback.Instance);
+        byte[] twentyBytes = [.. Enumerable.Range(0, 20).Select(b => (byte)b)];
+        await store.ForGroup(2).AppendAsync(
+            new[] { Entry.Blank(new LogId(2, 5, 10)), Entry.ForMembership(new LogId(2, 5, 11), Membership.FromVoters([5, 6, 7])), Entry.Normal(new LogId(2, 5, 12), twentyBytes) },
+            IgnoringCallback.Instance);
 
         var middle = await RunRaftkit("entries", path, "--group", "2", "--from", "5", "--count", "2");
         var tail = await RunRaftkit("entries", path, "--group", "2", "--from", "9");
@@ -255,16 +265,17 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.True(middle.ExitCode == 0, middle.ToString());
         var lines = middle.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 4, middle.ToString());
-        Assert.Equal($"{path}: group 2, entries 4 to 11; showing 5 to 6:", lines[0]);
+        Assert.Equal($"{path}: group 2, entries 4 to 12; showing 5 to 6:", lines[0]);
         Assert.Equal(["index", "term-node", "kind", "bytes", "data"], Columns(lines[1]));
         Assert.Equal(["5", "T1-N0", "Normal", "16", "05000000000000000000000000000000"], Columns(lines[2]));
         Assert.Equal(["6", "T1-N0", "Normal", "16", "06000000000000000000000000000000"], Columns(lines[3]));
         Assert.True(tail.ExitCode == 0, tail.ToString());
         lines = tail.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal($"{path}: group 2, entries 4 to 11; showing 9 to 11:", lines[0]);
+        Assert.Equal($"{path}: group 2, entries 4 to 12; showing 9 to 12:", lines[0]);
         Assert.Equal(["10", "T2-N5", "Blank", "0"], Columns(lines[3]));
         Assert.Equal(["11", "T2-N5", "Membership", "0", .. Columns(Membership.FromVoters([5, 6, 7]).ToString())], Columns(lines[4]));
-        Assert.Equal(5, lines.Length);
+        Assert.Equal(["12", "T2-N5", "Normal", "20", "000102030405060708090A0B0C0D0E0F…"], Columns(lines[5]));
+        Assert.Equal(6, lines.Length);
     }
 
     [Fact]
@@ -282,6 +293,46 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.Equal($"{path}: group 2, entries 4 to 9; none from 10.\n", pastTheEnd.Output);
         Assert.Equal($"{path}: group 3 has no entries (last purged T1-N0.9).\n", allPurged.Output);
         Assert.All([purgedPart, pastTheEnd, allPurged], run => Assert.True(run.ExitCode == 0, run.ToString()));
+    }
+
+    /// <summary>
+    /// --count rows from the index asked for, unless the log ends first: one entry more than
+    /// the count left in the log is not shown, and a count that reaches the last entry shows it.
+    /// </summary>
+    [Fact]
+    public async Task EntriesPrintsAtMostTheCountOfRowsAndNonePastTheLastEntry()
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+
+        var moreLeft = await RunRaftkit("entries", path, "--group", "1", "--from", "4", "--count", "5");
+        var countLeft = await RunRaftkit("entries", path, "--group", "1", "--from", "5", "--count", "5");
+
+        Assert.True(moreLeft.ExitCode == 0, moreLeft.ToString());
+        var lines = moreLeft.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"{path}: group 1, entries 0 to 9; showing 4 to 8:", lines[0]);
+        Assert.True(lines.Length == 2 + 5 && Columns(lines[^1])[0] == "8", moreLeft.ToString());
+        Assert.True(countLeft.ExitCode == 0, countLeft.ToString());
+        lines = countLeft.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"{path}: group 1, entries 0 to 9; showing 5 to 9:", lines[0]);
+        Assert.True(lines.Length == 2 + 5 && Columns(lines[^1])[0] == "9", countLeft.ToString());
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("100001")]
+    [InlineData("ten")]
+    public async Task AnEntriesCountOutsideOneToAHundredThousandIsAUsageErrorExitingTwo(string count)
+    {
+        var (store, path) = await OpenStore();
+        await using var _ = store;
+
+        var run = await RunRaftkit("entries", path, "--group", "1", "--count", count);
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Equal("", run.Output);
+        Assert.Contains("--count needs a whole number from 1 to", run.Error, StringComparison.Ordinal);
+        Assert.Contains("raftkit entries <path> [--group ID]", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]
