@@ -567,6 +567,32 @@ public sealed class MultiRaftHostTests
         Assert.False(host.Completion.IsCompleted);
     }
 
+    /// <summary>
+    /// The host counts as commits the entries its state machines applied: in a round where one
+    /// group's apply throws, the entries of the groups applying beside it count, the broken
+    /// group's do not.
+    /// </summary>
+    [Fact]
+    public async Task Host_CommitsCountTheEntriesAppliedBesideAnApplyThatThrowsAndNoneOfIts()
+    {
+        var (host, machines) = await SingleWorkerHostWithHookedStateMachines(3);
+        await using var _ = host;
+
+        var proposals = await ProposeToApplyInOneRound(host, machines, new()
+        {
+            [1] = () => Task.FromException(new InvalidOperationException("the state machine broke")),
+            [2] = () => Task.CompletedTask,
+            [3] = () => Task.CompletedTask,
+        });
+        await Assert.ThrowsAsync<ProposalDroppedException>(() => proposals[1].WaitAsync(Patience));
+        await Task.WhenAll(proposals[2], proposals[3]).WaitAsync(Patience);
+        // Stopped, the host has ended every round: its count is final.
+        await host.DisposeAsync();
+
+        long applied = machines.Values.Sum(machine => (long)machine.AppliedIndexes.Length);
+        Assert.True(host.Statistics.Commits == applied, $"the host counted {host.Statistics.Commits} commits, its state machines applied {applied} entries");
+    }
+
     /// <summary>A one-worker host leading groups 0 to <paramref name="groups"/> alone, each with a <see cref="HookedStateMachine"/>.</summary>
     private static async Task<(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> Host, Dictionary<ulong, HookedStateMachine> Machines)> SingleWorkerHostWithHookedStateMachines(int groups)
     {
