@@ -365,6 +365,73 @@ public sealed class HostLivenessTests
     }
 
     /// <summary>
+    /// A peer first known by sending to it has the whole silence to ping, counted from that first
+    /// send, as a peer first heard from has, however long the host ran before it: node 1 first
+    /// sends to node 2 long after it started, and node 2's pings, lost until node 1 has ticked a
+    /// few times since, then arrive well within the silence; node 1 must not find node 2 silent.
+    /// </summary>
+    [Fact]
+    public async Task HostLiveness_APeerFirstKnownBySendingToItHasTheWholeSilenceToPing()
+    {
+        const ulong Sender = 1;
+        const ulong Peer = 2;
+        const int Silence = 3 * ElectionTicks;
+        var logs = new ConcurrentDictionary<ulong, CapturingLoggerFactory>();
+        var pings = new PingSwitch { Dropping = true };
+        FirstSendWatchingTransport? sends = null;
+        await using var cluster = new HostCluster(
+            2,
+            rocksDb: false,
+            id =>
+            {
+                var options = OnlyNodeOneCampaigns(id, logs.GetOrAdd(id, _ => new CapturingLoggerFactory()));
+                options.PeerSilenceTicks = Silence;
+                return options;
+            },
+            wrapTransport: (id, endpoint) => id == Sender ? sends = new FirstSendWatchingTransport(endpoint, Peer) : new PingDroppingTransport(endpoint, pings));
+        var sender = cluster.Hosts[Sender];
+        await HostCluster.WaitUntilAsync(() => sender.TickSequence >= 2 * Silence, Patience, () => "the timer stopped");
+
+        await cluster.BootstrapFreshAsync([Groups[0]]);
+        await sends!.FirstSent.WaitAsync(Patience);
+        long firstSent = sender.TickSequence;
+        await HostCluster.WaitUntilAsync(() => sender.TickSequence >= firstSent + 3, Patience, () => "the timer stopped");
+        pings.Dropping = false;
+        await HostCluster.WaitUntilAsync(() => sender.TickSequence >= firstSent + 2 * Silence, Patience, () => "the timer stopped");
+
+        var alarms = logs[Sender].Lines.Where(line => line.Contains($"peer {Peer} silent for", StringComparison.Ordinal)).ToList();
+        Assert.True(
+            alarms.Count == 0 && sender.Statistics.PeersFoundSilent == 0,
+            $"node {Sender} found node {Peer} silent within the silence after its first send to it, though node {Peer}'s pings arrived a few ticks after that send: {string.Join(" | ", alarms)}");
+    }
+
+    /// <summary>
+    /// A peer that nothing reaches (every send to it throws) and that never sent anything is
+    /// known from the sending all the same, and so found silent: a send need not succeed for its
+    /// peer to be watched.
+    /// </summary>
+    [Fact]
+    public async Task HostLiveness_APeerEverySendToWhichFailsIsFoundSilent()
+    {
+        const ulong Unreachable = 2;
+        var logs = new CapturingLoggerFactory();
+        var network = new InMemoryNetwork();
+        var host = MultiRaftHost.Create(
+            new KvTypeConfig(), Quiescing(1, logs), new InMemoryMultiGroupLogStore(), new UnreachablePeerTransport(network.CreateTransport(1), Unreachable), _ => new InMemoryStateMachine());
+        await using var _ = host;
+
+        // Node 1 campaigns, sending node 2 requests that all fail, and hears nothing back.
+        await host.BootstrapAsync(Groups[0], BootstrapMode.Fresh(1, Unreachable));
+
+        await HostCluster.WaitUntilWithinTicksAsync(
+            host,
+            FailoverTicks,
+            () => Task.FromResult(host.Statistics.PeersFoundSilent >= 1),
+            () => $"node 1 never found node {Unreachable} silent though every send to it failed");
+        Assert.Contains(logs.Lines, line => line.Contains($"peer {Unreachable} silent for", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// Quiescing options in which only node 1 times out soon enough to campaign: the others'
     /// election timeout is ten times longer, and the peer silence stays the same for every host.
     /// </summary>
@@ -641,6 +708,50 @@ public sealed class HostLivenessTests
             if (batch.Count == 0 && pings.Dropping)
             {
                 return;
+            }
+
+            inner.Send(toNode, batch);
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    /// <summary>A node's endpoint that sends everything, and tells when it first sent a batch to one peer.</summary>
+    private sealed class FirstSendWatchingTransport(ITransport inner, ulong peer) : ITransport
+    {
+        private readonly TaskCompletionSource _firstSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes once a batch to the peer was handed on.</summary>
+        public Task FirstSent => _firstSent.Task;
+
+        public ulong LocalNode => inner.LocalNode;
+
+        public void Bind(IMessageReceiver receiver) => inner.Bind(receiver);
+
+        public void Send(ulong toNode, List<GroupMessage> batch)
+        {
+            inner.Send(toNode, batch);
+            if (toNode == peer)
+            {
+                _firstSent.TrySetResult();
+            }
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    /// <summary>A node's endpoint whose sends to one peer all throw (a peer unreachable), and that sends everything else.</summary>
+    private sealed class UnreachablePeerTransport(ITransport inner, ulong unreachable) : ITransport
+    {
+        public ulong LocalNode => inner.LocalNode;
+
+        public void Bind(IMessageReceiver receiver) => inner.Bind(receiver);
+
+        public void Send(ulong toNode, List<GroupMessage> batch)
+        {
+            if (toNode == unreachable)
+            {
+                throw new IOException($"node {toNode} unreachable");
             }
 
             inner.Send(toNode, batch);
