@@ -35,6 +35,34 @@ public sealed class DelegatingStateMachineTests
         Assert.Equal(built.Meta, (await receiver.GetCurrentSnapshotAsync())!.Meta);
     }
 
+    /// <summary>The in-memory state machine declines an unforced build its current snapshot covers, and builds a forced one.</summary>
+    [Fact]
+    public async Task ABuildIsForcedOnTheInnerStateMachineExactlyWhenItIsForced()
+    {
+        var machine = new DelegatingStateMachine<KvResponse, KvSnapshot>(new InMemoryStateMachine());
+        await machine.BuildSnapshotAsync(force: true);
+
+        Assert.Null(await machine.BuildSnapshotAsync(force: false));
+        Assert.NotNull(await machine.BuildSnapshotAsync(force: true));
+    }
+
+    [Fact]
+    public async Task ACancelledTokenCancelsEveryInnerCall()
+    {
+        var machine = new DelegatingStateMachine<KvResponse, KvSnapshot>(new InMemoryStateMachine());
+        var built = await machine.BuildSnapshotAsync(force: true);
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+        var token = cancellation.Token;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => machine.GetAppliedStateAsync(token).AsTask());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => machine.ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>>.Empty, token).AsTask());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => machine.BuildSnapshotAsync(force: true, token).AsTask());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => machine.BeginReceivingSnapshotAsync(token).AsTask());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => machine.InstallSnapshotAsync(built!.Meta, new KvSnapshot(), token).AsTask());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => machine.GetCurrentSnapshotAsync(token).AsTask());
+    }
+
     [Fact]
     public async Task AnOverriddenCallReplacesTheInnerOneAndTheRestStay()
     {
