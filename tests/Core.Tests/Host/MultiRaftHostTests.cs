@@ -491,7 +491,7 @@ public sealed class MultiRaftHostTests
     {
         var (host, machines) = await SingleWorkerHostWithHookedStateMachines(2);
         await using var _ = host;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ApplyRelease();
         machines[1].BeforeApply = () => release.Task;
 
         var heldProposal = host.ProposeAsync(1, KvCommand.Set("k", "held"));
@@ -502,7 +502,7 @@ public sealed class MultiRaftHostTests
         await host.ProposeAsync(2, KvCommand.Set("k", "beside again")).WaitAsync(Patience);
         Assert.False(heldProposal.IsCompleted || later.Any(p => p.IsCompleted), "a proposal of the held group completed before its apply ended");
 
-        release.SetResult();
+        release.Open();
         await heldProposal.WaitAsync(Patience);
         await Task.WhenAll(later).WaitAsync(Patience);
 
@@ -521,8 +521,9 @@ public sealed class MultiRaftHostTests
     public async Task Host_RemovingAGroupOrStoppingTheHostWaitsForItsParkedApply()
     {
         var (host, machines) = await SingleWorkerHostWithHookedStateMachines(2);
-        var releaseOne = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var releaseTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var _ = host;
+        using var releaseOne = new ApplyRelease();
+        using var releaseTwo = new ApplyRelease();
         machines[1].BeforeApply = () => releaseOne.Task;
         machines[2].BeforeApply = () => releaseTwo.Task;
         var one = host.ProposeAsync(1, KvCommand.Set("k", "v"));
@@ -532,12 +533,12 @@ public sealed class MultiRaftHostTests
         var removal = host.RemoveGroupAsync(1);
         await Task.Delay(TimeSpan.FromMilliseconds(200));
         Assert.False(removal.IsCompleted, "the removal completed while the group's state machine was still applying");
-        releaseOne.SetResult();
+        releaseOne.Open();
         await removal.WaitAsync(Patience);
         var stop = host.DisposeAsync().AsTask();
         await Task.Delay(TimeSpan.FromMilliseconds(200));
         Assert.False(stop.IsCompleted, "the host stopped while a state machine was still applying");
-        releaseTwo.SetResult();
+        releaseTwo.Open();
         await stop.WaitAsync(Patience);
         Assert.Null((await one.WaitAsync(Patience)).Value);
         await two.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(Patience);
@@ -549,7 +550,7 @@ public sealed class MultiRaftHostTests
     {
         var (host, machines) = await SingleWorkerHostWithHookedStateMachines(2);
         await using var _ = host;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ApplyRelease();
         machines[1].BeforeApply = async () =>
         {
             await release.Task;
@@ -558,7 +559,7 @@ public sealed class MultiRaftHostTests
         var broken = host.ProposeAsync(1, KvCommand.Set("k", "v"));
         await HostCluster.WaitUntilAsync(() => host.Statistics.AppliesParked == 1, Patience, () => "the apply was never parked");
 
-        release.SetResult();
+        release.Open();
 
         var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => broken.WaitAsync(Patience));
         Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
@@ -626,18 +627,41 @@ public sealed class MultiRaftHostTests
             return Task.CompletedTask;
         };
         var holding = host.ProposeAsync(0, KvCommand.Set("k", "hold"));
-        await held.Task.WaitAsync(Patience);
-        machines[0].BeforeApply = null;
         var proposals = new Dictionary<ulong, Task<KvResponse>>();
-        foreach (var (group, hook) in hooks)
+        try
         {
-            machines[group].BeforeApply = hook;
-            proposals[group] = host.ProposeAsync(group, KvCommand.Set("k", "together"));
+            await held.Task.WaitAsync(Patience);
+            machines[0].BeforeApply = null;
+            foreach (var (group, hook) in hooks)
+            {
+                machines[group].BeforeApply = hook;
+                proposals[group] = host.ProposeAsync(group, KvCommand.Set("k", "together"));
+            }
+        }
+        finally
+        {
+            // Even when the test fails here: a worker left blocked would hold the host's disposal for ever.
+            release.TrySetResult();
         }
 
-        release.SetResult();
         await holding.WaitAsync(Patience);
         return proposals;
+    }
+
+    /// <summary>
+    /// Holds the applies that await it until opened, and opens when disposed: declared after the
+    /// host, it is disposed first, so a test that fails while an apply is parked lets the host's
+    /// disposal (which waits for parked applies) finish instead of waiting for ever.
+    /// </summary>
+    private sealed class ApplyRelease : IDisposable
+    {
+        private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Task => _opened.Task;
+
+        public void Open() => _opened.TrySetResult();
+
+        public void Dispose() => Open();
     }
 
     /// <summary>Lets parties in once all of them arrived; one that waits longer than the patience gives up, and lets everyone through.</summary>
