@@ -1,7 +1,11 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using RaftToolkit.Core.Host;
+using RaftToolkit.Core.Model;
+using RaftToolkit.Core.Storage;
 using RaftToolkit.Testing.KeyValue;
 using RaftToolkit.Testing.Linearizability;
+using RaftToolkit.Testing.Storage;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -11,28 +15,44 @@ namespace RaftToolkit.Core.Tests.Host;
 /// Clients write through proposals and read through ReadIndexAsync at any replica while nodes
 /// are isolated and reconnected, with snapshots and purges on; the recorded history must be
 /// linearizable. The seed picks the faults and the clients' choices (threads still interleave
-/// freely): RAFTKIT_SEED=n replays a seed's schedule.
+/// freely): RAFTKIT_SEED=n replays a seed's schedule. With slow applies, state machines also
+/// wait up to three ticks in some applies, so that the workers park them (and serve the read
+/// indexes of a parked group only once its apply ended).
 /// </summary>
 public sealed class HostReadIndexLinearizabilityTests(ITestOutputHelper output)
 {
     private const ulong Group = 11;
+    private const int TickMs = 20;
     private static readonly string[] Keys = ["a", "b", "c", "d"];
 
-    [Fact]
-    public async Task HostReadIndex_ReadsAndWritesUnderIsolationsAndSnapshotsAreLinearizable()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HostReadIndex_ReadsAndWritesUnderIsolationsAndSnapshotsAreLinearizable(bool slowApplies)
     {
         int seed = Environment.GetEnvironmentVariable("RAFTKIT_SEED") is { } text
             ? int.Parse(text, CultureInfo.InvariantCulture)
             : Random.Shared.Next(1, 1_000_000);
         output.WriteLine($"seed {seed}; replay: RAFTKIT_SEED={seed} dotnet test tests/Core.Tests --filter \"FullyQualifiedName~HostReadIndexLinearizabilityTests\"");
+        var machines = new ConcurrentBag<SlowApplyStateMachine>();
 
         await using var cluster = new HostCluster(3, rocksDb: true, id =>
         {
-            var options = HostCluster.FastOptions(id);
+            var options = HostCluster.FastOptions(id, tickMs: TickMs);
             options.SnapshotAfterEntries = 10;
             options.PurgeKeepEntries = 3;
             return options;
         });
+        if (slowApplies)
+        {
+            cluster.WrapMachine = (node, _, machine) =>
+            {
+                var slow = new SlowApplyStateMachine(machine, new Random(seed ^ (int)node << 8), TickMs);
+                machines.Add(slow);
+                return slow;
+            };
+        }
+
         await cluster.BootstrapFreshAsync([Group]);
         await cluster.WaitForLeaderAsync(Group, TimeSpan.FromSeconds(30));
 
@@ -65,11 +85,74 @@ public sealed class HostReadIndexLinearizabilityTests(ITestOutputHelper output)
         long reads = operations.Count(o => o.Input.Operation == KvOperation.Get && !o.IsAmbiguous);
         long writes = operations.Count(o => o.Input.Operation == KvOperation.Set && !o.IsAmbiguous);
         long installs = cluster.Hosts.Values.Sum(h => h.Statistics.SnapshotsInstalled);
-        output.WriteLine($"{operations.Count} operations: {writes} acknowledged writes, {reads} served reads, {operations.Count(o => o.IsAmbiguous)} ambiguous; {installs} snapshot installs");
+        long parked = cluster.Hosts.Values.Sum(h => h.Statistics.AppliesParked);
+        output.WriteLine($"{operations.Count} operations: {writes} acknowledged writes, {reads} served reads, {operations.Count(o => o.IsAmbiguous)} ambiguous; {installs} snapshot installs; {parked} applies parked");
 
         var result = LinearizabilityChecker.Check(KeyValueModel.Instance, operations);
         Assert.True(result.Verdict != LinearizabilityVerdict.NotLinearizable, $"seed {seed}: {result.Describe()}");
         Assert.True(reads > 0 && writes > 0, $"seed {seed}: the clients got nothing done ({reads} reads, {writes} writes)");
+        if (slowApplies)
+        {
+            Assert.True(parked > 0, $"seed {seed}: no apply was slow enough to be parked");
+            Assert.All(machines, machine => Assert.True(machine.InOrderOneAtATime, $"seed {seed}: a state machine was called {machine.Describe()}"));
+        }
+    }
+
+    /// <summary>
+    /// A state machine that waits, in about a third of its applies, up to three ticks before it
+    /// applies, and checks that it is called one apply at a time, with entries in increasing order.
+    /// </summary>
+    private sealed class SlowApplyStateMachine(InMemoryStateMachine inner, Random random, int tickMs) : DelegatingStateMachine<KvResponse, KvSnapshot>(inner)
+    {
+        private int _inApply;
+        private int _mostAtOnce;
+        private ulong? _lastIndex;
+        private string? _outOfOrder;
+
+        public bool InOrderOneAtATime => _mostAtOnce <= 1 && _outOfOrder is null;
+
+        public string Describe() => $"{_mostAtOnce} applies at once{(_outOfOrder is null ? "" : ", " + _outOfOrder)}";
+
+        public override async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
+        {
+            _mostAtOnce = Math.Max(_mostAtOnce, Interlocked.Increment(ref _inApply));
+            try
+            {
+                int wait;
+                lock (random)
+                {
+                    wait = random.Next(3) == 0 ? random.Next(tickMs * 3) : 0;
+                }
+
+                if (wait > 0)
+                {
+                    await Task.Delay(wait, cancellationToken);
+                }
+
+                foreach (var item in items.Span)
+                {
+                    if (_lastIndex is { } last && item.Entry.Index <= last)
+                    {
+                        _outOfOrder ??= $"entry {item.Entry.Index} applied after {last}";
+                    }
+
+                    _lastIndex = item.Entry.Index;
+                }
+
+                await Inner.ApplyAsync(items, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inApply);
+            }
+        }
+
+        public override async ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default)
+        {
+            // Entries after the snapshot follow it: the next apply starts past its last index.
+            _lastIndex = meta.LastLogId?.Index;
+            await Inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+        }
     }
 
     private static async Task RunClientAsync(HostCluster cluster, HistoryRecorder<KvCommand, KvResponse> history, int client, Random random, CancellationToken stop)
