@@ -38,6 +38,12 @@ public interface IRaftStateMachine<TResponse, TSnapshot>
     /// Applies committed entries in order and answers each responder. Blank entries only move
     /// the applied id; membership entries also change the applied membership.
     /// </summary>
+    /// <remarks>
+    /// The host calls one apply at a time per state machine, and starts the applies of many
+    /// groups before it waits for any. Await I/O rather than block on it: an apply still running a
+    /// tick later holds only its own group, while one that blocks the calling thread holds every
+    /// group of its worker.
+    /// </remarks>
     ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<TResponse>> items, CancellationToken cancellationToken = default);
 
     /// <summary>
