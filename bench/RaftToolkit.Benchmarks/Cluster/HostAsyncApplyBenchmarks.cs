@@ -43,16 +43,27 @@ public class HostAsyncApplyBenchmarks
             Raft = new RaftConfig { ElectionTicks = 20, HeartbeatTicks = 5 },
         };
         _host = MultiRaftHost.Create(new KvTypeConfig(), options, new InMemoryMultiGroupLogStore(), new InMemoryNetwork().CreateTransport(1), _ => new WaitingStateMachine());
-        for (ulong g = 0; g < (ulong)Groups; g++)
+        StartGroupsAsync(_host, Groups).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Bootstraps every group with the host as its only voter, and waits until it leads each.</summary>
+    private static async Task StartGroupsAsync(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> host, int groups)
+    {
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        for (ulong g = 0; g < (ulong)groups; g++)
         {
-            _host.BootstrapAsync(g, BootstrapMode.Fresh(1)).GetAwaiter().GetResult();
+            await host.BootstrapAsync(g, BootstrapMode.Fresh(1), patience.Token);
         }
 
-        for (ulong g = 0; g < (ulong)Groups; g++)
+        // Every group campaigns on its own timer meanwhile: waiting for them in turn waits about one election timeout in all.
+        for (ulong g = 0; g < (ulong)groups; g++)
         {
-            while (_host.GetMetricsAsync(g).GetAwaiter().GetResult().Role != RaftRole.Leader)
+            await foreach (var state in host.LeadershipEvents(g, patience.Token))
             {
-                Thread.Sleep(10);
+                if (state.Role == LeadershipRole.Leader)
+                {
+                    break;
+                }
             }
         }
     }

@@ -662,7 +662,7 @@ public sealed class HostLivenessTests
                 {
                     await host.ProposeAsync(group, KvCommand.Set("busy", i.ToString(System.Globalization.CultureInfo.InvariantCulture))).WaitAsync(Patience, _stop.Token);
                     Interlocked.Increment(ref _commits);
-                    await Task.Delay(10, _stop.Token);
+                    await NextTickAsync(host);
                 }
                 catch (OperationCanceledException) when (_stop.IsCancellationRequested)
                 {
@@ -671,7 +671,7 @@ public sealed class HostLivenessTests
                 catch (Exception e)
                 {
                     _failures.Enqueue($"{e.GetType().Name}: {e.Message}");
-                    await Task.Delay(10);
+                    await NextTickAsync(host);
                 }
             }
         }
@@ -681,6 +681,13 @@ public sealed class HostLivenessTests
             await _stop.CancelAsync();
             await _loop;
             _stop.Dispose();
+        }
+
+        /// <summary>Waits for the host's next tick: one proposal a tick, in the hosts' own time, keeps the group busy every tick.</summary>
+        private static Task NextTickAsync(MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot> host)
+        {
+            long tick = host.TickSequence;
+            return HostCluster.WaitUntilAsync(() => host.TickSequence > tick, Patience, () => $"node {host.NodeId}'s timer stopped");
         }
     }
 
