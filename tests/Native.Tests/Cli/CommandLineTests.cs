@@ -22,6 +22,12 @@ public sealed partial class CommandLineTests : IDisposable
 
     private sealed record Run(int ExitCode, string Output, string Error)
     {
+        /// <summary>The output's lines, without empty ones.</summary>
+        public string[] Lines => Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        /// <summary>Asserts the exit code; on failure, shows the whole run.</summary>
+        public void AssertExited(int code, string? what = null) => Assert.True(ExitCode == code, what is null ? ToString() : $"{what}: {this}");
+
         public override string ToString() => $"exit code {ExitCode}\n--- stdout\n{Output}--- stderr\n{Error}";
     }
 
@@ -30,8 +36,8 @@ public sealed partial class CommandLineTests : IDisposable
     {
         var run = await RunRaftkit("verify", path);
 
-        Assert.True(run.ExitCode == 3, run.ToString());
-        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        run.AssertExited(3);
+        var lines = run.Lines;
         Assert.True(lines.Length == expectedLines, run.ToString());
         return lines;
     }
@@ -83,8 +89,8 @@ public sealed partial class CommandLineTests : IDisposable
 
         var run = await RunRaftkit("inspect", path);
 
-        Assert.True(run.ExitCode == 0, run.ToString());
-        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        run.AssertExited(0);
+        var lines = run.Lines;
         Assert.True(lines.Length == 5, run.ToString());
         Assert.Equal($"{path}: 3 groups", lines[0]);
         Assert.Equal(["group", "first", "last", "vote", "committed", "purged"], Columns(lines[1]));
@@ -102,8 +108,8 @@ public sealed partial class CommandLineTests : IDisposable
 
         var run = await RunRaftkit("inspect", path);
 
-        Assert.True(run.ExitCode == 0, run.ToString());
-        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        run.AssertExited(0);
+        var lines = run.Lines;
         Assert.True(lines.Length == 5, run.ToString());
         Assert.Equal(["3", "-", "-", "-", "-", "T1-N0.9"], Columns(lines[4]));
     }
@@ -116,7 +122,7 @@ public sealed partial class CommandLineTests : IDisposable
 
         var run = await RunRaftkit("verify", path);
 
-        Assert.True(run.ExitCode == 0, run.ToString());
+        run.AssertExited(0);
         Assert.Equal($"{path}: GroupPrefixed key space, 3 groups, 26 entries checked: no problems\n", run.Output);
     }
 
@@ -181,7 +187,7 @@ public sealed partial class CommandLineTests : IDisposable
 
         var run = await RunRaftkit("verify", path);
 
-        Assert.True(run.ExitCode == 3, run.ToString());
+        run.AssertExited(3);
         Assert.StartsWith($"{path}: Flat key space, 1 group, 4 entries checked: 1 problem in 1 group\nCorrupted log record in group 0 at index 2: format version 9", run.Output, StringComparison.Ordinal);
     }
 
@@ -198,16 +204,16 @@ public sealed partial class CommandLineTests : IDisposable
         var inspect = await RunRaftkit("inspect", path, "--log-family", "tenants_log", "--meta-family", "tenants_meta");
         var verify = await RunRaftkit("verify", "--meta-family", "tenants_meta", path, "--log-family", "tenants_log");
 
-        Assert.True(unnamed.ExitCode == 1, unnamed.ToString());
+        unnamed.AssertExited(1);
         Assert.Contains("has no column family 'raft_log'", unnamed.Error, StringComparison.Ordinal);
         Assert.Contains("It has: default, tenants_log, tenants_meta.", unnamed.Error, StringComparison.Ordinal);
         Assert.Contains("--log-family and --meta-family", unnamed.Error, StringComparison.Ordinal);
-        Assert.True(metaUnnamed.ExitCode == 1, metaUnnamed.ToString());
+        metaUnnamed.AssertExited(1);
         Assert.Contains("has no column family 'raft_meta'", metaUnnamed.Error, StringComparison.Ordinal);
         Assert.Contains("It has: default, tenants_log, tenants_meta.", metaUnnamed.Error, StringComparison.Ordinal);
-        Assert.True(inspect.ExitCode == 0, inspect.ToString());
-        Assert.Equal(["4", "0", "2", "-", "-", "-"], Columns(inspect.Output.Split('\n')[2]));
-        Assert.True(verify.ExitCode == 0, verify.ToString());
+        inspect.AssertExited(0);
+        Assert.Equal(["4", "0", "2", "-", "-", "-"], Columns(inspect.Lines[2]));
+        verify.AssertExited(0);
         Assert.StartsWith($"{path}: GroupPrefixed key space, 1 group, 3 entries checked: no problems", verify.Output, StringComparison.Ordinal);
     }
 
@@ -223,11 +229,11 @@ public sealed partial class CommandLineTests : IDisposable
         var verify = await RunRaftkit("verify", path, "--flat-group", "42");
         var entries = await RunRaftkit("entries", path, "--flat-group", "42", "--from", "3");
 
-        Assert.True(inspect.ExitCode == 0, inspect.ToString());
-        Assert.Equal(["42", "0", "3", "-", "-", "-"], Columns(inspect.Output.Split('\n')[2]));
-        Assert.True(verify.ExitCode == 3, verify.ToString());
+        inspect.AssertExited(0);
+        Assert.Equal(["42", "0", "3", "-", "-", "-"], Columns(inspect.Lines[2]));
+        verify.AssertExited(3);
         Assert.Contains("Corrupted log record in group 42 at index 2", verify.Output, StringComparison.Ordinal);
-        Assert.True(entries.ExitCode == 0, entries.ToString());
+        entries.AssertExited(0);
         Assert.StartsWith($"{path}: group 42, entries 0 to 3; showing 3 to 3:", entries.Output, StringComparison.Ordinal);
     }
 
@@ -244,7 +250,7 @@ public sealed partial class CommandLineTests : IDisposable
 
         var run = await RunRaftkit(["verify", path, .. options]);
 
-        Assert.True(run.ExitCode == 2, $"{what}: {run}");
+        run.AssertExited(2, what);
         Assert.Equal("", run.Output);
         Assert.Contains("raftkit verify <path> [--log-family NAME]", run.Error, StringComparison.Ordinal);
     }
@@ -262,15 +268,15 @@ public sealed partial class CommandLineTests : IDisposable
         var middle = await RunRaftkit("entries", path, "--group", "2", "--from", "5", "--count", "2");
         var tail = await RunRaftkit("entries", path, "--group", "2", "--from", "9");
 
-        Assert.True(middle.ExitCode == 0, middle.ToString());
-        var lines = middle.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        middle.AssertExited(0);
+        var lines = middle.Lines;
         Assert.True(lines.Length == 4, middle.ToString());
         Assert.Equal($"{path}: group 2, entries 4 to 12; showing 5 to 6:", lines[0]);
         Assert.Equal(["index", "term-node", "kind", "bytes", "data"], Columns(lines[1]));
         Assert.Equal(["5", "T1-N0", "Normal", "16", "05000000000000000000000000000000"], Columns(lines[2]));
         Assert.Equal(["6", "T1-N0", "Normal", "16", "06000000000000000000000000000000"], Columns(lines[3]));
-        Assert.True(tail.ExitCode == 0, tail.ToString());
-        lines = tail.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        tail.AssertExited(0);
+        lines = tail.Lines;
         Assert.Equal($"{path}: group 2, entries 4 to 12; showing 9 to 12:", lines[0]);
         Assert.Equal(["10", "T2-N5", "Blank", "0"], Columns(lines[3]));
         Assert.Equal(["11", "T2-N5", "Membership", "0", .. Columns(Membership.FromVoters([5, 6, 7]).ToString())], Columns(lines[4]));
@@ -292,7 +298,7 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.StartsWith($"{path}: group 2, entries 4 to 9; showing 4 to 4:", purgedPart.Output, StringComparison.Ordinal);
         Assert.Equal($"{path}: group 2, entries 4 to 9; none from 10.\n", pastTheEnd.Output);
         Assert.Equal($"{path}: group 3 has no entries (last purged T1-N0.9).\n", allPurged.Output);
-        Assert.All([purgedPart, pastTheEnd, allPurged], run => Assert.True(run.ExitCode == 0, run.ToString()));
+        Assert.All([purgedPart, pastTheEnd, allPurged], run => run.AssertExited(0));
     }
 
     /// <summary>
@@ -308,12 +314,12 @@ public sealed partial class CommandLineTests : IDisposable
         var moreLeft = await RunRaftkit("entries", path, "--group", "1", "--from", "4", "--count", "5");
         var countLeft = await RunRaftkit("entries", path, "--group", "1", "--from", "5", "--count", "5");
 
-        Assert.True(moreLeft.ExitCode == 0, moreLeft.ToString());
-        var lines = moreLeft.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        moreLeft.AssertExited(0);
+        var lines = moreLeft.Lines;
         Assert.Equal($"{path}: group 1, entries 0 to 9; showing 4 to 8:", lines[0]);
         Assert.True(lines.Length == 2 + 5 && Columns(lines[^1])[0] == "8", moreLeft.ToString());
-        Assert.True(countLeft.ExitCode == 0, countLeft.ToString());
-        lines = countLeft.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        countLeft.AssertExited(0);
+        lines = countLeft.Lines;
         Assert.Equal($"{path}: group 1, entries 0 to 9; showing 5 to 9:", lines[0]);
         Assert.True(lines.Length == 2 + 5 && Columns(lines[^1])[0] == "9", countLeft.ToString());
     }
@@ -329,7 +335,7 @@ public sealed partial class CommandLineTests : IDisposable
 
         var run = await RunRaftkit("entries", path, "--group", "1", "--count", count);
 
-        Assert.True(run.ExitCode == 2, run.ToString());
+        run.AssertExited(2);
         Assert.Equal("", run.Output);
         Assert.Contains("--count needs a whole number from 1 to", run.Error, StringComparison.Ordinal);
         Assert.Contains("raftkit entries <path> [--group ID]", run.Error, StringComparison.Ordinal);
@@ -344,7 +350,7 @@ public sealed partial class CommandLineTests : IDisposable
 
         var run = await RunRaftkit("entries", path, "--group", "1");
 
-        Assert.True(run.ExitCode == 1, run.ToString());
+        run.AssertExited(1);
         Assert.Contains("Corrupted log record in group 1 at index 2", run.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("Normal", run.Output, StringComparison.Ordinal);
     }
@@ -357,7 +363,7 @@ public sealed partial class CommandLineTests : IDisposable
 
         var run = await RunRaftkit("entries", path);
 
-        Assert.True(run.ExitCode == 2, run.ToString());
+        run.AssertExited(2);
         Assert.Contains("entries needs --group ID", run.Error, StringComparison.Ordinal);
     }
 
@@ -366,7 +372,7 @@ public sealed partial class CommandLineTests : IDisposable
     {
         var run = await RunRaftkit("verify", _dir.Sub("nothing here"));
 
-        Assert.True(run.ExitCode == 2, run.ToString());
+        run.AssertExited(2);
         Assert.Contains("No store at", run.Error, StringComparison.Ordinal);
         Assert.Contains("raftkit verify <path>", run.Error, StringComparison.Ordinal);
     }
@@ -380,7 +386,7 @@ public sealed partial class CommandLineTests : IDisposable
 
         var run = await RunRaftkit("verify", path);
 
-        Assert.True(run.ExitCode == 1, run.ToString());
+        run.AssertExited(1);
         Assert.StartsWith("raftkit: ", run.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("raftkit verify <path>", run.Error, StringComparison.Ordinal);
     }
