@@ -45,11 +45,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// <summary>Groups with leadership subscribers (checked after every round).</summary>
         private readonly List<HostedGroup<TResponse, TSnapshot>> _watched = [];
 
-        /// <summary>This round's applies, started and not yet awaited (see <see cref="ApplyAllAsync"/>).</summary>
-        private readonly List<(HostedGroup<TResponse, TSnapshot> Group, ValueTask Apply)> _applying = [];
-
-        /// <summary>This round's applies that did not end when started, for the round's bounded wait on them.</summary>
+        /// <summary>This round's applies that did not end when started, and their groups, index by index (see <see cref="ApplyAllAsync"/>).</summary>
         private readonly List<Task> _slowApplies = [];
+        private readonly List<HostedGroup<TResponse, TSnapshot>> _slowGroups = [];
 
         /// <summary>Applies that outlasted their round, by group (see <see cref="Park"/>).</summary>
         private readonly Dictionary<HostedGroup<TResponse, TSnapshot>, ParkedApply> _parked = [];
@@ -791,6 +789,11 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         private async Task ApplyAndAdvanceAsync()
         {
             await ApplyAllAsync().ConfigureAwait(false);
+            if (_unparked.Count > 0)
+            {
+                FinishUnparked();
+            }
+
             foreach (var group in _readied)
             {
                 // A group whose apply failed was stopped by ApplyAllAsync; a parked one keeps its Ready.
@@ -851,11 +854,11 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// (<see cref="Park"/>), and holds only its own group. Each state machine still applies its
         /// own entries in order, one call at a time; different groups' state machines already run
         /// at once on different workers. A group whose apply throws stops; the others go on.
-        /// Groups whose parked apply ended since the last round finish here too.
         /// </summary>
         private async ValueTask ApplyAllAsync()
         {
             long started = Stopwatch.GetTimestamp();
+            long applied = 0;
             foreach (var group in _readied)
             {
                 if (group.Stopped || group.Ready is not { } ready)
@@ -868,35 +871,16 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 {
                     // Runs the state machine up to its first wait; one that does not wait is done here.
                     var apply = ApplyAsync(group, ready.CommittedEntries);
-                    if (!apply.IsCompleted)
+                    if (apply.IsCompleted)
                     {
-                        var slow = apply.AsTask();
-                        _slowApplies.Add(slow);
-                        apply = new ValueTask(slow);
+                        applied += Finish(group, ErrorOf(apply));
                     }
-
-                    _applying.Add((group, apply));
+                    else
+                    {
+                        _slowGroups.Add(group);
+                        _slowApplies.Add(apply.AsTask());
+                    }
                 }
-            }
-
-            long applied = 0;
-            foreach (var (group, apply) in _unparked)
-            {
-                if (group.Stopped)
-                {
-                    continue;
-                }
-
-                // Not collected this round (its Ready was outstanding): it is advanced with the round's groups.
-                _readied.Add(group);
-                applied += Finish(group, apply.IsCompletedSuccessfully ? null : apply.Exception?.InnerException ?? new TaskCanceledException(apply));
-            }
-
-            _unparked.Clear();
-            if (_applying.Count == 0)
-            {
-                RecordApplied(applied, started: null);
-                return;
             }
 
             if (_slowApplies.Count > 0)
@@ -910,38 +894,60 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                     // A tick passed, or an apply threw: each apply's outcome is read below.
                 }
 
+                for (int i = 0; i < _slowApplies.Count; i++)
+                {
+                    var apply = _slowApplies[i];
+                    if (apply.IsCompleted)
+                    {
+                        applied += Finish(_slowGroups[i], ErrorOf(new ValueTask(apply)));
+                    }
+                    else
+                    {
+                        Park(_slowGroups[i], apply);
+                    }
+                }
+
+                _slowGroups.Clear();
                 _slowApplies.Clear();
             }
 
+            RecordApplied(applied, started);
+        }
+
+        /// <summary>
+        /// Takes the groups whose parked apply ended since the last round into this round's, to be
+        /// advanced with them (they were not collected: their Ready was outstanding).
+        /// </summary>
+        private void FinishUnparked()
+        {
+            long applied = 0;
+            foreach (var (group, apply) in _unparked)
+            {
+                if (group.Stopped)
+                {
+                    continue;
+                }
+
+                _readied.Add(group);
+                applied += Finish(group, ErrorOf(new ValueTask(apply)));
+            }
+
+            _unparked.Clear();
+            RecordApplied(applied, started: null);
+        }
+
+        /// <summary>The error a completed apply ended with, or null; reads (and so consumes) its result.</summary>
+        private static Exception? ErrorOf(ValueTask completed)
+        {
             try
             {
-                foreach (var (group, apply) in _applying)
-                {
-                    if (!apply.IsCompleted)
-                    {
-                        Park(group, apply.AsTask());
-                        continue;
-                    }
-
-                    Exception? error = null;
-                    try
-                    {
-                        await apply.ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (e is not OutOfMemoryException)
-                    {
-                        error = e;
-                    }
-
-                    applied += Finish(group, error);
-                }
+                completed.GetAwaiter().GetResult();
+                return null;
             }
-            finally
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                _applying.Clear();
+                return e;
             }
-
-            RecordApplied(applied, started);
         }
 
         /// <summary>Ends <paramref name="group"/>'s apply: counts its entries, or stops the group on the state machine's <paramref name="error"/>.</summary>
