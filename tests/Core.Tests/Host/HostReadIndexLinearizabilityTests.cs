@@ -94,64 +94,41 @@ public sealed class HostReadIndexLinearizabilityTests(ITestOutputHelper output)
         if (slowApplies)
         {
             Assert.True(parked > 0, $"seed {seed}: no apply was slow enough to be parked");
-            Assert.All(machines, machine => Assert.True(machine.InOrderOneAtATime, $"seed {seed}: a state machine was called {machine.Describe()}"));
+            Assert.All(machines, machine => Assert.True(machine.Calls.InOrderOneAtATime, $"seed {seed}: a state machine was called {machine.Calls.Describe()}"));
         }
     }
 
     /// <summary>
     /// A state machine that waits, in about a third of its applies, up to three ticks before it
-    /// applies, and checks that it is called one apply at a time, with entries in increasing order.
+    /// applies, and records how the host calls it (<see cref="Calls"/>).
     /// </summary>
     private sealed class SlowApplyStateMachine(InMemoryStateMachine inner, Random random, int tickMs) : DelegatingStateMachine<KvResponse, KvSnapshot>(inner)
     {
-        private int _inApply;
-        private int _mostAtOnce;
-        private ulong? _lastIndex;
-        private string? _outOfOrder;
-
-        public bool InOrderOneAtATime => _mostAtOnce <= 1 && _outOfOrder is null;
-
-        public string Describe() => $"{_mostAtOnce} applies at once{(_outOfOrder is null ? "" : ", " + _outOfOrder)}";
+        public ApplyCallRecorder Calls { get; } = new();
 
         public override async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
         {
-            _mostAtOnce = Math.Max(_mostAtOnce, Interlocked.Increment(ref _inApply));
-            try
+            using var _ = Calls.Enter();
+            int wait;
+            lock (random)
             {
-                int wait;
-                lock (random)
-                {
-                    wait = random.Next(3) == 0 ? random.Next(tickMs * 3) : 0;
-                }
-
-                if (wait > 0)
-                {
-                    await Task.Delay(wait, cancellationToken);
-                }
-
-                foreach (var item in items.Span)
-                {
-                    if (_lastIndex is { } last && item.Entry.Index <= last)
-                    {
-                        _outOfOrder ??= $"entry {item.Entry.Index} applied after {last}";
-                    }
-
-                    _lastIndex = item.Entry.Index;
-                }
-
-                await Inner.ApplyAsync(items, cancellationToken);
+                wait = random.Next(3) == 0 ? random.Next(tickMs * 3) : 0;
             }
-            finally
+
+            if (wait > 0)
             {
-                Interlocked.Decrement(ref _inApply);
+                // The application's own I/O, which the hosts' real timers run beside.
+                await Task.Delay(wait, cancellationToken);
             }
+
+            Calls.Applying(items.Span);
+            await Inner.ApplyAsync(items, cancellationToken);
         }
 
-        public override async ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default)
+        public override ValueTask InstallSnapshotAsync(SnapshotMeta meta, KvSnapshot snapshot, CancellationToken cancellationToken = default)
         {
-            // Entries after the snapshot follow it: the next apply starts past its last index.
-            _lastIndex = meta.LastLogId?.Index;
-            await Inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
+            Calls.Installed(meta.LastLogId);
+            return Inner.InstallSnapshotAsync(meta, snapshot, cancellationToken);
         }
     }
 

@@ -506,10 +506,10 @@ public sealed class MultiRaftHostTests
         await heldProposal.WaitAsync(Patience);
         await Task.WhenAll(later).WaitAsync(Patience);
 
-        var indexes = machines[1].AppliedIndexes;
+        var indexes = machines[1].Calls.AppliedIndexes;
         Assert.Equal(indexes.Order(), indexes);
         Assert.Equal(indexes.Length, indexes.Distinct().Count());
-        Assert.Equal(1, machines[1].MostAtOnce);
+        Assert.Equal(1, machines[1].Calls.MostAtOnce);
         Assert.Equal("later2", (await host.ProposeAsync(1, KvCommand.Get("k")).WaitAsync(Patience)).Value);
     }
 
@@ -591,7 +591,7 @@ public sealed class MultiRaftHostTests
         // Stopped, the host has ended every round: its count is final.
         await host.DisposeAsync();
 
-        long applied = machines.Values.Sum(machine => (long)machine.AppliedIndexes.Length);
+        long applied = machines.Values.Sum(machine => (long)machine.Calls.AppliedIndexes.Length);
         Assert.True(host.Statistics.Commits == applied, $"the host counted {host.Statistics.Commits} commits, its state machines applied {applied} entries");
     }
 
@@ -720,62 +720,24 @@ public sealed class MultiRaftHostTests
 
     /// <summary>
     /// The in-memory key-value state machine, whose apply first awaits a hook when one is set; it
-    /// records the entries it applied, in order, and the most applies it was ever in at once.
+    /// records how the host calls it (<see cref="Calls"/>).
     /// </summary>
     private sealed class HookedStateMachine() : DelegatingStateMachine<KvResponse, KvSnapshot>(new InMemoryStateMachine())
     {
-        private readonly List<ulong> _applied = [];
-        private int _inApply;
-        private int _mostAtOnce;
-
         public Func<Task>? BeforeApply { get; set; }
 
-        public int MostAtOnce => Volatile.Read(ref _mostAtOnce);
-
-        public ulong[] AppliedIndexes
-        {
-            get
-            {
-                lock (_applied)
-                {
-                    return [.. _applied];
-                }
-            }
-        }
+        public ApplyCallRecorder Calls { get; } = new();
 
         public override async ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
         {
-            int now = Interlocked.Increment(ref _inApply);
-            InterlockedMax(ref _mostAtOnce, now);
-            try
+            using var _ = Calls.Enter();
+            if (BeforeApply is { } hook)
             {
-                if (BeforeApply is { } hook)
-                {
-                    await hook();
-                }
-
-                lock (_applied)
-                {
-                    foreach (var item in items.Span)
-                    {
-                        _applied.Add(item.Entry.Index);
-                    }
-                }
-
-                await Inner.ApplyAsync(items, cancellationToken);
+                await hook();
             }
-            finally
-            {
-                Interlocked.Decrement(ref _inApply);
-            }
-        }
 
-        private static void InterlockedMax(ref int target, int value)
-        {
-            int seen;
-            while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
-            {
-            }
+            Calls.Applying(items.Span);
+            await Inner.ApplyAsync(items, cancellationToken);
         }
     }
 
