@@ -52,12 +52,15 @@ public sealed class ReadsRacingWritesTests(ITestOutputHelper output) : IDisposab
         var options = new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync, WriteBufferSize = 1 << 20 };
         await using var store = RocksDbLogStore.Open(_dir.Sub("db"), options);
         var run = new Run(store, seed);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
-        var tasks = new List<Task> { Task.Run(() => run.WriteAsync(deadline)) };
+        // The writer's time counts from when it starts, and the readers read for as long as it
+        // writes: on a loaded machine a task may start late, and a deadline set here would leave
+        // it less time, or none.
+        var writing = Task.Run(() => run.WriteAsync(TimeSpan.FromSeconds(seconds)));
+        var tasks = new List<Task> { writing };
         for (int r = 0; r < Readers; r++)
         {
             int reader = r;
-            tasks.Add(Task.Run(() => run.ReadAsync(reader, deadline)));
+            tasks.Add(Task.Run(() => run.ReadAsync(reader, writing)));
         }
 
         await Task.WhenAll(tasks);
@@ -308,8 +311,9 @@ public sealed class ReadsRacingWritesTests(ITestOutputHelper output) : IDisposab
 
         // ---------------------------------------------------------------- writer
 
-        public async Task WriteAsync(DateTime deadline)
+        public async Task WriteAsync(TimeSpan duration)
         {
+            var deadline = DateTime.UtcNow + duration;
             var random = new Random(seed);
             ulong term = 1;
             var terms = Enumerable.Repeat(term, Groups).ToArray();
@@ -455,12 +459,12 @@ public sealed class ReadsRacingWritesTests(ITestOutputHelper output) : IDisposab
 
         // ---------------------------------------------------------------- readers
 
-        public async Task ReadAsync(int reader, DateTime deadline)
+        public async Task ReadAsync(int reader, Task writing)
         {
             var random = new Random(seed + 1 + reader);
             var views = new View[Groups];
             var floors = new Dictionary<(int, ReadKind), int>();
-            while (DateTime.UtcNow < deadline && Violations.IsEmpty)
+            while (!writing.IsCompleted && Violations.IsEmpty)
             {
                 // Most reads complete at once: without a yield, the readers would keep every
                 // pool thread and the writer's continuations would wait for new ones.
