@@ -23,7 +23,9 @@ public sealed partial class RocksDbLogStore
     /// nothing and repairs nothing. Per group: every meta record (vote, committed, last purged)
     /// and every log record decodes, as the store's own reads decode them; the log has no hole,
     /// from where it starts (one past the last purged index, or 0) to its last entry; no entry
-    /// is left at or below the last purged index; terms never decrease along the log. Every key
+    /// is left at or below the last purged index; terms never decrease along the log, from the
+    /// last purged id on; no entry has a term above the saved vote's; the committed id is in the
+    /// log, or is the purged id, or lies below it (<see cref="StoreProblemKind"/>). Every key
     /// that is not a key of the store's key space is reported as a foreign key.
     /// </summary>
     /// <remarks>
@@ -177,7 +179,7 @@ public sealed partial class RocksDbLogStore
 
         if (TakeDamage(ref cursor) is { } damage)
         {
-            checker.FamilyUnreadable(cursor.Family, afterGroup: null, damage.Message);
+            checker.FamilyUnreadable(cursor.Family, cursor.IsLog, afterGroup: null, damage.Message);
             cursor.Stop();
         }
     }
@@ -207,7 +209,7 @@ public sealed partial class RocksDbLogStore
         cursor.SeekToGroup(group + 1);
         if (TakeDamage(ref cursor) is { } again)
         {
-            checker.FamilyUnreadable(cursor.Family, group, again.Message);
+            checker.FamilyUnreadable(cursor.Family, cursor.IsLog, group, again.Message);
             cursor.Stop();
         }
     }

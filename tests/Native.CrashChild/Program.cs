@@ -67,7 +67,8 @@ for (int g = 0; g < groups; g++)
     next[g] = state.LastLogId.NextIndex();
     purged[g] = state.LastPurgedLogId is { } lastPurged ? (long)lastPurged.Index : -1;
     entryTerms[g] = firstTerm;
-    voteTerms[g] = Math.Max((await log.ReadVoteAsync())?.Term ?? 0, firstTerm);
+    // Below the first term: the group's first append saves a vote of it (a stored vote is of an earlier run, below it too).
+    voteTerms[g] = Math.Max((await log.ReadVoteAsync())?.Term ?? 0, firstTerm - 1);
 }
 
 Console.Out.WriteLine("READY");
@@ -98,7 +99,7 @@ for (int w = 0; w < writers; w++)
 await Task.WhenAll(tasks);
 return 3;
 
-// Writes until the store fails: 10 % votes, 4 % truncations (short, now and then back to the
+// Writes until the store fails (no entry of a term above the group's vote): 10 % votes, 4 % truncations (short, now and then back to the
 // purged id), 4 % purges (now and then past the last entry), 1 % group removals, the rest
 // appends, so logs grow. Truncations and purges that empty the log leave it at its purged id.
 async Task WriteForever(int writer, Random random)
@@ -152,6 +153,15 @@ async Task WriteForever(int writer, Random random)
         }
         else
         {
+            // As a node does, a leader's vote is saved before any entry of its term is written:
+            // entries take a new term after a truncation or a removal.
+            if (voteTerms[g] < entryTerms[g])
+            {
+                voteTerms[g] = entryTerms[g];
+                await log.SaveVoteAsync(new Vote(voteTerms[g], (ulong)writer));
+                Console.Out.WriteLine($"V {g} {voteTerms[g]}");
+            }
+
             int count = 1 + random.Next(3);
             ulong first = next[g];
             var entries = new Entry[count];

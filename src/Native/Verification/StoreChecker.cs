@@ -47,8 +47,32 @@ internal sealed class StoreChecker
     /// <summary>The index of the group's last log key read, if any, above its purged index.</summary>
     private ulong? _previousIndex;
 
-    /// <summary>The id of the group's last entry that decoded: the term the next one must not go below.</summary>
+    /// <summary>
+    /// The id of the group's last entry that decoded, or before its first, the last purged id:
+    /// the term the next entry must not go below.
+    /// </summary>
     private LogId? _lastDecoded;
+
+    /// <summary>The group's saved vote, if its record decoded.</summary>
+    private Vote? _vote;
+
+    /// <summary>An entry of the group with a term above its vote's was reported (once per group is enough).</summary>
+    private bool _termAboveVoteReported;
+
+    /// <summary>The group's committed id, if its record decoded.</summary>
+    private LogId? _committed;
+
+    /// <summary>A log key at the committed index was read (whatever its record held).</summary>
+    private bool _committedIndexRead;
+
+    /// <summary>False once a damaged block hid part of the group's log: where the log ends is then unknown.</summary>
+    private bool _logEndKnown;
+
+    /// <summary>A damaged block stopped the walk of the meta family: later groups' meta records were not read.</summary>
+    private bool _metaUnread;
+
+    /// <summary>A damaged block stopped the walk of the log family: later groups' logs were not read.</summary>
+    private bool _logUnread;
 
     public StoreChecker(LogKeySpace space, VerificationLimits limits)
     {
@@ -62,16 +86,22 @@ internal sealed class StoreChecker
         _group = groupId;
         _inGroup = true;
         _groupTally = default;
-        _purgedKnown = true;
+        _purgedKnown = !_metaUnread;
         _purged = null;
         _previousIndex = null;
         _lastDecoded = null;
+        _vote = null;
+        _termAboveVoteReported = false;
+        _committed = null;
+        _committedIndexRead = false;
+        _logEndKnown = !_logUnread;
         _groupsChecked++;
     }
 
     /// <summary>Ends the group's checks.</summary>
     public void EndGroup()
     {
+        CheckCommittedReached();
         NoteUnlisted(_group, _groupTally);
         _inGroup = false;
     }
@@ -90,13 +120,14 @@ internal sealed class StoreChecker
             switch (label)
             {
                 case MetaLabel.Vote:
-                    MetaRecordFormat.DecodeVote(value, _group);
+                    _vote = MetaRecordFormat.DecodeVote(value, _group);
                     break;
                 case MetaLabel.Committed:
-                    MetaRecordFormat.DecodeLogId(value, _group, label);
+                    _committed = MetaRecordFormat.DecodeLogId(value, _group, label);
                     break;
                 default:
                     _purged = MetaRecordFormat.DecodeLogId(value, _group, label);
+                    _lastDecoded = _purged;
                     break;
             }
         }
@@ -146,6 +177,7 @@ internal sealed class StoreChecker
         }
 
         _previousIndex = index;
+        _committedIndexRead |= _committed?.Index == index;
         Entry entry;
         try
         {
@@ -157,12 +189,58 @@ internal sealed class StoreChecker
             return;
         }
 
-        if (_lastDecoded is { } before && entry.LogId.LeaderId.Term < before.LeaderId.Term)
+        var id = entry.LogId;
+        if (_lastDecoded is { } before && id.LeaderId.Term < before.LeaderId.Term)
         {
-            Report(StoreProblemKind.TermDecreases, index, $"Group {_group}: entry {index} has term {entry.LogId.LeaderId.Term}, lower than term {before.LeaderId.Term} of entry {before.Index} before it.");
+            string what = before == _purged ? $"of the last purged id {before}" : $"of entry {before.Index} before it";
+            Report(StoreProblemKind.TermDecreases, index, $"Group {_group}: entry {index} has term {id.LeaderId.Term}, lower than term {before.LeaderId.Term} {what}.");
         }
 
-        _lastDecoded = entry.LogId;
+        if (_vote is { } vote && id.LeaderId.Term > vote.Term && !_termAboveVoteReported)
+        {
+            _termAboveVoteReported = true;
+            Report(StoreProblemKind.TermAboveVote, index, $"Group {_group}: entry {index} has term {id.LeaderId.Term}, above the term of the saved vote {vote}: a node saves a leader's vote before it writes any entry of that term, so the vote went backwards.");
+        }
+
+        if (_committed is { } committed && committed.Index == index && committed != id)
+        {
+            Report(StoreProblemKind.CommittedNotInLog, index, $"Group {_group}: the committed id is {committed}, but the log's entry {index} is {id}: a committed entry is never replaced.");
+        }
+
+        _lastDecoded = id;
+    }
+
+    /// <summary>
+    /// At the group's end: its committed id, if the log was read far enough to tell, is in the
+    /// log (checked where its entry was read), is the purged id, or lies below the purge.
+    /// </summary>
+    private void CheckCommittedReached()
+    {
+        if (_committed is not { } committed || _committedIndexRead || !_logEndKnown || !_purgedKnown)
+        {
+            return;
+        }
+
+        if (_purged is { } purged && committed.Index <= purged.Index)
+        {
+            if (committed.Index == purged.Index && committed != purged)
+            {
+                Report(StoreProblemKind.CommittedNotInLog, committed.Index, $"Group {_group}: the committed id is {committed}, but the log is purged up to {purged}, another entry at the same index: a committed entry is never replaced.");
+            }
+
+            return;
+        }
+
+        // Missing inside the log, the committed entry is in a hole, reported as such.
+        if (_previousIndex is { } last && committed.Index < last)
+        {
+            return;
+        }
+
+        string end = _previousIndex is { } lastIndex ? $"the log ends at index {lastIndex}"
+            : _purged is { } p ? $"the log holds no entry after its purged id {p}"
+            : "the log holds no entry";
+        Report(StoreProblemKind.CommittedNotInLog, committed.Index, $"Group {_group}: the committed id is {committed}, but {end}: the committed entry is lost.");
     }
 
     /// <summary>RocksDB found a block of the group's keys in one column family damaged, and the rest of that family's keys of the group were not read.</summary>
@@ -170,10 +248,13 @@ internal sealed class StoreChecker
     {
         if (!inLog)
         {
+            // The last purged record may have been in the block: then where the log must start is unknown.
+            _purgedKnown &= _purged is not null;
             Report(StoreProblemKind.DamagedBlock, null, $"Group {_group}: RocksDB found a block of its meta records damaged; what it held was not checked ({message}).");
             return;
         }
 
+        _logEndKnown = false;
         ulong? next = _previousIndex is { } previous ? previous + 1 : ExpectedIndex();
         string from = next is { } index ? $"index {index}" : "its first entry";
         Report(StoreProblemKind.DamagedBlock, next, $"Group {_group}: RocksDB found a block of its log damaged, from {from} on: the entries it held were not checked ({message}).");
@@ -188,8 +269,10 @@ internal sealed class StoreChecker
     /// group's keys come next (after it skipped a damaged block, or among keys of no group): the
     /// family's keys after it were not read. Counted with the keys of no group.
     /// </summary>
-    public void FamilyUnreadable(string family, ulong? afterGroup, string message)
+    public void FamilyUnreadable(string family, bool inLog, ulong? afterGroup, string message)
     {
+        _logUnread |= inLog;
+        _metaUnread |= !inLog;
         string after = afterGroup is { } group ? $"after group {group}" : "at a key of no group";
         Report(StoreProblemKind.DamagedBlock, ofGroup: false, null, $"Column family '{family}': RocksDB found a block damaged {after}; nothing after it in the family was checked ({message}).");
     }

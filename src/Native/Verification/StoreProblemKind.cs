@@ -28,7 +28,10 @@ public enum StoreProblemKind
     /// </summary>
     EntryAtOrBelowPurged,
 
-    /// <summary>An entry's term is lower than the term of an entry before it in the log (Raft never writes that).</summary>
+    /// <summary>
+    /// An entry's term is lower than the term of an entry before it in the log, or, for the
+    /// first entry after a purge, than the last purged id's term (Raft never writes that).
+    /// </summary>
     TermDecreases,
 
     /// <summary>
@@ -42,4 +45,21 @@ public enum StoreProblemKind
     /// block held could not be read, and were not checked.
     /// </summary>
     DamagedBlock,
+
+    /// <summary>
+    /// The group's committed id is not in its log: the entry stored at its index has another id,
+    /// the purged id at its index is another, or the log ends before it. A committed entry is in
+    /// every later log of the group, and a store writes the committed id only after the entry,
+    /// so a log that lost or replaced it lost acknowledged writes. A committed id below the last
+    /// purged index is not judged: the purge took its entry.
+    /// </summary>
+    CommittedNotInLog,
+
+    /// <summary>
+    /// An entry's term is above the term of the group's saved vote. A node saves a leader's vote
+    /// before it writes any entry of that leader's term, so a vote below the log's terms went
+    /// backwards, and the node could vote twice in one term. Reported once per group, at the
+    /// first such entry; a group without a vote is not judged.
+    /// </summary>
+    TermAboveVote,
 }

@@ -66,13 +66,13 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
         // Reopened without the limit, the store writes again: one more entry in every group.
         await using (var store = RocksDbLogStore.Open(path))
         {
-            var appends = new Task<GroupReport>[CrashChildRuns.Groups];
+            var appends = new Task<GroupReport[]>[CrashChildRuns.Groups];
             for (int g = 0; g < appends.Length; g++)
             {
-                appends[g] = AppendNext(store.ForGroup((ulong)g), g);
+                appends[g] = VoteAndAppendNext(store.ForGroup((ulong)g), g);
             }
 
-            acknowledged.Record(await Task.WhenAll(appends));
+            acknowledged.Record((await Task.WhenAll(appends)).SelectMany(reports => reports).ToList());
         }
 
         await acknowledged.VerifyAsync(path, "reopened after writing again", NextRunTerm + 1);
@@ -81,10 +81,12 @@ public sealed class IoErrorTests(ITestOutputHelper output) : IDisposable
     /// <summary>Above every term of the child, which starts at 1 and adds one per truncation.</summary>
     private const ulong NextRunTerm = 1UL << 32;
 
-    private static async Task<GroupReport> AppendNext(IRaftLogStore log, int group)
+    /// <summary>Saves a vote of <see cref="NextRunTerm"/>, then appends an entry of it, as a node following a new leader does.</summary>
+    private static async Task<GroupReport[]> VoteAndAppendNext(IRaftLogStore log, int group)
     {
+        await log.SaveVoteAsync(new Vote(NextRunTerm, 0));
         ulong index = (await log.GetLogStateAsync()).LastLogId.NextIndex();
         await log.AppendAsync(new[] { Entry.Normal(new LogId(NextRunTerm, 0, index), CrashPayload.For((ulong)group, index, NextRunTerm)) }, IgnoringCallback.Instance);
-        return new GroupReport(ReportKind.Append, group, index, index, NextRunTerm);
+        return [new GroupReport(ReportKind.Vote, group, 0, Term: NextRunTerm), new GroupReport(ReportKind.Append, group, index, index, NextRunTerm)];
     }
 }

@@ -52,32 +52,52 @@ internal static class StoreDamage
     public static void PutMetaKey(RocksDbLogStore store, byte[] key, byte[] value) => store.Database.Put(key, value, MetaFamily(store));
 
     /// <summary>Writes the log family's memtable to a table file.</summary>
-    public static void FlushLog(RocksDbLogStore store)
+    public static void FlushLog(RocksDbLogStore store) => Flush(store, LogFamily(store));
+
+    /// <summary>Writes the meta family's memtable to a table file.</summary>
+    public static void FlushMeta(RocksDbLogStore store) => Flush(store, MetaFamily(store));
+
+    private static void Flush(RocksDbLogStore store, ColumnFamilyHandle family)
     {
-        var database = store.Database;
         var flush = new FlushOptions().SetWaitForFlush(true);
-        RocksDbSharp.Native.Instance.rocksdb_flush_cf(database.Handle, flush.Handle, LogFamily(store).Handle, out nint error);
+        RocksDbSharp.Native.Instance.rocksdb_flush_cf(store.Database.Handle, flush.Handle, family.Handle, out nint error);
         GC.KeepAlive(flush);
         Assert.Equal(0, error);
     }
 
-    /// <summary>Flips one bit of the only table file holding <paramref name="content"/> (stored uncompressed), where it holds it.</summary>
-    public static async Task FlipByteOf(string path, byte[] content)
+    /// <summary>
+    /// Flips one bit of the only table file holding <paramref name="content"/> (stored
+    /// uncompressed), where it first holds it, or at the offset <paramref name="choose"/> picks
+    /// of all the places it holds it.
+    /// </summary>
+    public static async Task FlipByteOf(string path, byte[] content, Func<IReadOnlyList<int>, int>? choose = null)
     {
-        var holding = new List<(string File, int Offset)>();
+        var holding = new List<(string File, byte[] Bytes, List<int> Offsets)>();
         foreach (var table in Directory.GetFiles(path, "*.sst"))
         {
-            int offset = (await File.ReadAllBytesAsync(table)).AsSpan().IndexOf(content);
-            if (offset >= 0)
+            var bytes = await File.ReadAllBytesAsync(table);
+            var offsets = new List<int>();
+            for (int at = bytes.AsSpan().IndexOf(content); at >= 0; at = NextAfter(bytes, content, at))
             {
-                holding.Add((table, offset));
+                offsets.Add(at);
+            }
+
+            if (offsets.Count > 0)
+            {
+                holding.Add((table, bytes, offsets));
             }
         }
 
-        var (file, at) = Assert.Single(holding);
-        var bytes = await File.ReadAllBytesAsync(file);
-        bytes[at + (content.Length / 2)] ^= 0x40;
-        await File.WriteAllBytesAsync(file, bytes);
+        var (file, tableBytes, found) = Assert.Single(holding);
+        int offset = choose?.Invoke(found) ?? found[0];
+        tableBytes[offset + (content.Length / 2)] ^= 0x40;
+        await File.WriteAllBytesAsync(file, tableBytes);
+    }
+
+    private static int NextAfter(byte[] bytes, byte[] content, int at)
+    {
+        int next = bytes.AsSpan(at + 1).IndexOf(content);
+        return next < 0 ? -1 : at + 1 + next;
     }
 
     private static ColumnFamilyHandle LogFamily(RocksDbLogStore store) => store.Database.GetColumnFamily(RocksDbLogStoreOptions.DefaultLogColumnFamily);

@@ -108,6 +108,7 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
         {
             var log = store.ForGroup(group);
             int count = 2 + (int)(group % 20);
+            LogId IdAt(ulong index) => Id(index < (ulong)(count / 2) ? 1UL : 2UL, index);
             await log.AppendAsync(Range(1, 0, count / 2), IgnoringCallback.Instance);
             await log.AppendAsync(Range(2, (ulong)(count / 2), count - (count / 2)), IgnoringCallback.Instance);
             await log.SaveVoteAsync(new Vote(new LeaderId(2, group % 3), group % 2 == 0));
@@ -116,14 +117,14 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
             if (group % 5 == 0)
             {
                 end--;
-                await log.TruncateAfterAsync(Id(2, end - 1));
+                await log.TruncateAfterAsync(IdAt(end - 1));
             }
 
             if (group % 3 == 0)
             {
                 first = Math.Max(1, end / 2);
-                await log.PurgeAsync(Id(1, first - 1));
-                await log.SaveCommittedAsync(Id(2, end - 1));
+                await log.PurgeAsync(IdAt(first - 1));
+                await log.SaveCommittedAsync(IdAt(end - 1));
             }
             else if (group % 13 == 0)
             {
@@ -227,6 +228,21 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
         Assert.Contains("entries 4 to 5 are missing (index 6 follows 3)", report.Problems[0].Description, StringComparison.Ordinal);
     }
 
+    /// <summary>A missing committed entry inside the log is the hole it leaves, and not a lost committed id besides.</summary>
+    [Theory]
+    [InlineData(LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    public async Task AMissingCommittedEntryIsOneHole(LogKeySpace space)
+    {
+        var report = await VerifyDamaged(space, store =>
+        {
+            StoreDamage.DeleteLogKey(store, space, Group, 7);
+            return Task.CompletedTask;
+        });
+
+        AssertFound(report, space, (StoreProblemKind.Hole, Group, 7));
+    }
+
     /// <summary>
     /// A log starts one past its last purged index, or at 0 when nothing is purged: a first
     /// entry missing there is a hole too, though no entry before it is left to show it.
@@ -281,12 +297,115 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
     {
         var report = await VerifyDamaged(space, store =>
         {
-            StoreDamage.PutLogKey(store, StoreDamage.LogKey(space, Group, 7), LogRecordFormat.Encode(Range(2, 7, 1)[0], space, Group));
+            StoreDamage.PutLogKey(store, StoreDamage.LogKey(space, Group, 6), LogRecordFormat.Encode(Range(2, 6, 1)[0], space, Group));
             return Task.CompletedTask;
         });
 
-        AssertFound(report, space, (StoreProblemKind.TermDecreases, Group, 7));
-        Assert.Contains("entry 7 has term 2, lower than term 3 of entry 6", report.Problems[0].Description, StringComparison.Ordinal);
+        AssertFound(report, space, (StoreProblemKind.TermDecreases, Group, 6));
+        Assert.Contains("entry 6 has term 2, lower than term 3 of entry 5 before it", report.Problems[0].Description, StringComparison.Ordinal);
+    }
+
+    /// <summary>The first entry after a purge continues from the purged id: its term may not be lower than the purged id's.</summary>
+    [Theory]
+    [InlineData(LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    public async Task AFirstEntryOfATermBelowThePurgedIdsIsFound(LogKeySpace space)
+    {
+        var report = await VerifyDamaged(space, async store =>
+        {
+            await store.ForGroup(Group).PurgeAsync(new LogId(4, 0, 5));
+            StoreDamage.PutLogKey(store, StoreDamage.LogKey(space, Group, 6), LogRecordFormat.Encode(Range(3, 6, 1)[0], space, Group));
+        });
+
+        AssertFound(report, space, (StoreProblemKind.TermDecreases, Group, 6));
+        Assert.Contains("entry 6 has term 3, lower than term 4 of the last purged id", report.Problems[0].Description, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A vote below the log's terms went backwards (a node saves a leader's vote before it writes
+    /// that leader's entries): found at the first entry above it, and only there.
+    /// </summary>
+    [Theory]
+    [InlineData(LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    public async Task AVoteBelowTheLogsTermsIsFoundOnceAtTheFirstEntryAboveIt(LogKeySpace space)
+    {
+        var report = await VerifyDamaged(space, async store => await store.ForGroup(Group).SaveVoteAsync(new Vote(new LeaderId(2, 0), true)));
+
+        AssertFound(report, space, (StoreProblemKind.TermAboveVote, Group, 5));
+        Assert.Contains("entry 5 has term 3, above the term of the saved vote", report.Problems[0].Description, StringComparison.Ordinal);
+    }
+
+    /// <summary>A committed entry is never replaced: a committed id that is not the id of the entry stored at its index is found there.</summary>
+    [Theory]
+    [InlineData(LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    public async Task ACommittedIdThatIsNotTheEntryAtItsIndexIsFound(LogKeySpace space)
+    {
+        var report = await VerifyDamaged(space, async store => await store.ForGroup(Group).SaveCommittedAsync(Id(1, 7)));
+
+        AssertFound(report, space, (StoreProblemKind.CommittedNotInLog, Group, 7));
+        Assert.Contains($"the committed id is {Id(1, 7)}, but the log's entry 7 is {Id(3, 7)}", report.Problems[0].Description, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A log that ends before its committed id lost the committed entry: found once the group's
+    /// log is read to its end (so, in a flat store, after the damage in its later entry).
+    /// </summary>
+    [Theory]
+    [InlineData(LogKeySpace.Flat)]
+    [InlineData(LogKeySpace.GroupPrefixed)]
+    public async Task ACommittedIdPastTheLogsLastEntryIsFound(LogKeySpace space)
+    {
+        var report = await VerifyDamaged(space, async store => await store.ForGroup(Group).SaveCommittedAsync(Id(3, 12)));
+
+        var (group, index) = SecondProblem(space);
+        (StoreProblemKind, ulong?, ulong?) committed = (StoreProblemKind.CommittedNotInLog, Group, 12);
+        (StoreProblemKind, ulong?, ulong?) damaged = (StoreProblemKind.CorruptLogRecord, group, index);
+        (StoreProblemKind, ulong?, ulong?)[] expected = space == LogKeySpace.Flat ? [damaged, committed] : [committed, damaged];
+        Assert.Equal(expected, report.Problems.Select(p => (p.Kind, p.GroupId, p.Index)));
+        Assert.Contains($"the committed id is {Id(3, 12)}, but the log ends at index 9", report.Problems.Single(p => p.Kind == StoreProblemKind.CommittedNotInLog).Description, StringComparison.Ordinal);
+    }
+
+    /// <summary>At the purged index, the committed id must be the purged id; below it, the purge took the entry, and nothing is judged.</summary>
+    [Theory]
+    [InlineData(6UL, 6UL, true)]
+    [InlineData(6UL, 2UL, false)]
+    public async Task ACommittedIdAtThePurgedIndexMustBeThePurgedId(ulong purgedIndex, ulong committedIndex, bool found)
+    {
+        const LogKeySpace Space = LogKeySpace.GroupPrefixed;
+        var report = await VerifyDamaged(Space, async store =>
+        {
+            var log = store.ForGroup(Group);
+            await log.PurgeAsync(Id(3, purgedIndex));
+            await log.SaveCommittedAsync(Id(1, committedIndex));
+        });
+
+        if (found)
+        {
+            AssertFound(report, Space, (StoreProblemKind.CommittedNotInLog, Group, committedIndex));
+            Assert.Contains($"but the log is purged up to {Id(3, purgedIndex)}", report.Problems[0].Description, StringComparison.Ordinal);
+        }
+        else
+        {
+            var (group, index) = SecondProblem(Space);
+            var problem = Assert.Single(report.Problems);
+            Assert.Equal((StoreProblemKind.CorruptLogRecord, group, index), (problem.Kind, problem.GroupId, problem.Index));
+        }
+    }
+
+    /// <summary>An empty log, never purged, holds no committed entry.</summary>
+    [Fact]
+    public async Task ACommittedIdOfALogWithNoEntryIsFound()
+    {
+        await using var store = RocksDbLogStore.Open(_dir.Sub("empty"), Options(LogKeySpace.GroupPrefixed));
+        await store.ForGroup(Group).SaveCommittedAsync(Id(1, 0));
+
+        var report = await store.VerifyAsync();
+
+        var problem = Assert.Single(report.Problems);
+        Assert.Equal((StoreProblemKind.CommittedNotInLog, Group, 0UL), (problem.Kind, problem.GroupId, problem.Index));
+        Assert.Contains("the log holds no entry", problem.Description, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -328,6 +447,25 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
             (StoreProblemKind.CorruptLogRecord, group, index),
         ];
         Assert.Equal(expected, report.Problems.Select(p => (p.Kind, p.GroupId, p.Index)));
+    }
+
+    /// <summary>
+    /// With its purged id unreadable, whether a committed id past the group's last entry is the
+    /// purged id, or lies below it, is unknown: it is not called lost.
+    /// </summary>
+    [Fact]
+    public async Task ADamagedPurgedIdLeavesACommittedIdPastTheLogUnjudged()
+    {
+        const LogKeySpace Space = LogKeySpace.GroupPrefixed;
+        var report = await VerifyDamaged(Space, async store =>
+        {
+            var log = store.ForGroup(Group);
+            await log.PurgeAsync(Id(3, 12));
+            await log.SaveCommittedAsync(Id(3, 12));
+            StoreDamage.TamperMeta(store, Space, Group, MetaLabel.LastPurged);
+        });
+
+        AssertFound(report, Space, (StoreProblemKind.CorruptMetaRecord, Group, null));
     }
 
     /// <summary>
@@ -554,7 +692,8 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
     /// <summary>
     /// Damage below the record format: RocksDB finds a table block of group 2's log damaged. The
     /// entries before it are checked, the block is reported naming the first entry it held, and
-    /// the verification goes on with group 3.
+    /// the verification goes on with group 3. Where group 2's log ends is then unknown, so its
+    /// committed id is not called lost.
     /// </summary>
     [Fact]
     public async Task ADamagedTableBlockIsFoundAndTheGroupsAfterItAreStillChecked()
@@ -570,6 +709,7 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
                 await log.AppendAsync(Range(1, 0, 100, payloadBytes: 100), IgnoringCallback.Instance);
                 await log.AppendAsync(new[] { group == 2 ? Entry.Normal(Id(1, 100), marker) : Range(1, 100, 1, payloadBytes: 100)[0] }, IgnoringCallback.Instance);
                 await log.AppendAsync(Range(1, 101, 99, payloadBytes: 100), IgnoringCallback.Instance);
+                await log.SaveCommittedAsync(Id(1, 199));
             }
 
             StoreDamage.FlushLog(store);
@@ -591,13 +731,133 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
     }
 
     /// <summary>
+    /// A damaged block at the start of the log family, holding every group's entries: the walk
+    /// cannot go on in that family, and the groups' committed ids, read from the meta family, are
+    /// not called lost for want of logs that were never read.
+    /// </summary>
+    [Fact]
+    public async Task AnUnreadableLogFamilyLeavesTheCommittedIdsUnjudged()
+    {
+        var marker = "an entry of group 2"u8.ToArray();
+        string path = _dir.Sub("log-unreadable");
+        var options = new RocksDbLogStoreOptions { Compression = Compression.No, SyncMode = LogSyncMode.NoSync };
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            for (ulong group = 1; group <= 3; group++)
+            {
+                var log = store.ForGroup(group);
+                await log.AppendAsync(new[] { Entry.Normal(Id(1, 0), group == 2 ? marker : new byte[marker.Length]) }, IgnoringCallback.Instance);
+                await log.SaveCommittedAsync(Id(1, 0));
+            }
+
+            StoreDamage.FlushLog(store);
+        }
+
+        await StoreDamage.FlipByteOf(path, marker);
+        await using var reopened = RocksDbLogStore.Open(path, options);
+
+        var report = await reopened.VerifyAsync();
+
+        var problem = Assert.Single(report.Problems);
+        Assert.Equal((StoreProblemKind.DamagedBlock, (ulong?)null), (problem.Kind, problem.GroupId));
+        Assert.Equal((3L, 0L), (report.GroupsChecked, report.EntriesChecked));
+    }
+
+    /// <summary>
+    /// A damaged block of the meta family that the walk cannot read past: the groups after it
+    /// have purged ids that were never read, so their logs, which start past 0, are not called
+    /// holes. Many groups, so that the damaged block is not the one with the key-space marker,
+    /// which opening the store reads.
+    /// </summary>
+    [Fact]
+    public async Task AnUnreadableStretchOfTheMetaFamilyLeavesTheLaterLogsStartsUnknown()
+    {
+        const int Groups = 300;
+        string path = _dir.Sub("meta-unreadable");
+        var options = new RocksDbLogStoreOptions { Compression = Compression.No, SyncMode = LogSyncMode.NoSync };
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            for (ulong group = 1; group <= Groups; group++)
+            {
+                var log = store.ForGroup(group);
+                await log.AppendAsync(Range(1, 0, 4), IgnoringCallback.Instance);
+                await log.PurgeAsync(Id(1, 1));
+            }
+
+            StoreDamage.FlushLog(store);
+            StoreDamage.FlushMeta(store);
+        }
+
+        // A purged id of a group in the middle: in a data block past the first.
+        await StoreDamage.FlipByteOf(path, "last_purged"u8.ToArray(), offsets => offsets[offsets.Count / 2]);
+        await using var reopened = RocksDbLogStore.Open(path, options);
+
+        var report = await reopened.VerifyAsync();
+
+        Assert.NotEmpty(report.Problems);
+        Assert.All(report.Problems, problem => Assert.Equal(StoreProblemKind.DamagedBlock, problem.Kind));
+        Assert.Equal((Groups, 2L * Groups), (report.GroupsChecked, report.EntriesChecked));
+    }
+
+    /// <summary>
+    /// A damaged block that took group 3's purged id but not the meta record before it (its
+    /// committed id; labels sort "committed", "last_purged", "vote"): where group 3's log must
+    /// start is unknown, so it is not called a hole. The seek to group 4 lands in the damaged
+    /// block again, so the family's later records are not read either, and groups 4 and 5 are
+    /// not judged by their purged ids. Every meta record is its own block here (a block size of
+    /// one byte).
+    /// </summary>
+    [Fact]
+    public async Task ADamagedBlockThatTookAGroupsPurgedIdLeavesWhereItsLogStartsUnknown()
+    {
+        const int Groups = 5;
+        string path = _dir.Sub("purged-block");
+        var options = new RocksDbLogStoreOptions
+        {
+            Compression = Compression.No,
+            SyncMode = LogSyncMode.NoSync,
+            ConfigureColumnFamilyOptions = (family, familyOptions) =>
+            {
+                if (family == RocksDbLogStoreOptions.DefaultMetaColumnFamily)
+                {
+                    familyOptions.SetBlockBasedTableFactory(new BlockBasedTableOptions().SetBlockSize(1));
+                }
+            },
+        };
+        await using (var store = RocksDbLogStore.Open(path, options))
+        {
+            for (ulong group = 1; group <= Groups; group++)
+            {
+                var log = store.ForGroup(group);
+                await log.AppendAsync(Range(1, 0, 4), IgnoringCallback.Instance);
+                await log.PurgeAsync(Id(1, 1));
+                await log.SaveCommittedAsync(Id(1, 3));
+            }
+
+            StoreDamage.FlushLog(store);
+            StoreDamage.FlushMeta(store);
+        }
+
+        // The data blocks come first in the file, in key order: the third is group 3's.
+        await StoreDamage.FlipByteOf(path, "last_purged"u8.ToArray(), offsets => offsets[2]);
+        await using var reopened = RocksDbLogStore.Open(path, options);
+
+        var report = await reopened.VerifyAsync();
+
+        Assert.Equal(
+            [(StoreProblemKind.DamagedBlock, 3UL), (StoreProblemKind.DamagedBlock, null)],
+            report.Problems.Select(p => (p.Kind, p.GroupId)));
+        Assert.Equal((Groups, 2L * Groups), (report.GroupsChecked, report.EntriesChecked));
+    }
+
+    /// <summary>
     /// A verification reads the store as it stood at one moment: run over and over beside
     /// pipelined appends, truncations, purges (some past the last entry) and removals of its
     /// groups, it sees each write whole or not at all, and finds nothing wrong (no hole before a
-    /// log whose purge it half saw, no entry left below one). The writer makes a set number of
-    /// writes, not writes for a set time: a clock would leave a writer that starts late, on a
-    /// loaded machine, nothing to do. The seed (RAFTKIT_SEED to replay) fixes the writes, not the
-    /// interleaving.
+    /// log whose purge it half saw, no entry left below one). The writer makes a least number of
+    /// writes, and goes on until the verifications ran often enough, not writes for a set time:
+    /// a clock would leave a writer that starts late, on a loaded machine, nothing to do. The seed
+    /// (RAFTKIT_SEED to replay) fixes the writes, not the interleaving or how many there are.
     /// </summary>
     [Fact]
     public async Task AVerificationRacingWritesToTheStoreFindsNothingWrong()
@@ -606,15 +866,17 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
         output.WriteLine($"seed {seed} (replay: RAFTKIT_SEED={seed}; thread timing is not replayed)");
         var options = new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync, WriteBufferSize = 1 << 20 };
         await using var store = RocksDbLogStore.Open(_dir.Sub("racing"), options);
-        var writing = Task.Run(() => WriteRacing(store, new Random(seed), writes: 5_000));
+        const int EnoughVerifications = 10;
+        int verified = 0;
+        var writingDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var verifying = Task.Run(async () =>
         {
             int verifications = 0, dirty = 0;
             string? first = null;
-            while (!writing.IsCompleted)
+            while (!writingDone.Task.IsCompleted)
             {
                 var report = await store.VerifyAsync();
-                verifications++;
+                Volatile.Write(ref verified, ++verifications);
                 if (!report.IsClean && dirty++ == 0)
                 {
                     first = $"{report.ProblemCount} problems: {string.Join(" | ", report.Problems.Take(3))}";
@@ -624,12 +886,15 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
             return (verifications, dirty, first);
         });
 
-        var writes = await writing;
+        // At least 5,000 writes, and on until the verifications ran enough times beside them:
+        // on an idle machine the writes alone can be over before the verifying task has started.
+        var writes = await Task.Run(() => WriteRacing(store, new Random(seed), writes: 5_000, goOn: () => Volatile.Read(ref verified) < EnoughVerifications));
+        writingDone.SetResult();
         var (verifications, dirty, first) = await verifying;
 
         output.WriteLine($"{verifications} verifications racing {writes}");
         Assert.True(dirty == 0, $"seed {seed}: {dirty} of {verifications} verifications found problems; the first: {first}");
-        Assert.True(verifications >= 10, $"seed {seed}: only {verifications} verifications ran beside the writes");
+        Assert.True(verifications >= EnoughVerifications, $"seed {seed}: only {verifications} verifications ran beside the writes");
         Assert.True(writes is { Appends: > 0, Truncations: > 0, Purges: > 0, Removals: > 0 }, $"seed {seed}: not every kind of write was made: {writes}");
         var after = await store.VerifyAsync();
         Assert.True(after.IsClean, $"seed {seed}: the store does not verify clean after the writes: {string.Join(" | ", after.Problems.Take(3))}");
@@ -640,12 +905,12 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
     private sealed record RacingWrites(int Appends, int Truncations, int Purges, int Removals, long EntriesLeft);
 
     /// <summary>
-    /// Makes <paramref name="writes"/> writes to groups 1 to 8, up to six in flight at
-    /// once as a host pipelines them: appends of the current term, truncations (later appends
+    /// Makes <paramref name="writes"/> writes, and more while <paramref name="goOn"/> says so, to
+    /// groups 1 to 8, up to six in flight at once as a host pipelines them: appends of the current term, truncations (later appends
     /// of a new term), purges (now and then past the last entry) and removals of a group, which
     /// then starts over.
     /// </summary>
-    private static async Task<RacingWrites> WriteRacing(RocksDbLogStore store, Random random, int writes)
+    private static async Task<RacingWrites> WriteRacing(RocksDbLogStore store, Random random, int writes, Func<bool> goOn)
     {
         const int Groups = 8;
         var logs = new List<LogId>[Groups];
@@ -658,7 +923,7 @@ public sealed class StoreVerificationTests(ITestOutputHelper output) : IDisposab
         ulong term = 1;
         int appends = 0, truncations = 0, purges = 0, removals = 0;
         var pending = new List<Task>();
-        for (int made = 0; made < writes; made++)
+        for (int made = 0; made < writes || goOn(); made++)
         {
             int g = random.Next(Groups);
             ulong group = (ulong)g + 1;
