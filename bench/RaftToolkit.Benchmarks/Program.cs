@@ -10,7 +10,13 @@ if (args is ["steady", .. var steadyArgs])
 
 if (args is ["steady-control", .. var controlArgs])
 {
-    RaftToolkit.Benchmarks.Store.SteadyStateAppendComparison.Run(controlArgs, control: true);
+    RaftToolkit.Benchmarks.Store.SteadyStateAppendComparison.Run(controlArgs, RaftToolkit.Benchmarks.Store.ComparedSide.RawControl);
+    return;
+}
+
+if (args is ["steady-floor", .. var floorArgs])
+{
+    RaftToolkit.Benchmarks.Store.SteadyStateAppendComparison.Run(floorArgs, RaftToolkit.Benchmarks.Store.ComparedSide.MinimalCoalescer);
     return;
 }
 

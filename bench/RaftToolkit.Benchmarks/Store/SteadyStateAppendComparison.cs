@@ -29,7 +29,10 @@ namespace RaftToolkit.Benchmarks.Store;
 /// single-entry writes once), so at 64 rounds a slice, start-up writes were 5–7 % of the
 /// store's writes, and the ratio measured start-up as much as steady state.
 /// <c>steady-control</c>, with the same arguments, puts raw RocksDB on both sides, to check
-/// that the harness itself favours neither database.
+/// that the harness itself favours neither database. <c>steady-floor</c> puts a
+/// <see cref="MinimalCoalescer"/> in the store's place: the same closed loop of appenders that
+/// each await their append, with nothing of a store but one lock, one shared batch and one
+/// completion per append. What it reads bounds what any store can read on the workload.
 /// </remarks>
 internal static class SteadyStateAppendComparison
 {
@@ -38,12 +41,8 @@ internal static class SteadyStateAppendComparison
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(5);
 
     /// <param name="args">The command's positional arguments.</param>
-    /// <param name="control">
-    /// Raw RocksDB on both sides (<c>steady-control</c>): the store's side writes the same
-    /// batches through the binding into the store's database. Checks the harness itself: with
-    /// the same work on both sides, the ratio should read 1.0 within noise.
-    /// </param>
-    public static void Run(string[] args, bool control = false)
+    /// <param name="compared">What runs against raw RocksDB: the store, or one of the harness's checks.</param>
+    public static void Run(string[] args, ComparedSide compared = ComparedSide.Store)
     {
         int appenders = BenchArgs.IntOr(args, 0, 64);
         int entryBytes = BenchArgs.IntOr(args, 1, 128);
@@ -60,10 +59,14 @@ internal static class SteadyStateAppendComparison
         using var raw = new RawRocksDbWriter(rawDb, groups, entryBytes);
         using var storeDb = RocksDbLogStore.OpenDatabase(env.Path("store"), options);
         var store = StoreBenchEnvironment.AttachAged(storeDb, options);
-        using var rawInStoreDb = control ? new RawRocksDbWriter(storeDb, groups, entryBytes, ownsDatabase: false) : null;
+        using var rawInStoreDb = compared == ComparedSide.RawControl ? new RawRocksDbWriter(storeDb, groups, entryBytes, ownsDatabase: false) : null;
+        using var minimal = compared == ComparedSide.MinimalCoalescer ? new MinimalCoalescer(storeDb) : null;
         try
         {
-            var workload = new ConcurrentAppendWorkload(store, groups, appenders, entryBytes);
+            // The awaiting appenders' closed loop: through the store, or through the minimal coalescer.
+            Func<int, Task> appendRounds = minimal is null
+                ? new ConcurrentAppendWorkload(store, groups, appenders, entryBytes).Run
+                : new MinimalCoalescerWorkload(minimal, groups, appenders, entryBytes).Run;
             Func<double> RawSlices(RawRocksDbWriter writer)
             {
                 int firstGroup = 0;
@@ -80,15 +83,15 @@ internal static class SteadyStateAppendComparison
                 };
             }
 
-            double StoreSlice()
+            double AppendersSlice()
             {
                 long started = Stopwatch.GetTimestamp();
-                workload.Run(rounds).GetAwaiter().GetResult();
+                appendRounds(rounds).GetAwaiter().GetResult();
                 return Stopwatch.GetElapsedTime(started).TotalMicroseconds;
             }
 
             var rawSlice = RawSlices(raw);
-            var storeSlice = rawInStoreDb is null ? StoreSlice : RawSlices(rawInStoreDb);
+            var storeSlice = rawInStoreDb is null ? AppendersSlice : RawSlices(rawInStoreDb);
 
             // Unmeasured slices first, until the JIT has settled: the store's code starts out
             // unoptimized and is recompiled as it runs (tiered compilation), which took the first
@@ -104,6 +107,7 @@ internal static class SteadyStateAppendComparison
             double storeTotal = 0;
             raw.WriteTicks = raw.Writes = 0;
             rawInStoreDb?.WriteTicks = rawInStoreDb.Writes = 0;
+            minimal?.ResetCounts();
             storeWrites.Reset();
             var pairRatios = new List<double>(slices);
             for (int slice = 0; slice < slices; slice++)
@@ -128,9 +132,14 @@ internal static class SteadyStateAppendComparison
 
             pairRatios.Sort();
             double entries = (double)slices * rounds * appenders;
-            double storeWriteCount = rawInStoreDb?.Writes ?? storeWrites.Count;
-            double storeWriteMicroseconds = rawInStoreDb?.WriteMicroseconds ?? storeWrites.TotalMicroseconds;
-            string storeSide = control ? "raw in the store's database" : "store";
+            double storeWriteCount = rawInStoreDb?.Writes ?? minimal?.Writes ?? storeWrites.Count;
+            double storeWriteMicroseconds = rawInStoreDb?.WriteMicroseconds ?? minimal?.WriteMicroseconds ?? storeWrites.TotalMicroseconds;
+            string storeSide = compared switch
+            {
+                ComparedSide.RawControl => "raw in the store's database",
+                ComparedSide.MinimalCoalescer => "minimal coalescer",
+                _ => "store",
+            };
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{appenders} appenders, {entryBytes} B entries, {slices} slices of {rounds * appenders} entries a side: " +
                 $"ratio (raw time / {storeSide} time) {rawTotal / storeTotal:F2}; slice pairs median {pairRatios[slices / 2]:F2}, range {pairRatios[0]:F2}-{pairRatios[^1]:F2}; " +
@@ -144,6 +153,23 @@ internal static class SteadyStateAppendComparison
             store.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
+}
+
+/// <summary>What <see cref="SteadyStateAppendComparison"/> runs against raw RocksDB.</summary>
+internal enum ComparedSide
+{
+    /// <summary>The store's appenders (<c>steady</c>).</summary>
+    Store,
+
+    /// <summary>
+    /// Raw RocksDB again, writing the same batches through the binding into the store's
+    /// database (<c>steady-control</c>): with the same work on both sides, the ratio should read
+    /// 1.0 within noise.
+    /// </summary>
+    RawControl,
+
+    /// <summary>The store's appenders' closed loop through a <see cref="MinimalCoalescer"/> (<c>steady-floor</c>).</summary>
+    MinimalCoalescer,
 }
 
 /// <summary>Sums the store's write latency (its <c>raftkit.storage.write_latency</c> instrument) while alive.</summary>
