@@ -99,9 +99,10 @@ for (int w = 0; w < writers; w++)
 await Task.WhenAll(tasks);
 return 3;
 
-// Writes until the store fails (no entry of a term above the group's vote): 10 % votes, 4 % truncations (short, now and then back to the
+// Writes until the store fails: 10 % votes, 4 % truncations (short, now and then back to the
 // purged id), 4 % purges (now and then past the last entry), 1 % group removals, the rest
 // appends, so logs grow. Truncations and purges that empty the log leave it at its purged id.
+// No entry has a term above its group's vote, as in a node's log.
 async Task WriteForever(int writer, Random random)
 {
     while (true)
