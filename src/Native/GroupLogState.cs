@@ -45,10 +45,20 @@ internal sealed class GroupLogState : IRaftLogStore
 
     /// <summary>
     /// True once the store dropped this state, an unused stand-in for a removed group, from its
-    /// cache (see <see cref="Coalescing.IGroupDirectory.ForgetIfUnused"/>). Only the store's own
+    /// cache (see <see cref="Coalescing.IGroupDirectory.RemovalWritten"/>). Only the store's own
     /// writes by group id can still hold it; they apply to the group's current state instead.
     /// </summary>
     public bool Forgotten;
+
+    /// <summary>
+    /// True from the moment this state stands in for a removed group (see
+    /// <see cref="Coalescing.IGroupDirectory.ReplaceRemoved"/>) until that removal is written:
+    /// the database still holds the removed group's keys, which no read through this state may
+    /// return. No later write of the group is written before the removal either, so such a read
+    /// answers what the database will hold once it is: none of those keys. Cleared by the writing
+    /// thread after the removal's write returned and before any write behind it is completed.
+    /// </summary>
+    public bool RemovalUnwritten;
 
     /// <summary>The last purged id, including queued writes.</summary>
     public LogId? LastPurged;

@@ -28,6 +28,7 @@ public sealed partial class RocksDbLogStore
         EnsureLoaded(state);
         lock (_coalescer.Gate)
         {
+            ThrowIfRemovedDuringRead(state);
             if (!state.LastLogIdAsNamed)
             {
                 return new(new LogState(state.LastPurged, state.LastLogId));
@@ -51,6 +52,7 @@ public sealed partial class RocksDbLogStore
             LogState named;
             lock (_coalescer.Gate)
             {
+                ThrowIfRemovedDuringRead(state);
                 named = new LogState(state.LastPurged, state.LastLogId);
                 if (!state.LastLogIdAsNamed)
                 {
@@ -288,7 +290,7 @@ public sealed partial class RocksDbLogStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
-        var vote = ReadVoteRecord(state.GroupId);
+        var vote = RemovalUnwritten(state) ? null : ReadVoteRecord(state.GroupId);
         ThrowIfRemovedDuringRead(state);
         return new(vote);
     }
@@ -309,7 +311,7 @@ public sealed partial class RocksDbLogStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
-        var committed = ReadMetaLogId(state.GroupId, MetaLabel.Committed);
+        var committed = RemovalUnwritten(state) ? null : ReadMetaLogId(state.GroupId, MetaLabel.Committed);
         ThrowIfRemovedDuringRead(state);
         return new(committed);
     }
@@ -331,7 +333,7 @@ public sealed partial class RocksDbLogStore
         LogRanges.ThrowIfInverted(start, end);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnusable(state);
-        if (start == end)
+        if (start == end || RemovalUnwritten(state))
         {
             return new(Array.Empty<Entry>());
         }
@@ -366,6 +368,7 @@ public sealed partial class RocksDbLogStore
         LogId? last;
         lock (_coalescer.Gate)
         {
+            ThrowIfRemovedDuringRead(state);
             purged = state.LastPurged;
             last = state.LastLogId;
         }
@@ -380,7 +383,7 @@ public sealed partial class RocksDbLogStore
             throw new LogEntryNotFoundException(state.GroupId, index, "past the end of the log");
         }
 
-        var stored = ReadEntryLogId(state.GroupId, index);
+        var stored = RemovalUnwritten(state) ? null : ReadEntryLogId(state.GroupId, index);
         ThrowIfRemovedDuringRead(state);
         return new(stored ?? throw new LogEntryNotFoundException(state.GroupId, index, "not written yet"));
     }
@@ -477,6 +480,14 @@ public sealed partial class RocksDbLogStore
             throw new UnknownGroupException(state.GroupId);
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="state"/> stands in for a removed group whose removal is not
+    /// written yet (<see cref="GroupLogState.RemovalUnwritten"/>): a read through it then answers
+    /// without the database, which still holds the removed group's keys, as the database will
+    /// once the removal is written: no vote, no committed id, no entry.
+    /// </summary>
+    private static bool RemovalUnwritten(GroupLogState state) => Volatile.Read(ref state.RemovalUnwritten);
 
     /// <summary>The group's reader: its own view, checked usable now as every read is.</summary>
     internal IRaftLogReader GetReader(GroupLogState state)

@@ -583,14 +583,17 @@ public sealed partial class RocksDbLogStore : IMultiGroupLogStore, IRaftLogStore
     GroupLogState IGroupDirectory.ReplaceRemoved(GroupLogState removed)
     {
         // The replacement is known empty (the removal is queued before any later write), so it
-        // must not be loaded from the database, which may not have applied the removal yet.
-        var replacement = new GroupLogState(this, removed.GroupId) { Loaded = true };
+        // must not be loaded from the database, which may not have applied the removal yet, nor
+        // read through until it has (see GroupLogState.RemovalUnwritten).
+        var replacement = new GroupLogState(this, removed.GroupId) { Loaded = true, RemovalUnwritten = true };
         _groups[removed.GroupId] = replacement;
         return replacement;
     }
 
-    void IGroupDirectory.ForgetIfUnused(GroupLogState replacement)
+    void IGroupDirectory.RemovalWritten(GroupLogState replacement)
     {
+        Volatile.Write(ref replacement.RemovalUnwritten, false);
+
         // Used since the removal was queued: written (every write stamps the states it checks,
         // a later removal included) or handed out as a view. Otherwise the database now holds
         // the group empty with no write of it queued, which is what a state loaded afresh will read.

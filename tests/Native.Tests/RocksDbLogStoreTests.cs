@@ -918,6 +918,76 @@ public sealed class RocksDbLogStoreTests : IDisposable
     }
 
     /// <summary>
+    /// A view taken while the group's removal is queued reads nothing of the removed group,
+    /// though the database still holds it until the removal is written: no entry, vote or
+    /// committed id, as its log state (empty) says. Its own writes queued behind the removal are
+    /// counted in its log state, and read once written, as any write is.
+    /// </summary>
+    [Fact]
+    public async Task AViewTakenWhileItsGroupsRemovalIsQueuedReadsNothingOfTheRemovedGroup()
+    {
+        await using var store = OpenPrefixed();
+        await store.ForGroup(5).SaveVoteAsync(new Vote(1, 0).Commit());
+        await store.ForGroup(5).SaveCommittedAsync(Id(1, 1));
+        var (hold, held, removal) = await QueueARemovalOfGroup5BehindAHeldWrite(store);
+        using var _ = hold;
+        var fresh = store.ForGroup(5);
+
+        Assert.Equal(new LogState(null, null), await fresh.GetLogStateAsync());
+        Assert.Empty(await fresh.TryGetLogEntriesAsync(0, 10));
+        Assert.Empty(await fresh.LimitedGetLogEntriesAsync(0, 10));
+        Assert.Null(await fresh.ReadVoteAsync());
+        Assert.Null(await fresh.ReadCommittedAsync());
+        await Assert.ThrowsAsync<LogEntryNotFoundException>(async () => await fresh.GetLogIdAsync(0));
+
+        var append = fresh.AppendAsync(Range(2, 0, 1), IgnoringCallback.Instance).AsTask();
+        Assert.Equal(new LogState(null, Id(2, 0)), await fresh.GetLogStateAsync());
+        var unwritten = await Assert.ThrowsAsync<LogEntryNotFoundException>(async () => await fresh.GetLogIdAsync(0));
+        Assert.Contains("not written yet", unwritten.Message, StringComparison.Ordinal);
+        Assert.Empty(await fresh.TryGetLogEntriesAsync(0, 10));
+
+        hold.Release();
+        await Task.WhenAll(held, removal, append);
+        Assert.Equal(Range(2, 0, 1), await fresh.TryGetLogEntriesAsync(0, 10));
+        Assert.Equal(Id(2, 0), await fresh.GetLogIdAsync(0));
+        Assert.Null(await fresh.ReadVoteAsync());
+        Assert.Null(await fresh.ReadCommittedAsync());
+    }
+
+    /// <summary>
+    /// A view handed out before a removal fails as the removed group's, also when it is loaded
+    /// from the database by the read that the removal races: the removal is queued and written,
+    /// and the group written again, while that first read loads the view's state.
+    /// </summary>
+    [Theory]
+    [InlineData("log state")]
+    [InlineData("log id")]
+    public async Task AnOldViewLoadedByAReadThatARemovalOvertakesFailsAsRemoved(string read)
+    {
+        await using (var first = OpenPrefixed())
+        {
+            await first.ForGroup(1).AppendAsync(Range(1, 0, 5), IgnoringCallback.Instance);
+        }
+
+        await using var store = OpenPrefixed();
+        var old = store.ForGroup(1);
+        int overtaken = 0;
+        store.BeforeRead = () =>
+        {
+            if (Interlocked.Exchange(ref overtaken, 1) == 0)
+            {
+                store.RemoveGroupAsync(1).AsTask().GetAwaiter().GetResult();
+                store.ForGroup(1).AppendAsync(Range(2, 0, 5), IgnoringCallback.Instance).AsTask().GetAwaiter().GetResult();
+            }
+        };
+
+        var error = await Record.ExceptionAsync(async () => _ = read == "log state" ? await old.GetLogStateAsync() : (object)await old.GetLogIdAsync(3));
+
+        Assert.Equal(1, overtaken);
+        Assert.IsType<UnknownGroupException>(error);
+    }
+
+    /// <summary>
     /// A view first asked for just as the group's removal is written, its stand-in found but not
     /// yet handed out when the store drops it: the caller gets the group's next state, the one
     /// every later caller gets, not the dropped one.

@@ -14,7 +14,8 @@ internal interface IGroupDirectory
 
     /// <summary>
     /// Under the gate, once the removal that put <paramref name="replacement"/> in place is
-    /// written: drops it from the cache unless it was used since.
+    /// written, before any write behind it is completed: reads through it may read the database
+    /// again, and it is dropped from the cache unless it was used since.
     /// </summary>
-    void ForgetIfUnused(GroupLogState replacement);
+    void RemovalWritten(GroupLogState replacement);
 }

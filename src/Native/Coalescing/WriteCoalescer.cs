@@ -212,7 +212,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
 
             if (batch.RemovalCount > 0)
             {
-                ForgetUnusedReplacements(batch);
+                RemovalsWritten(batch);
             }
 
             // Completions run outside the gate: a continuation may submit its next write.
@@ -238,10 +238,11 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
     }
 
     /// <summary>
-    /// After <paramref name="batch"/>, which removed groups, was written: the group caches forget
-    /// the empty states that stand in for the removed groups, unless they were used since.
+    /// After <paramref name="batch"/>, which removed groups, was written, and before any of its
+    /// requests is completed: the empty states that stand in for the removed groups may read the
+    /// database again, and the group caches forget them unless they were used since.
     /// </summary>
-    private void ForgetUnusedReplacements(NativeWriteBatch batch)
+    private void RemovalsWritten(NativeWriteBatch batch)
     {
         lock (_gate)
         {
@@ -249,7 +250,7 @@ internal sealed class WriteCoalescer : IThreadPoolWorkItem
             {
                 if (request.Replacement is { } replacement)
                 {
-                    _groups.ForgetIfUnused(replacement);
+                    _groups.RemovalWritten(replacement);
                 }
             }
         }
