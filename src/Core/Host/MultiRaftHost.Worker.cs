@@ -70,8 +70,14 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         private readonly LogWriteBatch _beforeInstall = new();
         private long _seenTick;
 
-        /// <summary>Request ids of this worker's ReadIndex reads (unique per node per group, which is all the node needs).</summary>
-        private ulong _nextReadId;
+        /// <summary>
+        /// Request ids of this worker's ReadIndex reads. They start at a random point, not at 0:
+        /// a follower matches the leader's answer to a forwarded read by its id alone, and an
+        /// answer to a read this node forwarded before a restart may arrive after it. Numbered
+        /// from 1 again, the restarted node would take that answer, an index from before writes
+        /// acknowledged since, for its own new read of the same number.
+        /// </summary>
+        private ulong _nextReadId = (ulong)Random.Shared.NextInt64();
 
         /// <summary>1 once the worker stopped: control items are answered at once, groups are refused.</summary>
         private int _closed;

@@ -24,7 +24,12 @@ public sealed partial class RaftNode
     /// (serve the read once applied reaches it), or failed (typed) when the leader steps down,
     /// refuses, or nothing answers within two election timeouts.
     /// </summary>
-    /// <param name="requestId">The caller's id for this read; echoed in the outcome.</param>
+    /// <param name="requestId">
+    /// The caller's id for this read; echoed in the outcome. A forwarded read is matched to the
+    /// leader's answer by this id alone, so it must not repeat one a node of this group used
+    /// before, in this process or an earlier one: an answer to a read of the node's previous
+    /// life may still be on its way, and would be taken for this read's.
+    /// </param>
     /// <returns><see cref="ReadIndexStatus.Pending"/> when accepted; <see cref="ReadIndexStatus.NotLeader"/> when no leader is known.</returns>
     public ReadIndexStatus ReadIndex(ulong requestId)
     {

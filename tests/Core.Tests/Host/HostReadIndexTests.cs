@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using RaftToolkit.Core.Host;
 using RaftToolkit.Core.Lifecycle;
 using RaftToolkit.Core.Raft;
@@ -183,6 +184,89 @@ public sealed class HostReadIndexTests
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A follower's host restarts while the leader's answer to a read it forwarded is on its way.
+    /// The restarted node's new read must not take that answer, an index from before a write
+    /// acknowledged since, for its own: the hosts' read ids do not start over at a restart.
+    /// </summary>
+    [Fact]
+    public async Task HostReadIndex_OnARestartedFollowerIsNotAnsweredByAReadOfItsPreviousLife()
+    {
+        var leaderAnswers = new ConcurrentDictionary<ulong, ReadAnswerHoldingTransport>();
+        await using var cluster = new HostCluster(3, rocksDb: false, wrapTransport: (id, transport) => leaderAnswers[id] = new ReadAnswerHoldingTransport(transport));
+        await cluster.BootstrapFreshAsync([Group]);
+        ulong leader = await cluster.WaitForLeaderAsync(Group, Patience);
+        ulong follower = cluster.NodeIds.First(id => id != leader);
+        await HostCluster.WaitUntilAsync(async () => (await cluster.Hosts[follower].GetMetricsAsync(Group)).Leader == leader, Patience, () => "the follower never learned the leader");
+        await cluster.WriteAsync(Group, "k", "v1", Patience);
+        var answers = leaderAnswers[leader];
+
+        // A read on the follower, forwarded to the leader, whose answer is held back.
+        answers.Holding = true;
+        var oldRead = cluster.Hosts[follower].ReadIndexAsync(Group);
+        await HostCluster.WaitUntilAsync(() => answers.Held.Count == 1, Patience, () => "the leader never answered the first read");
+
+        // The follower's host restarts; then a write is acknowledged.
+        await cluster.Hosts[follower].DisposeAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => oldRead.WaitAsync(Patience));
+        var restarted = cluster.StartHost(follower);
+        await restarted.BootstrapAsync(Group, BootstrapMode.Reopen);
+        await cluster.WriteAsync(Group, "k", "v2", Patience);
+        ulong acknowledged = (await cluster.Hosts[leader].GetMetricsAsync(Group)).Committed!.Value.Index;
+        await HostCluster.WaitUntilAsync(async () => (await restarted.GetMetricsAsync(Group)).Leader == leader, Patience, () => "the restarted follower never learned the leader");
+
+        // A new read on the restarted follower; the old answer reaches it first.
+        var newRead = restarted.ReadIndexAsync(Group);
+        await HostCluster.WaitUntilAsync(() => answers.Held.Count == 2, Patience, () => "the leader never answered the second read");
+        answers.ReleaseInOrder();
+
+        ulong index = await newRead.WaitAsync(Patience);
+        Assert.True(index >= acknowledged, $"a read begun after the write at index {acknowledged} was acknowledged returned read index {index}");
+    }
+
+    /// <summary>An endpoint that, while <see cref="Holding"/>, keeps the read answers it sends until released.</summary>
+    private sealed class ReadAnswerHoldingTransport(ITransport inner) : ITransport
+    {
+        public ConcurrentQueue<(ulong To, GroupMessage Message)> Held { get; } = new();
+
+        public volatile bool Holding;
+
+        public ulong LocalNode => inner.LocalNode;
+
+        public void Bind(IMessageReceiver receiver) => inner.Bind(receiver);
+
+        public void Send(ulong toNode, List<GroupMessage> batch)
+        {
+            if (Holding)
+            {
+                foreach (var message in batch.FindAll(m => m.Message is ReadIndexResponse))
+                {
+                    Held.Enqueue((toNode, message));
+                }
+
+                batch = batch.FindAll(m => m.Message is not ReadIndexResponse);
+                if (batch.Count == 0)
+                {
+                    return;
+                }
+            }
+
+            inner.Send(toNode, batch);
+        }
+
+        /// <summary>Stops holding and sends what was held, oldest first.</summary>
+        public void ReleaseInOrder()
+        {
+            Holding = false;
+            while (Held.TryDequeue(out var held))
+            {
+                inner.Send(held.To, [held.Message]);
+            }
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 
     [Fact]
