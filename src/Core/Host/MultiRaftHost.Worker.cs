@@ -993,7 +993,8 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// leader sends no heartbeat meanwhile, so a group parked for an election timeout fails
         /// over, as a group on a stalled host would). When the apply ends, the worker finishes the
         /// group in its next round (<see cref="Unpark"/>). Removing the group, or stopping the
-        /// host, waits for the apply: no state machine is called after either has completed.
+        /// host, waits for the apply: no state machine is called after either has completed. A
+        /// group that fails meanwhile keeps its id taken until the apply ends (<see cref="FailGroup"/>).
         /// </summary>
         private void Park(HostedGroup<TResponse, TSnapshot> group, Task apply)
         {
@@ -1027,7 +1028,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
 
             group.ApplyParked = false;
-            parked.CompleteRemovals();
+            EndParked(group.GroupId, parked);
             if (group.Stopped)
             {
                 // Observed, so that a state machine's error in a stopped group does not go unnoticed as unobserved.
@@ -1042,7 +1043,7 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         /// <summary>Waits for every parked apply before the worker stops: no state machine is called once its host stopped.</summary>
         private async Task WaitForParkedAppliesAsync()
         {
-            foreach (var parked in _parked.Values)
+            foreach (var (group, parked) in _parked)
             {
                 try
                 {
@@ -1053,10 +1054,23 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                     // The group stops with the host anyway.
                 }
 
-                parked.CompleteRemovals();
+                EndParked(group.GroupId, parked);
             }
 
             _parked.Clear();
+        }
+
+        /// <summary>
+        /// A parked apply of <paramref name="groupId"/> ended: the removals that waited for it
+        /// complete, and if the group failed meanwhile, its id is free again.
+        /// </summary>
+        private void EndParked(ulong groupId, ParkedApply parked)
+        {
+            parked.CompleteRemovals();
+            if (parked.FreeIdWhenEnded)
+            {
+                _host._groups.TryRemove(groupId, out _);
+            }
         }
 
         private async ValueTask ApplyAsync(HostedGroup<TResponse, TSnapshot> group, ReadOnlyMemory<Entry> committed)
@@ -1366,6 +1380,15 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         {
             _host._logger.LogError(error, "Node {NodeId} group {GroupId} stopped on an error; the other groups go on.", NodeId, group.GroupId);
             StopGroup(group, new ProposalDroppedException(group.GroupId, ProposalDropReason.GroupStopped, error));
+            if (_parked.TryGetValue(group, out var parked))
+            {
+                // Its id is freed once its state machine is no longer applying (see EndParked):
+                // a bootstrap of the group before then would run a second state machine, which
+                // recovery would have apply the same entries beside the first.
+                parked.FreeIdWhenEnded = true;
+                return;
+            }
+
             _host._groups.TryRemove(group.GroupId, out _);
         }
 
@@ -1448,6 +1471,9 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             private List<TaskCompletionSource<bool>>? _removals;
 
             public Task Apply { get; } = apply;
+
+            /// <summary>The group failed while the apply ran: its id is freed once the apply ends.</summary>
+            public bool FreeIdWhenEnded { get; set; }
 
             public void Waiting(TaskCompletionSource<bool> removal) => (_removals ??= []).Add(removal);
 

@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using RaftToolkit.Core.Host;
 using RaftToolkit.Core.Lifecycle;
 using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Raft.Messages;
 using RaftToolkit.Core.Storage;
 using RaftToolkit.Core.Transport;
 using RaftToolkit.Testing.Diagnostics;
@@ -567,6 +569,57 @@ public sealed class MultiRaftHostTests
         await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the broken group is still hosted");
         await host.ProposeAsync(2, KvCommand.Set("k", "v")).WaitAsync(Patience);
         Assert.False(host.Completion.IsCompleted);
+    }
+
+    /// <summary>
+    /// A group that fails while its apply is parked (here: a message from a stranger that would
+    /// overwrite a committed entry) keeps its id taken until the apply ends: a bootstrap of it
+    /// before then is refused as already hosted, so no second state machine applies the group's
+    /// entries beside the first. Once the apply ended, the group can be reopened.
+    /// </summary>
+    [Fact]
+    public async Task Host_AGroupThatFailsWhileItsApplyIsParkedIsFreedOnlyOnceTheApplyEnded()
+    {
+        var network = new InMemoryNetwork();
+        var machines = new ConcurrentQueue<HookedStateMachine>();
+        var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1, workers: 1), new InMemoryMultiGroupLogStore(), network.CreateTransport(1), _ =>
+        {
+            var machine = new HookedStateMachine();
+            machines.Enqueue(machine);
+            return machine;
+        });
+        await using var _ = host;
+        using var release = new ApplyRelease();
+        await BootstrapSingleVoterAsync(host, 1);
+        var first = machines.Single();
+        first.BeforeApply = () => release.Task;
+        var proposal = host.ProposeAsync(1, KvCommand.Set("k", "v"));
+        await HostCluster.WaitUntilAsync(() => host.Statistics.AppliesParked == 1, Patience, () => "the apply was never parked");
+
+        var stranger = network.CreateTransport(2);
+        stranger.Bind(new IgnoringReceiver());
+        var overwrite = new AppendEntriesRequest(2, 1, new Vote(new LeaderId(100, 2), true), new LogId(0, 0, 0), new[] { Entry.Normal(new LogId(100, 2, 1), new byte[] { 1 }) }, null);
+        stranger.Send(1, [new GroupMessage(1, overwrite)]);
+        var dropped = await Assert.ThrowsAsync<ProposalDroppedException>(() => proposal.WaitAsync(Patience));
+        Assert.Equal(ProposalDropReason.GroupStopped, dropped.Reason);
+
+        Assert.True(host.IsHosted(1), "the failed group's id was freed while its state machine was still applying");
+        var refused = await Assert.ThrowsAsync<BootstrapException>(() => host.BootstrapAsync(1, BootstrapMode.Reopen));
+        Assert.Equal(BootstrapErrorKind.AlreadyHosted, refused.Kind);
+        Assert.Single(machines);
+
+        release.Open();
+        await HostCluster.WaitUntilAsync(() => !host.IsHosted(1), Patience, () => "the failed group's id was never freed");
+        await host.BootstrapAsync(1, BootstrapMode.Reopen).WaitAsync(Patience);
+        Assert.Equal(2, machines.Count);
+        Assert.False(host.Completion.IsCompleted);
+    }
+
+    private sealed class IgnoringReceiver : IMessageReceiver
+    {
+        public void Receive(ulong fromNode, List<GroupMessage> batch)
+        {
+        }
     }
 
     /// <summary>
