@@ -337,20 +337,30 @@ public sealed partial class RaftNode
         Debug.Assert(_committed is not { } c || c.Index < last.Index, "Only a snapshot past the commit index is installed.");
         bool holdsIndex = TryGetViewLogId(last.Index, out var mine);
         bool continues = holdsIndex && mine == last;
-        if (holdsIndex && !continues && Snapshots.TruncationBeforeInstall is null)
+
+        // Where the durable log may hold entries that contradict the snapshot, deleted before the
+        // install (see Ready.TruncationBeforeInstall): the entry at the snapshot's last index, when
+        // the view holds another one there, was never committed, nor was any after it; and a
+        // truncation not handed out yet, at or below that index, left its entries on disk though
+        // the view no longer shows them (it may even show new entries that continue the snapshot).
+        ulong? contradictsFrom = holdsIndex && !continues ? last.Index : null;
+        if (_hasPendingTruncation && _pendingTruncateFrom <= last.Index && (contradictsFrom is not { } at || _pendingTruncateFrom < at))
         {
-            // The entry at the snapshot's last index is not the snapshot's, so it and every entry
-            // after it were never committed: deleted before the install (see Ready). An earlier
-            // install not handed out yet already deletes from a lower index.
+            contradictsFrom = _pendingTruncateFrom;
+        }
+
+        if (contradictsFrom is { } from && Snapshots.TruncationBeforeInstall is null)
+        {
+            // An earlier install not handed out yet already deletes from a lower index.
             LogId? kept = null;
-            if (last.Index > 0)
+            if (from > 0)
             {
-                kept = TryGetViewLogId(last.Index - 1, out var before)
+                kept = TryGetViewLogId(from - 1, out var before)
                     ? before
-                    : throw new Storage.StorageInconsistencyException($"Node {_id}: entry {last.Index - 1} is missing from the log while installing a snapshot after it.");
+                    : throw new Storage.StorageInconsistencyException($"Node {_id}: entry {from - 1} is missing from the log while installing a snapshot after it.");
             }
 
-            Snapshots.TruncationBeforeInstall = new LogTruncation(last.Index, kept);
+            Snapshots.TruncationBeforeInstall = new LogTruncation(from, kept);
         }
 
         if (!continues && _lastLogId.NextIndex() > last.Index + 1)

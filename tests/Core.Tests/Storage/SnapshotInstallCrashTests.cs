@@ -41,6 +41,40 @@ public sealed class SnapshotInstallCrashTests
         Assert.Contains("inverted log order", refused.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// In one round, before its next Ready: a new leader's append truncates the follower's old
+    /// entries from index 4 (still on disk: the truncation is not handed out yet), and then its
+    /// snapshot ends at index 6. The view no longer shows the old entry at 6, and with the new
+    /// entries appended it may even show the snapshot's own; the old entries on disk must still be
+    /// deleted before the install, or a crash right after it leaves storage that never starts.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public async Task ACrashRightAfterInstallingASnapshotBehindATruncationNotYetWrittenLeavesStorageThatStartsUp(int newEntries)
+    {
+        var entries = TestNode.LogOf(Enumerable.Repeat((1UL, 1UL), 10).ToArray());
+        var follower = TestNode.Create(2, [1, 2, 3], new RaftConfig { ElectionTicks = 10, HeartbeatTicks = 1 }, entries, vote: new Vote(new LeaderId(1, 1), true), committed: entries[3].LogId);
+        var newLeader = new Vote(new LeaderId(2, 3), true);
+        var appended = Enumerable.Range(4, newEntries).Select(index => Entry.Normal(new LogId(2, 3, (ulong)index), new byte[] { (byte)index })).ToArray();
+        follower.Raft.Step(new AppendEntriesRequest(3, 2, newLeader, entries[3].LogId, appended, entries[3].LogId));
+        var meta = new SnapshotMeta(new LogId(2, 3, 6), StoredMembership.Default, "from the new leader");
+        follower.Raft.Step(new InstallSnapshotRequest(3, 2, newLeader, meta, 0, new byte[] { 9 }, true));
+        var ready = follower.Raft.GetReady();
+        Assert.Equal(meta, ready.SnapshotToInstall);
+        var truncation = Assert.NotNull(ready.TruncationBeforeInstall);
+        Assert.Equal(4UL, truncation.FromIndex);
+
+        // What is durable at the crash: the truncation before the install, then the install.
+        var log = await StoreHoldingAsync(entries, entries[3].LogId);
+        await log.TruncateAfterAsync(truncation.After);
+        var stateMachine = new InMemoryStateMachine();
+        await stateMachine.InstallSnapshotAsync(meta, KvSnapshot.Capture([]));
+
+        var state = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine);
+        Assert.Equal(meta.LastLogId, state.LastLogId);
+    }
+
     private static async Task<InMemoryLogStore> StoreHoldingAsync(Entry[] entries, LogId committed)
     {
         var log = new InMemoryLogStore();
