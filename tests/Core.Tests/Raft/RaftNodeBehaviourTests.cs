@@ -23,6 +23,57 @@ public sealed class RaftNodeBehaviourTests(Xunit.Abstractions.ITestOutputHelper 
         RandomSeed = 3,
     };
 
+    /// <summary>
+    /// A new leader probes each follower at its log's end. The commit broadcast to a follower
+    /// whose probe is still out goes as an empty append from the start of the log; if its
+    /// success answer arrives first (the probe overtaken, or lost), it proves nothing about the
+    /// probe's point, and the leader keeps probing there instead of re-sending the follower,
+    /// which holds every entry, the whole log from index 0.
+    /// </summary>
+    [Fact]
+    public void AnUpToDateFollowersAnswerToAnEmptyAppendDoesNotRewindItsReplicationToTheLogsStart()
+    {
+        var log = TestNode.LogOf(Enumerable.Repeat((1UL, 1UL), 20).ToArray());
+        var cluster = new TestCluster(3, logs: _ => log, vote: new Vote(1, 1).Commit());
+        var leader = cluster[1];
+        leader.Raft.Campaign();
+        foreach (var message in leader.Drain())
+        {
+            cluster[message.To].Raft.Step(message);
+        }
+
+        foreach (var message in cluster[2].Drain().Concat(cluster[3].Drain()))
+        {
+            leader.Raft.Step(message);
+        }
+
+        Assert.Equal(RaftRole.Leader, leader.Raft.Role);
+        var probes = leader.Drain();
+        foreach (var message in probes.Where(m => m.To == 2))
+        {
+            cluster[2].Raft.Step(message);
+        }
+
+        foreach (var message in cluster[2].Drain())
+        {
+            leader.Raft.Step(message);
+        }
+
+        // The blank entry is committed; its broadcast to node 3 reaches it before the probe.
+        foreach (var message in leader.Drain().Where(m => m.To == 3))
+        {
+            cluster[3].Raft.Step(message);
+        }
+
+        foreach (var message in cluster[3].Drain())
+        {
+            leader.Raft.Step(message);
+        }
+
+        var resent = leader.Drain().OfType<AppendEntriesRequest>().Where(m => m.To == 3 && !m.Entries.IsEmpty && m.Entries.Span[0].Index < 20).ToList();
+        Assert.True(resent.Count == 0, $"the leader re-sent node 3 entries from {resent.FirstOrDefault()?.Entries.Span[0].Index} though it holds all 20");
+    }
+
     [Fact]
     public void ProposalToAFollowerIsRefusedWithTheLeaderAsHint()
     {

@@ -142,9 +142,13 @@ internal sealed class PeerProgress
             FreeTo(known.Index);
         }
 
-        if (State == ReplicationState.Probe)
+        if (State == ReplicationState.Probe && matchedNext >= NextIndex)
         {
-            // The follower answered a probe with success: its position is known, pipeline from there.
+            // The follower holds everything before the probe's point (the probe's own answer
+            // says so): its position is known, pipeline from there. A success that proves less,
+            // such as the answer to a heartbeat sent from an older match while the probe is out,
+            // leaves the probe where it is: pipelining from there would re-send the follower
+            // entries it holds, from index 0 for one that has matched nothing yet.
             State = ReplicationState.Replicate;
             NextIndex = matchedNext;
             ClearInflight();
