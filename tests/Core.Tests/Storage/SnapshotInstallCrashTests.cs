@@ -26,14 +26,7 @@ public sealed class SnapshotInstallCrashTests
         follower.Drain();
         var truncation = Assert.Single(follower.TruncationsBeforeInstall);
 
-        // What is durable at the crash: the truncation before the install, then the install.
-        var log = await StoreHoldingAsync(entries, entries[3].LogId);
-        await log.TruncateAfterAsync(truncation.After);
-        var stateMachine = new InMemoryStateMachine();
-        await stateMachine.InstallSnapshotAsync(meta, KvSnapshot.Capture([]));
-
-        var state = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine);
-        Assert.Equal(meta.LastLogId, state.LastLogId);
+        var stateMachine = await AssertStartsUpAfterACrashRightAfterTheInstall(entries, truncation, meta);
 
         // Without the truncation, start-up refuses the storage for good.
         var untruncated = await StoreHoldingAsync(entries, entries[3].LogId);
@@ -65,7 +58,16 @@ public sealed class SnapshotInstallCrashTests
         var truncation = Assert.NotNull(ready.TruncationBeforeInstall);
         Assert.Equal(4UL, truncation.FromIndex);
 
-        // What is durable at the crash: the truncation before the install, then the install.
+        await AssertStartsUpAfterACrashRightAfterTheInstall(entries, truncation, meta);
+    }
+
+    /// <summary>
+    /// Storage as a crash right after the install leaves it (the follower's <paramref name="entries"/>
+    /// with <paramref name="truncation"/> applied, and the state machine holding the snapshot)
+    /// starts up at the snapshot's last log id. Returns that state machine.
+    /// </summary>
+    private static async Task<InMemoryStateMachine> AssertStartsUpAfterACrashRightAfterTheInstall(Entry[] entries, LogTruncation truncation, SnapshotMeta meta)
+    {
         var log = await StoreHoldingAsync(entries, entries[3].LogId);
         await log.TruncateAfterAsync(truncation.After);
         var stateMachine = new InMemoryStateMachine();
@@ -73,6 +75,7 @@ public sealed class SnapshotInstallCrashTests
 
         var state = await RaftStorageHelper.GetInitialStateAsync(log, stateMachine);
         Assert.Equal(meta.LastLogId, state.LastLogId);
+        return stateMachine;
     }
 
     private static async Task<InMemoryLogStore> StoreHoldingAsync(Entry[] entries, LogId committed)
