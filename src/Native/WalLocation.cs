@@ -11,6 +11,11 @@ namespace RaftToolkit.Native;
 /// without a word, votes among them: a node could vote twice in one term. Moving the WAL files
 /// along with the setting is fine, and the check lets it through: it only refuses while the
 /// directory last used still holds WAL files.</para>
+/// <para>A WAL beside the data is recorded as such (<see cref="BesideTheData"/>), not by its
+/// path: a store copied, moved or restored elsewhere finds its WAL in its own directory, and
+/// never reads another database's. A WAL elsewhere is recorded by its full path. (Stores last
+/// opened before this was so recorded their own full path: opened once in place, they record
+/// the WAL beside the data.)</para>
 /// <para>RocksDB's own WAL tracking (<c>track_and_verify_wals</c>) refuses such opens too, but
 /// the crash test lost an acknowledged write once with it on, in 1,400 kills (none in 9,000
 /// without): it is not used.</para>
@@ -19,6 +24,9 @@ internal static class WalLocation
 {
     /// <summary>The file, in the database directory, that names the WAL directory last opened with.</summary>
     public const string FileName = "RAFTKIT-WAL-DIRECTORY";
+
+    /// <summary>What the file holds for a WAL in the database's own directory, wherever that directory is now.</summary>
+    private const string BesideTheData = ".";
 
     /// <summary>Before RocksDB opens the database at <paramref name="path"/>: refuses a WAL directory that does not hold its WAL.</summary>
     /// <exception cref="StoreOpenException">The database's WAL files are in another directory.</exception>
@@ -45,7 +53,8 @@ internal static class WalLocation
         {
             throw new StoreOpenException(path, new IOException(
                 $"its write-ahead log is in '{last}' ({walFiles} WAL files), but the store was opened with the WAL in '{configured}'. " +
-                $"Open it with WalDirectory = '{last}', or move the WAL files to '{configured}' first: opened as asked, RocksDB would start without them and drop the writes they hold."));
+                $"Open it with WalDirectory = '{last}', or move the WAL files to '{configured}' first: opened as asked, RocksDB would start without them and drop the writes they hold. " +
+                $"If this directory is a copy of another store, copy that store's WAL files to '{configured}' instead: two databases must not share a WAL directory."));
         }
     }
 
@@ -53,7 +62,8 @@ internal static class WalLocation
     public static void Record(string path, string? walDirectory)
     {
         string configured = Normalize(walDirectory ?? path);
-        if (ReadRecorded(path) == configured)
+        string record = configured == Normalize(path) ? BesideTheData : configured;
+        if (ReadRecordedRaw(path) == record)
         {
             return;
         }
@@ -62,14 +72,18 @@ internal static class WalLocation
         // the update costs nothing: the check only refuses while the old directory holds WAL files.
         string file = Path.Combine(path, FileName);
         string written = file + ".new";
-        File.WriteAllText(written, configured);
+        File.WriteAllText(written, record);
         File.Move(written, file, overwrite: true);
     }
 
-    /// <summary>Where the WAL of the database at <paramref name="path"/> is: the directory recorded at its last open, or beside its data if none is.</summary>
-    public static string Of(string path) => ReadRecorded(path) ?? Normalize(path);
+    /// <summary>
+    /// Where the WAL of the database at <paramref name="path"/> is: the directory recorded at its
+    /// last open, or beside its data, where <paramref name="path"/> is now, if that is what was
+    /// recorded or nothing was.
+    /// </summary>
+    public static string Of(string path) => ReadRecordedRaw(path) is { } recorded && recorded != BesideTheData ? recorded : Normalize(path);
 
-    private static string? ReadRecorded(string path)
+    private static string? ReadRecordedRaw(string path)
     {
         string file = Path.Combine(path, FileName);
         return File.Exists(file) ? File.ReadAllText(file).Trim() : null;

@@ -131,6 +131,52 @@ public sealed class RocksDbLogStoreOptionsTests : IDisposable
         return keys;
     }
 
+    /// <summary>
+    /// A store keeping its WAL beside its data, copied or moved while closed, finds its WAL in its
+    /// new directory: a copy opens beside the original (which would otherwise be taken for the
+    /// copy's WAL directory and refuse the open), reads its own writes, and keeps them after the
+    /// original is written again.
+    /// </summary>
+    [Fact]
+    public async Task AStoreWithItsWalBesideItsDataCanBeCopiedOrMovedAndOpened()
+    {
+        string original = _dir.Sub("original");
+        await using (var store = RocksDbLogStore.Open(original))
+        {
+            await store.ForGroup(1).AppendAsync(Range(1, 0, 10), IgnoringCallback.Instance);
+        }
+
+        string copy = _dir.Sub("copy");
+        CopyDirectory(original, copy);
+        await using (var store = RocksDbLogStore.Open(original))
+        {
+            await store.ForGroup(1).TruncateAfterAsync(Id(1, 4));
+            await store.ForGroup(1).AppendAsync(Range(2, 5, 10), IgnoringCallback.Instance);
+        }
+
+        Assert.Equal(Path.GetFullPath(copy), RocksDbLogStore.WalDirectoryOf(copy));
+        await using (var opened = RocksDbLogStore.Open(copy))
+        {
+            Assert.Equal(Range(1, 0, 10), await opened.ForGroup(1).TryGetLogEntriesAsync(0, 20));
+        }
+
+        string moved = _dir.Sub("moved");
+        Directory.Move(copy, moved);
+        Assert.Equal(Path.GetFullPath(moved), RocksDbLogStore.WalDirectoryOf(moved));
+        await using var reopened = RocksDbLogStore.Open(moved);
+        Assert.Equal(Range(1, 0, 10), await reopened.ForGroup(1).TryGetLogEntriesAsync(0, 20));
+    }
+
+    /// <summary>Copies the files of a closed database's directory (RocksDB keeps no subdirectories there).</summary>
+    internal static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+    }
+
     /// <summary>A database opened before the WAL's directory was recorded kept its WAL beside its data: opened with the WAL elsewhere, it is refused too.</summary>
     [Fact]
     public async Task ADatabaseWithoutARecordOfItsWalDirectoryIsRefusedAWalElsewhere()

@@ -114,6 +114,32 @@ public sealed partial class CommandLineTests : IDisposable
         Assert.Equal(["3", "-", "-", "-", "-", "T1-N0.9"], Columns(lines[4]));
     }
 
+    /// <summary>
+    /// A copy of a store shows its own entries, not those its original was written with since;
+    /// and a store moved elsewhere opens where it is now. Both keep their WAL beside their data.
+    /// </summary>
+    [Fact]
+    public async Task ACopiedOrMovedStoreShowsItsOwnEntries()
+    {
+        var (store, path) = await OpenStore();
+        await store.DisposeAsync();
+        string copy = _dir.Sub("copy");
+        RocksDbLogStoreOptionsTests.CopyDirectory(path, copy);
+        await using (var original = RocksDbLogStore.Open(path, new RocksDbLogStoreOptions { SyncMode = LogSyncMode.NoSync }))
+        {
+            await original.ForGroup(1).TruncateAfterAsync(Id(1, 4));
+            await original.ForGroup(1).AppendAsync(Range(2, 5, 10), IgnoringCallback.Instance);
+        }
+
+        var entries = await RunRaftkit("entries", copy, "--group", "1", "--count", "100");
+
+        entries.AssertExited(0);
+        Assert.Contains(entries.Lines, line => line.Contains("entries 0 to 9;", StringComparison.Ordinal));
+        string moved = _dir.Sub("moved");
+        Directory.Move(copy, moved);
+        (await RunRaftkit("inspect", moved)).AssertExited(0);
+    }
+
     [Fact]
     public async Task VerifyOfACleanStoreExitsZeroAndSaysWhatItChecked()
     {
