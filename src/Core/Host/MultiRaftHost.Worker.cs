@@ -1170,16 +1170,24 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
         {
             foreach (var group in _watched)
             {
-                var role = LeadershipState.ClassOf(group.Node.Role);
-                if (role != group.PublishedClass)
-                {
-                    group.PublishedClass = role;
-                    var state = LeadershipState.Of(group.Node);
-                    foreach (var writer in group.Subscribers!)
-                    {
-                        writer.TryWrite(state);
-                    }
-                }
+                PublishIfChanged(group);
+            }
+        }
+
+        /// <summary>Tells the group's subscribers its leadership state if its class changed since they were last told.</summary>
+        private static void PublishIfChanged(HostedGroup<TResponse, TSnapshot> group)
+        {
+            var role = LeadershipState.ClassOf(group.Node.Role);
+            if (role == group.PublishedClass)
+            {
+                return;
+            }
+
+            group.PublishedClass = role;
+            var state = LeadershipState.Of(group.Node);
+            foreach (var writer in group.Subscribers!)
+            {
+                writer.TryWrite(state);
             }
         }
 
@@ -1311,17 +1319,22 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
                 return;
             }
 
-            // The first state is the one in force now; later ones only on a change of class.
-            var state = LeadershipState.Of(group.Node);
-            writer.TryWrite(state);
             if (group.Subscribers is null)
             {
                 group.Subscribers = [];
                 group.WatchSlot = _watched.Count;
                 _watched.Add(group);
+                group.PublishedClass = LeadershipState.ClassOf(group.Node.Role);
+            }
+            else
+            {
+                // The earlier subscribers hear of a change made this round before the new one
+                // joins: marked published for all below, it would otherwise reach none of them.
+                PublishIfChanged(group);
             }
 
-            group.PublishedClass = state.Role;
+            // The first state is the one in force now; later ones only on a change of class.
+            writer.TryWrite(LeadershipState.Of(group.Node));
             group.Subscribers.Add(writer);
             done.TrySetResult(true);
         }

@@ -1,7 +1,13 @@
 using RaftToolkit.Core.Host;
 using RaftToolkit.Core.Lifecycle;
+using RaftToolkit.Core.Model;
 using RaftToolkit.Core.Raft;
+using RaftToolkit.Core.Raft.Messages;
+using RaftToolkit.Core.Storage;
 using RaftToolkit.Core.Tests.Host;
+using RaftToolkit.Core.Transport;
+using RaftToolkit.Testing.KeyValue;
+using RaftToolkit.Testing.Storage;
 using Xunit;
 
 namespace RaftToolkit.Core.Tests.Lifecycle;
@@ -30,6 +36,80 @@ public sealed class LeadershipEventsTests
         }
 
         return seen;
+    }
+
+    /// <summary>
+    /// A second subscriber that joins in the round where the node's role changed gets the new
+    /// state as its first, and the subscriber already listening hears of the change too: the
+    /// second's joining must not count as telling the first. The worker is held in another
+    /// group's apply, blocking its thread, while the message that makes the learner a voter and
+    /// the second subscription queue, so that the worker takes both in one round.
+    /// </summary>
+    [Fact]
+    public async Task LeadershipEvents_ASubscriberJoiningInTheRoundOfAChangeDoesNotHideItFromTheOthers()
+    {
+        var network = new InMemoryNetwork();
+        var holder = new ThreadHoldingStateMachine();
+        await using var host = MultiRaftHost.Create(new KvTypeConfig(), HostCluster.FastOptions(1, workers: 1), new InMemoryMultiGroupLogStore(), network.CreateTransport(1), group => group == 9 ? holder : new InMemoryStateMachine());
+        using var leader = network.CreateTransport(2);
+        leader.Bind(new IgnoringReceiver());
+        await host.BootstrapAsync(9, BootstrapMode.Fresh(1));
+        await host.BootstrapAsync(4, BootstrapMode.Join);
+        await using var first = host.LeadershipEvents(4).GetAsyncEnumerator();
+        Assert.True(await first.MoveNextAsync());
+        Assert.Equal(LeadershipRole.Learner, first.Current.Role);
+        await HostCluster.WaitUntilAsync(async () => (await host.GetMetricsAsync(9)).Role == RaftRole.Leader, Patience, () => "group 9 never elected its single voter");
+
+        var proposal = host.ProposeAsync(9, KvCommand.Set("k", "v"));
+        Assert.True(holder.Entered.Wait(Patience), "the worker never started group 9's apply");
+        try
+        {
+            // Node 2, leading group 4, makes node 1 a voter; then the second subscription.
+            var voters = Entry.ForMembership(new LogId(0, 0, 0), Membership.FromVoters(1, 2));
+            leader.Send(1, [new GroupMessage(4, new AppendEntriesRequest(2, 1, new Vote(new LeaderId(1, 2), true), null, new[] { voters }, null))]);
+            var secondStream = host.LeadershipEvents(4).GetAsyncEnumerator();
+            await using var second = secondStream;
+            var secondFirst = second.MoveNextAsync().AsTask();
+            holder.Release.Set();
+            await proposal.WaitAsync(Patience);
+            Assert.True(await secondFirst.WaitAsync(Patience));
+            Assert.Equal(LeadershipRole.Follower, second.Current.Role);
+
+            Assert.True(await first.MoveNextAsync().AsTask().WaitAsync(Patience));
+            Assert.Equal(LeadershipRole.Follower, first.Current.Role);
+        }
+        finally
+        {
+            holder.Release.Set();
+        }
+    }
+
+    /// <summary>The in-memory state machine, whose first apply of a proposal made here blocks its thread until released.</summary>
+    private sealed class ThreadHoldingStateMachine() : DelegatingStateMachine<KvResponse, KvSnapshot>(new InMemoryStateMachine())
+    {
+        private int _held;
+
+        public ManualResetEventSlim Entered { get; } = new();
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public override ValueTask ApplyAsync(ReadOnlyMemory<ApplyItem<KvResponse>> items, CancellationToken cancellationToken = default)
+        {
+            if (items.Span.ToArray().Any(item => item.Responder is not null) && Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                Entered.Set();
+                Release.Wait(Patience);
+            }
+
+            return base.ApplyAsync(items, cancellationToken);
+        }
+    }
+
+    private sealed class IgnoringReceiver : IMessageReceiver
+    {
+        public void Receive(ulong fromNode, List<GroupMessage> batch)
+        {
+        }
     }
 
     [Fact]
