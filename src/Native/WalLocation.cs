@@ -13,9 +13,9 @@ namespace RaftToolkit.Native;
 /// directory last used still holds WAL files.</para>
 /// <para>A WAL beside the data is recorded as such (<see cref="BesideTheData"/>), not by its
 /// path: a store copied, moved or restored elsewhere finds its WAL in its own directory, and
-/// never reads another database's. A WAL elsewhere is recorded by its full path. (Stores last
-/// opened before this was so recorded their own full path: opened once in place, they record
-/// the WAL beside the data.)</para>
+/// never reads another database's. A WAL elsewhere is recorded by its full path. A record of
+/// the database's own full path (record format of earlier versions) is read as written, and
+/// rewritten as "beside the data" at the next open in place.</para>
 /// <para>RocksDB's own WAL tracking (<c>track_and_verify_wals</c>) refuses such opens too, but
 /// the crash test lost an acknowledged write once with it on, in 1,400 kills (none in 9,000
 /// without): it is not used.</para>
@@ -63,7 +63,7 @@ internal static class WalLocation
     {
         string configured = Normalize(walDirectory ?? path);
         string record = configured == Normalize(path) ? BesideTheData : configured;
-        if (ReadRecordedRaw(path) == record)
+        if (ReadRecord(path) == record)
         {
             return;
         }
@@ -81,9 +81,9 @@ internal static class WalLocation
     /// last open, or beside its data, where <paramref name="path"/> is now, if that is what was
     /// recorded or nothing was.
     /// </summary>
-    public static string Of(string path) => ReadRecordedRaw(path) is { } recorded && recorded != BesideTheData ? recorded : Normalize(path);
+    public static string Of(string path) => ReadRecord(path) is { } recorded && recorded != BesideTheData ? recorded : Normalize(path);
 
-    private static string? ReadRecordedRaw(string path)
+    private static string? ReadRecord(string path)
     {
         string file = Path.Combine(path, FileName);
         return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
