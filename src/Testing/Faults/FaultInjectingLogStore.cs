@@ -37,7 +37,7 @@ public sealed class FaultInjectingLogStore(IRaftLogStore inner, WriteFaults faul
 
     /// <inheritdoc />
     public ValueTask AppendAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken = default) =>
-        FaultedWrite.After(_faults.Hang(), () => AppendNowAsync(entries, callback, cancellationToken));
+        _faults.Run(() => AppendNowAsync(entries, callback, cancellationToken));
 
     private ValueTask AppendNowAsync(ReadOnlyMemory<Entry> entries, IFlushCallback callback, CancellationToken cancellationToken)
     {
@@ -123,18 +123,10 @@ public sealed class FaultInjectingMultiGroupLogStore(IMultiGroupLogStore inner, 
 internal static class FaultedWrite
 {
     /// <summary>
-    /// Runs <paramref name="write"/> once any hang is released, unless the plan refuses it: then
-    /// its task fails, as a store's after an I/O error, and nothing reaches the store underneath.
+    /// Runs <paramref name="write"/> in its turn (see <see cref="WriteFaults.Run"/>), unless the
+    /// plan refuses it: then its task fails, as a store's after an I/O error, and nothing reaches
+    /// the store underneath.
     /// </summary>
     public static ValueTask Run(WriteFaults faults, ulong groupId, string what, Func<ValueTask> write) =>
-        After(faults.Hang(), () => faults.Refusal(groupId, what) is { } refused ? ValueTask.FromException(refused) : write());
-
-    /// <summary>Runs a write at once, or once the hang it waits on (<see cref="WriteFaults.Hang"/>) is released.</summary>
-    public static ValueTask After(Task? hang, Func<ValueTask> write) => hang is null ? write() : AfterAsync(hang, write);
-
-    private static async ValueTask AfterAsync(Task hang, Func<ValueTask> write)
-    {
-        await hang.ConfigureAwait(false);
-        await write().ConfigureAwait(false);
-    }
+        faults.Run(() => faults.Refusal(groupId, what) is { } refused ? ValueTask.FromException(refused) : write());
 }

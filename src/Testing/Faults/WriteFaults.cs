@@ -6,7 +6,8 @@ namespace RaftToolkit.Testing.Faults;
 /// A plan of injected write failures shared by the fault-injecting stores: fail the n-th write
 /// from now, then behave as a real store does after an I/O error — fail-stop, every later write
 /// failing with <see cref="StoreFailedException"/> that carries the original error. Reads still work.
-/// Or hang: every write from now on waits, as on a stalled disk, until released. Thread-safe.
+/// Or hang: every write from now on waits, as on a stalled disk, until released, and is then
+/// issued to the store underneath in the order the writes were made. Thread-safe.
 /// </summary>
 public sealed class WriteFaults
 {
@@ -15,8 +16,18 @@ public sealed class WriteFaults
     private long _failAt = long.MaxValue;
     private Exception? _failure;
 
-    /// <summary>While writes hang: completes when they are released. Null otherwise.</summary>
-    private TaskCompletionSource? _hang;
+    /// <summary>True from <see cref="HangWrites"/> to <see cref="ReleaseWrites"/>.</summary>
+    private bool _hanging;
+
+    /// <summary>
+    /// Writes held by a hang, oldest first, not yet issued to the store underneath. A write made
+    /// while any are left, even after the release, queues behind them: a store's writes apply
+    /// in the order they are issued, and a released hang must not reorder them.
+    /// </summary>
+    private readonly Queue<HeldWrite> _held = new();
+
+    /// <summary>True while <see cref="ReleaseWrites"/> issues the held writes.</summary>
+    private bool _releasing;
 
     /// <summary>Writes that started waiting on a hang, released or not.</summary>
     private long _hungWrites;
@@ -65,40 +76,67 @@ public sealed class WriteFaults
     {
         lock (_gate)
         {
-            _hang ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _hanging = true;
         }
-    }
-
-    /// <summary>Ends <see cref="HangWrites"/>: the waiting writes go ahead as planned (written, or failed as a planned failure says), in no set order.</summary>
-    public void ReleaseWrites()
-    {
-        TaskCompletionSource? hang;
-        lock (_gate)
-        {
-            hang = _hang;
-            _hang = null;
-        }
-
-        // Outside the lock: the released writes run on, and one may come back here.
-        hang?.TrySetResult();
     }
 
     /// <summary>
-    /// Called by a fault-injecting store before each write, before <see cref="Refusal"/>: what the
-    /// write must wait for while writes hang, or null when it goes on at once.
+    /// Ends <see cref="HangWrites"/>: the held writes go ahead as planned (written, or failed as a
+    /// planned failure says), issued to the store underneath one after another in the order they
+    /// were made, and any write made meanwhile after them. A new hang stops the release where it is.
     /// </summary>
-    public Task? Hang()
+    public void ReleaseWrites()
     {
         lock (_gate)
         {
-            if (_hang is not { } hang)
+            _hanging = false;
+            if (_releasing)
             {
-                return null;
+                return;
             }
 
-            _hungWrites++;
-            return hang.Task;
+            _releasing = true;
         }
+
+        while (true)
+        {
+            HeldWrite next;
+            lock (_gate)
+            {
+                if (_hanging || _held.Count == 0)
+                {
+                    _releasing = false;
+                    return;
+                }
+
+                next = _held.Dequeue();
+            }
+
+            // Outside the lock: issuing a write may run its caller's code, which may write again.
+            next.Issue();
+        }
+    }
+
+    /// <summary>
+    /// Runs a fault-injecting store's <paramref name="write"/>: at once, or, while writes hang (or
+    /// held ones are still being released), once its turn comes, in the order writes were made.
+    /// The write itself asks <see cref="Refusal"/> or <see cref="BeforeWrite"/> whether it fails.
+    /// </summary>
+    public ValueTask Run(Func<ValueTask> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        lock (_gate)
+        {
+            if (_hanging || _held.Count > 0 || _releasing)
+            {
+                _hungWrites += _hanging ? 1 : 0;
+                var held = new HeldWrite(write);
+                _held.Enqueue(held);
+                return new ValueTask(held.Completion.Task);
+            }
+        }
+
+        return write();
     }
 
     /// <summary>The <paramref name="n"/>-th write from now (1 = the next one) fails with an I/O error.</summary>
@@ -146,6 +184,45 @@ public sealed class WriteFaults
             if (_failure is not null)
             {
                 throw new StoreFailedException(_failure);
+            }
+        }
+    }
+
+    /// <summary>A write held by a hang: issued once released, its outcome passed to its caller's task.</summary>
+    private sealed class HeldWrite(Func<ValueTask> write)
+    {
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Issue()
+        {
+            ValueTask issued;
+            try
+            {
+                issued = write();
+            }
+            catch (Exception e)
+            {
+                Completion.TrySetException(e);
+                return;
+            }
+
+            _ = PassOnAsync(issued);
+        }
+
+        private async Task PassOnAsync(ValueTask issued)
+        {
+            try
+            {
+                await issued.ConfigureAwait(false);
+                Completion.TrySetResult();
+            }
+            catch (OperationCanceledException e)
+            {
+                Completion.TrySetCanceled(e.CancellationToken);
+            }
+            catch (Exception e)
+            {
+                Completion.TrySetException(e);
             }
         }
     }
