@@ -43,10 +43,26 @@ public static class WireCodec
         }
 
         var reader = new WireReader(bytes[1..]);
-        T value;
+        T value = Read(serializer, ref reader);
+        if (reader.Remaining != 0)
+        {
+            throw new CodecException(CodecErrorKind.TrailingBytes, $"{reader.Remaining} trailing bytes after a {typeof(T).Name} of {reader.Consumed} bytes.");
+        }
+
+        return value;
+    }
+
+    /// <summary>
+    /// Reads one value with <paramref name="serializer"/>. An application serializer that throws
+    /// its own error type for bad bytes still surfaces as the codec's typed error, so callers
+    /// handle one exception type for them.
+    /// </summary>
+    /// <exception cref="CodecException">The bytes are not a valid <typeparamref name="T"/>.</exception>
+    internal static T Read<T>(IWireSerializer<T> serializer, ref WireReader reader)
+    {
         try
         {
-            value = serializer.Read(ref reader);
+            return serializer.Read(ref reader);
         }
         catch (CodecException)
         {
@@ -54,17 +70,8 @@ public static class WireCodec
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException or IndexOutOfRangeException)
         {
-            // An application serializer that throws its own error type still surfaces as the
-            // codec's typed error, so callers handle one exception type for bad bytes.
             throw new CodecException(CodecErrorKind.Invalid, $"The payload is not a valid {typeof(T).Name}: {e.Message}", e);
         }
-
-        if (reader.Remaining != 0)
-        {
-            throw new CodecException(CodecErrorKind.TrailingBytes, $"{reader.Remaining} trailing bytes after a {typeof(T).Name} of {reader.Consumed} bytes.");
-        }
-
-        return value;
     }
 
     /// <summary>Decodes one value from a (possibly multi-segment) network frame.</summary>
@@ -77,7 +84,12 @@ public static class WireCodec
 
         // A frame split over segments is copied once into a pooled buffer; the common single
         // segment case above decodes in place.
-        using var owner = MemoryOwner<byte>.Allocate(checked((int)bytes.Length));
+        if (bytes.Length > Array.MaxLength)
+        {
+            throw new CodecException(CodecErrorKind.Invalid, $"A frame of {bytes.Length:N0} bytes is larger than any value this codec decodes.");
+        }
+
+        using var owner = MemoryOwner<byte>.Allocate((int)bytes.Length);
         bytes.CopyTo(owner.Span);
         return Decode(expectedVersion, owner.Span, serializer);
     }

@@ -33,7 +33,7 @@ public sealed class Membership : IEquatable<Membership>
     /// Creates a membership from one or two voter sets and a node map. A voter missing from
     /// <paramref name="nodes"/> is added with empty node data.
     /// </summary>
-    /// <exception cref="ArgumentException">No voter set, more than two, or a duplicate voter within one set.</exception>
+    /// <exception cref="ArgumentException">No voter set, more than two, a duplicate voter within one set, or a joint membership with an empty voter set (no quorum of it could ever form, yet commits would count the other alone).</exception>
     public static Membership Create(IEnumerable<IEnumerable<ulong>> configs, IEnumerable<KeyValuePair<ulong, ReadOnlyMemory<byte>>>? nodes = null)
     {
         ArgumentNullException.ThrowIfNull(configs);
@@ -57,6 +57,11 @@ public sealed class Membership : IEquatable<Membership>
         if (sets.Count is < 1 or > 2)
         {
             throw new ArgumentException($"A membership has one voter set, or two while joint; got {sets.Count}.", nameof(configs));
+        }
+
+        if (sets.Count == 2 && (sets[0].IsEmpty || sets[1].IsEmpty))
+        {
+            throw new ArgumentException("Both voter sets of a joint membership must hold a voter.", nameof(configs));
         }
 
         var map = ImmutableSortedDictionary.CreateBuilder<ulong, ReadOnlyMemory<byte>>();
@@ -86,8 +91,23 @@ public sealed class Membership : IEquatable<Membership>
     public static Membership FromVoters(params ulong[] voters) => Create([voters]);
 
     /// <summary>A single voter set plus learners, all with empty node data.</summary>
-    public static Membership FromVoters(IEnumerable<ulong> voters, IEnumerable<ulong> learners) =>
-        Create([voters], learners.Select(id => new KeyValuePair<ulong, ReadOnlyMemory<byte>>(id, ReadOnlyMemory<byte>.Empty)));
+    /// <exception cref="ArgumentException">A node is both voter and learner, or as <see cref="Create"/>.</exception>
+    public static Membership FromVoters(IEnumerable<ulong> voters, IEnumerable<ulong> learners)
+    {
+        ArgumentNullException.ThrowIfNull(voters);
+        ArgumentNullException.ThrowIfNull(learners);
+        var voterSet = voters.ToArray();
+        var learnerSet = learners.ToArray();
+        foreach (ulong learner in learnerSet)
+        {
+            if (Array.IndexOf(voterSet, learner) >= 0)
+            {
+                throw new ArgumentException($"Node {learner} is both a voter and a learner.", nameof(learners));
+            }
+        }
+
+        return Create([voterSet], learnerSet.Select(id => new KeyValuePair<ulong, ReadOnlyMemory<byte>>(id, ReadOnlyMemory<byte>.Empty)));
+    }
 
     /// <summary>The voter sets: one, or two while joint (old first, new second).</summary>
     public ImmutableArray<ImmutableArray<ulong>> Configs => _configs;

@@ -116,7 +116,7 @@ public abstract class RaftTypeConfig<TNode, TData, TResponse, TSnapshot>
     private static T DecodeWhole<T>(IWireSerializer<T> serializer, ReadOnlySpan<byte> bytes)
     {
         var reader = new WireReader(bytes);
-        var value = serializer.Read(ref reader);
+        var value = WireCodec.Read(serializer, ref reader);
         if (reader.Remaining != 0)
         {
             throw new CodecException(CodecErrorKind.TrailingBytes, $"{reader.Remaining} trailing bytes after a {typeof(T).Name}.");

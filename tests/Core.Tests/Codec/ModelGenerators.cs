@@ -28,6 +28,12 @@ internal static class ModelGenerators
             (configs, learners, nodeData) =>
             {
                 var sets = configs.Select(c => c.Distinct().ToArray()).ToArray();
+                if (sets.Length == 2 && sets.Any(set => set.Length == 0))
+                {
+                    // Both sets of a joint membership hold a voter: otherwise one set, the voters of both.
+                    sets = [sets[0].Union(sets[1]).ToArray()];
+                }
+
                 var voters = sets.SelectMany(s => s).ToHashSet();
                 var nodes = voters.Concat(learners.Where(l => !voters.Contains(l)).Distinct())
                     .Select(id => new KeyValuePair<ulong, ReadOnlyMemory<byte>>(id, nodeData));

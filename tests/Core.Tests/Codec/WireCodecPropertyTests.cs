@@ -91,6 +91,44 @@ public sealed class WireCodecPropertyTests
     }
 
     [Fact]
+    public void AJointMembershipWithAnEmptyVoterSetIsInvalid()
+    {
+        // Written as WriteMembership writes one: two voter sets, the second empty, and the node map.
+        var output = new ArrayBufferWriter<byte>();
+        WireWriter.WriteByte(output, Version);
+        WireWriter.WriteByte(output, 2);
+        WireWriter.WriteUInt32(output, 3);
+        foreach (ulong voter in (ulong[])[1, 2, 3])
+        {
+            WireWriter.WriteUInt64(output, voter);
+        }
+
+        WireWriter.WriteUInt32(output, 0);
+        WireWriter.WriteUInt32(output, 3);
+        foreach (ulong node in (ulong[])[1, 2, 3])
+        {
+            WireWriter.WriteUInt64(output, node);
+            WireWriter.WriteLengthPrefixed(output, []);
+        }
+
+        var shortened = output.WrittenSpan.ToArray();
+        var error = Assert.Throws<CodecException>(() => WireCodec.Decode(Version, shortened, ModelFormats.Membership));
+        Assert.Equal(CodecErrorKind.Invalid, error.Kind);
+    }
+
+    [Fact]
+    public void AFrameLargerThanAnyValueIsRefusedAsInvalid()
+    {
+        // Two small segments, the second said to start 3 GiB in: a frame's length is its segments' word.
+        var first = new Segment(new byte[] { Version, 0 }, 0);
+        var last = first.Append(new byte[] { 0 }, startsAt: 3L << 30);
+        var frame = new ReadOnlySequence<byte>(first, 0, last, 1);
+
+        var error = Assert.Throws<CodecException>(() => WireCodec.Decode(Version, frame, ModelFormats.LogId));
+        Assert.Equal(CodecErrorKind.Invalid, error.Kind);
+    }
+
+    [Fact]
     public void MembershipWithThreeVoterSetsIsInvalid()
     {
         var bytes = WireCodec.Encode(Version, Membership.FromVoters(1, 2, 3), ModelFormats.Membership);
@@ -208,9 +246,10 @@ public sealed class WireCodecPropertyTests
             RunningIndex = runningIndex;
         }
 
-        public Segment Append(ReadOnlyMemory<byte> memory)
+        /// <summary>Adds a segment after this one, starting where this one ends unless <paramref name="startsAt"/> says otherwise.</summary>
+        public Segment Append(ReadOnlyMemory<byte> memory, long? startsAt = null)
         {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
+            var next = new Segment(memory, startsAt ?? RunningIndex + Memory.Length);
             Next = next;
             return next;
         }
