@@ -14,7 +14,10 @@ public enum Verdict
     /// <summary>Past the tolerance: the build fails.</summary>
     Regression,
 
-    /// <summary>In the baseline (or named by a ratio) but not in the run: the build fails.</summary>
+    /// <summary>
+    /// In the baseline (or named by a ratio) but not in every run, or in the run but not in the
+    /// baseline (a benchmark or ratio added without updating it): the build fails.
+    /// </summary>
     Missing,
 }
 
@@ -66,9 +69,12 @@ public static class GateComparer
         var rows = new List<GateRow>();
         foreach (var (key, expected) in baseline.Benchmarks)
         {
-            if (!run.TryGetValue(key, out var actual))
+            // A benchmark that failed in one run is a failure, not noise a re-run may excuse.
+            var lacking = Enumerable.Range(0, runs.Count).Where(i => !runs[i].ContainsKey(key)).ToList();
+            if (lacking.Count > 0 || !run.TryGetValue(key, out var actual))
             {
-                rows.Add(new GateRow(key, "presence", "present", "missing", "", Verdict.Missing));
+                string where = runs.Count == 1 ? "missing" : $"missing in run {string.Join(", ", lacking.Select(i => i + 1))} of {runs.Count}";
+                rows.Add(new GateRow(key, "presence", "present", where, "", Verdict.Missing));
                 continue;
             }
 
@@ -79,9 +85,10 @@ public static class GateComparer
             }
         }
 
+        // A gated benchmark the baseline lacks would be gated by nothing: its allocations unchecked.
         foreach (var key in run.Keys.Where(k => !baseline.Benchmarks.ContainsKey(k)).Order(StringComparer.Ordinal))
         {
-            rows.Add(new GateRow(key, "presence", "absent", "new", "not gated until the baseline is updated", Verdict.Info));
+            rows.Add(new GateRow(key, "presence", "absent", "new", UpdateTheBaseline, Verdict.Missing));
         }
 
         foreach (var ratio in spec.Ratios)
@@ -130,15 +137,16 @@ public static class GateComparer
         CreateBaseline(spec, [run], machine);
 
     /// <summary>
-    /// A new baseline from <paramref name="runs"/>: allocations and times from the best run, each
-    /// ratio from the run where it is lowest. The gate later judges the best of its runs against
-    /// it, so a baseline taken in a lucky moment cannot make an unchanged build fail.
+    /// A new baseline from <paramref name="runs"/>: times from the fastest run, allocations from
+    /// the run that allocated most, and each ratio from the run where it is lowest. The gate
+    /// later judges allocations by its worst run and ratios by its best, so the runs a baseline
+    /// was taken from always pass it: a lucky moment cannot make an unchanged build fail.
     /// </summary>
     /// <exception cref="ArgumentException">A ratio names a benchmark no run has.</exception>
     public static Baseline CreateBaseline(GateSpec spec, IReadOnlyList<IReadOnlyDictionary<string, BenchmarkResult>> runs, string machine)
     {
         var baseline = new Baseline { Machine = machine };
-        foreach (var (key, result) in Combine(runs, Math.Min))
+        foreach (var (key, result) in Combine(runs, WorstAllocation))
         {
             baseline.Benchmarks[key] = new BaselineBenchmark(result.MedianNs, result.AllocatedBytes);
         }
@@ -192,12 +200,14 @@ public static class GateComparer
     {
         if (!baseline.Ratios.TryGetValue(ratio.Name, out var expected))
         {
-            return new GateRow(subject, "ratio", "none", Ratio(value), "not gated until the baseline is updated", Verdict.Info);
+            return new GateRow(subject, "ratio", "none", Ratio(value), UpdateTheBaseline, Verdict.Missing);
         }
 
         var verdict = value >= expected * (1 - tolerance) ? Verdict.Pass : Verdict.Regression;
         return new GateRow(subject, "ratio", Ratio(expected), Ratio(value), Percent(value / expected - 1), verdict);
     }
+
+    private const string UpdateTheBaseline = "not in the baseline: update it (build/bench.sh --quick --update-baseline)";
 
     private static double? RatioOf(RatioSpec ratio, IReadOnlyDictionary<string, BenchmarkResult> run) =>
         run.TryGetValue(ratio.Subject, out var subject) && run.TryGetValue(ratio.Reference, out var reference) && subject.MedianNs > 0

@@ -53,6 +53,9 @@ public static class GateFiles
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         ReadCommentHandling = JsonCommentHandling.Skip,
+
+        // A misspelled key ("ratioTolerence", or PascalCase) is an error, not a default silently used.
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
     /// <summary>Reads a gate specification.</summary>

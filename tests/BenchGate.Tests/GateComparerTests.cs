@@ -97,14 +97,17 @@ public sealed class GateComparerTests : IDisposable
         Assert.Equal(Verdict.Missing, Assert.Single(report.Rows, r => r.Metric == "ratio").Verdict);
     }
 
+    /// <summary>A gated benchmark the baseline lacks would have its allocations checked by nothing: the gate fails until the baseline is updated.</summary>
     [Fact]
-    public void NewBenchmarksAreReportedButNotGated()
+    public void ANewBenchmarkFailsTheGateUntilTheBaselineHasIt()
     {
         var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
         var report = Run(baseline, (Store, 1000, 0), (Raw, 1000, 0), ("NewBenchmarks.Fresh", 5, 999));
 
-        Assert.Equal(Verdict.Info, Assert.Single(report.Rows, r => r.Subject == "NewBenchmarks.Fresh").Verdict);
-        Assert.True(report.Passed);
+        var row = Assert.Single(report.Rows, r => r.Subject == "NewBenchmarks.Fresh");
+        Assert.Equal(Verdict.Missing, row.Verdict);
+        Assert.Contains("update-baseline", row.Change, StringComparison.Ordinal);
+        Assert.False(report.Passed);
     }
 
     [Fact]
@@ -199,6 +202,57 @@ public sealed class GateComparerTests : IDisposable
         var baseline = GateComparer.CreateBaseline(_spec, [lucky, typical], "two runs");
         Assert.Equal(1.0, baseline.Ratios["store-vs-raw"], 3);
         Assert.Equal(500, baseline.Benchmarks[Store].MedianNs);
+    }
+
+    /// <summary>A benchmark that failed in one run is a failure: a re-run that has it does not excuse it.</summary>
+    [Fact]
+    public void ABenchmarkMissingFromAnyRunFails()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        var failedOnce = RunOf((Raw, 1000, 0));
+        var rerun = RunOf((Store, 1000, 0), (Raw, 1000, 0));
+
+        var report = GateComparer.Compare(_spec, baseline, [failedOnce, rerun]);
+
+        var row = Assert.Single(report.Rows, r => r.Subject == Store && r.Metric == "presence");
+        Assert.Equal((Verdict.Missing, "missing in run 1 of 2"), (row.Verdict, row.Current));
+        Assert.False(report.Passed);
+    }
+
+    /// <summary>A gated ratio the baseline has no value for (a ratio added to gate.json, or a baseline gone wrong) fails until the baseline is updated.</summary>
+    [Fact]
+    public void ARatioTheBaselineLacksFails()
+    {
+        var baseline = BaselineOf((Store, 1000, 0), (Raw, 1000, 0));
+        baseline.Ratios.Clear();
+
+        var report = Run(baseline, (Store, 1000, 0), (Raw, 1000, 0));
+
+        Assert.Equal(Verdict.Missing, Assert.Single(report.Rows, r => r.Metric == "ratio").Verdict);
+        Assert.False(report.Passed);
+    }
+
+    /// <summary>The gate judges allocations by its worst run, so a baseline records the worst of its runs too: those runs pass it.</summary>
+    [Fact]
+    public void ABaselineRecordsTheMostAnyOfItsRunsAllocatedAndItsRunsPassIt()
+    {
+        var allocating = RunOf((Store, 1000, 48), (Raw, 1000, 0));
+        var clean = RunOf((Store, 1000, 0), (Raw, 1000, 0));
+
+        var baseline = GateComparer.CreateBaseline(_spec, [allocating, clean], "two runs");
+
+        Assert.Equal(48, baseline.Benchmarks[Store].AllocatedBytes);
+        Assert.True(GateComparer.Compare(_spec, baseline, [allocating, clean]).Passed);
+    }
+
+    /// <summary>A misspelled key in gate.json is an error, not a default used without a word.</summary>
+    [Fact]
+    public void AMisspelledKeyInTheSpecIsRefused()
+    {
+        string path = Path.Combine(_directory, "gate.json");
+        File.WriteAllText(path, """{ "ratioTolerence": 0.5, "ratios": [] }""");
+
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => GateFiles.ReadSpec(path));
     }
 
     [Fact]
