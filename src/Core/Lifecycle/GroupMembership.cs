@@ -26,7 +26,7 @@ public static class GroupMembership
     /// <exception cref="MembershipException">
     /// (from the task) <see cref="MembershipErrorKind.NotLeader"/> with the leader hint;
     /// <see cref="MembershipErrorKind.Conflict"/> while another change is in progress;
-    /// <see cref="MembershipErrorKind.Other"/> for an invalid change (an empty voter set, or the voters in force) or a change another leader's entries replaced;
+    /// <see cref="MembershipErrorKind.Other"/> for an invalid change (an empty voter set, the voters in force, or a new voter that is not a member yet: add it as a learner first) or a change another leader's entries replaced;
     /// <see cref="MembershipErrorKind.NotLeader"/> (<see cref="MembershipErrorKind.Other"/> if this node leads again) when another leader's snapshot replaced the log holding the change, so whether it committed is unknown: read the membership.
     /// </exception>
     /// <exception cref="GroupNotHostedException">(from the task) The group does not run here.</exception>

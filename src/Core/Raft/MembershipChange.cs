@@ -78,7 +78,10 @@ public sealed class MembershipChange
     /// <summary>Removes the learners <paramref name="ids"/>.</summary>
     public static MembershipChange RemoveLearners(params ulong[] ids) => Of(MembershipChangeOperation.RemoveLearners, ids);
 
-    /// <summary>Makes <paramref name="ids"/> the whole voter set.</summary>
+    /// <summary>
+    /// Makes <paramref name="ids"/> the whole voter set. A node not yet a voter must already be a
+    /// member (a learner, or added earlier in the same batch): refused otherwise.
+    /// </summary>
     public static MembershipChange ReplaceVoters(params ulong[] ids) => Of(MembershipChangeOperation.ReplaceVoters, ids);
 
     /// <summary>A batch: the steps of every change in order, retaining removed voters if any of them asks to.</summary>
@@ -175,6 +178,12 @@ public sealed class MembershipChange
 
                     foreach (var newVoter in named)
                     {
+                        if (!voters.Contains(newVoter) && !nodes.ContainsKey(newVoter))
+                        {
+                            error = NotAMember(newVoter);
+                            return false;
+                        }
+
                         voters.Add(newVoter);
                         AddNode(nodes, newVoter, default, false);
                     }
@@ -250,6 +259,14 @@ public sealed class MembershipChange
             nodes[id] = hasData ? data : ReadOnlyMemory<byte>.Empty;
         }
     }
+
+    /// <summary>
+    /// Why a node named only by its id cannot become a voter: the group knows nothing of it, not
+    /// even whether it exists, and a joint configuration that needs a node that never answers can
+    /// neither commit nor elect, and so never be left.
+    /// </summary>
+    private static string NotAMember(ulong id) =>
+        $"Node {id} is not a member: add it as a learner first (with its node data, so it can catch up), or name its node data.";
 
     /// <summary>One per-node step; ReplaceVoters carries its whole voter set.</summary>
     private readonly record struct Step(MembershipChangeOperation Operation, ulong Id, ulong[]? ReplaceIds, ReadOnlyMemory<byte> Data, bool HasData);

@@ -58,7 +58,7 @@ public sealed class RaftMembershipTests
         cluster.Network.Isolate(4, cluster.NodeIds);
         cluster.Network.Isolate(5, cluster.NodeIds);
 
-        var result = leader.ProposeMembershipChange(MembershipChange.ReplaceVoters(4, 5, 6));
+        var result = leader.ProposeMembershipChange(MembershipChange.Batch(MembershipChange.AddLearners(4, 5, 6), MembershipChange.ReplaceVoters(4, 5, 6)));
         cluster.Run(5 * ElectionTicks);
 
         // The old voters all hold the joint entry; of the new voters only 6 does.
@@ -83,7 +83,7 @@ public sealed class RaftMembershipTests
         var (cluster, leader) = Started(voters: 3, spares: 2);
         cluster.Network.Isolate(4, cluster.NodeIds);
         cluster.Network.Isolate(5, cluster.NodeIds);
-        var result = leader.ProposeMembershipChange(MembershipChange.ReplaceVoters(leader.Id, 4, 5));
+        var result = leader.ProposeMembershipChange(MembershipChange.Batch(MembershipChange.AddLearners(4, 5), MembershipChange.ReplaceVoters(leader.Id, 4, 5)));
         var oldFollowers = new ulong[] { 1, 2, 3 }.Where(id => id != leader.Id).ToArray();
         cluster.RunUntil(c => oldFollowers.All(id => c.Node(id)!.Membership.IsJoint), 5 * ElectionTicks);
         Assert.All(oldFollowers, id => Assert.True(cluster.Node(id)!.Membership.IsJoint, $"Node {id} must be in the joint configuration."));
@@ -220,6 +220,7 @@ public sealed class RaftMembershipTests
     [InlineData("add a voter as a learner")]
     [InlineData("remove a voter as a learner")]
     [InlineData("change nothing")]
+    [InlineData("replace the voters with a node that is not a member")]
     public void AnInvalidChangeIsRefusedAndChangesNothing(string what)
     {
         var (_, leader) = Started(voters: 3);
@@ -229,6 +230,10 @@ public sealed class RaftMembershipTests
             "remove every voter" => MembershipChange.RemoveVoters(1, 2, 3),
             "add a voter as a learner" => MembershipChange.AddLearners(1),
             "remove a voter as a learner" => MembershipChange.RemoveLearners(2),
+
+            // Named by its id alone, node 9 may not exist: a joint configuration needing it
+            // could neither commit nor elect, and so never be left.
+            "replace the voters with a node that is not a member" => MembershipChange.ReplaceVoters(1, 9),
             _ => MembershipChange.AddVoters(1),
         };
         var before = leader.LastLogId;
