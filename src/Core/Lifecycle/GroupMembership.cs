@@ -26,7 +26,7 @@ public static class GroupMembership
     /// <exception cref="MembershipException">
     /// (from the task) <see cref="MembershipErrorKind.NotLeader"/> with the leader hint;
     /// <see cref="MembershipErrorKind.Conflict"/> while another change is in progress;
-    /// <see cref="MembershipErrorKind.Other"/> for an invalid change (an empty voter set, the voters in force, or a new voter that is not a member yet: add it as a learner first) or a change another leader's entries replaced;
+    /// <see cref="MembershipErrorKind.Other"/> for an invalid change (an empty voter set, the voters in force, or a new voter that is not a member yet: add it as a learner first), a change another leader's entries replaced, or one another leader finished otherwise than asked (a leader that takes over a joint configuration keeps the removed voters as learners; read the membership);
     /// <see cref="MembershipErrorKind.NotLeader"/> (<see cref="MembershipErrorKind.Other"/> if this node leads again) when another leader's snapshot replaced the log holding the change, so whether it committed is unknown: read the membership.
     /// </exception>
     /// <exception cref="GroupNotHostedException">(from the task) The group does not run here.</exception>
@@ -137,6 +137,32 @@ public static class GroupMembership
     private static bool PurgedWith(LogId accepted, LogId? lastPurged) =>
         lastPurged is { } purged && purged.Index >= accepted.Index && purged.LeaderId == accepted.LeaderId;
 
+    /// <summary>
+    /// After a change of voters settled: its removed voters are learners if it asked to retain
+    /// them, and gone if not. Whether to retain is the proposing leader's alone, not in the log,
+    /// so a leader that took over while the group was joint left it its own way (keeping them).
+    /// </summary>
+    /// <exception cref="MembershipException">The settled membership did not do with the removed voters what the change asked.</exception>
+    private static void ThrowIfRemovedVotersNotAsAsked(ulong groupId, MembershipChange change, Membership? proposed, Membership settled, ulong? leaderHint)
+    {
+        if (proposed is not { IsJoint: true } joint)
+        {
+            return;
+        }
+
+        foreach (ulong removed in joint.Configs[0].Except(joint.Configs[1]))
+        {
+            if (settled.IsVoter(removed) || settled.Contains(removed) == change.Retain)
+            {
+                continue;
+            }
+
+            string done = change.Retain ? "dropped it" : "kept it as a learner";
+            throw new MembershipException(MembershipErrorKind.Other, groupId, leaderHint,
+                $"the change {change} committed, but another leader finished it and {done}, against the request to {(change.Retain ? "retain" : "remove")} node {removed}: read the membership, and change it again to settle node {removed}.");
+        }
+    }
+
     /// <summary>Proposes the change, then waits for the uniform configuration to commit and, when <paramref name="catchUpPeer"/> is set, for that peer to hold the committed log.</summary>
     private static async Task ChangeAsync<TNode, TData, TResponse, TSnapshot>(
         MultiRaftHost<TNode, TData, TResponse, TSnapshot> host, ulong groupId, MembershipChange change, ulong catchUpPeer, CancellationToken cancellationToken)
@@ -189,6 +215,11 @@ public static class GroupMembership
             bool settled = acceptedCommitted
                 && !effective.Membership.IsJoint
                 && (effective.LogId is not { } e || (committed is { } done && done.Index >= e.Index));
+            if (settled)
+            {
+                ThrowIfRemovedVotersNotAsAsked(groupId, change, result.Membership, effective.Membership, probe.LeaderHint);
+            }
+
             if (settled && catchUpPeer == 0)
             {
                 return;

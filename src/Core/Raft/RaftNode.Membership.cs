@@ -359,18 +359,12 @@ public sealed partial class RaftNode
             var target = _leaderChange?.LeaveJointTarget;
             if (target is null || !target.Configs[0].AsSpan().SequenceEqual(_membership.Configs[1].AsSpan()))
             {
-                // The joint entry came from an earlier leader: leave to its new voter set, dropping
-                // the removed voters (whether they were to be retained as learners is not in the log).
-                var nodes = new SortedDictionary<ulong, ReadOnlyMemory<byte>>();
-                foreach (var (nodeId, data) in _membership.Nodes)
-                {
-                    if (!_membership.Configs[0].Contains(nodeId) || _membership.Configs[1].Contains(nodeId))
-                    {
-                        nodes[nodeId] = data;
-                    }
-                }
-
-                target = Membership.Create([_membership.Configs[1]], nodes);
+                // The joint entry came from an earlier leader: leave to its new voter set. Whether
+                // the removed voters were to stay as learners is not in the log, so they stay: a
+                // learner too many is seen and removed in one change, where a node dropped against
+                // the request would lose the log it was meant to keep receiving. The proposer's
+                // host, if it waits for the change, reports the difference (see GroupMembership).
+                target = Membership.Create([_membership.Configs[1]], _membership.Nodes);
             }
 
             if (_leaderChange is { } change)

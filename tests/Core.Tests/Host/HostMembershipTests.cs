@@ -271,6 +271,40 @@ public sealed class HostMembershipTests
     });
 
     /// <summary>Bootstraps the group on nodes 1-3, has node 1 campaign (no timer needed), commits a write, returns node 1's host.</summary>
+    /// <summary>
+    /// Whether a change of voters keeps the removed ones as learners is its leader's alone. When
+    /// that leader loses the group while it is joint, the next leader finishes the change its own
+    /// way (keeping them): a call that asked to remove a voter is told the change committed but
+    /// did not end as asked, rather than success with a learner it did not want.
+    /// </summary>
+    [Fact]
+    public async Task ChangeMembership_FinishedByAnotherLeaderOtherwiseThanAskedFailsSayingSo()
+    {
+        await using var cluster = new HostCluster(3, rocksDb: false);
+        var leader = await StartAsync(cluster);
+        ulong old = leader.NodeId;
+        var others = cluster.NodeIds.Where(id => id != old).ToArray();
+        ulong removed = others[0], kept = others[1];
+
+        // The followers take the joint entry, but their answers never reach its leader, which
+        // steps down (check-quorum); a new leader then leaves the joint configuration.
+        foreach (var id in others)
+        {
+            cluster.Network.Partitions.CutOneWay(id, old);
+        }
+
+        var change = leader.ChangeMembershipAsync(Group, [old, kept], retain: false);
+        await HostCluster.WaitUntilAsync(async () => (await leader.GetMembershipAsync(Group)).Membership.IsJoint, Patience, () => "the joint entry was never appended");
+        await HostCluster.WaitUntilAsync(async () => (await leader.GetMetricsAsync(Group)).Role != RaftRole.Leader, Patience, () => "the cut-off leader never stepped down");
+        cluster.Network.Partitions.Heal();
+
+        var error = await Assert.ThrowsAsync<MembershipException>(() => change.WaitAsync(Patience * 2));
+        Assert.Equal(MembershipErrorKind.Other, error.Kind);
+        Assert.Contains($"kept it as a learner, against the request to remove node {removed}", error.Message, StringComparison.Ordinal);
+        var settled = (await cluster.Hosts[kept].GetMembershipAsync(Group)).Membership;
+        Assert.Equal([removed], settled.Learners);
+    }
+
     private static async Task<MultiRaftHost<KvNode, KvCommand, KvResponse, KvSnapshot>> ElectNodeOneAsync(HostCluster cluster)
     {
         foreach (var host in cluster.Hosts.Values)

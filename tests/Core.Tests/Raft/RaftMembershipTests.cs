@@ -51,6 +51,41 @@ public sealed class RaftMembershipTests
         RunUntilSettledMembership(cluster);
     }
 
+    /// <summary>
+    /// Whether a change of voters keeps the removed ones as learners is its leader's to say, and
+    /// is not in the log. A leader that takes over while the group is joint leaves the joint
+    /// configuration keeping them as learners: a change that asked to retain one gets what it
+    /// asked, and one that did not gets a learner too many, which its host reports (not a node
+    /// dropped against the request).
+    /// </summary>
+    [Fact]
+    public void ALeaderThatTakesOverAJointConfigurationKeepsTheRemovedVotersAsLearners()
+    {
+        var (cluster, leader) = Started(voters: 3);
+        ulong old = leader.Id;
+        var others = new ulong[] { 1, 2, 3 }.Where(id => id != old).ToArray();
+        ulong removed = others[0], kept = others[1];
+
+        // The followers take the joint entry, but their answers never reach its leader.
+        foreach (var id in others)
+        {
+            cluster.Network.Cut(id, old);
+        }
+
+        var result = leader.ProposeMembershipChange(MembershipChange.RemoveVoters(removed).WithRetain(true));
+        Assert.True(result.IsAccepted);
+        Assert.True(cluster.RunUntil(c => others.All(id => c.Node(id)!.TryGetLogId(result.LogId.Index, out var at) && at == result.LogId), 5 * ElectionTicks) >= 0, cluster.Describe());
+
+        // Its leader goes away before it can leave the joint configuration it proposed.
+        cluster.Crash(old);
+        cluster.Network.HealAll();
+        cluster.Restart(old);
+
+        var settled = RunUntilSettledMembership(cluster);
+        Assert.Equal(new[] { old, kept }.Order(), settled.Membership.Voters);
+        Assert.Equal([removed], settled.Membership.Learners);
+    }
+
     [Fact]
     public void AJointEntryDoesNotCommitWithoutAMajorityOfTheNewVoters()
     {
