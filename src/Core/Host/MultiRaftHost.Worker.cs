@@ -1328,8 +1328,8 @@ public sealed partial class MultiRaftHost<TNode, TData, TResponse, TSnapshot>
             }
             else
             {
-                // The earlier subscribers hear of a change made this round before the new one
-                // joins: marked published for all below, it would otherwise reach none of them.
+                // A change made earlier this round reaches the earlier subscribers now: the new
+                // one's first state is the current one, and must not count as telling them.
                 PublishIfChanged(group);
             }
 

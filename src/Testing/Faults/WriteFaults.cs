@@ -129,7 +129,11 @@ public sealed class WriteFaults
         {
             if (_hanging || _held.Count > 0 || _releasing)
             {
-                _hungWrites += _hanging ? 1 : 0;
+                if (_hanging)
+                {
+                    _hungWrites++;
+                }
+
                 var held = new HeldWrite(write);
                 _held.Enqueue(held);
                 return new ValueTask(held.Completion.Task);
